@@ -1,0 +1,1 @@
+"""Kopilka: loyalty engine and POS integration hub."""

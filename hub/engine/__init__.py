@@ -1,0 +1,20 @@
+"""The calculation core: program settings x receipt x account state -> quote.
+
+Pure functions over frozen dataclasses. Nothing here imports Flask or SQLAlchemy,
+does I/O or reads the clock; money is always integer kopecks.
+"""
+from hub.engine.allocation import allocate
+from hub.engine.program import (
+    Condition, Effect, Level, Program, Rule, Scheme, Step,
+)
+from hub.engine.receipt import AccountState, Position, Receipt
+from hub.engine.quote import PositionQuote, Quote, calculate, SpendNotAllowed
+from hub.engine.returns import ReturnLine, ReturnQuote, ReturnTooLarge, compute_return
+from hub.engine.expiry import accrual_window, expiry_from, local_day_start
+
+__all__ = [
+    "allocate", "Condition", "Effect", "Level", "Program", "Rule", "Scheme", "Step",
+    "AccountState", "Position", "Receipt", "PositionQuote", "Quote", "calculate",
+    "SpendNotAllowed", "ReturnLine", "ReturnQuote", "ReturnTooLarge", "compute_return",
+    "accrual_window", "expiry_from", "local_day_start",
+]

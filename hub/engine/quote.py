@@ -1,0 +1,223 @@
+"""calculate(): the quote for a receipt — discounts, bonuses spent and earned, messages."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import ROUND_FLOOR, Decimal
+
+from hub.engine.allocation import allocate
+from hub.engine.expiry import accrual_window
+from hub.engine.program import Level, Program, Scheme
+from hub.engine.receipt import AccountState, Receipt
+from hub.engine.rules import Terms, position_terms
+from hub.engine.text import rub
+
+_SCALE = Decimal(10) ** 6   # turns fractional accrual weights into integers for allocate()
+
+
+class SpendNotAllowed(Exception):
+    """A committed receipt asks to spend more bonuses than the program allows."""
+
+    def __init__(self, requested: int, allowed: int):
+        super().__init__(f"requested {requested}, allowed {allowed}")
+        self.requested = requested
+        self.allowed = allowed
+
+
+@dataclass(frozen=True)
+class PositionQuote:
+    id: str
+    amount: int
+    level_discount: int
+    bonus_spent: int
+    bonus_earned: int
+
+    @property
+    def discount(self) -> int:
+        return self.level_discount + self.bonus_spent
+
+    @property
+    def amount_to_pay(self) -> int:
+        return self.amount - self.discount
+
+
+@dataclass(frozen=True)
+class Quote:
+    positions: tuple[PositionQuote, ...]
+    level: Level
+    next_level: Level | None
+    amount: int
+    level_discount: int
+    bonus_spent: int
+    max_spendable: int
+    bonus_earned: int
+    spend_requested: int
+    balance: int                     # available before the receipt
+    balance_after: int               # counts earned bonuses only if active at once
+    earned_active_from: datetime | None
+    earned_expires_at: datetime | None
+    to_next_level_after: int | None  # what is left to the next level after this receipt
+    earned_pending: bool             # earned bonuses wait for the activation delay
+    cashier_message: str
+    receipt_message: str
+
+    @property
+    def discount(self) -> int:
+        return self.level_discount + self.bonus_spent
+
+    @property
+    def amount_to_pay(self) -> int:
+        return self.amount - self.discount
+
+    @property
+    def spend_limited(self) -> bool:
+        return self.spend_requested > self.bonus_spent
+
+
+def _floor_kopecks(value: Decimal) -> int:
+    return int(value.to_integral_value(rounding=ROUND_FLOOR))
+
+
+def _round(program: Program, kopecks: int) -> int:
+    return kopecks - kopecks % 100 if program.rounding == "rouble_down" else kopecks
+
+
+def _level_discount(program: Program, level: Level, receipt: Receipt,
+                    terms: list[Terms]) -> list[int]:
+    amounts = [p.amount for p in receipt.positions]
+    if not program.gives_discount or level.discount is None:
+        return [0] * len(amounts)
+    eligible = [0 if t.no_discount else a for a, t in zip(amounts, terms)]
+    scheme = level.discount
+    if scheme.kind == "per_amount":
+        total = sum(eligible) // scheme.every * scheme.bonuses if scheme.every else 0
+    else:
+        total = _floor_kopecks(sum(eligible) * scheme.percent_for(receipt.amount) / 100)
+    total = min(_round(program, total), sum(eligible))
+    return allocate(total, eligible)
+
+
+def _spend_caps(program: Program, rest: list[int], terms: list[Terms]) -> list[int]:
+    if not program.earns_bonuses:
+        return [0] * len(rest)
+    return [0 if t.no_spend else _floor_kopecks(r * t.max_spend_percent / 100)
+            for r, t in zip(rest, terms)]
+
+
+def _accrual_weights(scheme: Scheme | None, receipt_amount: int, bases: list[int],
+                     terms: list[Terms]) -> tuple[list[Decimal], Decimal]:
+    """Exact (fractional) accruals of percent positions, and the per-amount base."""
+    exact: list[Decimal] = []
+    per_amount_base = Decimal(0)
+    for base, t in zip(bases, terms):
+        if t.no_accrual or base <= 0:
+            exact.append(Decimal(0))
+        elif t.accrual_percent is not None:
+            exact.append(base * t.accrual_percent * t.accrual_multiplier / 100)
+        elif scheme is None:
+            exact.append(Decimal(0))
+        elif scheme.kind == "per_amount":
+            per_amount_base += base * t.accrual_multiplier
+            exact.append(base * t.accrual_multiplier * scheme.bonuses / scheme.every)
+        else:
+            exact.append(base * scheme.percent_for(receipt_amount) * t.accrual_multiplier / 100)
+    return exact, per_amount_base
+
+
+def _accrual(program: Program, level: Level, receipt: Receipt, bases: list[int],
+             terms: list[Terms]) -> list[int]:
+    if not program.earns_bonuses:
+        return [0] * len(bases)
+    scheme = level.accrual
+    exact, per_amount_base = _accrual_weights(scheme, receipt.amount, bases, terms)
+    if scheme is not None and scheme.kind == "per_amount":
+        # Y bonuses for every *full* X roubles of the whole receipt; the rest is percent rules.
+        per_amount_total = _floor_kopecks(per_amount_base / scheme.every) * scheme.bonuses
+        percent_part = sum((e for e, t in zip(exact, terms) if t.accrual_percent is not None),
+                           Decimal(0))
+        total = per_amount_total + _floor_kopecks(percent_part)
+    else:
+        total = _floor_kopecks(sum(exact, Decimal(0)))
+    total = _round(program, total)
+    weights = [int(e * _SCALE) for e in exact]
+    if total and not any(weights):
+        return [0] * len(bases)
+    return allocate(total, weights, [total if w else 0 for w in weights])
+
+
+def calculate(program: Program, receipt: Receipt, account: AccountState, *,
+              strict: bool = False) -> Quote:
+    """The quote for `receipt` by `program` for a customer in `account`.
+
+    Changes nothing and reads no clock. With `strict` (commit), asking to spend more
+    than allowed raises SpendNotAllowed instead of being cut down to the maximum.
+    """
+    level = program.level_for(account.total_purchases)
+    terms = [position_terms(program, level, receipt, p) for p in receipt.positions]
+    amounts = [p.amount for p in receipt.positions]
+
+    level_discounts = _level_discount(program, level, receipt, terms)
+    rest = [a - d for a, d in zip(amounts, level_discounts)]
+
+    caps = _spend_caps(program, rest, terms)
+    max_spendable = _round(program, max(0, min(sum(caps), account.available)))
+    requested = max_spendable if receipt.spend_max else (receipt.spend or 0)
+    if strict and requested > max_spendable:
+        raise SpendNotAllowed(requested, max_spendable)
+    spent_total = min(requested, max_spendable)
+    spent = allocate(spent_total, rest, caps)
+
+    bases = [r - (0 if program.accrue_on_bonus_payment else s) for r, s in zip(rest, spent)]
+    earned = _accrual(program, level, receipt, bases, terms)
+
+    positions = tuple(
+        PositionQuote(p.id, p.amount, d, s, e)
+        for p, d, s, e in zip(receipt.positions, level_discounts, spent, earned))
+    earned_total = sum(earned)
+    active_from, expires_at = (accrual_window(program, level, receipt.moment)
+                               if earned_total else (None, None))
+    earned_now = earned_total if active_from is not None and active_from <= receipt.moment else 0
+    balance_after = account.available - spent_total + earned_now
+    amount_to_pay = sum(rest) - spent_total
+    next_level = program.next_level(level)
+    to_next = (max(0, next_level.threshold - account.total_purchases - amount_to_pay)
+               if next_level else None)
+
+    quote = Quote(
+        positions=positions, level=level, next_level=next_level, amount=sum(amounts),
+        level_discount=sum(level_discounts), bonus_spent=spent_total,
+        max_spendable=max_spendable, bonus_earned=earned_total, spend_requested=requested,
+        balance=account.available, balance_after=balance_after,
+        earned_active_from=active_from, earned_expires_at=expires_at,
+        to_next_level_after=to_next, earned_pending=bool(earned_total) and not earned_now,
+        cashier_message="", receipt_message="")
+    return _with_messages(program, quote)
+
+
+def _with_messages(program: Program, q: Quote) -> Quote:
+    cashier = [f"Уровень «{q.level.name}»."]
+    if program.earns_bonuses:
+        cashier.append(f"Доступно {rub(q.balance)} бонусов, можно списать до {rub(q.max_spendable)}.")
+        if q.spend_limited:
+            cashier.append(f"Запрошено к списанию {rub(q.spend_requested)}, "
+                           f"программа позволяет не больше {rub(q.max_spendable)}.")
+        if q.bonus_spent:
+            cashier.append(f"Списано {rub(q.bonus_spent)}.")
+        if q.bonus_earned:
+            line = f"Будет начислено {rub(q.bonus_earned)}"
+            if q.earned_pending:
+                line += f" (станут доступны с {q.earned_active_from:%d.%m.%Y})"
+            cashier.append(line + ".")
+    if q.level_discount:
+        cashier.append(f"Скидка по карте {rub(q.level_discount)} ₽.")
+    receipt = []
+    if q.level_discount:
+        receipt.append(f"Скидка по карте: {rub(q.level_discount)} ₽")
+    if program.earns_bonuses:
+        receipt.append(f"Списано бонусов: {rub(q.bonus_spent)}")
+        receipt.append(f"Начислено бонусов: {rub(q.bonus_earned)}")
+        receipt.append(f"Баланс бонусов: {rub(q.balance_after)}")
+    receipt.append(f"Уровень карты: {q.level.name}")
+    if q.next_level is not None and q.to_next_level_after:
+        receipt.append(f"До уровня «{q.next_level.name}»: {rub(q.to_next_level_after)} ₽")
+    return replace(q, cashier_message=" ".join(cashier), receipt_message="\n".join(receipt))
