@@ -1,0 +1,87 @@
+"""Field types at the JSON edge: roubles <-> kopecks, percents, quantities."""
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from marshmallow import ValidationError, fields
+
+MAX_KOPECKS = 10**13   # 100 billion roubles: far above any receipt, far below overflow
+
+
+def _decimal(value, what: str) -> Decimal:  # noqa: ANN001
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal, str)):
+        raise ValidationError(f"Must be a number ({what}).")
+    try:
+        # repr of a float is its shortest round-trip form, so 1234.5 stays exactly 1234.5
+        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    except InvalidOperation as exc:
+        raise ValidationError(f"Must be a number ({what}).") from exc
+    if not number.is_finite():
+        raise ValidationError("Must be a finite number.")
+    return number
+
+
+class Money(fields.Field):
+    """Roubles as a JSON number with at most 2 decimals; kopecks (int) inside."""
+
+    def __init__(self, *, allow_negative: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.allow_negative = allow_negative
+
+    def _deserialize(self, value, attr, data, **kwargs) -> int:  # noqa: ANN001
+        number = _decimal(value, "roubles")
+        kopecks = number * 100
+        if kopecks != kopecks.to_integral_value():
+            raise ValidationError("At most 2 decimal places (kopecks).")
+        if number < 0 and not self.allow_negative:
+            raise ValidationError("Must not be negative.")
+        if abs(kopecks) > MAX_KOPECKS:
+            raise ValidationError("Amount is too large.")
+        return int(kopecks)
+
+    def _serialize(self, value, attr, obj, **kwargs):  # noqa: ANN001
+        # k / 100 is the float nearest to the exact rouble amount, and JSON writes it
+        # back as that exact decimal (e.g. 1350 -> 13.5): floats exist only in the output text.
+        return None if value is None else value / 100
+
+
+class Percent(fields.Field):
+    """A percent from 0 to `maximum` with at most 2 decimals; a decimal string inside."""
+
+    def __init__(self, *, maximum: int = 100, **kwargs):
+        super().__init__(**kwargs)
+        self.maximum = maximum
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:  # noqa: ANN001
+        number = _decimal(value, "percent")
+        if number < 0 or number > self.maximum:
+            raise ValidationError(f"Must be between 0 and {self.maximum}.")
+        if number != number.quantize(Decimal("0.01")):
+            raise ValidationError("At most 2 decimal places.")
+        return str(number.normalize() if number == number.to_integral_value() else number)
+
+    def _serialize(self, value, attr, obj, **kwargs):  # noqa: ANN001
+        if value is None:
+            return None
+        number = Decimal(str(value))
+        return int(number) if number == number.to_integral_value() else float(number)
+
+
+class Quantity(fields.Field):
+    """A positive quantity with at most 3 decimals (weighed goods); Decimal inside."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> Decimal:  # noqa: ANN001
+        number = _decimal(value, "quantity")
+        if number <= 0:
+            raise ValidationError("Must be greater than 0.")
+        if number != number.quantize(Decimal("0.001")):
+            raise ValidationError("At most 3 decimal places.")
+        if number > 10**6:
+            raise ValidationError("Quantity is too large.")
+        return number
+
+    def _serialize(self, value, attr, obj, **kwargs):  # noqa: ANN001
+        if value is None:
+            return None
+        number = Decimal(str(value))
+        return int(number) if number == number.to_integral_value() else float(number)

@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from api.fields import Money, Quantity
+from api.schemas.customers import LevelRefSchema
+
+_ID = validate.Length(min=1, max=200)
+
+
+class CustomerRefSchema(Schema):
+    phone = fields.String(validate=validate.Length(min=5, max=30))
+    card = fields.String(validate=validate.Length(min=1, max=64))
+    id = fields.String(validate=validate.Length(min=1, max=36))
+
+    @validates_schema
+    def _one(self, data, **kwargs):  # noqa: ANN001
+        if len(data) != 1:
+            raise ValidationError("Give exactly one of phone, card, id.", "_schema")
+
+
+class PositionSchema(Schema):
+    id = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    product = fields.String(allow_none=True, validate=validate.Length(max=200))
+    name = fields.String(allow_none=True, validate=validate.Length(max=500))
+    groups = fields.List(fields.String(validate=validate.Length(min=1, max=100)), load_default=list)
+    price = Money(required=True)
+    quantity = Quantity(required=True)
+    till_discount = Money(load_default=0)   # what the till itself already took off the line
+
+
+class PaymentSchema(Schema):
+    method = fields.String(required=True, validate=validate.OneOf(("cash", "card", "mixed")))
+
+
+class SpendField(fields.Field):
+    """A number of bonuses (roubles) or the word "max"."""
+
+    def _deserialize(self, value, attr, data, **kwargs):  # noqa: ANN001
+        if value == "max":
+            return "max"
+        return Money()._deserialize(value, attr, data)
+
+
+class ReceiptInSchema(Schema):
+    external_id = fields.String(required=True, validate=_ID)
+    moment = fields.String(allow_none=True)
+    store = fields.String(allow_none=True, validate=validate.Length(min=1, max=100))
+    cashier = fields.String(allow_none=True, validate=validate.Length(min=1, max=100))
+    customer = fields.Nested(CustomerRefSchema, allow_none=True)
+    positions = fields.List(fields.Nested(PositionSchema), required=True,
+                            validate=validate.Length(min=1, max=1000))
+    payment = fields.Nested(PaymentSchema, allow_none=True)
+    spend_bonuses = SpendField(allow_none=True, metadata={"description": 'roubles or "max"'})
+
+    @validates_schema
+    def _positions(self, data, **kwargs):  # noqa: ANN001
+        ids = [p["id"] for p in data.get("positions") or []]
+        if len(set(ids)) != len(ids):
+            raise ValidationError("Position ids must be unique within a receipt.", "positions")
+        for i, p in enumerate(data.get("positions") or []):
+            gross = p["price"] * p["quantity"]
+            if p["till_discount"] > gross:
+                raise ValidationError({i: {"till_discount": ["Exceeds price x quantity."]}}, "positions")
+
+
+class ReturnPositionSchema(Schema):
+    id = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    quantity = Quantity(required=True)
+
+
+class ReturnInSchema(Schema):
+    external_id = fields.String(required=True, validate=_ID)
+    moment = fields.String(allow_none=True)
+    positions = fields.List(fields.Nested(ReturnPositionSchema), allow_none=True,
+                            validate=validate.Length(min=1))
+
+    @validates_schema
+    def _unique(self, data, **kwargs):  # noqa: ANN001
+        ids = [p["id"] for p in data.get("positions") or []]
+        if len(set(ids)) != len(ids):
+            raise ValidationError("Each position once per return.", "positions")
+
+
+class PositionQuoteSchema(Schema):
+    id = fields.String()
+    amount = Money()
+    discount = Money()
+    level_discount = Money()
+    bonus_spent = Money()
+    amount_to_pay = Money()
+    bonus_earned = Money()
+
+
+class TotalsSchema(Schema):
+    amount = Money()
+    discount = Money()
+    level_discount = Money()
+    bonus_spent = Money()
+    max_spendable = Money()
+    amount_to_pay = Money()
+    bonus_earned = Money()
+
+
+class QuoteCustomerSchema(Schema):
+    id = fields.String()
+    balance = Money(allow_negative=True)
+    balance_after = Money(allow_negative=True)
+    level = fields.Nested(LevelRefSchema)
+    next_level = fields.Nested(LevelRefSchema, allow_none=True)
+    to_next_level = Money(allow_none=True)
+    level_after = fields.Nested(LevelRefSchema)
+
+
+class MessagesSchema(Schema):
+    cashier = fields.String()
+    receipt = fields.String()
+
+
+class QuoteSchema(Schema):
+    id = fields.String()
+    external_id = fields.String()
+    positions = fields.List(fields.Nested(PositionQuoteSchema))
+    totals = fields.Nested(TotalsSchema)
+    customer = fields.Nested(QuoteCustomerSchema, allow_none=True)
+    bonus_earned_active_from = fields.String(allow_none=True)
+    bonus_earned_expires_at = fields.String(allow_none=True)
+    messages = fields.Nested(MessagesSchema)
+
+
+class ReturnCustomerSchema(Schema):
+    id = fields.String()
+    balance = Money(allow_negative=True)
+    debt = Money()
+    level = fields.Nested(LevelRefSchema)
+
+
+class ReturnOutSchema(Schema):
+    id = fields.String()
+    external_id = fields.String()
+    receipt_external_id = fields.String()
+    amount = Money()
+    amount_returned = Money()
+    bonus_spent_restored = Money()
+    bonus_earned_reversed = Money()
+    customer = fields.Nested(ReturnCustomerSchema, allow_none=True)

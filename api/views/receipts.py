@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from flask import g, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from api.schemas.receipts import QuoteSchema, ReceiptInSchema, ReturnInSchema, ReturnOutSchema
+from hub import engine
+from hub.extensions import db
+from hub.moments import parse_moment, utcnow
+from hub.services.programs import get_program
+from hub.services.receipts import (
+    ReturnRequest, SaleRequest, calculate_receipt, commit_sale, get_receipt, line_amount, return_sale,
+)
+
+blp = Blueprint("receipts", __name__, url_prefix="/api/v1/receipts",
+                description="Calculate, commit and return receipts")
+SOURCE = "api"
+
+
+def sale_request(data: dict) -> SaleRequest:
+    program = get_program(db.session, g.tenant_id)
+    spend = data.get("spend_bonuses")
+    return SaleRequest(
+        external_id=data["external_id"],
+        moment=parse_moment(data.get("moment"), program.timezone, utcnow()),
+        positions=tuple(
+            engine.Position(id=p["id"], amount=line_amount(p["price"], p["quantity"]) - p["till_discount"],
+                            quantity=p["quantity"], price=p["price"], product=p.get("product"),
+                            name=p.get("name"), groups=tuple(p.get("groups") or ()),
+                            till_discount=p["till_discount"])
+            for p in data["positions"]),
+        customer=data.get("customer") or None, store=data.get("store"), cashier=data.get("cashier"),
+        payment_method=(data.get("payment") or {}).get("method"),
+        spend=None if spend in (None, "max") else spend, spend_max=spend == "max")
+
+
+@blp.route("/calculate")
+class Calculate(MethodView):
+    @blp.arguments(ReceiptInSchema)
+    @blp.response(200, QuoteSchema)
+    def post(self, data):
+        return calculate_receipt(db.session, g.tenant_id, sale_request(data))
+
+
+@blp.route("")
+class Receipts(MethodView):
+    @blp.arguments(ReceiptInSchema)
+    @blp.response(201, QuoteSchema)
+    def post(self, data):
+        answer, created = commit_sale(db.session, g.tenant_id, SOURCE, sale_request(data),
+                                      request.get_json())
+        return answer, 201 if created else 200
+
+
+@blp.route("/<path:external_id>/returns")
+class Returns(MethodView):
+    @blp.arguments(ReturnInSchema)
+    @blp.response(201, ReturnOutSchema)
+    def post(self, data, external_id):
+        program = get_program(db.session, g.tenant_id)
+        req = ReturnRequest(
+            external_id=data["external_id"],
+            moment=parse_moment(data.get("moment"), program.timezone, utcnow()),
+            quantities=None if not data.get("positions") else
+            {p["id"]: p["quantity"] for p in data["positions"]})
+        answer, created = return_sale(db.session, g.tenant_id, SOURCE, external_id, req,
+                                      {"receipt": external_id, **request.get_json()})
+        return answer, 201 if created else 200
+
+
+@blp.route("/<path:external_id>")
+class ReceiptResource(MethodView):
+    @blp.response(200, QuoteSchema)
+    def get(self, external_id):
+        receipt = get_receipt(db.session, g.tenant_id, external_id)
+        return receipt.response

@@ -1,0 +1,10 @@
+"""The only code that changes balances: accounts, lots, postings, expiry."""
+from hub.ledger.accounts import AccountView, account_view, lock_account
+from hub.ledger.postings import (
+    InsufficientBonuses, accrue, debit, expire_due, redate_lots, restore, reverse_accrual, spend,
+)
+from hub.ledger.check import Discrepancy, check_ledger
+
+__all__ = ["AccountView", "account_view", "lock_account", "InsufficientBonuses", "accrue",
+           "debit", "expire_due", "redate_lots", "restore", "reverse_accrual", "spend",
+           "Discrepancy", "check_ledger"]

@@ -1,0 +1,1 @@
+"""One function per business operation; each owns its database transaction."""

@@ -1,0 +1,64 @@
+"""Manual and gift bonus operations from the cabinet or a partner."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from hub.engine.expiry import end_of_validity, expiry_from
+from hub.engine.text import rub
+from hub.errors import Invalid
+from hub.ledger import InsufficientBonuses, accrue, account_view, debit, lock_account
+from hub.services.customers import get_customer
+from hub.services.programs import get_program
+from hub.services.idempotency import run_once
+
+
+def adjust_bonuses(session, tenant_id: str, customer_id: str, *, amount: int, kind: str,  # noqa: ANN001
+                   reason: str | None, valid_days: int | None, moment: datetime,
+                   idempotency_key: str | None, source: str, body: Any) -> tuple[dict, bool]:
+    """Credit (gift or manual) or debit bonuses; a debit never takes the balance below zero."""
+    get_customer(session, tenant_id, customer_id)
+
+    def work() -> dict:
+        program = get_program(session, tenant_id)
+        account = lock_account(session, tenant_id, customer_id)
+        customer = get_customer(session, tenant_id, customer_id)
+        meta = {"kind": kind}
+        if amount > 0:
+            level = program.level_for(customer.total_purchases)
+            if valid_days:
+                expires = end_of_validity(moment, valid_days, program.timezone)
+            elif kind == "gift":
+                raise Invalid("valid_days_required", "Для подарочных бонусов укажите срок действия (valid_days).",
+                              {"valid_days": ["required for gift bonuses"]})
+            else:
+                expires = expiry_from(program, level, moment)
+            posting = accrue(session, account, amount, moment, active_from=moment, expires_at=expires,
+                             kind="gift" if kind == "gift" else "manual_credit",
+                             lot_kind="gift" if kind == "gift" else "manual",
+                             follows_purchases=(kind != "gift" and not valid_days
+                                                and program.expiry_mode == "since_last_purchase"),
+                             reason=reason, meta=meta)
+        else:
+            try:
+                posting = debit(session, account, -amount, moment, reason=reason, meta=meta)
+            except InsufficientBonuses as exc:
+                raise Invalid("insufficient_bonuses",
+                              f"Недостаточно бонусов: доступно {rub(exc.available)}, "
+                              f"списать нужно {rub(exc.requested)}.",
+                              {"amount": [f"at most {rub(exc.available)}"]}) from exc
+        session.flush()
+        view = account_view(session, tenant_id, customer_id, moment)
+        return {"id": posting.id, "kind": posting.kind, "amount": posting.amount,
+                "moment": moment.isoformat(), "reason": reason,
+                "balance": {"available": view.available, "pending": view.pending}}
+
+    if idempotency_key:
+        return run_once(session, tenant_id, source, idempotency_key, "bonus", body, work)
+    try:
+        answer = work()
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return answer, True

@@ -1,0 +1,155 @@
+"""Registering, finding and describing customers."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hub.engine.program import Level
+from hub.errors import Conflict, Invalid, NotFound
+from hub.ledger import AccountView, account_view
+from hub.models import Customer, Posting
+from hub.models.ledger import Account
+from hub.phones import normalize_phone
+from hub.services.programs import get_program
+
+PROFILE_FIELDS = ("card_number", "first_name", "last_name", "middle_name", "gender", "birth_date",
+                  "email", "address", "comment", "tags", "relatives")
+
+
+def _consents(given: dict, moment: datetime, source: str, previous: dict | None = None) -> dict:
+    """Each consent recorded with when and through what it was given (152-ФЗ)."""
+    out = dict(previous or {})
+    for name, value in (given or {}).items():
+        if previous and name in previous and previous[name]["given"] == bool(value):
+            continue
+        out[name] = {"given": bool(value), "at": moment.isoformat(), "source": source}
+    return out
+
+
+def _check_card_free(session: Session, tenant_id: str, card: str | None, customer_id: str | None) -> None:
+    if not card:
+        return
+    holder = session.scalar(select(Customer.id).where(Customer.tenant_id == tenant_id,
+                                                      Customer.card_number == card))
+    if holder is not None and holder != customer_id:
+        raise Conflict("card_taken", f"Карта {card} уже выдана другому клиенту.",
+                       {"customer_id": holder})
+
+
+def register_customer(session: Session, tenant_id: str, data: dict, *, source: str,
+                      moment: datetime) -> Customer:
+    phone = normalize_phone(data["phone"])
+    existing = session.scalar(select(Customer.id).where(Customer.tenant_id == tenant_id,
+                                                        Customer.phone == phone))
+    if existing is not None:
+        raise Conflict("customer_exists", f"Клиент с телефоном {phone} уже зарегистрирован.",
+                       {"customer_id": existing})
+    _check_card_free(session, tenant_id, data.get("card_number"), None)
+    customer = Customer(tenant_id=tenant_id, phone=phone, source=source,
+                        consents=_consents(data.get("consents") or {}, moment, source),
+                        created_at=moment,
+                        **{k: data[k] for k in PROFILE_FIELDS if data.get(k) is not None})
+    program = get_program(session, tenant_id)
+    customer.level_code = program.levels[0].code
+    session.add(customer)
+    try:
+        session.flush()
+        session.add(Account(tenant_id=tenant_id, customer_id=customer.id, balance=0))
+        session.commit()
+    except IntegrityError as exc:   # a concurrent registration of the same phone or card
+        session.rollback()
+        raise Conflict("customer_exists", f"Клиент с телефоном {phone} уже зарегистрирован.") from exc
+    return customer
+
+
+def update_customer(session: Session, tenant_id: str, customer_id: str, data: dict, *,
+                    source: str, moment: datetime) -> Customer:
+    customer = get_customer(session, tenant_id, customer_id)
+    if "phone" in data and data["phone"]:
+        phone = normalize_phone(data["phone"])
+        other = session.scalar(select(Customer.id).where(Customer.tenant_id == tenant_id,
+                                                         Customer.phone == phone))
+        if other is not None and other != customer.id:
+            raise Conflict("customer_exists", f"Клиент с телефоном {phone} уже зарегистрирован.")
+        customer.phone = phone
+    if "card_number" in data:
+        _check_card_free(session, tenant_id, data["card_number"], customer.id)
+    for key in PROFILE_FIELDS:
+        if key in data:
+            setattr(customer, key, data[key])
+    if "consents" in data:
+        customer.consents = _consents(data["consents"] or {}, moment, source, customer.consents)
+    session.commit()
+    return customer
+
+
+def get_customer(session: Session, tenant_id: str, customer_id: str) -> Customer:
+    customer = session.scalar(select(Customer).where(Customer.tenant_id == tenant_id,
+                                                     Customer.id == customer_id))
+    if customer is None:
+        raise NotFound("customer_not_found", "Клиент не найден.")
+    return customer
+
+
+def find_customers(session: Session, tenant_id: str, *, phone: str | None = None,
+                   card: str | None = None) -> list[Customer]:
+    stmt = select(Customer).where(Customer.tenant_id == tenant_id)
+    if phone:
+        stmt = stmt.where(Customer.phone == normalize_phone(phone))
+    if card:
+        stmt = stmt.where(Customer.card_number == card)
+    return list(session.scalars(stmt.order_by(Customer.created_at).limit(100)))
+
+
+def resolve_customer(session: Session, tenant_id: str, ref: dict | None) -> Customer | None:
+    """A receipt's customer given as {"phone"}, {"card"} or {"id"}; None for an anonymous sale."""
+    if not ref:
+        return None
+    if ref.get("id"):
+        return get_customer(session, tenant_id, ref["id"])
+    if ref.get("card"):
+        found = find_customers(session, tenant_id, card=ref["card"])
+        what = f"картой {ref['card']}"
+    elif ref.get("phone"):
+        found = find_customers(session, tenant_id, phone=ref["phone"])
+        what = f"телефоном {ref['phone']}"
+    else:
+        raise Invalid("invalid_customer", "Укажите клиента: phone, card или id.",
+                      {"customer": ["one of phone, card, id is required"]})
+    if not found:
+        raise NotFound("customer_not_found", f"Клиент с {what} не найден.")
+    return found[0]
+
+
+@dataclass(frozen=True)
+class CustomerSummary:
+    customer: Customer
+    balance: AccountView
+    level: Level
+    next_level: Level | None
+    to_next_level: int | None
+
+
+def summarize(session: Session, tenant_id: str, customer: Customer, moment: datetime) -> CustomerSummary:
+    program = get_program(session, tenant_id)
+    level = program.level_for(customer.total_purchases)
+    nxt = program.next_level(level)
+    return CustomerSummary(
+        customer=customer,
+        balance=account_view(session, tenant_id, customer.id, moment),
+        level=level, next_level=nxt,
+        to_next_level=max(0, nxt.threshold - customer.total_purchases) if nxt else None)
+
+
+def ledger_entries(session: Session, tenant_id: str, customer_id: str, limit: int = 100,
+                   offset: int = 0) -> list[Posting]:
+    get_customer(session, tenant_id, customer_id)
+    return list(session.scalars(
+        select(Posting).join(Account, Account.id == Posting.account_id)
+        .where(Account.tenant_id == tenant_id, Account.customer_id == customer_id)
+        .order_by(Posting.moment.desc(), Posting.created_at.desc(), Posting.id)
+        .limit(limit).offset(offset)))

@@ -1,0 +1,239 @@
+"""Receipts: calculate (changes nothing), commit a sale, return goods."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub import engine
+from hub.engine.expiry import expiry_from
+from hub.engine.text import rub
+from hub.errors import Invalid, NotFound
+from hub.ledger import accrue, account_view, lock_account, redate_lots, restore, reverse_accrual, spend
+from hub.models import Customer, Receipt, ReceiptReturn
+from hub.services.customers import resolve_customer
+from hub.services.idempotency import run_once
+from hub.services.programs import get_program
+from hub.services.tenants import ensure_cashier, ensure_store
+
+
+@dataclass(frozen=True)
+class SaleRequest:
+    """A receipt in the core's terms (adapters build it from their wire formats)."""
+    external_id: str
+    moment: datetime
+    positions: tuple[engine.Position, ...]
+    customer: dict | None = None          # {"phone"} | {"card"} | {"id"}
+    store: str | None = None
+    cashier: str | None = None
+    payment_method: str | None = None
+    spend: int | None = None
+    spend_max: bool = False
+
+    def as_engine(self) -> engine.Receipt:
+        return engine.Receipt(positions=self.positions, moment=self.moment, store=self.store,
+                              cashier=self.cashier, payment_method=self.payment_method,
+                              spend=self.spend, spend_max=self.spend_max)
+
+
+def line_amount(price: int, quantity: Decimal) -> int:
+    """Kopecks of a line: price x quantity, rounded half up to the kopeck."""
+    return int((price * quantity).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _state(customer: Customer | None, available: int = 0, pending: int = 0) -> engine.AccountState:
+    if customer is None:
+        return engine.AccountState()
+    return engine.AccountState(available=available, pending=pending,
+                               total_purchases=customer.total_purchases,
+                               purchase_count=customer.purchase_count)
+
+
+def quote_payload(q: engine.Quote, customer: Customer | None) -> dict:
+    """The canonical answer (kopecks); adapters render it in their own format."""
+    return {
+        "positions": [{"id": p.id, "amount": p.amount, "discount": p.discount,
+                       "level_discount": p.level_discount, "bonus_spent": p.bonus_spent,
+                       "amount_to_pay": p.amount_to_pay, "bonus_earned": p.bonus_earned}
+                      for p in q.positions],
+        "totals": {"amount": q.amount, "discount": q.discount, "level_discount": q.level_discount,
+                   "bonus_spent": q.bonus_spent, "max_spendable": q.max_spendable,
+                   "amount_to_pay": q.amount_to_pay, "bonus_earned": q.bonus_earned},
+        "customer": None if customer is None else {
+            "id": customer.id, "balance": q.balance, "balance_after": q.balance_after,
+            "level": {"code": q.level.code, "name": q.level.name},
+            "to_next_level": q.to_next_level_after,
+            "next_level": None if q.next_level is None else
+            {"code": q.next_level.code, "name": q.next_level.name}},
+        "bonus_earned_active_from": q.earned_active_from.isoformat() if q.earned_active_from else None,
+        "bonus_earned_expires_at": q.earned_expires_at.isoformat() if q.earned_expires_at else None,
+        "messages": {"cashier": q.cashier_message, "receipt": q.receipt_message},
+    }
+
+
+def calculate_receipt(session: Session, tenant_id: str, req: SaleRequest) -> dict:
+    """The quote for an open receipt; writes nothing."""
+    program = get_program(session, tenant_id)
+    customer = resolve_customer(session, tenant_id, req.customer)
+    if customer is None and (req.spend or req.spend_max):
+        raise Invalid("customer_required", "Списать бонусы можно только по карте клиента.")
+    view = account_view(session, tenant_id, customer.id, req.moment) if customer else None
+    state = _state(customer, view.available, view.pending) if view else _state(None)
+    quote = engine.calculate(program, req.as_engine(), state)
+    session.rollback()
+    return quote_payload(quote, customer)
+
+
+def commit_sale(session: Session, tenant_id: str, source: str, req: SaleRequest,
+                body: Any) -> tuple[dict, bool]:
+    """Commit a sale: the same calculation again, strictly, then the ledger postings."""
+    return run_once(session, tenant_id, source, req.external_id, "sale", body,
+                       lambda: _commit(session, tenant_id, source, req))
+
+
+def _commit(session: Session, tenant_id: str, source: str, req: SaleRequest) -> dict:
+    program = get_program(session, tenant_id)
+    customer = resolve_customer(session, tenant_id, req.customer)
+    if customer is None and (req.spend or req.spend_max):
+        raise Invalid("customer_required", "Списать бонусы можно только по карте клиента.")
+    account = None
+    state = _state(None)
+    if customer is not None:
+        account = lock_account(session, tenant_id, customer.id)
+        session.refresh(customer)   # statistics as of the lock, not of an earlier read
+        view = account_view(session, tenant_id, customer.id, req.moment)
+        state = _state(customer, view.available, view.pending)
+    try:
+        quote = engine.calculate(program, req.as_engine(), state, strict=True)
+    except engine.SpendNotAllowed as exc:
+        raise Invalid("spend_not_allowed",
+                      f"Нельзя списать {rub(exc.requested)} бонусов: доступно не больше "
+                      f"{rub(exc.allowed)}.",
+                      {"spend_bonuses": [f"at most {rub(exc.allowed)}"]}) from exc
+    ensure_store(session, tenant_id, req.store)
+    ensure_cashier(session, tenant_id, req.cashier)
+    payload = quote_payload(quote, customer)
+    receipt = Receipt(
+        tenant_id=tenant_id, source=source, external_id=req.external_id,
+        customer_id=customer.id if customer else None, moment=req.moment, store=req.store,
+        cashier=req.cashier, payment_method=req.payment_method, amount=quote.amount,
+        level_discount=quote.level_discount, bonus_spent=quote.bonus_spent,
+        bonus_earned=quote.bonus_earned, amount_to_pay=quote.amount_to_pay,
+        level_code=quote.level.code, returned={}, response={},
+        lines=[{"id": p.id, "product": p.product, "name": p.name, "groups": list(p.groups),
+                "price": p.price, "quantity": str(p.quantity), "amount": q.amount,
+                "level_discount": q.level_discount, "bonus_spent": q.bonus_spent,
+                "amount_to_pay": q.amount_to_pay, "bonus_earned": q.bonus_earned}
+               for p, q in zip(req.positions, quote.positions)])
+    session.add(receipt)
+    session.flush()
+    if account is not None:
+        if quote.bonus_spent:
+            spend(session, account, quote.bonus_spent, req.moment, receipt_id=receipt.id)
+        if quote.bonus_earned:
+            accrue(session, account, quote.bonus_earned, req.moment,
+                   active_from=quote.earned_active_from, expires_at=quote.earned_expires_at,
+                   receipt_id=receipt.id,
+                   follows_purchases=program.expiry_mode == "since_last_purchase")
+        customer.total_purchases += quote.amount_to_pay
+        customer.purchase_count += 1
+        if customer.last_purchase_at is None or req.moment > customer.last_purchase_at:
+            customer.last_purchase_at = req.moment
+        level = program.level_for(customer.total_purchases)
+        customer.level_code = level.code
+        if program.expiry_mode == "since_last_purchase":
+            redate_lots(session, account, req.moment, expiry_from(program, level, req.moment))
+    payload["id"] = receipt.id
+    payload["external_id"] = req.external_id
+    if customer is not None:
+        payload["customer"]["level_after"] = {"code": customer.level_code}
+    receipt.response = payload
+    return payload
+
+
+def get_receipt(session: Session, tenant_id: str, external_id: str, source: str | None = None) -> Receipt:
+    stmt = select(Receipt).where(Receipt.tenant_id == tenant_id, Receipt.external_id == external_id)
+    if source:
+        stmt = stmt.where(Receipt.source == source)
+    receipt = session.scalars(stmt.order_by(Receipt.created_at)).first()
+    if receipt is None:
+        raise NotFound("receipt_not_found", f"Чек «{external_id}» не найден.")
+    return receipt
+
+
+@dataclass(frozen=True)
+class ReturnRequest:
+    external_id: str
+    moment: datetime
+    quantities: dict[str, Decimal] | None = None   # None: everything not yet returned
+
+
+def return_sale(session: Session, tenant_id: str, source: str, receipt_external_id: str,
+                req: ReturnRequest, body: Any) -> tuple[dict, bool]:
+    return run_once(session, tenant_id, source, req.external_id, "return", body,
+                       lambda: _return(session, tenant_id, source, receipt_external_id, req))
+
+
+def _return(session: Session, tenant_id: str, source: str, receipt_external_id: str,
+            req: ReturnRequest) -> dict:
+    receipt = get_receipt(session, tenant_id, receipt_external_id, source)
+    program = get_program(session, tenant_id)
+    customer = account = None
+    if receipt.customer_id:
+        account = lock_account(session, tenant_id, receipt.customer_id)
+        customer = session.get(Customer, receipt.customer_id, populate_existing=True)
+    # Locks the sale itself too, so two returns of an anonymous receipt cannot race.
+    receipt = session.scalars(select(Receipt).where(Receipt.id == receipt.id)
+                              .with_for_update().execution_options(populate_existing=True)).one()
+    lines = [engine.ReturnLine(id=ln["id"], quantity=Decimal(ln["quantity"]), amount=ln["amount"],
+                               amount_to_pay=ln["amount_to_pay"], bonus_spent=ln["bonus_spent"],
+                               bonus_earned=ln["bonus_earned"]) for ln in receipt.lines]
+    known = {ln.id for ln in lines}
+    if req.quantities is not None:
+        unknown = sorted(set(req.quantities) - known)
+        if unknown:
+            raise Invalid("unknown_position", f"В чеке «{receipt.external_id}» нет позиций "
+                          f"{', '.join(unknown)}.", {"positions": {pid: ["not in the sale"] for pid in unknown}})
+    before = {k: Decimal(v) for k, v in (receipt.returned or {}).items()}
+    try:
+        rq = engine.compute_return(lines, before, req.quantities)
+    except engine.ReturnTooLarge as exc:
+        raise Invalid("return_exceeds_sale",
+                      f"Позиция {exc.position_id}: продано {exc.sold}, к возврату всего {exc.asked}.",
+                      {"positions": {exc.position_id: [f"at most {exc.sold - before.get(exc.position_id, 0)}"]}}) from exc
+    if not rq.quantities:
+        raise Invalid("nothing_to_return", f"Чек «{receipt.external_id}» уже возвращён полностью.")
+    ret = ReceiptReturn(tenant_id=tenant_id, source=source, external_id=req.external_id,
+                        receipt_id=receipt.id, moment=req.moment,
+                        quantities={k: str(v) for k, v in rq.quantities.items()}, amount=rq.amount,
+                        amount_returned=rq.amount_returned,
+                        bonus_spent_restored=rq.bonus_spent_restored,
+                        bonus_earned_reversed=rq.bonus_earned_reversed)
+    session.add(ret)
+    session.flush()
+    returned = dict(before)
+    for pid, qty in rq.quantities.items():
+        returned[pid] = returned.get(pid, Decimal(0)) + qty
+    receipt.returned = {k: str(v) for k, v in returned.items()}
+    answer = {"id": ret.id, "external_id": req.external_id, "receipt_external_id": receipt.external_id,
+              "amount": rq.amount, "amount_returned": rq.amount_returned,
+              "bonus_spent_restored": rq.bonus_spent_restored,
+              "bonus_earned_reversed": rq.bonus_earned_reversed, "customer": None}
+    if account is not None:
+        reverse_accrual(session, account, rq.bonus_earned_reversed, req.moment,
+                        receipt_id=receipt.id, return_id=ret.id)
+        restore(session, account, rq.bonus_spent_restored, req.moment,
+                receipt_id=receipt.id, return_id=ret.id)
+        customer.total_purchases -= rq.amount_returned
+        if all(returned.get(ln.id, 0) >= ln.quantity for ln in lines):
+            customer.purchase_count = max(0, customer.purchase_count - 1)
+        customer.level_code = program.level_for(customer.total_purchases).code
+        session.flush()
+        view = account_view(session, tenant_id, customer.id, req.moment)
+        answer["customer"] = {"id": customer.id, "balance": view.available, "debt": view.debt,
+                              "level": {"code": customer.level_code}}
+    return answer

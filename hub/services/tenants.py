@@ -1,0 +1,53 @@
+"""Tenants, their API keys, stores and cashiers."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.errors import NotFound
+from hub.models import ApiKey, Cashier, Store, Tenant
+
+
+def _hash(raw_key: str) -> str:
+    # Keys carry 256 bits of randomness, so a fast hash is enough and lookups stay O(1).
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def create_tenant(session: Session, name: str) -> tuple[Tenant, str]:
+    """A new tenant and its first API key (the key is returned once, never stored)."""
+    tenant = Tenant(name=name)
+    session.add(tenant)
+    session.flush()
+    key = create_api_key(session, tenant.id, name="default")
+    return tenant, key
+
+
+def create_api_key(session: Session, tenant_id: str, name: str = "") -> str:
+    if session.get(Tenant, tenant_id) is None:
+        raise NotFound("tenant_not_found", f"Организация {tenant_id} не найдена.")
+    raw = "kp_" + secrets.token_urlsafe(32)
+    session.add(ApiKey(tenant_id=tenant_id, name=name, prefix=raw[:10], key_hash=_hash(raw)))
+    session.flush()
+    return raw
+
+
+def tenant_for_key(session: Session, raw_key: str) -> str | None:
+    row = session.execute(select(ApiKey.tenant_id).where(
+        ApiKey.key_hash == _hash(raw_key), ApiKey.revoked_at.is_(None))).first()
+    return row[0] if row else None
+
+
+def ensure_store(session: Session, tenant_id: str, code: str | None) -> None:
+    """POS systems name stores and cashiers by their own codes; remember each on first sight."""
+    if code and session.scalar(select(Store.id).where(Store.tenant_id == tenant_id,
+                                                      Store.code == code)) is None:
+        session.add(Store(tenant_id=tenant_id, code=code, name=code))
+
+
+def ensure_cashier(session: Session, tenant_id: str, code: str | None) -> None:
+    if code and session.scalar(select(Cashier.id).where(Cashier.tenant_id == tenant_id,
+                                                        Cashier.code == code)) is None:
+        session.add(Cashier(tenant_id=tenant_id, code=code, name=code))
