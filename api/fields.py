@@ -42,7 +42,9 @@ class Money(fields.Field):
     def _serialize(self, value, attr, obj, **kwargs):  # noqa: ANN001
         # k / 100 is the float nearest to the exact rouble amount, and JSON writes it
         # back as that exact decimal (e.g. 1350 -> 13.5): floats exist only in the output text.
-        return None if value is None else value / 100
+        if value is None:
+            return None
+        return value // 100 if value % 100 == 0 else value / 100
 
 
 class Percent(fields.Field):

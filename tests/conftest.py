@@ -1,0 +1,154 @@
+"""Test set-up: one PostgreSQL database per run (schema migrated once), one SQLite file,
+each test inside a transaction rolled back at its end."""
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import sessionmaker
+
+from hub.config import Config
+from hub.db import upgrade
+from hub.extensions import db, make_engine
+
+PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _pg_url(name: str) -> str:
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(scope="session")
+def pg_engine():
+    name = f"kopilka_test_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"PostgreSQL is not reachable: {exc}")
+    engine = make_engine(_pg_url(name))
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_engine(tmp_path_factory):
+    path = tmp_path_factory.mktemp("sqlite") / "kopilka.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def app():
+    from hub.app import create_app
+    return create_app(Config(DATABASE_URL=os.environ.get("KOPILKA_TEST_APP_URL", "sqlite://")))
+
+
+def _bind(engine):
+    """Bind the app's scoped session to one connection inside an outer transaction;
+    services' commits become savepoints, and everything is rolled back afterwards."""
+    connection = engine.connect()
+    outer = connection.begin()
+    previous = db.engine
+    db.engine = engine
+    db.session.remove()
+    db.session.configure(bind=connection, join_transaction_mode="create_savepoint")
+    return connection, outer, previous
+
+
+def _unbind(connection, outer, previous):
+    db.session.remove()
+    if outer.is_active:
+        outer.rollback()
+    connection.close()
+    db.engine = previous
+    db.session.configure(bind=previous, join_transaction_mode="conservative_savepoint")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request):
+    return request.param
+
+
+@pytest.fixture
+def engine_for(request):
+    def get(name: str):
+        return request.getfixturevalue("pg_engine" if name == "postgres" else "sqlite_engine")
+    return get
+
+
+@pytest.fixture
+def session(backend, engine_for, app):
+    """The scoped session of the app, on the parametrised backend, rolled back at the end."""
+    connection, outer, previous = _bind(engine_for(backend))
+    try:
+        yield db.session
+    finally:
+        _unbind(connection, outer, previous)
+
+
+@pytest.fixture
+def pg_session(pg_engine, app):
+    connection, outer, previous = _bind(pg_engine)
+    try:
+        yield db.session
+    finally:
+        _unbind(connection, outer, previous)
+
+
+@pytest.fixture
+def pg_sessions(pg_engine):
+    """Real, committing sessions on the run's PostgreSQL database (for concurrency)."""
+    return sessionmaker(bind=pg_engine, expire_on_commit=False)
+
+
+@pytest.fixture
+def client(app, session):
+    return app.test_client()
+
+
+@pytest.fixture
+def tenant(session):
+    from hub.services.tenants import create_tenant
+    t, key = create_tenant(session, "Тестовый магазин")
+    session.commit()
+    return {"id": t.id, "key": key}
+
+
+class Api:
+    """A thin client that speaks JSON with a tenant's key."""
+
+    def __init__(self, client, key: str):
+        self.client = client
+        self.headers = {"Authorization": f"Bearer {key}"}
+
+    def _call(self, method, url, json=None, headers=None):  # noqa: ANN001
+        return getattr(self.client, method)(url, json=json, headers={**self.headers, **(headers or {})})
+
+    def get(self, url, **kw):
+        return self._call("get", url, **kw)
+
+    def post(self, url, json=None, **kw):
+        return self._call("post", url, json, **kw)
+
+    def put(self, url, json=None, **kw):
+        return self._call("put", url, json, **kw)
+
+    def patch(self, url, json=None, **kw):
+        return self._call("patch", url, json, **kw)
+
+
+@pytest.fixture
+def api(client, tenant):
+    return Api(client, tenant["key"])
