@@ -187,7 +187,8 @@ def automation() -> None:
 @automation.command("run")
 @click.option("--at", "at", default=None, help="ISO 8601 moment (default: now)")
 @click.option("--tenant", "tenant_id", default=None)
-def automation_run(at: str | None, tenant_id: str | None) -> None:
+@click.option("--queued", is_flag=True, help="Hand the run to the job queue (rq when REDIS_URL is set)")
+def automation_run(at: str | None, tenant_id: str | None, queued: bool) -> None:
     """Run everything due up to the moment."""
     from hub.services.automation import run_due
     _setup()
@@ -200,8 +201,33 @@ def automation_run(at: str | None, tenant_id: str | None) -> None:
             moment = moment.replace(tzinfo=timezone.utc)
     else:
         moment = datetime.now(timezone.utc)
+    if queued:
+        from hub.jobs import get_queue
+        from hub.jobs.tasks import run_automation
+        job = get_queue().enqueue(run_automation, moment.isoformat(), tenant_id)
+        click.echo(json.dumps({"queued": getattr(job, "id", None)} if hasattr(job, "id") else job,
+                              ensure_ascii=False))
+        return
     result = run_due(db.session, moment, tenant_id)
     click.echo(json.dumps(result, ensure_ascii=False))
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Process what is queued, then exit")
+def worker(burst: bool) -> None:
+    """Run an rq worker (needs REDIS_URL) that also schedules the periodic sweeps."""
+    config = _setup()
+    if not config.REDIS_URL:
+        raise click.ClickException("REDIS_URL не задан: без Redis задачи выполняются в процессе, "
+                                   "а периодические проверки запускает `kopilka automation run` (cron).")
+    from rq import Worker
+
+    from hub.jobs import get_queue
+    from hub.jobs.tasks import run_automation
+    queue = get_queue(config)
+    if not burst:
+        queue.enqueue(run_automation, reschedule=True)
+    Worker([queue], connection=queue.connection).work(burst=burst, with_scheduler=True)
 
 
 if __name__ == "__main__":

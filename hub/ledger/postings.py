@@ -35,7 +35,7 @@ def _post(session: Session, account: Account, kind: str, amount: int, moment: da
 
 def _draw(session: Session, posting: Posting, lot: Lot, amount: int) -> None:
     lot.remaining += amount
-    session.add(LotDraw(tenant_id=lot.tenant_id, posting_id=posting.id, lot_id=lot.id, amount=amount))
+    session.add(LotDraw(tenant_id=lot.tenant_id, posting=posting, lot=lot, amount=amount))
 
 
 def _lots(session: Session, account: Account, *conditions) -> list[Lot]:
@@ -66,7 +66,7 @@ def accrue(session: Session, account: Account, amount: int, moment: datetime, *,
         left -= pay
         if not left:
             break
-    session.add(Lot(tenant_id=account.tenant_id, account_id=account.id, posting_id=posting.id,
+    session.add(Lot(tenant_id=account.tenant_id, account_id=account.id, posting=posting,
                     kind=lot_kind, amount=amount, remaining=left, active_from=active_from,
                     expires_at=expires_at, follows_purchases=follows_purchases))
     return posting
@@ -142,7 +142,7 @@ def reverse_accrual(session: Session, account: Account, amount: int, moment: dat
         if not left:
             break
     if left:
-        session.add(Lot(tenant_id=account.tenant_id, account_id=account.id, posting_id=posting.id,
+        session.add(Lot(tenant_id=account.tenant_id, account_id=account.id, posting=posting,
                         kind="debt", amount=-left, remaining=-left, active_from=moment,
                         expires_at=None))
     return posting

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.models.base import Base, Kopecks, TenantScoped, UTCDateTime, new_id, utcnow
 
@@ -55,6 +55,8 @@ class Lot(TenantScoped, Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     follows_purchases: Mapped[bool] = mapped_column(default=False)  # since_last_purchase redates it
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Relationships only order the inserts of one flush (posting before its lots and draws).
+    posting: Mapped[Posting] = relationship(lazy="raise")
 
 
 class LotDraw(TenantScoped, Base):
@@ -64,3 +66,5 @@ class LotDraw(TenantScoped, Base):
     posting_id: Mapped[str] = mapped_column(String(36), ForeignKey("postings.id"), index=True)
     lot_id: Mapped[str] = mapped_column(String(36), ForeignKey("lots.id"), index=True)
     amount: Mapped[int] = mapped_column(Kopecks)
+    posting: Mapped[Posting] = relationship(lazy="raise")
+    lot: Mapped[Lot] = relationship(lazy="raise")

@@ -1,0 +1,77 @@
+"""Jobs through a real Redis and an rq worker, and inline without Redis."""
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+from redis import Redis
+from redis.exceptions import ConnectionError as RedisDown
+
+from hub import engine
+from hub.config import Config
+from hub.extensions import db
+from hub.jobs import InlineQueue, get_queue
+from hub.jobs.tasks import run_automation
+from hub.ledger import account_view
+from hub.services.customers import register_customer
+from hub.services.programs import DEFAULT_SETTINGS, put_program
+from hub.services.receipts import SaleRequest, commit_sale
+from hub.services.tenants import create_tenant
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+def redis_url():
+    try:
+        Redis.from_url(REDIS_URL).ping()
+    except RedisDown as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"Redis is not reachable: {exc}")
+    return REDIS_URL
+
+
+def _customer_with_expiring_bonuses(session):
+    t, _ = create_tenant(session, f"jobs-{uuid.uuid4().hex[:6]}")
+    session.commit()
+    put_program(session, t.id, {**DEFAULT_SETTINGS, "bonus_lifetime_days": 5})
+    moment = datetime(2026, 2, 1, 9, tzinfo=timezone.utc)
+    c = register_customer(session, t.id, {"phone": "+79160000002"}, source="test", moment=moment)
+    commit_sale(session, t.id, "test", SaleRequest(
+        external_id="J1", moment=moment, customer={"id": c.id},
+        positions=(engine.Position(id="1", amount=50000, quantity=Decimal(1), price=50000),)), {})
+    return t.id, c.id, moment
+
+
+def test_inline_queue_without_redis():
+    assert isinstance(get_queue(Config(REDIS_URL=None)), InlineQueue)
+    assert InlineQueue().enqueue(lambda a, b: a + b, 2, 3) == 5
+
+
+def test_automation_job_runs_on_an_rq_worker(redis_url, pg_engine, pg_sessions, monkeypatch):
+    from rq import Queue, SimpleWorker
+    monkeypatch.setenv("DATABASE_URL", pg_engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    session = pg_sessions()
+    tenant_id, customer_id, moment = _customer_with_expiring_bonuses(session)
+    session.close()
+
+    queue = get_queue()
+    assert isinstance(queue, Queue)
+    queue.empty()
+    at = (moment + timedelta(days=10)).isoformat()
+    job = queue.enqueue(run_automation, at, tenant_id)
+    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    job.refresh()
+    assert job.is_finished, job.latest_result()
+    assert job.return_value() == {"tenants": 1, "expired_lots": 1}
+
+    check = pg_sessions()
+    view = account_view(check, tenant_id, customer_id, moment + timedelta(days=10))
+    assert view.balance == 0 and view.available == 0
+    check.close()
+    db.session.remove()
