@@ -19,7 +19,9 @@ def create_app(config: Config | None = None) -> Flask:
     db.configure(config.DATABASE_URL, echo=config.SQL_ECHO)
 
     from api import init_api
+    from hub.adapters import init_adapters
     init_api(app)
+    init_adapters(app)
 
     @app.teardown_appcontext
     def _end_session(exc):  # noqa: ANN001

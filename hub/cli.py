@@ -14,6 +14,8 @@ from hub.extensions import db
 
 
 def _setup(config: Config | None = None) -> Config:
+    from hub.adapters import load_adapters
+    load_adapters()
     config = config or Config()
     db.configure(config.DATABASE_URL, echo=config.SQL_ECHO)
     return config
@@ -229,6 +231,14 @@ def worker(burst: bool) -> None:
         queue.enqueue(run_automation, reschedule=True)
     Worker([queue], connection=queue.connection).work(burst=burst, with_scheduler=True)
 
+
+def _add_adapter_commands() -> None:
+    from hub.adapters import adapter_commands
+    for group in adapter_commands():
+        main.add_command(group)
+
+
+_add_adapter_commands()
 
 if __name__ == "__main__":
     main()

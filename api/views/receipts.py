@@ -5,12 +5,12 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.schemas.receipts import QuoteSchema, ReceiptInSchema, ReturnInSchema, ReturnOutSchema
-from hub import engine
+from connectors.receipts import make_position
 from hub.extensions import db
 from hub.moments import parse_moment, utcnow
 from hub.services.programs import get_program
 from hub.services.receipts import (
-    ReturnRequest, SaleRequest, calculate_receipt, commit_sale, get_receipt, line_amount, return_sale,
+    ReturnRequest, SaleRequest, calculate_receipt, commit_sale, get_receipt, return_sale,
 )
 
 blp = Blueprint("receipts", __name__, url_prefix="/api/v1/receipts",
@@ -25,10 +25,9 @@ def sale_request(data: dict) -> SaleRequest:
         external_id=data["external_id"],
         moment=parse_moment(data.get("moment"), program.timezone, utcnow()),
         positions=tuple(
-            engine.Position(id=p["id"], amount=line_amount(p["price"], p["quantity"]) - p["till_discount"],
-                            quantity=p["quantity"], price=p["price"], product=p.get("product"),
-                            name=p.get("name"), groups=tuple(p.get("groups") or ()),
-                            till_discount=p["till_discount"])
+            make_position(id=p["id"], price=p["price"], quantity=p["quantity"],
+                          groups=p.get("groups"), product=p.get("product"), name=p.get("name"),
+                          till_discount=p["till_discount"])
             for p in data["positions"]),
         customer=data.get("customer") or None, store=data.get("store"), cashier=data.get("cashier"),
         payment_method=(data.get("payment") or {}).get("method"),

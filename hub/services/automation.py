@@ -1,13 +1,23 @@
-"""Everything due by a moment: for now, bonus expiry (later: birthdays, win-back chains)."""
+"""Everything due by a moment: bonus expiry, plus the sweeps other packages register
+(inbox retries from connectors, later birthdays and win-back chains)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.ledger import expire_due
 from hub.models import Tenant
+
+Sweep = Callable[[Session, datetime], int]
+_sweeps: dict[str, Sweep] = {}
+
+
+def register_sweep(name: str, fn: Sweep) -> None:
+    """Add periodic work that runs across tenants (adapters live outside hub/)."""
+    _sweeps[name] = fn
 
 
 def run_due(session: Session, at: datetime, tenant_id: str | None = None) -> dict:
@@ -22,4 +32,8 @@ def run_due(session: Session, at: datetime, tenant_id: str | None = None) -> dic
         except BaseException:
             session.rollback()
             raise
-    return {"tenants": len(tenants), "expired_lots": expired}
+    result = {"tenants": len(tenants), "expired_lots": expired}
+    if tenant_id is None:
+        for name, fn in _sweeps.items():
+            result[name] = fn(session, at)
+    return result

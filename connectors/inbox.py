@@ -1,0 +1,180 @@
+"""The inbound-event inbox: store first, acknowledge, process in a job, retry with backoff.
+
+Nothing a partner sends is lost (it is committed before the answer) or applied twice (the
+(source, dedupe key) pair is unique, and handlers call idempotent core operations).
+"""
+from __future__ import annotations
+
+import logging
+import traceback
+from datetime import datetime, timedelta
+from typing import Callable
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hub.errors import NotFound
+from hub.extensions import db
+from hub.models import InboundEvent
+from hub.models.base import utcnow
+
+log = logging.getLogger("kopilka.inbox")
+
+MAX_ATTEMPTS = 5
+BACKOFF = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10),
+           timedelta(hours=1), timedelta(hours=6))
+
+Handler = Callable[[Session, InboundEvent], None]
+_handlers: dict[tuple[str, str], Handler] = {}
+
+
+def handler(source: str, kind: str) -> Callable[[Handler], Handler]:
+    """Register the function that applies events of one source and kind."""
+    def register(fn: Handler) -> Handler:
+        _handlers[(source, kind)] = fn
+        return fn
+    return register
+
+
+class PermanentError(Exception):
+    """An event that can never succeed (e.g. a document of an unknown store): no retries."""
+
+
+def store_event(session: Session, *, tenant_id: str, connection_id: str | None, source: str,
+                kind: str, dedupe_key: str, body: dict | list) -> tuple[InboundEvent, bool]:
+    """Commit the event; (event, created). A duplicate delivery returns the stored one."""
+    existing = session.scalar(select(InboundEvent).where(InboundEvent.source == source,
+                                                         InboundEvent.dedupe_key == dedupe_key))
+    if existing is not None:
+        session.rollback()
+        return existing, False
+    event = InboundEvent(tenant_id=tenant_id, connection_id=connection_id, source=source, kind=kind,
+                         dedupe_key=dedupe_key, body=body, status="received")
+    session.add(event)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        event = session.scalar(select(InboundEvent).where(InboundEvent.source == source,
+                                                          InboundEvent.dedupe_key == dedupe_key))
+        return event, False
+    return event, True
+
+
+def process_event(session: Session, event_id: str, now: datetime | None = None) -> str:
+    """Apply one event with its handler; returns the new status.
+
+    Handlers call core services, which own their transactions and are idempotent, so the
+    event's bookkeeping is written in transactions of its own around the handler: a crash
+    between the two leaves an event that is simply applied (as a no-op) once more.
+    """
+    event = session.get(InboundEvent, event_id, populate_existing=True)
+    if event is None or event.status == "done":
+        session.rollback()
+        return "done" if event else "missing"
+    fn = _handlers.get((event.source, event.kind))
+    now = now or utcnow()
+    attempts = event.attempts + 1
+    error: str | None = None
+    permanent = False
+    try:
+        if fn is None:
+            raise PermanentError(f"no handler for {event.source}/{event.kind}")
+        fn(session, event)
+        session.commit()
+    except Exception as exc:  # noqa: BLE001 - any failure is recorded and retried
+        session.rollback()
+        permanent = isinstance(exc, PermanentError)
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        log.warning("inbound event %s attempt %s failed: %s", event_id, attempts, error)
+        log.debug("%s", traceback.format_exc())
+    event = session.get(InboundEvent, event_id, populate_existing=True)
+    event.attempts = attempts
+    if error is None:
+        event.status, event.last_error, event.processed_at, event.next_attempt_at = "done", None, now, None
+    elif permanent or attempts >= MAX_ATTEMPTS:
+        event.status, event.last_error, event.next_attempt_at = "failed", error, None
+    else:
+        event.status, event.last_error = "retry", error
+        event.next_attempt_at = now + BACKOFF[min(attempts - 1, len(BACKOFF) - 1)]
+    status = event.status
+    session.commit()
+    return status
+
+
+def process_event_job(event_id: str) -> str:
+    """The rq job: a fresh session per job."""
+    from hub.config import Config
+    from hub.jobs import get_queue
+    config = Config()
+    db.configure(config.DATABASE_URL)
+    try:
+        status = process_event(db.session, event_id)
+        if status == "retry":
+            event = db.session.get(InboundEvent, event_id)
+            delay = max(event.next_attempt_at - utcnow(), timedelta(seconds=1))
+            get_queue(config).enqueue_in(delay, process_event_job, event_id)
+        return status
+    finally:
+        db.session.remove()
+
+
+def dispatch(session: Session, event: InboundEvent) -> None:
+    """Hand a stored event to the queue (rq), or process it now (embedded default)."""
+    from hub.jobs import InlineQueue, get_queue
+    queue = get_queue()
+    if isinstance(queue, InlineQueue):
+        process_event(session, event.id)
+    else:
+        queue.enqueue(process_event_job, event.id)
+
+
+def retry_due(session: Session, at: datetime) -> int:
+    """Process events whose retry time has come (run by the automation sweep)."""
+    due = list(session.scalars(select(InboundEvent.id).where(
+        InboundEvent.status.in_(("retry", "received")),
+        (InboundEvent.next_attempt_at.is_(None)) | (InboundEvent.next_attempt_at <= at))))
+    session.rollback()
+    for event_id in due:
+        process_event(session, event_id, now=at)
+    return len(due)
+
+
+def retry_event(session: Session, tenant_id: str, event_id: str) -> InboundEvent:
+    """A person asks for one more try of a failed event."""
+    event = session.scalar(select(InboundEvent).where(InboundEvent.tenant_id == tenant_id,
+                                                      InboundEvent.id == event_id))
+    if event is None:
+        raise NotFound("event_not_found", "Событие не найдено.")
+    if event.status != "done":
+        event.status, event.next_attempt_at = "retry", None
+        session.commit()
+        process_event(session, event.id)
+    return session.get(InboundEvent, event_id, populate_existing=True)
+
+
+def list_events(session: Session, tenant_id: str, status: str | None = None, source: str | None = None,
+                limit: int = 100) -> list[InboundEvent]:
+    stmt = select(InboundEvent).where(InboundEvent.tenant_id == tenant_id)
+    if status:
+        stmt = stmt.where(InboundEvent.status == status)
+    if source:
+        stmt = stmt.where(InboundEvent.source == source)
+    return list(session.scalars(stmt.order_by(InboundEvent.received_at.desc()).limit(limit)))
+
+
+def describe(event: InboundEvent) -> dict:
+    return {"id": event.id, "source": event.source, "kind": event.kind,
+            "dedupe_key": event.dedupe_key, "status": event.status, "attempts": event.attempts,
+            "last_error": event.last_error, "received_at": event.received_at.isoformat(),
+            "next_attempt_at": event.next_attempt_at.isoformat() if event.next_attempt_at else None,
+            "processed_at": event.processed_at.isoformat() if event.processed_at else None}
+
+
+def _register() -> None:
+    from hub.services.automation import register_sweep
+    register_sweep("inbox_retried", retry_due)
+
+
+_register()

@@ -1,0 +1,74 @@
+"""Mapping POS receipts into the core's receipt, and the core's quote back into what tills
+apply: per-position discounts, whole-kopeck unit prices, discount percents."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from hub import engine
+from hub.services.receipts import line_amount
+
+
+def make_position(*, id: str, price: int, quantity: Decimal, groups=(), product: str | None = None,  # noqa: A002, ANN001
+                  name: str | None = None, till_discount: int = 0) -> engine.Position:
+    """A till's line (unit price in kopecks x quantity, minus the till's own discount)."""
+    return engine.Position(id=id, amount=line_amount(price, quantity) - till_discount,
+                           quantity=quantity, price=price, product=product, name=name,
+                           groups=tuple(groups or ()), till_discount=till_discount)
+
+
+@dataclass(frozen=True)
+class PricedPart:
+    """A line as the till prints it: quantity x whole-kopeck unit price."""
+    quantity: Decimal
+    unit_price: int
+
+    @property
+    def amount(self) -> int:
+        return line_amount(self.unit_price, self.quantity)
+
+
+def priced_parts(amount_to_pay: int, quantity: Decimal) -> list[PricedPart]:
+    """Split a discounted line so every part has a whole-kopeck unit price and the parts
+    add up to `amount_to_pay` exactly.
+
+    3 units for 1000 kopecks → 1 x 334 + 2 x 333. A fractional (weighed) quantity cannot be
+    split into units: its unit price is rounded, and the line sum is the till's own rounding.
+    """
+    if quantity == quantity.to_integral_value() and quantity > 0:
+        units = int(quantity)
+        base, extra = divmod(amount_to_pay, units)
+        parts = []
+        if extra:
+            parts.append(PricedPart(Decimal(extra), base + 1))
+        if units - extra:
+            parts.append(PricedPart(Decimal(units - extra), base))
+        return parts
+    unit = int((Decimal(amount_to_pay) / quantity).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return [PricedPart(quantity, unit)]
+
+
+def discount_percent(amount: int, discount: int) -> Decimal:
+    """A line's discount as a percent with 2 decimals (МойСклад's discountPercent)."""
+    if amount <= 0:
+        return Decimal("0.00")
+    return (Decimal(discount) * 100 / amount).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def discount_map(quote: dict) -> dict[str, int]:
+    """Position id → kopecks of the receipt-level discount that falls on it."""
+    return {p["id"]: p["discount"] for p in quote["positions"]}
+
+
+def roubles(kopecks: int) -> Decimal:
+    """Kopecks as a Decimal of roubles with 2 places, for wire formats that want roubles."""
+    return (Decimal(kopecks) / 100).quantize(Decimal("0.01"))
+
+
+def kopecks(value) -> int:  # noqa: ANN001
+    """Roubles from a wire format (number or string) to kopecks; rejects sub-kopeck values."""
+    number = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
+    result = number * 100
+    if result != result.to_integral_value():
+        raise ValueError(f"{value} has fractions of a kopeck")
+    return int(result)

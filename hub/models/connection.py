@@ -1,0 +1,46 @@
+"""Connections to outside systems and the inbox of what they send."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hub.models.base import Base, TenantScoped, UTCDateTime, new_id, utcnow
+
+
+class Connection(TenantScoped, Base):
+    """A tenant's link to a МойСклад account, an Evotor user/store or a 1С base."""
+    __tablename__ = "connections"
+    __table_args__ = (UniqueConstraint("kind", "external_account"),
+                      UniqueConstraint("inbound_token_hash"))
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    kind: Mapped[str] = mapped_column(String(20))                 # moysklad | evotor | onec
+    name: Mapped[str] = mapped_column(String(200), default="")
+    external_account: Mapped[str] = mapped_column(String(200))    # their account / user id
+    credentials: Mapped[str | None] = mapped_column(Text, nullable=True)  # Fernet token
+    inbound_token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    settings: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class InboundEvent(TenantScoped, Base):
+    """A webhook or callback, stored before anything is done with it."""
+    __tablename__ = "inbound_events"
+    __table_args__ = (UniqueConstraint("source", "dedupe_key"),
+                      Index("ix_inbound_events_due", "status", "next_attempt_at"))
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    connection_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("connections.id", ondelete="SET NULL"), nullable=True)
+    source: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(50))
+    dedupe_key: Mapped[str] = mapped_column(String(300))
+    body: Mapped[dict | list] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default="received")  # received|done|retry|failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
