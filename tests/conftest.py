@@ -73,7 +73,7 @@ def _unbind(connection, outer, previous):
         outer.rollback()
     connection.close()
     db.engine = previous
-    db.session.configure(bind=previous, join_transaction_mode="conservative_savepoint")
+    db.session.configure(bind=previous, join_transaction_mode="conditional_savepoint")
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
