@@ -4,7 +4,9 @@ from hub.ledger.postings import (
     InsufficientBonuses, accrue, debit, expire_due, redate_lots, restore, reverse_accrual, spend,
 )
 from hub.ledger.check import Discrepancy, check_ledger
+from hub.ledger.holds import active_holds, expire_holds, place_hold, release_expired, release_hold
 
 __all__ = ["AccountView", "account_view", "lock_account", "InsufficientBonuses", "accrue",
            "debit", "expire_due", "redate_lots", "restore", "reverse_accrual", "spend",
-           "Discrepancy", "check_ledger"]
+           "Discrepancy", "check_ledger", "active_holds", "expire_holds", "place_hold",
+           "release_expired", "release_hold"]

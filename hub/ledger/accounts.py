@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from hub.models import Account, Lot
+from hub.models import Account, Hold, Lot
 
 
 def lock_account(session: Session, tenant_id: str, customer_id: str) -> Account:
@@ -29,10 +29,11 @@ def lock_account(session: Session, tenant_id: str, customer_id: str) -> Account:
 
 @dataclass(frozen=True)
 class AccountView:
-    balance: int        # all postings: available + pending (+ expired not yet swept)
+    balance: int        # the customer's bonuses: available + pending + held (+ burnt, not yet swept)
     available: int      # spendable at the moment asked
     pending: int        # accrued, waiting for activation
     debt: int           # taken back by returns after being spent (shown as positive)
+    held: int = 0       # reserved by open receipts at tills
 
 
 def account_view(session: Session, tenant_id: str, customer_id: str, moment: datetime) -> AccountView:
@@ -50,4 +51,12 @@ def account_view(session: Session, tenant_id: str, customer_id: str, moment: dat
                Lot.remaining != 0)
     ).one()
     positive_active, pending, debt, total = (int(v) for v in row)
-    return AccountView(balance=total, available=positive_active + debt, pending=pending, debt=-debt)
+    held, lapsed = (int(v) for v in session.execute(
+        select(func.coalesce(func.sum(case((Hold.expires_at > moment, Hold.amount), else_=0)), 0),
+               func.coalesce(func.sum(case((Hold.expires_at <= moment, Hold.amount), else_=0)), 0))
+        .join(Account, Account.id == Hold.account_id)
+        .where(Account.tenant_id == tenant_id, Account.customer_id == customer_id,
+               Hold.status == "active")).one())
+    # A lapsed hold is free again even before the sweep writes its release.
+    return AccountView(balance=total + held + lapsed, available=positive_active + debt + lapsed,
+                       pending=pending, debt=-debt, held=held)

@@ -68,3 +68,25 @@ class LotDraw(TenantScoped, Base):
     amount: Mapped[int] = mapped_column(Kopecks)
     posting: Mapped[Posting] = relationship(lazy="raise")
     lot: Mapped[Lot] = relationship(lazy="raise")
+
+
+class Hold(TenantScoped, Base):
+    """Bonuses reserved by a quote at a till: not spendable elsewhere, not yet spent.
+
+    The hold posting draws lots like a spend; releasing it (cleared receipt, timeout, or the
+    commit that turns it into the spend) gives exactly those lots back.
+    """
+    __tablename__ = "holds"
+    __table_args__ = (Index("ix_holds_ref", "tenant_id", "source", "reference"),
+                      Index("ix_holds_due", "status", "expires_at"))
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(String(36), ForeignKey("accounts.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(60))
+    reference: Mapped[str] = mapped_column(String(200))      # the till's receipt id
+    amount: Mapped[int] = mapped_column(Kopecks)
+    status: Mapped[str] = mapped_column(String(20), default="active")  # active|released|expired|committed
+    posting_id: Mapped[str] = mapped_column(String(36), ForeignKey("postings.id"))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    posting: Mapped[Posting] = relationship(lazy="raise")

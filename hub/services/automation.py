@@ -8,7 +8,7 @@ from typing import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.ledger import expire_due
+from hub.ledger import expire_due, expire_holds
 from hub.models import Tenant
 
 Sweep = Callable[[Session, datetime], int]
@@ -24,15 +24,16 @@ def run_due(session: Session, at: datetime, tenant_id: str | None = None) -> dic
     """Run each tenant's due work in its own transaction; returns counts per task."""
     tenants = [tenant_id] if tenant_id else list(session.scalars(select(Tenant.id)))
     session.rollback()
-    expired = 0
+    expired = released = 0
     for tid in tenants:
         try:
+            released += expire_holds(session, tid, at)
             expired += expire_due(session, tid, at)
             session.commit()
         except BaseException:
             session.rollback()
             raise
-    result = {"tenants": len(tenants), "expired_lots": expired}
+    result = {"tenants": len(tenants), "expired_lots": expired, "holds_released": released}
     if tenant_id is None:
         for name, fn in _sweeps.items():
             result[name] = fn(session, at)

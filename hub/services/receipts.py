@@ -13,8 +13,12 @@ from hub import engine
 from hub.engine.expiry import expiry_from
 from hub.engine.text import rub
 from hub.errors import Invalid, NotFound
-from hub.ledger import accrue, account_view, lock_account, redate_lots, restore, reverse_accrual, spend
+from hub.ledger import (
+    accrue, account_view, active_holds, lock_account, redate_lots, release_expired, release_hold,
+    restore, reverse_accrual, spend,
+)
 from hub.models import Customer, Receipt, ReceiptReturn
+from hub.moments import utcnow
 from hub.services.customers import resolve_customer
 from hub.services.idempotency import run_once
 from hub.services.programs import get_program
@@ -89,13 +93,18 @@ def calculate_receipt(session: Session, tenant_id: str, req: SaleRequest) -> dic
 
 
 def commit_sale(session: Session, tenant_id: str, source: str, req: SaleRequest,
-                body: Any) -> tuple[dict, bool]:
-    """Commit a sale: the same calculation again, strictly, then the ledger postings."""
+                body: Any, *, hold_reference: str | None = None) -> tuple[dict, bool]:
+    """Commit a sale: the same calculation again, strictly, then the ledger postings.
+
+    With `hold_reference`, the bonuses a quote held for this receipt are released in the
+    same transaction, just before the spend: the hold turns into the spend exactly once.
+    """
     return run_once(session, tenant_id, source, req.external_id, "sale", body,
-                       lambda: _commit(session, tenant_id, source, req))
+                    lambda: _commit(session, tenant_id, source, req, hold_reference))
 
 
-def _commit(session: Session, tenant_id: str, source: str, req: SaleRequest) -> dict:
+def _commit(session: Session, tenant_id: str, source: str, req: SaleRequest,
+            hold_reference: str | None = None) -> dict:
     program = get_program(session, tenant_id)
     customer = resolve_customer(session, tenant_id, req.customer)
     if customer is None and (req.spend or req.spend_max):
@@ -105,6 +114,11 @@ def _commit(session: Session, tenant_id: str, source: str, req: SaleRequest) -> 
     if customer is not None:
         account = lock_account(session, tenant_id, customer.id)
         session.refresh(customer)   # statistics as of the lock, not of an earlier read
+        now = utcnow()
+        release_expired(session, account, now)
+        if hold_reference is not None:
+            for hold in active_holds(session, account, source=source, reference=hold_reference):
+                release_hold(session, account, hold, now, status="committed")
         view = account_view(session, tenant_id, customer.id, req.moment)
         state = _state(customer, view.available, view.pending)
     try:

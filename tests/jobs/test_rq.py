@@ -68,7 +68,7 @@ def test_automation_job_runs_on_an_rq_worker(redis_url, pg_engine, pg_sessions, 
     SimpleWorker([queue], connection=queue.connection).work(burst=True)
     job.refresh()
     assert job.is_finished, job.latest_result()
-    assert job.return_value() == {"tenants": 1, "expired_lots": 1}
+    assert job.return_value() == {"tenants": 1, "expired_lots": 1, "holds_released": 0}
 
     check = pg_sessions()
     view = account_view(check, tenant_id, customer_id, moment + timedelta(days=10))

@@ -1,0 +1,84 @@
+"""Quotes that hold bonuses at a till until the receipt is closed or cleared."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.orm import Session
+
+from hub import engine
+from hub.engine.text import rub
+from hub.errors import Invalid
+from hub.ledger import (
+    InsufficientBonuses, account_view, active_holds, lock_account, place_hold, release_expired,
+    release_hold,
+)
+from hub.moments import utcnow
+from hub.services.customers import resolve_customer
+from hub.services.programs import get_program
+from hub.services.receipts import SaleRequest, _state, quote_payload
+
+HOLD_TTL = timedelta(minutes=15)
+
+
+def quote_and_hold(session: Session, tenant_id: str, source: str, req: SaleRequest,
+                   ttl: timedelta = HOLD_TTL) -> dict:
+    """Calculate the open receipt `req.external_id`; the bonuses it spends are held.
+
+    A new quote for the same receipt replaces the previous hold, so a cashier who edits
+    the receipt never holds twice.
+    """
+    program = get_program(session, tenant_id)
+    customer = resolve_customer(session, tenant_id, req.customer)
+    if customer is None:
+        if req.spend or req.spend_max:
+            raise Invalid("customer_required", "Списать бонусы можно только по карте клиента.")
+        quote = engine.calculate(program, req.as_engine(), _state(None))
+        session.rollback()
+        return {**quote_payload(quote, None), "hold": None}
+    now = utcnow()
+    try:
+        account = lock_account(session, tenant_id, customer.id)
+        session.refresh(customer)
+        release_expired(session, account, now)
+        for old in active_holds(session, account, source=source, reference=req.external_id):
+            release_hold(session, account, old, now)
+        view = account_view(session, tenant_id, customer.id, req.moment)
+        quote = engine.calculate(program, req.as_engine(), _state(customer, view.available, view.pending))
+        answer = quote_payload(quote, customer)
+        answer["hold"] = None
+        if quote.bonus_spent:
+            try:
+                hold = place_hold(session, account, quote.bonus_spent, now, expires_at=now + ttl,
+                                  source=source, reference=req.external_id)
+            except InsufficientBonuses as exc:
+                raise Invalid("insufficient_bonuses",
+                              f"Недостаточно бонусов: доступно {rub(exc.available)}.") from exc
+            session.flush()
+            answer["hold"] = {"id": hold.id, "amount": hold.amount,
+                              "expires_at": hold.expires_at.isoformat()}
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return answer
+
+
+def release_receipt_hold(session: Session, tenant_id: str, source: str, reference: str,
+                         customer_ref: dict | None) -> int:
+    """The till cleared the receipt: give its held bonuses back. Returns kopecks released."""
+    customer = resolve_customer(session, tenant_id, customer_ref)
+    if customer is None:
+        session.rollback()
+        return 0
+    try:
+        account = lock_account(session, tenant_id, customer.id)
+        now = utcnow()
+        released = 0
+        for hold in active_holds(session, account, source=source, reference=reference):
+            release_hold(session, account, hold, now)
+            released += hold.amount
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return released
