@@ -97,7 +97,10 @@ def load_settings(session: Session, tenant_id: str) -> tuple[dict, int]:
 
 
 def get_program(session: Session, tenant_id: str) -> Program:
-    """The tenant's program; parsed once per settings version."""
+    """The tenant's program; read once per session (request) and parsed once per version."""
+    per_session = session.info.setdefault("programs", {})
+    if tenant_id in per_session:
+        return per_session[tenant_id]
     settings, version = load_settings(session, tenant_id)
     key = (tenant_id, version)
     program = _parsed.get(key)
@@ -105,12 +108,14 @@ def get_program(session: Session, tenant_id: str) -> Program:
         if len(_parsed) > 4096:
             _parsed.clear()
         program = _parsed[key] = program_from_settings(settings)
+    per_session[tenant_id] = program
     return program
 
 
 def put_program(session: Session, tenant_id: str, settings: dict) -> dict:
     """Replace the settings (already validated as a whole at the edge)."""
     program_from_settings(settings)     # must build, or nothing is stored
+    session.info.get("programs", {}).pop(tenant_id, None)
     row = session.scalars(select(ProgramSettings).where(ProgramSettings.tenant_id == tenant_id)
                           .with_for_update()).first()
     if row is None:
