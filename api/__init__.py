@@ -28,8 +28,8 @@ def init_api(app: Flask) -> Api:
                                 "Money is in roubles with at most 2 decimals."}})
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearer": []}]
-    from api.views import connections, customers, program, receipts
-    for blp in (program.blp, customers.blp, receipts.blp, connections.blp):
+    from api.views import connections, customers, points, program, receipts
+    for blp in (program.blp, customers.blp, receipts.blp, points.blp, connections.blp):
         blp.before_request(require_tenant)
         api.register_blueprint(blp)
     app.register_error_handler(DomainError, handle_domain_error)

@@ -51,3 +51,21 @@ def ensure_cashier(session: Session, tenant_id: str, code: str | None) -> None:
     if code and session.scalar(select(Cashier.id).where(Cashier.tenant_id == tenant_id,
                                                         Cashier.code == code)) is None:
         session.add(Cashier(tenant_id=tenant_id, code=code, name=code))
+
+
+def list_points(session: Session, tenant_id: str, model) -> list:  # noqa: ANN001
+    """The tenant's stores or cashiers, by code."""
+    return list(session.scalars(select(model).where(model.tenant_id == tenant_id).order_by(model.code)))
+
+
+def save_point(session: Session, tenant_id: str, model, code: str, name: str):  # noqa: ANN001, ANN201
+    """Create or rename a store or cashier known by the POS's own code."""
+    row = session.scalar(select(model).where(model.tenant_id == tenant_id, model.code == code))
+    created = row is None
+    if created:
+        row = model(tenant_id=tenant_id, code=code, name=name or code)
+        session.add(row)
+    else:
+        row.name = name or row.name
+    session.commit()
+    return row, created
