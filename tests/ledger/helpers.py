@@ -22,7 +22,7 @@ SOURCE = "ledger-test"
 def program_settings(*, expiry_mode: str = "since_accrual", activation_delay_days: int = 1,
                      lifetime: int | None = 60, silver_lifetime: int | None = 30,
                      type_: str = "bonus_discount", base_spend: str = "30",
-                     silver_spend: str = "50", silver_threshold: int = 500_000,
+                     silver_spend: str = "50", silver_threshold: int = 300_000,
                      base_percent: str = "5", silver_percent: str = "10") -> dict:
     """A two-level program: activation delay, lifetime (overridden by the upper level),
     a maximum share payable by bonuses, and a level discount on the upper level."""

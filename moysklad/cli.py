@@ -1,0 +1,63 @@
+"""`kopilka moysklad …`: connect an account's Loyalty API and subscribe to its webhooks."""
+from __future__ import annotations
+
+import json
+
+import click
+
+from hub.extensions import db
+
+
+def _session():  # noqa: ANN202
+    from hub.config import Config
+    db.configure(Config().DATABASE_URL)
+    return db.session
+
+
+@click.group("moysklad")
+def cli() -> None:
+    """МойСклад: Loyalty API registration and JSON API webhooks."""
+
+
+@cli.command("register-loyalty")
+@click.option("--connection", "connection_id", required=True, help="id of the moysklad connection")
+@click.option("--app-id", "app_id", required=True, help="appId of the МойСклад solution (UUID)")
+@click.option("--url", "base_url", required=True,
+              help="the hub's public URL, e.g. https://kopilka.example.ru")
+@click.option("--no-external-search", is_flag=True, help="МойСклад searches customers itself")
+def register_loyalty_cmd(connection_id: str, app_id: str, base_url: str, no_external_search: bool) -> None:
+    """Rotate the connection's token and register url + token with МойСклад (Vendor API)."""
+    from moysklad.vendor import VendorError, register_loyalty
+    session = _session()
+    try:
+        result = register_loyalty(session, connection_id, app_id, base_url,
+                                  external_search=not no_external_search)
+    except VendorError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        db.session.remove()
+    click.echo(json.dumps(result, ensure_ascii=False))
+
+
+@cli.command("subscribe")
+@click.option("--connection", "connection_id", required=True, help="id of the moysklad connection")
+@click.option("--url", "public_url", required=True,
+              help="the hub's public URL, e.g. https://kopilka.example.ru")
+def subscribe_cmd(connection_id: str, public_url: str) -> None:
+    """Create webhooks (CREATE of retaildemand and retailsalesreturn) pointing at the hub."""
+    from connectors.http import OutboundError
+    from moysklad.jsonapi.client import NotConfigured, subscribe
+    from moysklad.vendor import VendorError, get_moysklad_connection
+    session = _session()
+    try:
+        conn = get_moysklad_connection(session, connection_id)
+        session.rollback()
+        done = subscribe(conn, public_url)
+    except (VendorError, NotConfigured) as exc:
+        raise click.ClickException(str(exc)) from exc
+    except OutboundError as exc:
+        raise click.ClickException(f"МойСклад отказал: HTTP {exc.status} {exc.body or ''}".strip()) from exc
+    finally:
+        db.session.remove()
+    for row in done:
+        click.echo(json.dumps(row, ensure_ascii=False))

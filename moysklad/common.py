@@ -1,0 +1,224 @@
+"""What both МойСклад paths (Loyalty API and JSON API webhooks) share: the receipt source,
+connection settings, money at the edge, finding our customer for a МойСклад counterparty,
+and the idempotency body that makes a sale seen by both paths count once."""
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hub.errors import DomainError, NotFound
+from hub.models import Connection, Customer
+from hub.moments import parse_moment
+from hub.services.customers import find_customers, get_customer
+from hub.services.programs import get_program
+from moysklad.models import CounterpartyLink
+
+log = logging.getLogger("kopilka.moysklad")
+
+KIND = "moysklad"
+# The receipt source of every МойСклад sale and return, whichever path brought it.
+# One value for both paths is what makes a sale seen by the Loyalty API and by a webhook
+# count once: МойСклад document ids are UUIDs unique across accounts, and receipts are
+# keyed by (tenant, source, external id), so the connection need not be part of the key
+# (it would not fit the 30-character source column either).
+SOURCE = "moysklad"
+
+UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+# Connection settings (Connection.settings) this adapter reads, with their defaults.
+DEFAULTS = {
+    "confirm_new_customers": False,   # a new customer needs a code sent to the phone
+    "verify_spending": False,         # spending bonuses needs a code sent to the customer
+    "return_code_to_pos": False,      # give the code to the till (it checks what the customer says)
+    "code_ttl_seconds": 600,          # how long a code is valid
+    "code_repeat_seconds": 60,        # a new code for the same person not before this
+    "loyalty_api": False,             # set by register-loyalty: the Loyalty API is the primary path
+    "json_api_base": "https://api.moysklad.ru/api/remap/1.2",
+    "vendor_api_base": "https://apps-api.moysklad.ru/api/vendor/1.0",
+}
+
+
+def setting(conn: Connection, name: str):  # noqa: ANN201
+    value = (conn.settings or {}).get(name, DEFAULTS.get(name))
+    if isinstance(DEFAULTS.get(name), bool):
+        if isinstance(value, str):
+            return value.strip().lower() in ("1", "true", "yes", "on", "да")
+        return bool(value)
+    if isinstance(DEFAULTS.get(name), int):
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            return DEFAULTS[name]
+    return value
+
+
+def update_settings(conn: Connection, **values) -> None:
+    conn.settings = {**(conn.settings or {}), **values}   # a new dict: JSON change detected
+
+
+# --- money and numbers at the edge -------------------------------------------------------
+
+def money(kopecks: int):  # noqa: ANN201
+    """Kopecks as a JSON number of roubles (62.95); floats exist only in the output text."""
+    return kopecks // 100 if kopecks % 100 == 0 else kopecks / 100
+
+
+def number(value: Decimal):  # noqa: ANN201
+    """A quantity or percent as a JSON number."""
+    value = Decimal(value)
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def to_decimal(value) -> Decimal:  # noqa: ANN001
+    return Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
+
+
+def entity_id(meta: dict | None) -> str | None:
+    """The id of a МойСклад meta: its `id`, or the last segment of its `href`."""
+    if not meta:
+        return None
+    if meta.get("id"):
+        return str(meta["id"]).strip() or None
+    href = (meta.get("href") or "").split("?", 1)[0].rstrip("/")
+    return href.rsplit("/", 1)[-1] or None
+
+
+def parse_ms_moment(session: Session, tenant_id: str, text: str | None, now: datetime,
+                    field: str = "moment") -> datetime:
+    """МойСклад moments ("2016-04-18 15:06:00[.000]") are the tenant's local time."""
+    return parse_moment(text, get_program(session, tenant_id).timezone, now, field)
+
+
+def payment_method(cash: int, card: int) -> str | None:
+    if cash and card:
+        return "mixed"
+    if card:
+        return "card"
+    if cash:
+        return "cash"
+    return None
+
+
+# --- customers ------------------------------------------------------------------------------
+
+def _customer(session: Session, tenant_id: str, customer_id: str) -> Customer | None:
+    try:
+        return get_customer(session, tenant_id, customer_id)
+    except NotFound:
+        return None
+
+
+def resolve_agent(session: Session, conn: Connection, *, ms_id: str | None = None,
+                  card: str | None = None, phone: str | None = None) -> Customer | None:
+    """Our customer for a МойСклад counterparty: by a remembered link of its id, by our own
+    id (search rows give МойСклад our UUID), by discount card, then by phone."""
+    if ms_id:
+        linked = session.scalar(select(CounterpartyLink.customer_id).where(
+            CounterpartyLink.tenant_id == conn.tenant_id,
+            CounterpartyLink.connection_id == conn.id, CounterpartyLink.ms_id == ms_id))
+        if linked and (found := _customer(session, conn.tenant_id, linked)) is not None:
+            return found
+        if UUID_RE.match(ms_id) and (found := _customer(session, conn.tenant_id, ms_id)) is not None:
+            return found
+    if card:
+        found = find_customers(session, conn.tenant_id, card=str(card).strip())
+        if found:
+            return found[0]
+    if phone:
+        try:
+            found = find_customers(session, conn.tenant_id, phone=phone)
+        except DomainError:     # not a phone number we can read: not a way to find anyone
+            found = []
+        if found:
+            return found[0]
+    return None
+
+
+def ms_id_of(session: Session, conn: Connection, customer_id: str) -> str | None:
+    return session.scalar(select(CounterpartyLink.ms_id).where(
+        CounterpartyLink.tenant_id == conn.tenant_id, CounterpartyLink.connection_id == conn.id,
+        CounterpartyLink.customer_id == customer_id).order_by(CounterpartyLink.created_at).limit(1))
+
+
+def link_counterparty(session: Session, conn: Connection, ms_id: str | None, customer_id: str) -> None:
+    """Remember МойСклад's id of our customer (first link wins); commits."""
+    if not ms_id or len(ms_id) > 64 or ms_id == customer_id:
+        return
+    exists = session.scalar(select(CounterpartyLink.id).where(
+        CounterpartyLink.connection_id == conn.id, CounterpartyLink.ms_id == ms_id))
+    if exists:
+        session.rollback()
+        return
+    session.add(CounterpartyLink(tenant_id=conn.tenant_id, connection_id=conn.id, ms_id=ms_id,
+                                 customer_id=customer_id))
+    try:
+        session.commit()
+    except IntegrityError:      # a concurrent call linked it first
+        session.rollback()
+
+
+# --- idempotency bodies shared by both paths ------------------------------------------------
+
+def quantities_by_assortment(lines) -> dict[str, str]:  # noqa: ANN001
+    """{assortment id: total quantity} — independent of how a till split or ordered lines."""
+    totals: dict[str, Decimal] = {}
+    for assortment, quantity in lines:
+        totals[assortment] = totals.get(assortment, Decimal(0)) + Decimal(quantity)
+    return {k: str(v.normalize()) for k, v in sorted(totals.items())}
+
+
+def sale_body(document_id: str, customer_id: str | None, lines) -> dict:  # noqa: ANN001
+    """What identifies a МойСклад sale for idempotency. Both paths build it the same way
+    from their own wire formats, so the second one to arrive replays the first answer."""
+    return {"moysklad_retaildemand": document_id, "customer": customer_id,
+            "positions": quantities_by_assortment(lines)}
+
+
+def return_body(return_id: str, demand_id: str, lines) -> dict:  # noqa: ANN001
+    return {"moysklad_retailsalesreturn": return_id, "demand": demand_id,
+            "positions": quantities_by_assortment(lines)}
+
+
+def line_ids(assortments: list[str]) -> list[str]:
+    """Receipt line ids from assortment ids: the first line of a product is its id, a
+    repeated one (a line the till split, or scanned twice) gets "#2", "#3"…"""
+    seen: dict[str, int] = {}
+    out = []
+    for a in assortments:
+        seen[a] = seen.get(a, 0) + 1
+        out.append(a if seen[a] == 1 else f"{a}#{seen[a]}")
+    return out
+
+
+def return_quantities(sale_lines: list[dict], returned: dict, requested: list[tuple[str, Decimal]]
+                      ) -> dict[str, Decimal]:
+    """Spread returned quantities of products over the sale's lines of those products,
+    first line first, never above what is left of a line. What does not fit stays on the
+    product's last line, so the core reports the return as larger than the sale; a product
+    the sale does not have keeps its own id, which the core reports as unknown."""
+    wanted: dict[str, Decimal] = {}
+    for assortment, qty in requested:
+        wanted[assortment] = wanted.get(assortment, Decimal(0)) + Decimal(qty)
+    out: dict[str, Decimal] = {}
+    for assortment, qty in wanted.items():
+        lines = [ln for ln in sale_lines
+                 if ln["id"] == assortment or ln["id"].startswith(assortment + "#")]
+        if not lines:
+            out[assortment] = qty
+            continue
+        for ln in lines:
+            left = Decimal(ln["quantity"]) - Decimal(returned.get(ln["id"], "0"))
+            take = min(qty, max(left, Decimal(0)))
+            if take > 0:
+                out[ln["id"]] = out.get(ln["id"], Decimal(0)) + take
+                qty -= take
+        if qty > 0:
+            last = lines[-1]["id"]
+            out[last] = out.get(last, Decimal(0)) + qty
+    return {k: v for k, v in out.items() if v > 0}

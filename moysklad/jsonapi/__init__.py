@@ -1,0 +1,1 @@
+"""JSON API 1.2 client: webhooks and documents."""

@@ -1,0 +1,146 @@
+"""Inbox handlers: apply a stored webhook event by fetching its document from the JSON API.
+
+A sale is committed with the same source and external id (the document id) and the same
+idempotency body as the Loyalty API path builds, so a sale seen by both paths counts once.
+When the connection's primary path is the Loyalty API (setting `loyalty_api`, set by
+`kopilka moysklad register-loyalty`), an event waits one retry interval before it is
+applied, so the till's own call — which knows the bonuses spent — comes first.
+"""
+from __future__ import annotations
+
+import logging
+
+from connectors.http import OutboundError
+from connectors.inbox import PermanentError, handler
+from connectors.registry import get_connection
+from hub.errors import Invalid, NotFound
+from hub.models import Connection, InboundEvent
+from hub.moments import utcnow
+from hub.services.receipts import ReturnRequest, SaleRequest, commit_sale, get_receipt, return_sale
+from moysklad.common import (
+    KIND, SOURCE, link_counterparty, parse_ms_moment, payment_method, resolve_agent, return_body,
+    return_quantities, sale_body, setting,
+)
+from moysklad.jsonapi.client import NotConfigured, fetch_document
+from moysklad.jsonapi.mapping import (
+    BadDocument, agent_of, demand_of, document_lines, engine_positions, kopecks, store_of,
+)
+
+log = logging.getLogger("kopilka.moysklad.webhooks")
+
+
+class Deferred(Exception):
+    """Not yet: the Loyalty API path gets the first chance (the event is retried)."""
+
+
+class SaleNotYetApplied(Exception):
+    """A member's return arrived before its sale was applied (the event is retried)."""
+
+
+def _connection(session, event: InboundEvent) -> Connection:  # noqa: ANN001
+    try:
+        conn = get_connection(session, event.tenant_id, event.connection_id or "")
+    except NotFound as exc:
+        raise PermanentError("подключение МойСклад удалено") from exc
+    if conn.kind != KIND or conn.status != "active":
+        raise PermanentError("подключение МойСклад отключено")
+    return conn
+
+
+def _fetch(conn: Connection, entity_type: str, entity_id: str) -> dict:
+    try:
+        doc = fetch_document(conn, entity_type, entity_id)
+    except (NotConfigured, ValueError) as exc:
+        raise PermanentError(str(exc)) from exc
+    except OutboundError as exc:
+        if exc.status == 404:
+            raise PermanentError(f"документ {entity_type}/{entity_id} не найден в МойСклад") from exc
+        raise
+    if doc.get("accountId") and doc["accountId"] != conn.external_account:
+        raise PermanentError("документ другого аккаунта МойСклад")
+    return doc
+
+
+def _receipt(session, tenant_id: str, document_id: str):  # noqa: ANN001, ANN202
+    try:
+        return get_receipt(session, tenant_id, document_id, SOURCE)
+    except NotFound:
+        return None
+
+
+def _moment(session, conn: Connection, doc: dict):  # noqa: ANN001, ANN202
+    try:
+        return parse_ms_moment(session, conn.tenant_id, doc.get("moment"), utcnow())
+    except Invalid as exc:
+        raise PermanentError(exc.message) from exc
+
+
+@handler(KIND, "retaildemand")
+def apply_retaildemand(session, event: InboundEvent) -> None:  # noqa: ANN001
+    conn = _connection(session, event)
+    document_id = event.body["id"]
+    if _receipt(session, conn.tenant_id, document_id) is not None:
+        log.info("retaildemand %s already applied (Loyalty API or an earlier event)", document_id)
+        return
+    if setting(conn, "loyalty_api") and event.attempts == 0:
+        raise Deferred("ожидание продажи через Loyalty API")
+    doc = _fetch(conn, "retaildemand", document_id)
+    agent = agent_of(doc)
+    customer = resolve_agent(session, conn, ms_id=agent["ms_id"], card=agent["card"], phone=agent["phone"])
+    if customer is None:
+        # Not a member (or МойСклад's default retail customer): nothing to record.
+        log.info("retaildemand %s: counterparty %s is not in the program, skipped",
+                 document_id, agent["ms_id"])
+        session.rollback()
+        return
+    try:
+        lines = document_lines(doc)
+    except BadDocument as exc:
+        raise PermanentError(f"retaildemand {document_id}: {exc}") from exc
+    req = SaleRequest(
+        external_id=document_id, moment=_moment(session, conn, doc), positions=engine_positions(lines),
+        customer={"id": customer.id}, store=store_of(doc),
+        payment_method=payment_method(kopecks(doc.get("cashSum")),
+                                      kopecks(doc.get("noCashSum")) + kopecks(doc.get("qrSum"))))
+    key = sale_body(document_id, customer.id, [(ln.assortment, ln.quantity) for ln in lines])
+    try:
+        _, created = commit_sale(session, conn.tenant_id, SOURCE, req, key)
+    except Invalid as exc:
+        raise PermanentError(exc.message) from exc
+    if created:
+        link_counterparty(session, conn, agent["ms_id"], customer.id)
+
+
+@handler(KIND, "retailsalesreturn")
+def apply_retailsalesreturn(session, event: InboundEvent) -> None:  # noqa: ANN001
+    conn = _connection(session, event)
+    return_id = event.body["id"]
+    if setting(conn, "loyalty_api") and event.attempts == 0:
+        raise Deferred("ожидание возврата через Loyalty API")
+    doc = _fetch(conn, "retailsalesreturn", return_id)
+    demand_id = demand_of(doc)
+    if not demand_id:
+        log.info("retailsalesreturn %s is not linked to a sale, nothing to reverse", return_id)
+        return
+    receipt = _receipt(session, conn.tenant_id, demand_id)
+    if receipt is None:
+        agent = agent_of(doc)
+        if resolve_agent(session, conn, ms_id=agent["ms_id"], card=agent["card"], phone=agent["phone"]):
+            raise SaleNotYetApplied(f"продажа {demand_id} ещё не учтена")
+        log.info("retailsalesreturn %s: sale %s was not in the program, skipped", return_id, demand_id)
+        session.rollback()
+        return
+    try:
+        positions = [(ln.assortment, ln.quantity) for ln in document_lines(doc)]
+    except BadDocument:
+        positions = []
+    quantities = (return_quantities(receipt.lines, receipt.returned or {}, positions)
+                  if positions else None)
+    req = ReturnRequest(external_id=return_id, moment=_moment(session, conn, doc), quantities=quantities)
+    session.rollback()
+    try:
+        return_sale(session, conn.tenant_id, SOURCE, demand_id, req,
+                    return_body(return_id, demand_id, positions))
+    except Invalid as exc:
+        raise PermanentError(exc.message) from exc
+

@@ -1,0 +1,93 @@
+"""The webhook receiver: POST /moysklad/webhook/<connection id>?requestId=…
+
+МойСклад wants 200/204 within 1500 ms and retries at once otherwise, with the same
+requestId. So the receiver only checks whose events these are, stores each relevant one in
+the inbox (dedupe key: requestId + document), commits and answers; processing happens after
+the answer — in an rq job, or on the embedded default right after the response is sent — and
+its failures never change the answer.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from flask import Blueprint, jsonify, request
+
+from connectors.inbox import dispatch, store_event
+from hub.extensions import db
+from hub.jobs import InlineQueue, get_queue
+from hub.models import Connection
+from moysklad.common import KIND, UUID_RE, entity_id
+from moysklad.jsonapi.client import ENTITY_TYPES
+from moysklad.loyalty.errors import AUTH, INTERNAL, VALIDATION, MsError, error_response
+
+log = logging.getLogger("kopilka.moysklad.webhooks")
+
+bp = Blueprint("moysklad_webhook", __name__)
+
+
+def _process_after_response(events: list) -> None:
+    session = db.session
+    try:
+        for event in events:
+            try:
+                dispatch(session, event)
+            except Exception:  # noqa: BLE001 - recorded on the event, retried by the sweep
+                log.exception("processing inbound event %s failed", event.id)
+                session.rollback()
+    finally:
+        db.session.remove()
+
+
+@bp.post("/moysklad/webhook/<connection_id>")
+def receive(connection_id: str):  # noqa: ANN201
+    session = db.session
+    try:
+        conn = session.get(Connection, connection_id) if UUID_RE.match(connection_id) else None
+        if conn is None or conn.kind != KIND or conn.status != "active":
+            session.rollback()
+            return error_response(MsError(404, AUTH, "Подключение МойСклад не найдено."))
+        body = request.get_json(silent=True, force=True)
+        events = body.get("events") if isinstance(body, dict) else None
+        if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+            session.rollback()
+            return error_response(MsError(400, VALIDATION, "Ожидается {\"events\": [...]}.", "events"))
+        if any(e.get("accountId") != conn.external_account for e in events):
+            session.rollback()
+            log.warning("webhook for connection %s with a foreign accountId rejected", conn.id)
+            return error_response(MsError(401, AUTH, "События другого аккаунта МойСклад.", "accountId"))
+        request_id = (request.args.get("requestId") or "").strip()[:100] \
+            or hashlib.sha256(request.get_data()).hexdigest()
+        tenant_id, conn_id, account = conn.tenant_id, conn.id, conn.external_account
+        wanted = []
+        for e in events:
+            meta = e.get("meta") or {}
+            kind, ident = meta.get("type"), entity_id(meta)
+            if kind in ENTITY_TYPES and e.get("action") == "CREATE" and UUID_RE.match(ident or ""):
+                wanted.append((kind, ident, meta.get("href")))
+        session.rollback()
+        fresh = []
+        for kind, ident, href in wanted:
+            event, created = store_event(
+                session, tenant_id=tenant_id, connection_id=conn_id, source=KIND, kind=kind,
+                dedupe_key=f"{request_id}:{kind}/{ident}",
+                body={"id": ident, "type": kind, "action": "CREATE", "href": href,
+                      "accountId": account, "requestId": request_id})
+            if created:
+                fresh.append(event)
+    except Exception:  # noqa: BLE001 - nothing acknowledged: МойСклад will send it again
+        log.exception("webhook for connection %s could not be stored", connection_id)
+        session.rollback()
+        return error_response(MsError(500, INTERNAL, "Событие не сохранено, повторите."))
+    response = jsonify({"accepted": len(wanted), "new": len(fresh)})
+    if fresh:
+        queue = get_queue()
+        if isinstance(queue, InlineQueue):
+            response.call_on_close(lambda: _process_after_response(fresh))
+        else:
+            for event in fresh:
+                try:
+                    dispatch(session, event)
+                except Exception:  # noqa: BLE001 - stays "received": the inbox sweep picks it up
+                    log.exception("could not enqueue inbound event %s", event.id)
+    return response

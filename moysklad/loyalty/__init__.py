@@ -1,0 +1,1 @@
+"""Loyalty API 1.0 server."""

@@ -1,0 +1,332 @@
+"""Marshmallow schemas of the Loyalty API 1.0 requests. Unknown fields are ignored (the
+till sends many); what we use is checked, and a failure becomes a МойСклад error whose
+`parameter` names the field ("positions[0].quantity") and whose message is Russian."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates_schema
+
+from moysklad.common import entity_id, to_decimal
+from moysklad.loyalty.errors import VALIDATION, MsError
+
+MAX_KOPECKS = 10 ** 13
+REQUIRED = {"required": "обязательное поле", "null": "не может быть null"}
+
+
+def _number(value, what: str) -> Decimal:  # noqa: ANN001
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
+        raise ValidationError(f"должно быть числом ({what})")
+    try:
+        number = to_decimal(value.strip() if isinstance(value, str) else value)
+    except InvalidOperation as exc:
+        raise ValidationError(f"должно быть числом ({what})") from exc
+    if not number.is_finite():
+        raise ValidationError("должно быть конечным числом")
+    return number
+
+
+class Roubles(fields.Field):
+    """Roubles with at most 2 decimals in, kopecks (int) out."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("error_messages", REQUIRED)
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> int:  # noqa: ANN001
+        number = _number(value, "рубли")
+        kopecks = number * 100
+        if kopecks != kopecks.to_integral_value():
+            raise ValidationError("не больше 2 знаков после запятой")
+        if number < 0:
+            raise ValidationError("не может быть отрицательным")
+        if kopecks > MAX_KOPECKS:
+            raise ValidationError("слишком большая сумма")
+        return int(kopecks)
+
+
+class Kopecks(fields.Field):
+    """Kopecks as a whole non-negative number (gift-card payment sums)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("error_messages", REQUIRED)
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> int:  # noqa: ANN001
+        number = _number(value, "копейки")
+        if number != number.to_integral_value() or number < 0 or number > MAX_KOPECKS:
+            raise ValidationError("должно быть целым неотрицательным числом копеек")
+        return int(number)
+
+
+class Quantity(fields.Field):
+    """A positive quantity with at most 3 decimals."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("error_messages", REQUIRED)
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> Decimal:  # noqa: ANN001
+        number = _number(value, "количество")
+        if number <= 0:
+            raise ValidationError("количество должно быть больше нуля")
+        if number != number.quantize(Decimal("0.001")):
+            raise ValidationError("не больше 3 знаков после запятой")
+        if number > 10 ** 6:
+            raise ValidationError("слишком большое количество")
+        return number.normalize() if number == number.to_integral_value() else number
+
+
+class Percent(fields.Field):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("error_messages", REQUIRED)
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> Decimal:  # noqa: ANN001
+        number = _number(value, "процент")
+        if number < 0 or number > 100:
+            raise ValidationError("процент должен быть от 0 до 100")
+        return number
+
+
+def Str(max_length: int = 255, required: bool = False, **kwargs) -> fields.String:  # noqa: N802
+    return fields.String(required=required, validate=validate.Length(
+        min=1 if required else 0, max=max_length,
+        error="длина от {min} до {max} символов"),
+        error_messages={**REQUIRED, "invalid": "должно быть строкой"}, **kwargs)
+
+
+class Base(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+class MetaSchema(Base):
+    href = Str(2000, allow_none=True)
+    id = Str(200, allow_none=True)
+    type = Str(100, allow_none=True)
+    idType = Str(20, allow_none=True)  # noqa: N815
+
+    @post_load
+    def _id(self, data, **kwargs):  # noqa: ANN001
+        ident = entity_id(data)
+        if not ident:
+            raise ValidationError({"id": ["обязательное поле: нужен id или href"]})
+        data["id"] = ident
+        return data
+
+
+def MetaRef(required: bool = True, **kwargs) -> fields.Nested:  # noqa: N802
+    return fields.Nested(MetaSchema, required=required,
+                         error_messages={**REQUIRED, "type": "должно быть объектом"}, **kwargs)
+
+
+def Obj(schema, required: bool = False, **kwargs) -> fields.Nested:  # noqa: ANN001, N802
+    return fields.Nested(schema, required=required,
+                         error_messages={**REQUIRED, "type": "должно быть объектом"}, **kwargs)
+
+
+class RetailStoreSchema(Base):
+    meta = MetaRef()
+    name = Str(255, allow_none=True)
+
+
+class AgentFields(Base):
+    name = Str(500, allow_none=True)
+    discountCardNumber = Str(64, allow_none=True)  # noqa: N815
+    phone = Str(50, allow_none=True)
+    email = Str(200, allow_none=True)
+    legalFirstName = Str(255, allow_none=True)  # noqa: N815
+    legalMiddleName = Str(255, allow_none=True)  # noqa: N815
+    legalLastName = Str(255, allow_none=True)  # noqa: N815
+    birthDate = Str(40, allow_none=True)  # noqa: N815
+    sex = fields.String(allow_none=True, validate=validate.OneOf(
+        ("MALE", "FEMALE"), error="допустимые значения: MALE, FEMALE"))
+
+    @validates_schema
+    def _birth_date(self, data, **kwargs):  # noqa: ANN001
+        if data.get("birthDate"):
+            try:
+                date.fromisoformat(data["birthDate"][:10])
+            except ValueError as exc:
+                raise ValidationError("дата в формате ГГГГ-ММ-ДД ЧЧ:ММ:СС", "birthDate") from exc
+
+
+class AgentSchema(AgentFields):
+    meta = MetaRef(required=False, allow_none=True)
+    href = Str(2000, allow_none=True)   # a return's agent arrives flat: {href, id}
+    id = Str(200, allow_none=True)
+
+    @post_load
+    def _ms_id(self, data, **kwargs):  # noqa: ANN001
+        data["ms_id"] = entity_id(data.get("meta")) or entity_id(
+            {"id": data.get("id"), "href": data.get("href")})
+        return data
+
+
+class AssortmentSchema(Base):
+    meta = MetaRef()
+    syncId = Str(200, allow_none=True)  # noqa: N815
+
+
+class PositionSchema(Base):
+    assortment = Obj(AssortmentSchema, required=True)
+    quantity = Quantity(required=True)
+    price = Roubles(required=True)
+    discountPercent = Percent(allow_none=True)  # noqa: N815
+    discountedPrice = Roubles(allow_none=True)  # noqa: N815
+    sn = fields.List(fields.Dict(), allow_none=True,
+                     error_messages={"invalid": "должно быть списком"})
+    pack = fields.Dict(allow_none=True, error_messages={"invalid": "должно быть объектом"})
+
+    @validates_schema
+    def _serials(self, data, **kwargs):  # noqa: ANN001
+        sn = data.get("sn") or []
+        qty = data.get("quantity")
+        # A weighed (fractional) line cannot carry one serial number per unit.
+        if sn and qty is not None and qty == qty.to_integral_value() and Decimal(len(sn)) != qty:
+            raise ValidationError("число серийных номеров должно совпадать с количеством", "sn")
+
+
+class ReturnPositionSchema(PositionSchema):
+    price = Roubles(allow_none=True)
+
+
+def Positions(schema=PositionSchema, required: bool = True) -> fields.List:  # noqa: ANN001, N802
+    return fields.List(fields.Nested(schema), required=required,
+                       validate=validate.Length(min=1 if required else 0, max=1000,
+                                                error="от {min} до {max} позиций"),
+                       error_messages={**REQUIRED, "invalid": "должно быть списком"})
+
+
+class CounterpartyCreateSchema(AgentFields):
+    retailStore = Obj(RetailStoreSchema, required=True)  # noqa: N815
+    meta = MetaRef()
+    syncId = Str(200, allow_none=True)  # noqa: N815
+    statusCheck = fields.String(allow_none=True, validate=validate.OneOf(  # noqa: N815
+        ("UNCHECKED", "CHECKED", "IGNORE"), error="допустимые значения: UNCHECKED, CHECKED, IGNORE"))
+
+
+class CounterpartyDetailSchema(AgentFields):
+    retailStore = Obj(RetailStoreSchema, required=True)  # noqa: N815
+    meta = MetaRef()
+
+
+class CounterpartyVerifySchema(AgentFields):
+    retailStore = Obj(RetailStoreSchema, allow_none=True)  # noqa: N815  (not in the docs' example)
+    meta = MetaRef(required=False, allow_none=True)
+
+
+class CounterpartySearchSchema(Base):
+    search = Str(200, required=True)
+    retailStoreId = Str(200, required=True)  # noqa: N815
+
+
+class RecalcBonusSchema(Base):
+    transactionType = fields.String(  # noqa: N815
+        allow_none=True, load_default="EARNING",
+        validate=validate.OneOf(("EARNING", "SPENDING"), error="допустимые значения: EARNING, SPENDING"))
+    preferredBonusToSpend = Roubles(allow_none=True)  # noqa: N815
+
+
+class RecalcSchema(Base):
+    retailStore = Obj(RetailStoreSchema, required=True)  # noqa: N815
+    agent = Obj(AgentSchema, required=True)
+    positions = Positions()
+    bonusProgram = Obj(RecalcBonusSchema, allow_none=True)  # noqa: N815
+    preferredBonusToSpend = Roubles(allow_none=True)  # noqa: N815
+
+
+class DemandVerifySchema(Base):
+    retailStore = Obj(RetailStoreSchema, required=True)  # noqa: N815
+    counterpartyId = Str(200, required=True)  # noqa: N815
+    phone = Str(50, allow_none=True)
+
+
+class SaleBonusSchema(Base):
+    bonusValueToSpend = Roubles(allow_none=True)  # noqa: N815
+    bonusValueToEarn = Roubles(allow_none=True)  # noqa: N815
+
+
+class GiftCardPaymentSchema(Base):
+    id = Str(200, allow_none=True)
+    name = Str(200, allow_none=True)
+    paymentSum = Kopecks(required=True)  # noqa: N815
+
+
+class RetailDemandSchema(Base):
+    retailStore = Obj(RetailStoreSchema, required=True)  # noqa: N815
+    name = Str(255, allow_none=True)
+    moment = Str(40, allow_none=True)
+    meta = MetaRef()
+    agent = Obj(AgentSchema, allow_none=True)
+    positions = Positions()
+    bonusProgram = Obj(SaleBonusSchema, allow_none=True)  # noqa: N815
+    cashSum = Roubles(allow_none=True)  # noqa: N815
+    noCashSum = Roubles(allow_none=True)  # noqa: N815
+    giftCards = fields.List(fields.Nested(GiftCardPaymentSchema), allow_none=True)  # noqa: N815
+
+
+class DemandRefSchema(Base):
+    meta = MetaRef()
+
+
+class RetailSalesReturnSchema(Base):
+    retailStore = Obj(RetailStoreSchema, required=True)  # noqa: N815
+    name = Str(255, allow_none=True)
+    moment = Str(40, allow_none=True)
+    meta = MetaRef()
+    demand = Obj(DemandRefSchema, allow_none=True)
+    agent = Obj(AgentSchema, allow_none=True)
+    positions = Positions(ReturnPositionSchema, required=False)
+    cashSum = Roubles(allow_none=True)  # noqa: N815
+    noCashSum = Roubles(allow_none=True)  # noqa: N815
+
+
+class GiftCardQuerySchema(Base):
+    name = Str(200, required=True)
+    retailStoreId = Str(200, required=True)  # noqa: N815
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+_RU = {
+    "Missing data for required field.": "обязательное поле",
+    "Field may not be null.": "не может быть null",
+    "Not a valid string.": "должно быть строкой",
+    "Invalid input type.": "неверный тип значения",
+    "Not a valid list.": "должно быть списком",
+    "Not a valid mapping type.": "должно быть объектом",
+    "Invalid type.": "неверный тип значения",
+}
+
+
+def _first(messages, path: str = "") -> tuple[str, str]:  # noqa: ANN001
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            if key == "_schema":
+                sub = path
+            elif isinstance(key, int):
+                sub = f"{path}[{key}]"
+            else:
+                sub = f"{path}.{key}" if path else str(key)
+            return _first(value, sub)
+    if isinstance(messages, list) and messages:
+        if isinstance(messages[0], (dict, list)):
+            return _first(messages[0], path)
+        return path, str(messages[0])
+    return path, str(messages)
+
+
+def load(schema: Schema, data) -> dict:  # noqa: ANN001
+    """Validated data, or a МойСклад 400 error naming the first offending field."""
+    if not isinstance(data, dict):
+        raise MsError(400, VALIDATION, "Тело запроса должно быть JSON-объектом.")
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        path, message = _first(exc.messages)
+        message = _RU.get(message, message)
+        raise MsError(400, VALIDATION, f"Некорректные данные запроса: {path or 'тело'} — {message}.",
+                      path or None) from exc

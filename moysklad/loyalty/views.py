@@ -1,0 +1,379 @@
+"""Loyalty API 1.0: the hub as МойСклад's loyalty system.
+
+Base URL registered with МойСклад: <public url>/moysklad/loyalty/<connection id>; every call
+carries the connection's inbound token in `Lognex-Discount-API-Auth-Token`.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import date
+from functools import wraps
+
+from flask import Blueprint, jsonify, request
+
+from connectors.registry import connection_by_token
+from hub.engine.text import rub
+from hub.errors import DomainError, Invalid, NotFound
+from hub.extensions import db
+from hub.moments import utcnow
+from hub.phones import normalize_phone
+from hub.services.customers import find_customers, register_customer, summarize
+from hub.services.receipts import (
+    ReturnRequest, SaleRequest, calculate_receipt, commit_sale, get_receipt, return_sale,
+)
+from moysklad import verification
+from moysklad.common import (
+    KIND, SOURCE, link_counterparty, money, ms_id_of, parse_ms_moment, payment_method,
+    resolve_agent, return_body, return_quantities, sale_body, setting,
+)
+from moysklad.loyalty import schemas as s
+from moysklad.loyalty.errors import (
+    AUTH, CONFIRMATION_REQUIRED, CONFLICT, COUNTERPARTY_NOT_FOUND, DISCOUNT_NOT_ALLOWED, INTERNAL,
+    SALE_NOT_FOUND, VALIDATION, VERIFICATION_REQUIRED, MsError, error_response, from_domain,
+)
+from moysklad.loyalty.mapping import applied_discount, engine_positions, lines_of, render_positions
+
+log = logging.getLogger("kopilka.moysklad.loyalty")
+
+TOKEN_HEADER = "Lognex-Discount-API-Auth-Token"
+
+bp = Blueprint("moysklad_loyalty", __name__, url_prefix="/moysklad/loyalty/<connection_id>")
+
+
+def _authenticate(session, connection_id: str):  # noqa: ANN001, ANN202
+    token = (request.headers.get(TOKEN_HEADER) or "").strip()
+    conn = connection_by_token(session, KIND, token) if token else None
+    if conn is None or conn.id != connection_id:
+        raise MsError(401, AUTH, f"Неверный или отсутствующий токен {TOKEN_HEADER}.", TOKEN_HEADER)
+    return conn
+
+
+def loyalty_call(fn):  # noqa: ANN001, ANN201
+    """Authenticate, run, and answer every failure in МойСклад's error format; whatever a
+    failed call began is rolled back (core services commit only complete operations)."""
+    @wraps(fn)
+    def wrapper(connection_id: str):
+        session = db.session
+        try:
+            conn = _authenticate(session, connection_id)
+            return fn(session, conn)
+        except MsError as err:
+            session.rollback()
+            return error_response(err)
+        except DomainError as exc:
+            session.rollback()
+            return error_response(from_domain(exc))
+        except Exception:  # noqa: BLE001 - the till gets an answer it can show, never a page
+            log.exception("loyalty call %s failed", request.path)
+            session.rollback()
+            return error_response(MsError(500, INTERNAL, "Внутренняя ошибка программы лояльности; "
+                                                          "операция не проведена."))
+    return wrapper
+
+
+def _json() -> dict | None:
+    data = request.get_json(silent=True, force=True)
+    return data if isinstance(data, dict) else None
+
+
+def _created():
+    return "", 201
+
+
+# --- customers ------------------------------------------------------------------------------
+
+def _display_name(c) -> str:  # noqa: ANN001
+    name = " ".join(x for x in (c.last_name, c.first_name, c.middle_name) if x)
+    return name or c.phone
+
+
+def _row(session, conn, c) -> dict:  # noqa: ANN001
+    row = {"id": c.id, "msId": ms_id_of(session, conn, c.id), "name": _display_name(c),
+           "discountCardNumber": c.card_number, "phone": c.phone, "email": c.email,
+           "legalFirstName": c.first_name, "legalMiddleName": c.middle_name,
+           "legalLastName": c.last_name,
+           "birthDate": f"{c.birth_date.isoformat()} 00:00:00" if c.birth_date else None,
+           "sex": {"male": "MALE", "female": "FEMALE"}.get(c.gender or "")}
+    return {k: v for k, v in row.items() if v is not None}
+
+
+def _profile(data: dict, phone: str) -> dict:
+    first, middle, last = data.get("legalFirstName"), data.get("legalMiddleName"), data.get("legalLastName")
+    if not (first or middle or last) and data.get("name"):
+        words = data["name"].split()
+        if len(words) == 1:
+            first = words[0]
+        elif words:
+            last, first, middle = words[0], words[1], " ".join(words[2:]) or None
+    cut = lambda v, n: v[:n] if v else None  # noqa: E731
+    return {"phone": phone, "card_number": cut(data.get("discountCardNumber"), 64),
+            "first_name": cut(first, 100), "middle_name": cut(middle, 100), "last_name": cut(last, 100),
+            "email": cut(data.get("email"), 200),
+            "gender": {"MALE": "male", "FEMALE": "female"}.get(data.get("sex") or ""),
+            "birth_date": date.fromisoformat(data["birthDate"][:10]) if data.get("birthDate") else None}
+
+
+def _phone_required(value: str | None) -> str:
+    if not value:
+        raise MsError(400, VALIDATION, "Для участия в программе нужен телефон покупателя.", "phone")
+    return normalize_phone(value)
+
+
+def _customer_not_found(parameter: str = "agent") -> MsError:
+    return MsError(404, COUNTERPARTY_NOT_FOUND, "Покупатель не участвует в программе лояльности.",
+                   parameter)
+
+
+@bp.post("/counterparty")
+@loyalty_call
+def create_counterparty(session, conn):  # noqa: ANN001, ANN201
+    body = _json()
+    data = s.load(s.CounterpartyCreateSchema(), body)
+    now = utcnow()
+    phone = _phone_required(data.get("phone"))
+    ms_id = data["meta"]["id"]
+    existing = find_customers(session, conn.tenant_id, phone=phone)
+    if existing:                       # a repeated create, or a customer known from elsewhere
+        link_counterparty(session, conn, ms_id, existing[0].id)
+        return _created()
+    code = None
+    if setting(conn, "confirm_new_customers"):
+        if data.get("statusCheck") == "CHECKED":
+            code = verification.verified(session, conn, verification.COUNTERPARTY, phone, now)
+        if code is None:
+            raise MsError(412, CONFIRMATION_REQUIRED,
+                          "Подтвердите телефон покупателя кодом из SMS, затем повторите регистрацию.",
+                          "phone", title="Требуется подтверждение покупателя")
+    customer = register_customer(session, conn.tenant_id, _profile(data, phone), source=SOURCE, moment=now)
+    link_counterparty(session, conn, ms_id, customer.id)
+    if code is not None:
+        verification.consume(session, code, customer.id, now)
+    log.info("moysklad connection %s: customer %s registered at a till", conn.id, customer.id)
+    return _created()
+
+
+@bp.get("/counterparty")
+@loyalty_call
+def search_counterparty(session, conn):  # noqa: ANN001, ANN201
+    query = s.load(s.CounterpartySearchSchema(), request.args.to_dict())
+    text = query["search"].strip()
+    found = []
+    try:
+        found += find_customers(session, conn.tenant_id, phone=text)
+    except DomainError:                 # not a phone number: search by card only
+        pass
+    found += find_customers(session, conn.tenant_id, card=text)
+    seen, rows = set(), []
+    for c in found:
+        if c.id not in seen:
+            seen.add(c.id)
+            rows.append(_row(session, conn, c))
+    session.rollback()
+    return jsonify({"rows": rows[:20]})
+
+
+@bp.post("/counterparty/detail")
+@loyalty_call
+def counterparty_detail(session, conn):  # noqa: ANN001, ANN201
+    data = s.load(s.CounterpartyDetailSchema(), _json())
+    customer = resolve_agent(session, conn, ms_id=data["meta"]["id"],
+                             card=data.get("discountCardNumber"), phone=data.get("phone"))
+    if customer is None:
+        raise _customer_not_found("meta.id")
+    summary = summarize(session, conn.tenant_id, customer, utcnow())
+    session.rollback()
+    return jsonify({"bonusProgram": {"agentBonusBalance": money(summary.balance.available)}})
+
+
+def _code_answer(conn, code: str, repeat: int, phone: str) -> dict:  # noqa: ANN001
+    answer = {"timeForRepeat": repeat}
+    if setting(conn, "return_code_to_pos"):
+        answer = {"verificationCode": code, **answer,
+                  "messageForCashier": f"Код отправлен на номер {verification.mask_phone(phone)}. "
+                                       "Попросите покупателя назвать код."}
+    else:
+        answer["messageForCashier"] = (f"Код отправлен на номер {verification.mask_phone(phone)}. "
+                                       "Покупатель подтверждает его сам.")
+    return answer
+
+
+@bp.post("/counterparty/verify")
+@loyalty_call
+def counterparty_verify(session, conn):  # noqa: ANN001, ANN201
+    data = s.load(s.CounterpartyVerifySchema(), _json())
+    phone = _phone_required(data.get("phone"))
+    code, repeat = verification.issue(session, conn, verification.COUNTERPARTY, phone, phone, utcnow())
+    return jsonify(_code_answer(conn, code, repeat, phone))
+
+
+# --- sales ------------------------------------------------------------------------------------
+
+def _agent_customer(session, conn, agent: dict | None, required: bool):  # noqa: ANN001, ANN202
+    """The customer of a sale's agent; None for a sale without one (if allowed)."""
+    if not agent or not (agent.get("ms_id") or agent.get("discountCardNumber") or agent.get("phone")):
+        if required:
+            raise MsError(400, VALIDATION, "Некорректные данные запроса: agent.meta — обязательное поле.",
+                          "agent.meta")
+        return None
+    customer = resolve_agent(session, conn, ms_id=agent.get("ms_id"),
+                             card=agent.get("discountCardNumber"), phone=agent.get("phone"))
+    if customer is None:
+        raise _customer_not_found()
+    return customer
+
+
+@bp.post("/retaildemand/recalc")
+@loyalty_call
+def recalc(session, conn):  # noqa: ANN001, ANN201
+    body = _json()
+    data = s.load(s.RecalcSchema(), body)
+    customer = _agent_customer(session, conn, data["agent"], required=True)
+    lines = lines_of(data["positions"], body["positions"])
+    bonus = data.get("bonusProgram") or {}
+    kind = bonus.get("transactionType") or "EARNING"
+    preferred = data.get("preferredBonusToSpend")
+    if preferred is None:
+        preferred = bonus.get("preferredBonusToSpend")
+    spend, spend_max = None, False
+    if kind == "SPENDING":
+        spend_max = preferred is None           # no preference: the most the program allows
+        spend = preferred or None
+    req = SaleRequest(external_id="moysklad-recalc", moment=utcnow(), positions=engine_positions(lines),
+                      customer={"id": customer.id}, store=data["retailStore"]["meta"]["id"],
+                      spend=spend, spend_max=spend_max)
+    quote = calculate_receipt(session, conn.tenant_id, req)
+    totals, who = quote["totals"], quote["customer"]
+    return jsonify({
+        "agent": body["agent"],
+        "positions": render_positions(lines, quote),
+        "bonusProgram": {
+            "transactionType": kind,
+            "agentBonusBalance": money(who["balance"]),
+            "bonusValueToSpend": money(totals["bonus_spent"]),
+            "bonusValueToEarn": money(totals["bonus_earned"]),
+            "agentBonusBalanceAfter": money(who["balance_after"]),
+            "paidByBonusPoints": money(totals["bonus_spent"]),
+            "receiptExtraInfo": quote["messages"]["receipt"],
+        },
+        "needVerification": bool(setting(conn, "verify_spending") and totals["bonus_spent"] > 0),
+    })
+
+
+@bp.post("/retaildemand/verify")
+@loyalty_call
+def demand_verify(session, conn):  # noqa: ANN001, ANN201
+    data = s.load(s.DemandVerifySchema(), _json())
+    customer = resolve_agent(session, conn, ms_id=data["counterpartyId"].strip(), phone=data.get("phone"))
+    if customer is None:
+        raise _customer_not_found("counterpartyId")
+    code, repeat = verification.issue(session, conn, verification.SPENDING, customer.id,
+                                      customer.phone, utcnow())
+    return jsonify(_code_answer(conn, code, repeat, customer.phone))
+
+
+def _receipt(session, tenant_id: str, document_id: str):  # noqa: ANN001, ANN202
+    try:
+        return get_receipt(session, tenant_id, document_id, SOURCE)
+    except NotFound:
+        return None
+
+
+@bp.post("/retaildemand")
+@loyalty_call
+def retaildemand(session, conn):  # noqa: ANN001, ANN201
+    body = _json()
+    data = s.load(s.RetailDemandSchema(), body)
+    document_id = data["meta"]["id"]
+    now = utcnow()
+    moment = parse_ms_moment(session, conn.tenant_id, data.get("moment"), now)
+    lines = lines_of(data["positions"], body["positions"])
+    spend = (data.get("bonusProgram") or {}).get("bonusValueToSpend") or 0
+    agent = data.get("agent")
+    customer = _agent_customer(session, conn, agent, required=False)
+    if customer is None:
+        if spend:
+            raise Invalid("customer_required", "Списать бонусы можно только по карте клиента.")
+        log.info("moysklad connection %s: sale %s without a customer, nothing to record",
+                 conn.id, document_id)
+        session.rollback()
+        return _created()
+    req = SaleRequest(
+        external_id=document_id, moment=moment, positions=engine_positions(lines),
+        customer={"id": customer.id}, store=data["retailStore"]["meta"]["id"],
+        payment_method=payment_method(data.get("cashSum") or 0, data.get("noCashSum") or 0),
+        spend=spend or None)
+    key = sale_body(document_id, customer.id, [(ln.assortment, ln.quantity) for ln in lines])
+    code = None
+    if _receipt(session, conn.tenant_id, document_id) is None:
+        # The same calculation the commit will run, to refuse a receipt whose discount the
+        # program does not allow before anything is written.
+        quote = calculate_receipt(session, conn.tenant_id, req)
+        totals = quote["totals"]
+        if spend > totals["bonus_spent"]:
+            raise Invalid("spend_not_allowed", f"Нельзя списать {rub(spend)} бонусов: доступно не "
+                                               f"больше {rub(totals['max_spendable'])}.")
+        applied, tolerance = applied_discount(lines)
+        if applied > totals["discount"] + tolerance:
+            raise MsError(412, DISCOUNT_NOT_ALLOWED,
+                          f"Скидка в чеке {rub(applied)} ₽ больше разрешённой программой "
+                          f"({rub(totals['discount'])} ₽).", "positions")
+        if applied + tolerance < spend:
+            raise MsError(412, DISCOUNT_NOT_ALLOWED,
+                          f"Списание {rub(spend)} бонусов не отражено в ценах позиций "
+                          f"(скидка в чеке {rub(applied)} ₽).", "positions")
+        if spend and setting(conn, "verify_spending"):
+            code = verification.verified(session, conn, verification.SPENDING, customer.id, now,
+                                         reference=document_id)
+            if code is None:
+                raise MsError(412, VERIFICATION_REQUIRED,
+                              "Списание бонусов не подтверждено кодом покупателя.",
+                              "bonusProgram.bonusValueToSpend")
+    answer, created = commit_sale(session, conn.tenant_id, SOURCE, req, key)
+    if not created and answer["totals"]["bonus_spent"] != spend:
+        raise MsError(409, CONFLICT, "Продажа уже учтена с другим списанием бонусов.", "meta.id")
+    if created:
+        link_counterparty(session, conn, agent.get("ms_id"), customer.id)
+        if code is not None:
+            verification.consume(session, code, document_id, now)
+    return _created()
+
+
+@bp.post("/retailsalesreturn")
+@loyalty_call
+def retailsalesreturn(session, conn):  # noqa: ANN001, ANN201
+    body = _json()
+    data = s.load(s.RetailSalesReturnSchema(), body)
+    return_id = data["meta"]["id"]
+    now = utcnow()
+    moment = parse_ms_moment(session, conn.tenant_id, data.get("moment"), now)
+    demand_id = ((data.get("demand") or {}).get("meta") or {}).get("id")
+    positions = [(p["assortment"]["meta"]["id"], p["quantity"]) for p in data.get("positions") or []]
+    receipt = _receipt(session, conn.tenant_id, demand_id) if demand_id else None
+    if receipt is None:
+        agent = data.get("agent") or {}
+        member = resolve_agent(session, conn, ms_id=agent.get("ms_id"),
+                               card=agent.get("discountCardNumber"), phone=agent.get("phone"))
+        if demand_id and member is not None:
+            raise MsError(404, SALE_NOT_FOUND, "Продажа для возврата не найдена в программе лояльности.",
+                          "demand.meta.id")
+        # A return of a sale the program never saw (anonymous, or without a link to the
+        # sale): there is nothing to reverse.
+        log.info("moysklad connection %s: return %s of an unknown sale, nothing to reverse",
+                 conn.id, return_id)
+        session.rollback()
+        return _created()
+    quantities = (return_quantities(receipt.lines, receipt.returned or {}, positions)
+                  if positions else None)
+    session.rollback()
+    req = ReturnRequest(external_id=return_id, moment=moment, quantities=quantities)
+    return_sale(session, conn.tenant_id, SOURCE, demand_id, req, return_body(return_id, demand_id, positions))
+    return _created()
+
+
+@bp.get("/giftcard")
+@loyalty_call
+def giftcard(session, conn):  # noqa: ANN001, ANN201
+    query = s.load(s.GiftCardQuerySchema(), request.args.to_dict())
+    session.rollback()
+    # Gift certificates do not exist in the hub yet: every number is unknown.
+    return jsonify({"name": query["name"], "status": "INVALID"})

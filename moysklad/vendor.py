@@ -1,0 +1,109 @@
+"""Vendor API 1.0: telling МойСклад where the hub's Loyalty API is.
+
+PUT {vendor base}/apps/{appId}/{accountId}/loyalty {"url", "token", "externalSearch"},
+signed with a one-time JWT (HS256 with the app's secretKey; payload sub = appUid, iat, exp,
+jti) and sent with `Accept-Encoding: gzip`. The connection's encrypted credentials hold
+`app_uid` and `secret_key`.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import time
+
+from sqlalchemy.orm import Session
+
+from connectors.http import HttpClient, OutboundError
+from connectors.registry import credentials_of
+from connectors.secrets import token_hash
+from hub.models import Connection
+from hub.models.base import utcnow
+from moysklad.common import KIND, setting, update_settings
+
+log = logging.getLogger("kopilka.moysklad.vendor")
+
+TOKEN_LIFETIME = 300      # МойСклад caps a token's life at 300 s anyway
+
+
+class VendorError(Exception):
+    pass
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def vendor_jwt(app_uid: str, secret_key: str, now: float | None = None) -> str:
+    """A one-time HS256 JWT for a request to the Vendor API."""
+    iat = int(now if now is not None else time.time())
+    header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
+    payload = _b64(json.dumps({"sub": app_uid, "iat": iat, "exp": iat + TOKEN_LIFETIME,
+                               "jti": secrets.token_hex(16)}, separators=(",", ":")).encode())
+    signing_input = f"{header}.{payload}".encode()
+    signature = _b64(hmac.new(secret_key.encode(), signing_input, hashlib.sha256).digest())
+    return f"{header}.{payload}.{signature}"
+
+
+def loyalty_url(base_url: str, conn: Connection) -> str:
+    """The base URL МойСклад calls: <hub>/moysklad/loyalty/<connection id>."""
+    base = base_url.rstrip("/")
+    suffix = f"/moysklad/loyalty/{conn.id}"
+    return base if base.endswith(suffix) else base + suffix
+
+
+def rotate_inbound_token(conn: Connection) -> tuple[str, str | None]:
+    """A new inbound token for the connection (its hash replaces the old one);
+    returns (token, the previous hash) so a failed registration can put it back."""
+    token = secrets.token_urlsafe(32)
+    previous = conn.inbound_token_hash
+    conn.inbound_token_hash = token_hash(token)
+    conn.updated_at = utcnow()
+    return token, previous
+
+
+def get_moysklad_connection(session: Session, connection_id: str) -> Connection:
+    conn = session.get(Connection, connection_id)
+    if conn is None or conn.kind != KIND:
+        raise VendorError(f"Подключение МойСклад {connection_id} не найдено.")
+    return conn
+
+
+def register_loyalty(session: Session, connection_id: str, app_id: str, base_url: str, *,
+                     external_search: bool = True, client: HttpClient | None = None) -> dict:
+    """Rotate the connection's inbound token and register url + token with МойСклад.
+
+    The new token is stored first (so МойСклад never holds a token the hub does not know);
+    if МойСклад refuses, the previous token is put back and still works.
+    """
+    conn = get_moysklad_connection(session, connection_id)
+    creds = credentials_of(conn)
+    app_uid, secret_key = creds.get("app_uid"), creds.get("secret_key")
+    if not app_uid or not secret_key:
+        raise VendorError("В учётных данных подключения нужны app_uid и secret_key решения "
+                          "(Vendor API).")
+    url = loyalty_url(base_url, conn)
+    token, previous = rotate_inbound_token(conn)
+    session.commit()
+    # A JWT is good for one request only, so no automatic retries here.
+    client = client or HttpClient(timeout=15.0, retries=0)
+    endpoint = f"{str(setting(conn, 'vendor_api_base')).rstrip('/')}/apps/{app_id}/{conn.external_account}/loyalty"
+    try:
+        client.put(endpoint, json={"url": url, "token": token, "externalSearch": external_search},
+                   headers={"Authorization": f"Bearer {vendor_jwt(app_uid, secret_key)}",
+                            "Accept-Encoding": "gzip", "Content-Type": "application/json"})
+    except OutboundError as exc:
+        conn = session.get(Connection, connection_id, populate_existing=True)
+        conn.inbound_token_hash = previous
+        session.commit()
+        detail = f" (HTTP {exc.status}: {exc.body})" if exc.status else f" ({exc})"
+        raise VendorError("МойСклад не принял настройки лояльности; прежний токен сохранён" + detail) from exc
+    conn = session.get(Connection, connection_id, populate_existing=True)
+    update_settings(conn, loyalty_api=True, loyalty_url=url, app_id=app_id)
+    session.commit()
+    log.info("moysklad connection %s: Loyalty API registered at %s", conn.id, url)
+    return {"connection": conn.id, "account": conn.external_account, "url": url,
+            "externalSearch": external_search}
