@@ -72,3 +72,40 @@ def kopecks(value) -> int:  # noqa: ANN001
     if result != result.to_integral_value():
         raise ValueError(f"{value} has fractions of a kopeck")
     return int(result)
+
+
+def spread_return(sale_lines: list[dict], returned: dict,
+                  requested: list[tuple[str | None, str | None, Decimal]]) -> dict[str, Decimal]:
+    """Quantities to return per line of a sale, from what a POS says comes back.
+
+    Each requested item is (line id or None, product or None, quantity). An item naming a
+    line of the sale goes to that line; otherwise it is spread over the sale's lines of its
+    product, first line first, never above what is left of a line. What does not fit stays
+    on the last matching line (the core then reports the return as larger than the sale);
+    an item matching nothing keeps its own id or product, which the core reports as unknown.
+    """
+    by_id = {ln["id"]: ln for ln in sale_lines}
+    out: dict[str, Decimal] = {}
+
+    def left(line: dict) -> Decimal:
+        return (Decimal(line["quantity"]) - Decimal(returned.get(line["id"], "0"))
+                - out.get(line["id"], Decimal(0)))
+
+    for line_id, product, qty in requested:
+        qty = Decimal(qty)
+        if line_id and line_id in by_id:
+            out[line_id] = out.get(line_id, Decimal(0)) + qty
+            continue
+        lines = [ln for ln in sale_lines if product and ln.get("product") == product]
+        if not lines:
+            key = line_id or product or "?"
+            out[key] = out.get(key, Decimal(0)) + qty
+            continue
+        for ln in lines:
+            take = min(qty, max(left(ln), Decimal(0)))
+            if take > 0:
+                out[ln["id"]] = out.get(ln["id"], Decimal(0)) + take
+                qty -= take
+        if qty > 0:
+            out[lines[-1]["id"]] = out.get(lines[-1]["id"], Decimal(0)) + qty
+    return {k: v for k, v in out.items() if v > 0}

@@ -20,6 +20,10 @@ class Config:
         self.ENCRYPTION_KEY = env.get("KOPILKA_ENCRYPTION_KEY")  # Fernet key for credentials
         self.PUBLIC_URL = env.get("KOPILKA_PUBLIC_URL", "http://127.0.0.1:8000")
         self.SQL_ECHO = env.get("SQL_ECHO") == "1"
+        # Evotor: the app token(s) set in Evotor's developer console (comma-separated when the
+        # hub serves several Evotor apps) and the cloud API the hub calls.
+        self.EVOTOR_APP_TOKEN = env.get("EVOTOR_APP_TOKEN") or None
+        self.EVOTOR_API_BASE = env.get("EVOTOR_API_BASE", "https://api.evotor.ru")
         for key, value in overrides.items():
             setattr(self, key, value)
 

@@ -1,0 +1,203 @@
+"""What every part of the Evotor adapter shares: names, connection settings, money and
+numbers at the edge, the two error formats, and authentication by app and user token."""
+from __future__ import annotations
+
+import base64
+import hmac
+import logging
+from decimal import Decimal, InvalidOperation
+
+from flask import current_app, jsonify, request
+from sqlalchemy.orm import Session
+
+from connectors.receipts import kopecks as _kopecks, roubles
+from connectors.registry import connection_by_token
+from hub.models import Connection
+
+log = logging.getLogger("kopilka.evotor")
+
+KIND = "evotor"       # connections.kind
+SOURCE = "evotor"     # receipts, holds and idempotency keys of Evotor sales and returns
+PREFIX = "/evotor"    # every address of the adapter starts with it
+
+# Connection settings (Connection.settings) the adapter reads, with their defaults.
+DEFAULTS = {
+    "confirm_new_customers": True,    # a customer registered at a terminal confirms the phone
+    "return_code_to_pos": False,      # give the code to the terminal (it checks it itself)
+    "code_ttl_seconds": 600,
+    "code_repeat_seconds": 60,
+    "hold_ttl_seconds": 900,          # bonuses held by a quote, 15 minutes
+    "accrue_without_app": False,      # a SELL document with a customer but without our extra accrues
+    "commit_delay_seconds": 0,        # documents with our extra wait this long for the app's commit
+}
+
+
+def setting(conn: Connection, name: str):  # noqa: ANN201
+    value = (conn.settings or {}).get(name, DEFAULTS.get(name))
+    default = DEFAULTS.get(name)
+    if isinstance(default, bool):
+        if isinstance(value, str):
+            return value.strip().lower() in ("1", "true", "yes", "on", "да")
+        return bool(value)
+    if isinstance(default, int):
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            return default
+    return value
+
+
+def update_settings(conn: Connection, **values) -> None:
+    conn.settings = {**(conn.settings or {}), **values}   # a new dict: the JSON change is seen
+
+
+# --- money and numbers at the edge -------------------------------------------------------
+
+class BadValue(ValueError):
+    """A wire value that cannot be read; `field` names it for the error message."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def money(value, field: str, *, allow_negative: bool = False) -> int:  # noqa: ANN001
+    """Roubles from the wire (number or string) to kopecks."""
+    if isinstance(value, bool) or value is None or value == "":
+        raise BadValue(field, f"Поле {field}: нужна сумма в рублях.")
+    try:
+        result = _kopecks(value)
+    except (InvalidOperation, ValueError, TypeError) as exc:
+        raise BadValue(field, f"Поле {field}: «{value}» — не сумма в рублях с точностью до копейки.") from exc
+    if result < 0 and not allow_negative:
+        raise BadValue(field, f"Поле {field}: сумма не может быть отрицательной.")
+    if abs(result) > 10 ** 13:
+        raise BadValue(field, f"Поле {field}: слишком большая сумма.")
+    return result
+
+
+def quantity(value, field: str) -> Decimal:  # noqa: ANN001
+    if isinstance(value, bool) or value is None or value == "":
+        raise BadValue(field, f"Поле {field}: нужно количество.")
+    try:
+        result = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
+    except (InvalidOperation, ValueError, TypeError) as exc:
+        raise BadValue(field, f"Поле {field}: «{value}» — не количество.") from exc
+    if not result.is_finite() or result <= 0 or result > 10 ** 6:
+        raise BadValue(field, f"Поле {field}: количество должно быть больше нуля.")
+    if result != result.quantize(Decimal("0.001")):
+        raise BadValue(field, f"Поле {field}: количество — не больше трёх знаков после запятой.")
+    return result
+
+
+def rub_json(kopecks: int):  # noqa: ANN201
+    """Kopecks as a JSON number of roubles with at most 2 decimals (floats only in the text)."""
+    return float(roubles(kopecks)) if kopecks % 100 else kopecks // 100
+
+
+def text(value, field: str, *, required: bool = False, limit: int = 100) -> str | None:  # noqa: ANN001
+    if value is None or value == "":
+        if required:
+            raise BadValue(field, f"Не указано поле {field}.")
+        return None
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        raise BadValue(field, f"Поле {field} должно быть строкой.")
+    value = str(value).strip()
+    if not value and required:
+        raise BadValue(field, f"Не указано поле {field}.")
+    if len(value) > limit:
+        raise BadValue(field, f"Поле {field} длиннее {limit} символов.")
+    return value or None
+
+
+def first(data: dict, *names: str):  # noqa: ANN201
+    """The first present of several names of one field (Evotor's old and new names)."""
+    for name in names:
+        if isinstance(data, dict) and data.get(name) not in (None, ""):
+            return data[name]
+    return None
+
+
+# --- errors --------------------------------------------------------------------------------
+
+class EvotorError(Exception):
+    """An error in the Evotor cloud's format: {"errors": [{"code", "reason", "subject"}]}
+    with a Russian `message` next to Evotor's code."""
+
+    def __init__(self, status: int, code: int, message: str, subject: str | None = None,
+                 reason: str | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.subject = status, code, message, subject
+        self.reason = reason or {400: "incorrect", 401: "unauthorized", 402: "payment required",
+                                 404: "not found", 409: "conflict"}.get(status, "error")
+
+
+def cloud_error(err: EvotorError):  # noqa: ANN201
+    item = {"code": err.code, "reason": err.reason, "message": err.message}
+    if err.subject:
+        item["subject"] = err.subject
+    response = jsonify({"errors": [item], "message": err.message})
+    response.status_code = err.status
+    return response
+
+
+# Evotor's error codes used by the hub.
+BAD_TOKEN = 1001           # wrong app token
+BAD_USER_TOKEN = 1002      # wrong user token
+PAYMENT_REQUIRED = 1004
+BAD_CREDENTIALS = 1006     # wrong credentials in /user/verify
+SYNTAX = 2001
+MISSING = 2002
+INCORRECT = 2003
+LINKED_ELSEWHERE = 2004    # the Evotor user is linked to another account
+ALREADY_REGISTERED = 2005
+
+
+# --- authentication ------------------------------------------------------------------------
+
+def bearer() -> str | None:
+    header = (request.headers.get("Authorization") or "").strip()
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+def app_tokens() -> list[str]:
+    raw = current_app.config.get("EVOTOR_APP_TOKEN") or ""
+    return [t.strip() for t in str(raw).split(",") if t.strip()]
+
+
+def app_token_ok() -> bool:
+    """The Evotor cloud's own calls carry the app token: `Bearer <token>`, or Basic with the
+    token as the password (or as the whole credential)."""
+    tokens = app_tokens()
+    if not tokens:
+        log.warning("EVOTOR_APP_TOKEN is not configured: Evotor cloud calls are refused")
+        return False
+    header = (request.headers.get("Authorization") or "").strip()
+    scheme, _, value = header.partition(" ")
+    value = value.strip()
+    candidates = []
+    if scheme.lower() == "bearer":
+        candidates.append(value)
+    elif scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(value, validate=True).decode()
+        except (ValueError, UnicodeDecodeError):
+            decoded = ""
+        candidates += [decoded, decoded.partition(":")[2]]
+    return any(c and hmac.compare_digest(c.encode(), t.encode()) for c in candidates for t in tokens)
+
+
+def user_connection(session: Session) -> Connection | None:
+    """The Evotor user whose user token the request carries (only while installed)."""
+    token = bearer()
+    if not token or len(token) > 200:
+        return None
+    return connection_by_token(session, KIND, token)
+
+
+def subscription_stopped(conn: Connection) -> bool:
+    return (conn.settings or {}).get("subscription_status") == "terminated"

@@ -1,0 +1,289 @@
+"""Reconciliation: Evotor's fiscal documents (SELL, PAYBACK) through the inbox.
+
+The document webhook (user token) and the pull command (`kopilka evotor sync`) both store
+each document in the inbox (dedupe key: connection + document id) and a job applies it:
+
+* a SELL carrying our extra whose commit never arrived is committed from the document
+  (positions and discounts as fiscalised; the quote's hold becomes the spend);
+* a SELL with a customer but without our extra (the app was off) accrues, if the
+  connection's setting `accrue_without_app` is on;
+* a PAYBACK becomes a return of its base document (`base_document_id`).
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, jsonify, request
+from sqlalchemy import select
+
+from connectors.inbox import PermanentError, dispatch, handler, store_event
+from hub.errors import DomainError, Invalid, NotFound
+from hub.extensions import db
+from hub.jobs import InlineQueue, get_queue
+from hub.models import Connection, Customer, InboundEvent
+from hub.moments import parse_moment, utcnow
+from hub.services.customers import find_customers
+from hub.services.programs import get_program
+from hub.services.receipts import get_receipt
+from evotor.common import (
+    BAD_USER_TOKEN, INCORRECT, KIND, MISSING, PREFIX, SOURCE, SYNTAX, BadValue, EvotorError,
+    cloud_error, first, money, quantity, setting, text, user_connection,
+)
+from evotor.mapping import document_positions, our_extra
+from evotor.terminal import commit_positions, return_items
+
+log = logging.getLogger("kopilka.evotor.documents")
+
+bp = Blueprint("evotor_documents", __name__, url_prefix=PREFIX)
+
+TYPES = ("SELL", "PAYBACK")
+MAX_DOCUMENTS = 500
+
+
+class SaleNotYetApplied(Exception):
+    """A PAYBACK whose base SELL is still waiting in the inbox (the event is retried)."""
+
+
+def document_id(doc: dict) -> str | None:
+    value = first(doc, "id", "uuid")
+    return str(value).strip()[:100] if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+
+
+def document_type(doc: dict) -> str | None:
+    value = first(doc, "type")
+    return value if isinstance(value, str) else None
+
+
+def check_documents(payload) -> list[dict]:  # noqa: ANN001
+    """One document or an array; every one must have an id and a type."""
+    docs = payload if isinstance(payload, list) else [payload] if isinstance(payload, dict) else None
+    if docs is None or not all(isinstance(d, dict) for d in docs):
+        raise EvotorError(400, SYNTAX, "Ожидается документ или массив документов (JSON).")
+    if len(docs) > MAX_DOCUMENTS:
+        raise EvotorError(400, INCORRECT, f"Не больше {MAX_DOCUMENTS} документов за раз.")
+    for i, doc in enumerate(docs):
+        if not document_id(doc):
+            raise EvotorError(400, MISSING, f"Документ {i + 1}: не указан id.", "id", "missing")
+        if not document_type(doc):
+            raise EvotorError(400, MISSING, f"Документ {i + 1}: не указан type.", "type", "missing")
+    return docs
+
+
+def ingest(session, conn: Connection, docs: list[dict], store_uuid: str | None = None) -> tuple[int, list]:  # noqa: ANN001
+    """Store the SELL and PAYBACK documents in the inbox; (how many relevant, new events)."""
+    tenant_id, conn_id = conn.tenant_id, conn.id
+    wanted = [d for d in docs if document_type(d) in TYPES]
+    session.rollback()
+    fresh = []
+    for doc in wanted:
+        body = dict(doc)
+        if store_uuid and not first(body, "store_id", "storeUuid", "store_uuid"):
+            body["store_id"] = store_uuid
+        event, created = store_event(session, tenant_id=tenant_id, connection_id=conn_id, source=KIND,
+                                     kind="document", dedupe_key=f"{conn_id}:{document_id(doc)}", body=body)
+        if created:
+            fresh.append(event)
+    return len(wanted), fresh
+
+
+def _process_after_response(events: list) -> None:
+    session = db.session
+    try:
+        for event in events:
+            try:
+                dispatch(session, event)
+            except Exception:  # noqa: BLE001 - recorded on the event, retried by the sweep
+                log.exception("processing inbound event %s failed", event.id)
+                session.rollback()
+    finally:
+        db.session.remove()
+
+
+def _receive(store_uuid: str | None):  # noqa: ANN202
+    session = db.session
+    try:
+        conn = user_connection(session)
+        user = (request.headers.get("X-Evotor-User-Id") or "").strip()
+        if conn is None or (user and user != conn.external_account):
+            raise EvotorError(401, BAD_USER_TOKEN, "Неверный токен пользователя Эвотор.", "Authorization")
+        if store_uuid is not None and (not store_uuid.strip() or len(store_uuid) > 100):
+            raise EvotorError(400, INCORRECT, "Неверный идентификатор магазина.", "storeUuid")
+        payload = request.get_json(silent=True, force=True)
+        docs = check_documents(payload)
+        accepted, fresh = ingest(session, conn, docs, store_uuid)
+    except EvotorError as err:
+        session.rollback()
+        return cloud_error(err)
+    except Exception:  # noqa: BLE001 - nothing acknowledged: Evotor sends it again
+        log.exception("Evotor documents could not be stored")
+        session.rollback()
+        return cloud_error(EvotorError(500, 0, "Документы не сохранены, повторите.", reason="internal"))
+    response = jsonify({"accepted": accepted, "new": len(fresh)})
+    if fresh:
+        if isinstance(get_queue(), InlineQueue):
+            response.call_on_close(lambda: _process_after_response(fresh))
+        else:
+            for event in fresh:
+                try:
+                    dispatch(session, event)
+                except Exception:  # noqa: BLE001 - stays "received": the inbox sweep picks it up
+                    log.exception("could not enqueue inbound event %s", event.id)
+    return response
+
+
+@bp.route("/api/v1/inventories/stores/<store_uuid>/documents", methods=["PUT", "POST"])
+def documents_of_store(store_uuid: str):  # noqa: ANN201
+    return _receive(store_uuid)
+
+
+@bp.post("/api/v2/documents")
+@bp.post("/api/v1/documents")
+def documents():  # noqa: ANN201
+    return _receive(None)
+
+
+# --- applying a document ------------------------------------------------------------------------
+
+def _connection(session, event: InboundEvent) -> Connection:  # noqa: ANN001
+    conn = session.get(Connection, event.connection_id) if event.connection_id else None
+    if conn is None or conn.kind != KIND or conn.tenant_id != event.tenant_id:
+        raise PermanentError("подключение Эвотор удалено")
+    return conn
+
+
+def _moment(session, conn: Connection, doc: dict, body: dict):  # noqa: ANN001, ANN202
+    value = first(doc, "close_date", "closeDate", "dateTime", "created_at") or first(body, "close_date")
+    now = utcnow()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        from datetime import datetime, timezone
+        return min(datetime.fromtimestamp(value / 1000, timezone.utc), now)
+    if isinstance(value, str) and len(value) >= 5 and value[-5] in "+-" and value[-3] != ":":
+        value = value[:-2] + ":" + value[-2:]          # "+0300" → "+03:00"
+    try:
+        return parse_moment(value if isinstance(value, str) else None,
+                            get_program(session, conn.tenant_id).timezone, now, "close_date")
+    except Invalid as exc:
+        raise PermanentError(exc.message) from exc
+
+
+def _payment(body: dict) -> str | None:
+    kinds = set()
+    for p in body.get("payments") or []:
+        if isinstance(p, dict):
+            kinds.add("cash" if p.get("type") == "CASH" else "card")
+    return "mixed" if len(kinds) > 1 else (kinds.pop() if kinds else None)
+
+
+def _receipt_exists(session, tenant_id: str, uuid: str) -> bool:  # noqa: ANN001
+    try:
+        get_receipt(session, tenant_id, uuid, SOURCE)
+        return True
+    except NotFound:
+        return False
+
+
+def _customer_of(session, conn: Connection, doc: dict, body: dict) -> Customer | None:  # noqa: ANN001
+    """The customer of a SELL without our extra: the buyer's phone of the fiscal receipt or
+    a card another app left in the extras."""
+    phone = first(body, "client_phone", "clientPhone", "customer_phone") or first(doc, "client_phone")
+    card = None
+    extras = doc.get("extras") or body.get("extras")
+    if isinstance(extras, dict):
+        for value in [extras, *[v for v in extras.values() if isinstance(v, dict)]]:
+            card = card or first(value, "card", "card_number", "cardNumber", "discountCard")
+    try:
+        if card and (found := find_customers(session, conn.tenant_id, card=str(card)[:64])):
+            return found[0]
+        if phone and (found := find_customers(session, conn.tenant_id, phone=str(phone))):
+            return found[0]
+    except DomainError:
+        return None
+    return None
+
+
+def _apply_sell(session, conn: Connection, event: InboundEvent, doc: dict, body: dict) -> None:  # noqa: ANN001
+    extra = our_extra(doc.get("extras")) or our_extra(body.get("extras"))
+    receipt_uuid = str((extra or {}).get("receipt_uuid") or document_id(doc))[:100]
+    if _receipt_exists(session, conn.tenant_id, receipt_uuid):
+        log.info("SELL %s already committed (by the terminal or an earlier document)", receipt_uuid)
+        session.rollback()
+        return
+    try:
+        positions = document_positions(body)
+    except BadValue as exc:
+        raise PermanentError(f"документ {document_id(doc)}: {exc.message}") from exc
+    store = first(doc, "store_id", "storeUuid", "store_uuid")
+    cashier = first(doc, "close_user_id", "user_id", "employeeId", "userUuid")
+    moment = _moment(session, conn, doc, body)
+    if extra:
+        customer_id = extra.get("customer_id")
+        if not isinstance(customer_id, str) or session.get(Customer, customer_id) is None \
+                or session.get(Customer, customer_id).tenant_id != conn.tenant_id:
+            raise PermanentError(f"документ {document_id(doc)}: клиент из extra не найден")
+        ours = sum(p["ours"] for p in positions)
+        try:
+            spend = min(money(extra.get("bonus_spent") or 0, "extra.bonus_spent"), ours)
+        except BadValue:
+            spend = 0
+    else:
+        if not setting(conn, "accrue_without_app"):
+            log.info("SELL %s without our extra: accrual from documents is off", receipt_uuid)
+            session.rollback()
+            return
+        customer = _customer_of(session, conn, doc, body)
+        if customer is None:
+            session.rollback()
+            return
+        customer_id, spend = customer.id, 0
+    session.rollback()
+    try:
+        commit_positions(session, conn, receipt_uuid, positions, customer_id, spend,
+                         store=str(store)[:100] if store else None,
+                         cashier=str(cashier)[:100] if cashier else None,
+                         payment_method=_payment(body), moment=moment)
+    except Invalid as exc:
+        raise PermanentError(exc.message) from exc
+
+
+def _apply_payback(session, conn: Connection, event: InboundEvent, doc: dict, body: dict) -> None:  # noqa: ANN001
+    base = first(body, "base_document_id", "baseDocumentId", "base_document_uuid") or \
+        first(doc, "base_document_id", "baseDocumentId")
+    if not isinstance(base, str) or not base.strip():
+        log.info("PAYBACK %s without a base document: nothing to reverse", document_id(doc))
+        session.rollback()
+        return
+    base = base.strip()[:100]
+    if not _receipt_exists(session, conn.tenant_id, base):
+        waiting = session.scalar(select(InboundEvent.id).where(
+            InboundEvent.source == KIND, InboundEvent.dedupe_key == f"{conn.id}:{base}",
+            InboundEvent.status.in_(("received", "retry"))))
+        session.rollback()
+        if waiting:
+            raise SaleNotYetApplied(f"продажа {base} ещё не учтена")
+        log.info("PAYBACK %s: sale %s was not in the program", document_id(doc), base)
+        return
+    items = []
+    for i, p in enumerate(first(body, "positions", "items") or []):
+        if not isinstance(p, dict):
+            continue
+        try:
+            items.append((text(first(p, "base_position_uuid", "uuid"), "uuid"),
+                          text(first(p, "product_id", "productUuid", "product_uuid"), "product_id"),
+                          quantity(first(p, "quantity"), f"body.positions[{i}].quantity")))
+        except BadValue as exc:
+            raise PermanentError(exc.message) from exc
+    try:
+        return_items(session, conn, document_id(doc), base, items, _moment(session, conn, doc, body))
+    except Invalid as exc:
+        raise PermanentError(exc.message) from exc
+
+
+@handler(KIND, "document")
+def apply_document(session, event: InboundEvent) -> None:  # noqa: ANN001
+    conn = _connection(session, event)
+    doc = event.body
+    body = doc.get("body") if isinstance(doc.get("body"), dict) else doc
+    if document_type(doc) == "SELL":
+        _apply_sell(session, conn, event, doc, body)
+    elif document_type(doc) == "PAYBACK":
+        _apply_payback(session, conn, event, doc, body)

@@ -1,0 +1,254 @@
+"""Evotor's receipts and documents into the core's terms, and the core's quote back.
+
+Positions are kept between calls in one plain form (kopecks, quantity as a string):
+{"id": position uuid, "product", "name", "price", "quantity", "till_discount", "groups"}.
+Evotor's documents went through several versions, so old and new field names are read.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connectors.receipts import make_position
+from hub import engine
+from hub.engine.text import rub
+from hub.models import Connection
+from evotor.common import BadValue, first, money, quantity, rub_json, text
+from evotor.models import EvotorProduct
+
+EXTRA_KEY = "kopilka"     # our block in the receipt's extra
+MAX_POSITIONS = 1000
+
+
+# --- positions -------------------------------------------------------------------------------
+
+def _groups(value, field: str) -> list[str]:  # noqa: ANN001
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(g, (str, int)) and not isinstance(g, bool)
+                                              for g in value):
+        raise BadValue(field, f"Поле {field}: нужен список групп товара.")
+    return [str(g)[:100] for g in value if str(g).strip()]
+
+
+def _discount_amount(value, field: str) -> int:  # noqa: ANN001
+    """A discount given as a number of roubles or as an object with its sum."""
+    if value is None or value == "":
+        return 0
+    if isinstance(value, dict):
+        amount = first(value, "discount_sum", "discountSum", "discount_amount", "discountAmount",
+                       "amount", "sum", "value")
+        return money(amount, field) if amount is not None else 0
+    return money(value, field)
+
+
+def terminal_positions(raw, field: str = "positions") -> list[dict]:  # noqa: ANN001
+    """The open receipt's positions as the terminal app sends them."""
+    if not isinstance(raw, list) or not raw:
+        raise BadValue(field, "Чек без позиций: нужен непустой список positions.")
+    if len(raw) > MAX_POSITIONS:
+        raise BadValue(field, f"В чеке больше {MAX_POSITIONS} позиций.")
+    out, seen = [], set()
+    for i, item in enumerate(raw):
+        where = f"{field}[{i}]"
+        if not isinstance(item, dict):
+            raise BadValue(where, f"Позиция {i + 1}: нужен объект.")
+        uuid = text(first(item, "uuid", "positionUuid", "id"), f"{where}.uuid", required=True)
+        if uuid in seen:
+            raise BadValue(f"{where}.uuid", f"Позиция {uuid} повторяется в чеке.")
+        seen.add(uuid)
+        price = money(first(item, "price"), f"{where}.price")
+        qty = quantity(first(item, "quantity"), f"{where}.quantity")
+        full = make_position(id=uuid, price=price, quantity=qty).amount
+        discount = _discount_amount(first(item, "discount", "discountSum", "position_discount",
+                                          "positionDiscount"), f"{where}.discount")
+        with_discount = first(item, "priceWithDiscountPosition", "price_with_discount", "result_price")
+        if not discount and with_discount is not None:
+            discount = max(0, full - make_position(id=uuid, price=money(with_discount, f"{where}.priceWithDiscountPosition"),
+                                                   quantity=qty).amount)
+        if discount > full:
+            raise BadValue(f"{where}.discount", f"Позиция {uuid}: скидка больше суммы позиции.")
+        groups = _groups(first(item, "groups", "product_groups", "productGroups"), f"{where}.groups")
+        group = first(item, "group_id", "groupUuid", "parentUuid", "parent_id")
+        if group is not None:
+            groups.append(str(group)[:100])
+        out.append({"id": uuid,
+                    "product": text(first(item, "product_id", "productUuid", "product_uuid", "productId",
+                                          "productCode"), f"{where}.product_id"),
+                    "name": text(first(item, "name", "product_name", "productName"), f"{where}.name", limit=300),
+                    "price": price, "quantity": str(qty), "till_discount": discount, "groups": groups})
+    return out
+
+
+def document_positions(body: dict) -> list[dict]:
+    """A fiscalised document's positions: the till's own discount and ours (spread over the
+    positions as doc_distributed_discount) apart."""
+    raw = first(body, "positions", "items")
+    if not isinstance(raw, list) or not raw:
+        raise BadValue("body.positions", "В документе нет позиций.")
+    out = []
+    for i, item in enumerate(raw):
+        where = f"body.positions[{i}]"
+        if not isinstance(item, dict):
+            raise BadValue(where, f"Позиция {i + 1}: нужен объект.")
+        uuid = text(first(item, "uuid", "id"), f"{where}.uuid", required=True)
+        price = money(first(item, "price"), f"{where}.price")
+        qty = quantity(first(item, "quantity"), f"{where}.quantity")
+        full = make_position(id=uuid, price=price, quantity=qty).amount
+        ours = _discount_amount(first(item, "doc_distributed_discount", "docDistributedDiscount"),
+                                f"{where}.doc_distributed_discount")
+        own = _discount_amount(first(item, "position_discount", "positionDiscount"),
+                               f"{where}.position_discount")
+        result_sum = first(item, "result_sum", "resultSum")
+        if not own and result_sum is not None:
+            own = max(0, full - money(result_sum, f"{where}.result_sum") - ours)
+        out.append({"id": uuid,
+                    "product": text(first(item, "product_id", "productUuid", "product_uuid", "productId"),
+                                    f"{where}.product_id"),
+                    "name": text(first(item, "product_name", "name", "productName"), f"{where}.name", limit=300),
+                    "price": price, "quantity": str(qty), "till_discount": min(own, full),
+                    "groups": _groups(first(item, "groups", "product_groups"), f"{where}.groups"),
+                    "ours": ours})
+    return out
+
+
+def with_known_groups(session: Session, conn: Connection, positions: list[dict],
+                      store_uuid: str | None) -> list[dict]:
+    """Positions without groups get those of their product, as the last sync saw them."""
+    wanted = {p["product"] for p in positions if p.get("product") and not p.get("groups")}
+    if not wanted:
+        return positions
+    rows = session.execute(select(EvotorProduct.product_id, EvotorProduct.store_uuid, EvotorProduct.groups)
+                           .where(EvotorProduct.tenant_id == conn.tenant_id,
+                                  EvotorProduct.connection_id == conn.id,
+                                  EvotorProduct.product_id.in_(wanted))).all()
+    found: dict[str, list] = {}
+    for product_id, store, groups in rows:
+        if store == store_uuid or product_id not in found:
+            found[product_id] = list(groups or [])
+    return [{**p, "groups": found.get(p["product"], [])} if p.get("product") and not p.get("groups") else p
+            for p in positions]
+
+
+def engine_positions(positions: list[dict]) -> tuple[engine.Position, ...]:
+    return tuple(make_position(id=p["id"], price=p["price"], quantity=Decimal(p["quantity"]),
+                               groups=tuple(p.get("groups") or ()), product=p.get("product"),
+                               name=p.get("name"), till_discount=p.get("till_discount") or 0)
+                 for p in positions)
+
+
+def sale_key(receipt_uuid: str, customer_id: str | None, positions: list[dict]) -> dict:
+    """What identifies an Evotor sale for idempotency; the terminal's commit and the
+    document path build it alike, so the second to come replays the first answer."""
+    totals: dict[str, Decimal] = {}
+    for p in positions:
+        totals[p["id"]] = totals.get(p["id"], Decimal(0)) + Decimal(p["quantity"])
+    return {"evotor_receipt": receipt_uuid, "customer": customer_id,
+            "positions": {k: str(v.normalize()) for k, v in sorted(totals.items())}}
+
+
+def payback_key(payback_uuid: str, base_uuid: str, items: list[tuple[str | None, str | None, Decimal]]) -> dict:
+    totals: dict[str, Decimal] = {}
+    for line_id, product, qty in items:
+        key = product or line_id or "?"
+        totals[key] = totals.get(key, Decimal(0)) + Decimal(qty)
+    return {"evotor_payback": payback_uuid, "base": base_uuid,
+            "positions": {k: str(v.normalize()) for k, v in sorted(totals.items())}}
+
+
+# --- our extra on the receipt ------------------------------------------------------------------
+
+def our_extra(extras) -> dict | None:  # noqa: ANN001
+    """Our block in a receipt's extras: {"kopilka": {...}} at the top, or under the app's
+    uuid ({"<app uuid>": {"kopilka": {...}}}); a JSON string is read too."""
+    import json
+    if isinstance(extras, str):
+        try:
+            extras = json.loads(extras)
+        except ValueError:
+            return None
+    if not isinstance(extras, dict):
+        return None
+    if isinstance(extras.get(EXTRA_KEY), dict):
+        return extras[EXTRA_KEY]
+    for value in extras.values():
+        if isinstance(value, str):
+            inner = our_extra(value)
+            if inner:
+                return inner
+        if isinstance(value, dict) and isinstance(value.get(EXTRA_KEY), dict):
+            return value[EXTRA_KEY]
+    return None
+
+
+# --- the answer to the terminal --------------------------------------------------------------
+
+def customer_view(summary) -> dict:  # noqa: ANN001
+    c = summary.customer
+    name = " ".join(x for x in (c.last_name, c.first_name, c.middle_name) if x) or None
+    return {"id": c.id, "phone": c.phone, "card": c.card_number, "name": name,
+            "balance": rub_json(summary.balance.available), "held": rub_json(summary.balance.held),
+            "pending": rub_json(summary.balance.pending),
+            "level": {"code": summary.level.code, "name": summary.level.name},
+            "next_level": None if summary.next_level is None else
+            {"code": summary.next_level.code, "name": summary.next_level.name},
+            "to_next_level": None if summary.to_next_level is None else rub_json(summary.to_next_level)}
+
+
+def print_lines(quote: dict, *, committed: bool = False) -> list[str]:
+    """Lines for the receipt (printExtra): earned, spent, balance, level, to the next level."""
+    totals, customer = quote["totals"], quote.get("customer")
+    if not customer:
+        return []
+    lines = []
+    if totals["bonus_spent"]:
+        lines.append(f"Списано бонусов: {rub(totals['bonus_spent'])}")
+    if totals["bonus_earned"]:
+        lines.append(f"{'Начислено' if committed else 'Будет начислено'} бонусов: {rub(totals['bonus_earned'])}")
+    lines.append(f"Баланс бонусов: {rub(customer['balance_after'])}")
+    level = customer.get("level") or {}
+    if level.get("name"):
+        lines.append(f"Уровень карты: {level['name']}")
+    nxt, to_next = customer.get("next_level"), customer.get("to_next_level")
+    if nxt and to_next:
+        lines.append(f"До уровня «{nxt['name']}»: {rub(to_next)} руб.")
+    return lines
+
+
+def render_quote(quote: dict, receipt_uuid: str, hold: dict | None) -> dict:
+    """The quote as the terminal applies it (ReceiptDiscountEvent): one discount for the
+    receipt, its spread over the positions (adds up exactly), the extra and the lines."""
+    totals = quote["totals"]
+    discount_map = {p["id"]: rub_json(p["discount"]) for p in quote["positions"] if p["discount"]}
+    customer = quote.get("customer")
+    extra = None
+    if customer:
+        extra = {EXTRA_KEY: {"v": 1, "receipt_uuid": receipt_uuid, "customer_id": customer["id"],
+                             "hold_id": hold["id"] if hold else None,
+                             "bonus_spent": rub_json(totals["bonus_spent"])}}
+    return {
+        "receipt_uuid": receipt_uuid,
+        "discount": rub_json(totals["discount"]),
+        "positionUuidToDiscountMap": discount_map,
+        "extra": extra,
+        "bonus": {"spent": rub_json(totals["bonus_spent"]), "earned": rub_json(totals["bonus_earned"]),
+                  "max_spendable": rub_json(totals["max_spendable"]),
+                  "held_until": hold["expires_at"] if hold else None},
+        "totals": {"amount": rub_json(totals["amount"]), "discount": rub_json(totals["discount"]),
+                   "level_discount": rub_json(totals["level_discount"]),
+                   "amount_to_pay": rub_json(totals["amount_to_pay"])},
+        "positions": [{"uuid": p["id"], "amount": rub_json(p["amount"]), "discount": rub_json(p["discount"]),
+                       "bonus_spent": rub_json(p["bonus_spent"]), "bonus_earned": rub_json(p["bonus_earned"]),
+                       "amount_to_pay": rub_json(p["amount_to_pay"])} for p in quote["positions"]],
+        "customer": None if not customer else {
+            "id": customer["id"], "balance": rub_json(customer["balance"]),
+            "balance_after": rub_json(customer["balance_after"]), "level": customer["level"],
+            "next_level": customer.get("next_level"),
+            "to_next_level": None if customer.get("to_next_level") is None else rub_json(customer["to_next_level"])},
+        "print": {"summary": print_lines(quote)},
+        "message": (quote.get("messages") or {}).get("cashier") or "",
+    }
