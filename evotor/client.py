@@ -7,6 +7,7 @@ when X-RateLimit-Remaining reaches 0 the client waits for X-RateLimit-Reset befo
 """
 from __future__ import annotations
 
+import json
 import logging
 import time
 from datetime import datetime, timezone
@@ -70,7 +71,7 @@ class EvotorCloud:
             if wait > 10 ** 9:                  # an epoch moment, not seconds
                 wait -= time.time()
             _sleep(min(max(wait, 0.0), 60.0))
-        return response.json()
+        return json.loads(response.content or b"null")   # bytes: UTF-8 whatever the charset says
 
     def pages(self, path: str, params: dict | None = None) -> Iterator[dict]:
         params = dict(params or {})

@@ -204,6 +204,8 @@ def _profile(body: dict, phone: str) -> dict:
 def create_customer(session, till: Till, body: dict):  # noqa: ANN001, ANN201
     phone = normalize_phone(text(body.get("phone"), "phone", required=True, limit=32))
     data = _profile(body, phone)
+    if find_customers(session, till.tenant_id, phone=phone):
+        raise Conflict("customer_exists", f"Клиент с телефоном {phone} уже зарегистрирован.")
     now = utcnow()
     row = None
     if setting(till.conn, "confirm_new_customers"):
