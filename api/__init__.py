@@ -6,6 +6,7 @@ from flask_smorest import Api as SmorestApi
 
 from api.auth import require_tenant
 from api.errors import handle_domain_error, handle_http_exception
+from api.parsing import reject_unstorable_url
 from hub.errors import DomainError
 
 
@@ -30,6 +31,7 @@ def init_api(app: Flask) -> Api:
     api.spec.options["security"] = [{"bearer": []}]
     from api.views import connections, customers, points, program, receipts
     for blp in (program.blp, customers.blp, receipts.blp, points.blp, connections.blp):
+        blp.before_request(reject_unstorable_url)
         blp.before_request(require_tenant)
         api.register_blueprint(blp)
     app.register_error_handler(DomainError, handle_domain_error)

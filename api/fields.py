@@ -18,6 +18,12 @@ def _decimal(value, what: str) -> Decimal:  # noqa: ANN001
         raise ValidationError(f"Must be a number ({what}).") from exc
     if not number.is_finite():
         raise ValidationError("Must be a finite number.")
+    # Bound the magnitude and the digits before any arithmetic: Decimal("1E+999999999") * 100
+    # overflows and quantize() of a huge number raises, and 1E-999999999 would round to 0.
+    if number and number.adjusted() > 15:
+        raise ValidationError("Number is too large.")
+    if number and (number.adjusted() < -12 or len(number.as_tuple().digits) > 20):
+        raise ValidationError("Too many digits.")
     return number
 
 

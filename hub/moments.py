@@ -20,10 +20,15 @@ def parse_moment(text: str | None, tz: str, now: datetime, field: str = "moment"
                       {field: ["Use ISO 8601, e.g. 2026-05-01T12:30:00+03:00."]}) from exc
     if value.tzinfo is None:
         value = value.replace(tzinfo=ZoneInfo(tz))
+    try:
+        value = value.astimezone(timezone.utc)
+    except OverflowError as exc:    # e.g. 0001-01-01T00:00:00+14:00 is before year 1 in UTC
+        raise Invalid("invalid_moment", f"Неверное время «{text}».",
+                      {field: ["Out of range."]}) from exc
     if value > now + FUTURE_TOLERANCE:
         raise Invalid("moment_in_future", "Время операции в будущем: проверьте часы кассы.",
                       {field: ["Must not be in the future."]})
-    return value.astimezone(timezone.utc)
+    return value
 
 
 def utcnow() -> datetime:

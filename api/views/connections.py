@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from flask import g
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from api.parsing import Blueprint
 from connectors import inbox, registry
 from hub.extensions import db
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from flask import g, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from api.parsing import Blueprint
 from api.schemas.customers import (
     BonusInSchema, BonusOutSchema, CustomerInSchema, CustomerListSchema, CustomerOutSchema,
     CustomerPatchSchema, CustomerQuerySchema, LedgerQuerySchema, LedgerSchema,

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask import g
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from api.parsing import Blueprint
 from hub.extensions import db
 from hub.models import Cashier, Store
 from hub.services.tenants import list_points, save_point

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from flask import g
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from api.parsing import Blueprint
 from api.schemas.program import ProgramSchema
 from hub.extensions import db
 from hub.services.programs import load_settings, put_program

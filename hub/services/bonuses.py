@@ -54,7 +54,10 @@ def adjust_bonuses(session, tenant_id: str, customer_id: str, *, amount: int, ki
                 "balance": {"available": view.available, "pending": view.pending}}
 
     if idempotency_key:
-        return run_once(session, tenant_id, source, idempotency_key, "bonus", body, work)
+        # The key names one operation on one customer: the same key and body sent for
+        # another customer is a conflict, not a replay of the first customer's answer.
+        return run_once(session, tenant_id, source, idempotency_key, "bonus",
+                        {"customer_id": customer_id, "body": body}, work)
     try:
         answer = work()
         session.commit()
