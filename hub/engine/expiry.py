@@ -25,7 +25,7 @@ def next_fixed_date(moment: datetime, dates: tuple[tuple[int, int], ...], tz: st
     """The first of the program's burn dates (start of that local day) after `moment`."""
     today = local_date(moment, tz)
     best = None
-    for year in (today.year, today.year + 1, today.year + 2):
+    for year in range(today.year, today.year + 9):   # 02-29 alone may be 8 years away
         for month, day in dates:
             try:
                 candidate = date(year, month, day)

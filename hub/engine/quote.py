@@ -105,10 +105,12 @@ def _spend_caps(program: Program, rest: list[int], terms: list[Terms]) -> list[i
 
 
 def _accrual_weights(scheme: Scheme | None, receipt_amount: int, bases: list[int],
-                     terms: list[Terms]) -> tuple[list[Decimal], Decimal]:
-    """Exact (fractional) accruals of percent positions, and the per-amount base."""
+                     terms: list[Terms]) -> tuple[list[Decimal], Decimal, int]:
+    """Exact (fractional) accruals of percent positions; for per-amount positions their
+    multiplied amounts; and the per-amount base (multiplied, and plain)."""
     exact: list[Decimal] = []
     per_amount_base = Decimal(0)
+    per_amount_plain = 0
     for base, t in zip(bases, terms):
         if t.no_accrual or base <= 0:
             exact.append(Decimal(0))
@@ -118,10 +120,11 @@ def _accrual_weights(scheme: Scheme | None, receipt_amount: int, bases: list[int
             exact.append(Decimal(0))
         elif scheme.kind == "per_amount":
             per_amount_base += base * t.accrual_multiplier
-            exact.append(base * t.accrual_multiplier * scheme.bonuses / scheme.every)
+            per_amount_plain += base
+            exact.append(base * t.accrual_multiplier)    # scaled to bonuses in _accrual
         else:
             exact.append(base * scheme.percent_for(receipt_amount) * t.accrual_multiplier / 100)
-    return exact, per_amount_base
+    return exact, per_amount_base, per_amount_plain
 
 
 def _accrual(program: Program, level: Level, receipt: Receipt, bases: list[int],
@@ -129,13 +132,23 @@ def _accrual(program: Program, level: Level, receipt: Receipt, bases: list[int],
     if not program.earns_bonuses:
         return [0] * len(bases)
     scheme = level.accrual
-    exact, per_amount_base = _accrual_weights(scheme, receipt.amount, bases, terms)
+    exact, per_amount_base, per_amount_plain = _accrual_weights(scheme, receipt.amount, bases, terms)
     if scheme is not None and scheme.kind == "per_amount":
         # Y bonuses for every *full* X roubles of the whole receipt; the rest is percent rules.
-        per_amount_total = _floor_kopecks(per_amount_base / scheme.every) * scheme.bonuses
+        # Multipliers scale the bonuses, not the amount: double bonuses on 2999 roubles at
+        # 50 per 1000 are 2 x 100, not 50 per full 1000 of 5998.
+        per_amount_total = 0
+        if per_amount_plain:
+            full = (per_amount_plain // scheme.every) * scheme.bonuses
+            per_amount_total = _floor_kopecks(full * per_amount_base / per_amount_plain)
         percent_part = sum((e for e, t in zip(exact, terms) if t.accrual_percent is not None),
                            Decimal(0))
         total = per_amount_total + _floor_kopecks(percent_part)
+        # Each per-amount position's share of those bonuses follows its (multiplied) amount;
+        # positions under a percent rule keep their own exact figures.
+        exact = [e if t.accrual_percent is not None
+                 else (e * per_amount_total / per_amount_base if per_amount_base else Decimal(0))
+                 for e, t in zip(exact, terms)]
     else:
         total = _floor_kopecks(sum(exact, Decimal(0)))
     total = _round(program, total)
