@@ -1,11 +1,15 @@
 """One-time codes sent to a customer's phone, for any POS adapter.
 
-The same rules as the МойСклад adapter's codes (moysklad/verification.py), made general:
-the adapter gives the model its codes are kept in (a table with the columns of
-``VerificationCodeColumns``: connection_id, purpose, subject, code_hash, issued_at,
-expires_at, attempts, confirmed_at, consumed_at, reference) and a ``CodePolicy`` built from
-its connection settings. Only a hash of a code is stored. A code is "sent" by writing it to
-the log ``kopilka.sms`` until the SMS channel exists.
+Codes are kept per connection in one table (hub.models.VerificationCode); the adapter
+gives a ``CodePolicy`` built from its connection settings. Only a hash of a code is stored.
+Whether the till checks the code itself is the policy's ``trust_issued``:
+
+* on: the till gets the code and compares it with what the customer says; a code issued
+  and still valid is then enough for the hub;
+* off: the till never sees the code; the customer confirms it (``check``), and only a
+  confirmed code counts.
+
+A code is "sent" by writing it to the log ``kopilka.sms`` until the SMS channel exists.
 """
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.errors import Invalid
-from hub.models import Connection
+from hub.models import Connection, VerificationCode
 
 sms_log = logging.getLogger("kopilka.sms")
 
@@ -40,17 +44,17 @@ def mask_phone(phone: str) -> str:
     return phone[:-4] + "**" + phone[-2:] if len(phone) > 6 else phone
 
 
-def latest(session: Session, model, conn: Connection, purpose: str, subject: str):  # noqa: ANN001, ANN201
-    return session.scalars(select(model).where(
-        model.tenant_id == conn.tenant_id, model.connection_id == conn.id,
-        model.purpose == purpose, model.subject == subject)
-        .order_by(model.issued_at.desc()).limit(1)).first()
+def latest(session: Session, conn: Connection, purpose: str, subject: str) -> VerificationCode | None:
+    return session.scalars(select(VerificationCode).where(
+        VerificationCode.tenant_id == conn.tenant_id, VerificationCode.connection_id == conn.id,
+        VerificationCode.purpose == purpose, VerificationCode.subject == subject)
+        .order_by(VerificationCode.issued_at.desc()).limit(1)).first()
 
 
-def issue(session: Session, model, conn: Connection, purpose: str, subject: str, phone: str,  # noqa: ANN001
+def issue(session: Session, conn: Connection, purpose: str, subject: str, phone: str,
           now: datetime, policy: CodePolicy) -> tuple[str, int]:
     """A new code for `subject`, "sent" to `phone`; commits. (code, seconds before another)."""
-    last = latest(session, model, conn, purpose, subject)
+    last = latest(session, conn, purpose, subject)
     if last is not None and last.consumed_at is None:
         waited = (now - last.issued_at).total_seconds()
         if waited < policy.repeat_seconds:
@@ -60,7 +64,7 @@ def issue(session: Session, model, conn: Connection, purpose: str, subject: str,
                           f"Код уже отправлен. Запросить новый можно через {left} с.",
                           {"repeat_after": left})
     code = f"{secrets.randbelow(10 ** 6):06d}"
-    session.add(model(tenant_id=conn.tenant_id, connection_id=conn.id, purpose=purpose,
+    session.add(VerificationCode(tenant_id=conn.tenant_id, connection_id=conn.id, purpose=purpose,
                       subject=subject, code_hash=code_hash(conn.id, purpose, subject, code),
                       issued_at=now, expires_at=now + timedelta(seconds=policy.ttl_seconds),
                       attempts=0))
@@ -69,11 +73,11 @@ def issue(session: Session, model, conn: Connection, purpose: str, subject: str,
     return code, policy.repeat_seconds
 
 
-def check(session: Session, model, conn: Connection, purpose: str, subject: str, code: str,  # noqa: ANN001
-          now: datetime, policy: CodePolicy):  # noqa: ANN201
+def check(session: Session, conn: Connection, purpose: str, subject: str, code: str,
+          now: datetime, policy: CodePolicy) -> VerificationCode | None:
     """The code the customer told the cashier: the code row if it matches (counts a try and
     commits either way), None otherwise."""
-    last = latest(session, model, conn, purpose, subject)
+    last = latest(session, conn, purpose, subject)
     if last is None or last.consumed_at is not None or last.expires_at <= now \
             or last.attempts >= policy.max_attempts:
         session.rollback()
@@ -86,11 +90,11 @@ def check(session: Session, model, conn: Connection, purpose: str, subject: str,
     return last if ok else None
 
 
-def verified(session: Session, model, conn: Connection, purpose: str, subject: str,  # noqa: ANN001
-             now: datetime, policy: CodePolicy, reference: str | None = None):  # noqa: ANN201
+def verified(session: Session, conn: Connection, purpose: str, subject: str,
+             now: datetime, policy: CodePolicy, reference: str | None = None) -> VerificationCode | None:
     """The code that confirms `subject` now (confirmed, or merely issued when the POS checks
     codes itself), or None. A consumed code still counts for the same `reference` (a retry)."""
-    last = latest(session, model, conn, purpose, subject)
+    last = latest(session, conn, purpose, subject)
     if last is None:
         return None
     if last.consumed_at is not None:
@@ -102,9 +106,9 @@ def verified(session: Session, model, conn: Connection, purpose: str, subject: s
     return None
 
 
-def consume(session: Session, model, row, reference: str, now: datetime) -> None:  # noqa: ANN001
+def consume(session: Session, row: VerificationCode, reference: str, now: datetime) -> None:
     """The code did its job; commits."""
-    row = session.get(model, row.id, populate_existing=True)
+    row = session.get(VerificationCode, row.id, populate_existing=True)
     if row.consumed_at is None:
         row.consumed_at, row.reference = now, reference[:200]
         session.commit()

@@ -96,21 +96,3 @@ class EvotorReceipt(TenantScoped, Base):
     status: Mapped[str] = mapped_column(String(20), default="quoted")  # quoted|released|committed
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class EvotorVerificationCode(TenantScoped, Base):
-    """A one-time code confirming a new customer's phone at an Evotor terminal (only its
-    hash); used through connectors.verification."""
-    __tablename__ = "evotor_verification_codes"
-    __table_args__ = (Index("ix_evotor_verification_codes_lookup", "connection_id", "purpose", "subject"),)
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    connection_id: Mapped[str] = _connection_fk()
-    purpose: Mapped[str] = mapped_column(String(20))
-    subject: Mapped[str] = mapped_column(String(64))
-    code_hash: Mapped[str] = mapped_column(String(64))
-    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    attempts: Mapped[int] = mapped_column(default=0)
-    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    consumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    reference: Mapped[str | None] = mapped_column(String(200), nullable=True)

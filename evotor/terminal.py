@@ -37,7 +37,7 @@ from evotor.mapping import (
     customer_view, engine_positions, our_extra, payback_key, print_lines, render_quote, sale_key,
     terminal_positions, with_known_groups,
 )
-from evotor.models import EvotorDevice, EvotorReceipt, EvotorVerificationCode
+from evotor.models import EvotorDevice, EvotorReceipt
 
 log = logging.getLogger("kopilka.evotor.terminal")
 
@@ -170,7 +170,7 @@ def send_code(session, till: Till, body: dict):  # noqa: ANN001, ANN201
     phone = normalize_phone(text(body.get("phone"), "phone", required=True, limit=32))
     if find_customers(session, till.tenant_id, phone=phone):
         raise Conflict("customer_exists", f"Клиент с телефоном {phone} уже зарегистрирован.")
-    code, repeat = codes.issue(session, EvotorVerificationCode, till.conn, REGISTRATION, phone, phone,
+    code, repeat = codes.issue(session, till.conn, REGISTRATION, phone, phone,
                                utcnow(), _policy(till.conn))
     answer = {"sent": True, "phone": codes.mask_phone(phone), "repeat_after": repeat,
               "message": f"Код подтверждения отправлен на {codes.mask_phone(phone)}."}
@@ -212,19 +212,19 @@ def create_customer(session, till: Till, body: dict):  # noqa: ANN001, ANN201
         code = text(body.get("code"), "code", limit=12)
         policy = _policy(till.conn)
         if code:
-            row = codes.check(session, EvotorVerificationCode, till.conn, REGISTRATION, phone, code, now, policy)
+            row = codes.check(session, till.conn, REGISTRATION, phone, code, now, policy)
             if row is None:
                 raise Invalid("code_invalid", "Неверный или просроченный код подтверждения.",
                               {"code": ["wrong or expired"]})
         else:
-            row = codes.verified(session, EvotorVerificationCode, till.conn, REGISTRATION, phone, now,
+            row = codes.verified(session, till.conn, REGISTRATION, phone, now,
                                  policy, reference=phone)
             if row is None:
                 raise Invalid("code_required", "Нужно подтвердить телефон: запросите код "
                               "(/customers/code) и передайте его в поле code.", {"code": ["required"]})
     customer = register_customer(session, till.tenant_id, data, source=SOURCE, moment=now)
     if row is not None:
-        codes.consume(session, EvotorVerificationCode, row, phone, now)
+        codes.consume(session, row, phone, now)
     return jsonify({"customer": _summary(session, till, customer)}), 201
 
 

@@ -44,3 +44,23 @@ class InboundEvent(TenantScoped, Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class VerificationCode(TenantScoped, Base):
+    """A one-time code sent to a customer's phone through a connection: to confirm a new
+    registration at a till (subject = phone in E.164) or a bonus spending (subject =
+    customer id). Only a hash of the code is kept. Used through connectors.verification."""
+    __tablename__ = "verification_codes"
+    __table_args__ = (Index("ix_verification_codes_lookup", "connection_id", "purpose", "subject"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    connection_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("connections.id", ondelete="CASCADE"))
+    purpose: Mapped[str] = mapped_column(String(20))
+    subject: Mapped[str] = mapped_column(String(64))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(default=0)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    consumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reference: Mapped[str | None] = mapped_column(String(200), nullable=True)

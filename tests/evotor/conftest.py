@@ -12,12 +12,12 @@ from sqlalchemy import func, select
 
 from hub.models import (
     Connection, Customer, Hold, InboundEvent, Operation, Posting, Receipt, ReceiptReturn, Tenant,
+    VerificationCode,
 )
 from hub.services.programs import DEFAULT_SETTINGS, put_program
 from evotor import client as evotor_client
 from evotor.models import (
     EvotorCloudEvent, EvotorDevice, EvotorProduct, EvotorReceipt, EvotorSubscription,
-    EvotorVerificationCode,
 )
 
 APP_TOKEN = "evotor-app-token-0123456789"
@@ -111,7 +111,7 @@ def set_settings(session, connection_id: str, **values) -> None:  # noqa: ANN001
 
 TABLES = (Tenant, Connection, Customer, Receipt, ReceiptReturn, Operation, Posting, Hold, InboundEvent,
           EvotorCloudEvent, EvotorSubscription, EvotorDevice, EvotorProduct, EvotorReceipt,
-          EvotorVerificationCode)
+          VerificationCode)
 
 
 def counts(session) -> dict:  # noqa: ANN001

@@ -16,7 +16,8 @@ from connectors.registry import create_connection
 from hub.models import Connection, Customer, InboundEvent, Operation, Posting, Receipt, ReceiptReturn
 from hub.services.programs import DEFAULT_SETTINGS, put_program
 from moysklad.jsonapi import client as jsonapi_client
-from moysklad.models import CounterpartyLink, VerificationCode
+from hub.models import VerificationCode
+from moysklad.models import CounterpartyLink
 
 ACCOUNT = "b8b74698-9128-11e6-8a84-bae500000001"
 STORE_ID = "2b5eb22f-139e-11e6-9464-e4de00000073"

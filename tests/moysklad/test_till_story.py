@@ -124,10 +124,10 @@ def test_confirmation_through_another_channel_when_the_till_gets_no_code(session
 
     set_settings(session, ms.connection_id, confirm_new_customers=True)
     new = {"retailStore": RETAIL_STORE, "meta": agent(MS_AGENT)["meta"], "phone": PHONE, "statusCheck": "CHECKED"}
-    with caplog.at_level("INFO", logger="kopilka.moysklad.sms"):
+    with caplog.at_level("INFO", logger="kopilka.sms"):
         answer = ms.post("/counterparty/verify", {"phone": PHONE}).get_json()
     assert "verificationCode" not in answer and answer["timeForRepeat"] == 60
-    [sms] = [r.getMessage() for r in caplog.records if r.name == "kopilka.moysklad.sms"]
+    [sms] = [r.getMessage() for r in caplog.records if r.name == "kopilka.sms"]
     code = sms.rsplit(" ", 1)[-1]
     assert PHONE in sms and len(code) == 6
     assert assert_ms_error(ms.post("/counterparty", new), 412)["code"] == 28001

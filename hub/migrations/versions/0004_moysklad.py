@@ -4,7 +4,8 @@ Revision ID: 0004_moysklad
 Revises: 0003
 Create Date: 2026-11-22 15:00:00
 
-Owned by the МойСклад adapter (models in moysklad/models.py).
+verification_codes is shared by the POS adapters (hub/models/connection.py);
+moysklad_counterparties is the МойСклад adapter's (moysklad/models.py).
 """
 from alembic import op
 import sqlalchemy as sa

@@ -1,4 +1,4 @@
-"""evotor: cloud events, subscriptions, devices, products, receipts, codes
+"""evotor: cloud events, subscriptions, devices, products, receipts
 
 Revision ID: 0005_evotor
 Revises: 0004_moysklad
@@ -115,35 +115,10 @@ def upgrade() -> None:
     with op.batch_alter_table('evotor_subscriptions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_evotor_subscriptions_tenant_id'), ['tenant_id'], unique=False)
 
-    op.create_table('evotor_verification_codes',
-    sa.Column('id', sa.String(length=36), nullable=False),
-    sa.Column('connection_id', sa.String(length=36), nullable=False),
-    sa.Column('purpose', sa.String(length=20), nullable=False),
-    sa.Column('subject', sa.String(length=64), nullable=False),
-    sa.Column('code_hash', sa.String(length=64), nullable=False),
-    sa.Column('issued_at', hub.models.base.UTCDateTime(), nullable=False),
-    sa.Column('expires_at', hub.models.base.UTCDateTime(), nullable=False),
-    sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('confirmed_at', hub.models.base.UTCDateTime(), nullable=True),
-    sa.Column('consumed_at', hub.models.base.UTCDateTime(), nullable=True),
-    sa.Column('reference', sa.String(length=200), nullable=True),
-    sa.Column('tenant_id', sa.String(length=36), nullable=False),
-    sa.ForeignKeyConstraint(['connection_id'], ['connections.id'], name=op.f('fk_evotor_verification_codes_connection_id_connections'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_evotor_verification_codes_tenant_id_tenants'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_evotor_verification_codes'))
-    )
-    with op.batch_alter_table('evotor_verification_codes', schema=None) as batch_op:
-        batch_op.create_index('ix_evotor_verification_codes_lookup', ['connection_id', 'purpose', 'subject'], unique=False)
-        batch_op.create_index(batch_op.f('ix_evotor_verification_codes_tenant_id'), ['tenant_id'], unique=False)
 
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('evotor_verification_codes', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_evotor_verification_codes_tenant_id'))
-        batch_op.drop_index('ix_evotor_verification_codes_lookup')
-
-    op.drop_table('evotor_verification_codes')
     with op.batch_alter_table('evotor_subscriptions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_evotor_subscriptions_tenant_id'))
 
