@@ -66,7 +66,8 @@ class Percent(fields.Field):
             raise ValidationError(f"Must be between 0 and {self.maximum}.")
         if number != number.quantize(Decimal("0.01")):
             raise ValidationError("At most 2 decimal places.")
-        return str(number.normalize() if number == number.to_integral_value() else number)
+        # Fixed-point text: Decimal(10).normalize() would be stored as "1E+1".
+        return format(number.normalize(), "f")
 
     def _serialize(self, value, attr, obj, **kwargs):  # noqa: ANN001
         if value is None:
