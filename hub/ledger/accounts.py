@@ -4,10 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from hub.models import Account, Hold, Lot
+from hub.models.base import UTCDateTime
 
 
 def lock_account(session: Session, tenant_id: str, customer_id: str) -> Account:
@@ -36,27 +37,41 @@ class AccountView:
     held: int = 0       # reserved by open receipts at tills
 
 
+def _view_statement():
+    """Lots and holds of one account summed in one statement, built once: the figures are
+    read on every quote, so the statement is not rebuilt per call."""
+    at = bindparam("at", type_=UTCDateTime())
+    account_id = (select(Account.id)
+                  .where(Account.tenant_id == bindparam("tenant_id"),
+                         Account.customer_id == bindparam("customer_id"))
+                  .scalar_subquery())
+    active = and_(Lot.active_from <= at, or_(Lot.expires_at.is_(None), Lot.expires_at > at))
+
+    def total(expr):  # noqa: ANN001, ANN202
+        return func.coalesce(func.sum(expr), 0)
+
+    def holds(lapsed: bool):  # noqa: ANN202
+        window = Hold.expires_at <= at if lapsed else Hold.expires_at > at
+        return (select(total(Hold.amount))
+                .where(Hold.account_id == account_id, Hold.status == "active", window)
+                .scalar_subquery())
+
+    return (select(total(case((and_(active, Lot.remaining > 0), Lot.remaining), else_=0)),
+                   total(case((and_(Lot.active_from > at, Lot.remaining > 0), Lot.remaining), else_=0)),
+                   total(case((Lot.remaining < 0, Lot.remaining), else_=0)),
+                   total(Lot.remaining),
+                   holds(lapsed=False), holds(lapsed=True))
+            .where(Lot.account_id == account_id, Lot.remaining != 0))
+
+
+_VIEW = _view_statement()
+
+
 def account_view(session: Session, tenant_id: str, customer_id: str, moment: datetime) -> AccountView:
-    """Balance figures at `moment`, from the lots (one query)."""
-    active = and_(Lot.active_from <= moment, or_(Lot.expires_at.is_(None), Lot.expires_at > moment))
-    row = session.execute(
-        select(
-            func.coalesce(func.sum(case((and_(active, Lot.remaining > 0), Lot.remaining), else_=0)), 0),
-            func.coalesce(func.sum(case((and_(Lot.active_from > moment, Lot.remaining > 0),
-                                         Lot.remaining), else_=0)), 0),
-            func.coalesce(func.sum(case((Lot.remaining < 0, Lot.remaining), else_=0)), 0),
-            func.coalesce(func.sum(Lot.remaining), 0),
-        ).join(Account, Account.id == Lot.account_id)
-        .where(Account.tenant_id == tenant_id, Account.customer_id == customer_id,
-               Lot.remaining != 0)
-    ).one()
-    positive_active, pending, debt, total = (int(v) for v in row)
-    held, lapsed = (int(v) for v in session.execute(
-        select(func.coalesce(func.sum(case((Hold.expires_at > moment, Hold.amount), else_=0)), 0),
-               func.coalesce(func.sum(case((Hold.expires_at <= moment, Hold.amount), else_=0)), 0))
-        .join(Account, Account.id == Hold.account_id)
-        .where(Account.tenant_id == tenant_id, Account.customer_id == customer_id,
-               Hold.status == "active")).one())
+    """Balance figures at `moment`, from the lots and holds (one query)."""
+    row = session.execute(_VIEW, {"tenant_id": tenant_id, "customer_id": customer_id,
+                                  "at": moment}).one()
+    positive_active, pending, debt, total, held, lapsed = (int(v) for v in row)
     # A lapsed hold is free again even before the sweep writes its release.
     return AccountView(balance=total + held + lapsed, available=positive_active + debt + lapsed,
                        pending=pending, debt=-debt, held=held)

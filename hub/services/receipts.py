@@ -18,6 +18,7 @@ from hub.ledger import (
     restore, reverse_accrual, spend,
 )
 from hub.models import Customer, Receipt, ReceiptReturn
+from hub.models.base import new_id
 from hub.moments import utcnow
 from hub.services.customers import resolve_customer
 from hub.services.idempotency import run_once
@@ -87,9 +88,9 @@ def calculate_receipt(session: Session, tenant_id: str, req: SaleRequest) -> dic
         raise Invalid("customer_required", "Списать бонусы можно только по карте клиента.")
     view = account_view(session, tenant_id, customer.id, req.moment) if customer else None
     state = _state(customer, view.available, view.pending) if view else _state(None)
-    quote = engine.calculate(program, req.as_engine(), state)
-    session.rollback()
-    return quote_payload(quote, customer)
+    answer = quote_payload(engine.calculate(program, req.as_engine(), state), customer)
+    session.rollback()   # after the payload: a rollback expires the customer it reads
+    return answer
 
 
 def commit_sale(session: Session, tenant_id: str, source: str, req: SaleRequest,
@@ -130,14 +131,21 @@ def _commit(session: Session, tenant_id: str, source: str, req: SaleRequest,
                       {"spend_bonuses": [f"at most {rub(exc.allowed)}"]}) from exc
     ensure_store(session, tenant_id, req.store)
     ensure_cashier(session, tenant_id, req.cashier)
+    # The answer is complete before the insert (id chosen here, level worked out ahead),
+    # so the receipt row is written once.
     payload = quote_payload(quote, customer)
+    payload["id"], payload["external_id"] = new_id(), req.external_id
+    level_after = None
+    if customer is not None:
+        level_after = program.level_for(customer.total_purchases + quote.amount_to_pay)
+        payload["customer"]["level_after"] = {"code": level_after.code}
     receipt = Receipt(
-        tenant_id=tenant_id, source=source, external_id=req.external_id,
+        id=payload["id"], tenant_id=tenant_id, source=source, external_id=req.external_id,
         customer_id=customer.id if customer else None, moment=req.moment, store=req.store,
         cashier=req.cashier, payment_method=req.payment_method, amount=quote.amount,
         level_discount=quote.level_discount, bonus_spent=quote.bonus_spent,
         bonus_earned=quote.bonus_earned, amount_to_pay=quote.amount_to_pay,
-        level_code=quote.level.code, returned={}, response={},
+        level_code=quote.level.code, returned={}, response=payload,
         lines=[{"id": p.id, "product": p.product, "name": p.name, "groups": list(p.groups),
                 "price": p.price, "quantity": str(p.quantity), "amount": q.amount,
                 "level_discount": q.level_discount, "bonus_spent": q.bonus_spent,
@@ -157,15 +165,9 @@ def _commit(session: Session, tenant_id: str, source: str, req: SaleRequest,
         customer.purchase_count += 1
         if customer.last_purchase_at is None or req.moment > customer.last_purchase_at:
             customer.last_purchase_at = req.moment
-        level = program.level_for(customer.total_purchases)
-        customer.level_code = level.code
+        customer.level_code = level_after.code
         if program.expiry_mode == "since_last_purchase":
-            redate_lots(session, account, req.moment, expiry_from(program, level, req.moment))
-    payload["id"] = receipt.id
-    payload["external_id"] = req.external_id
-    if customer is not None:
-        payload["customer"]["level_after"] = {"code": customer.level_code}
-    receipt.response = payload
+            redate_lots(session, account, req.moment, expiry_from(program, level_after, req.moment))
     return payload
 
 

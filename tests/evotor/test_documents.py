@@ -77,8 +77,10 @@ def _view(session, term):  # noqa: ANN001, ANN202
     return view
 
 
-def _receipts(session) -> int:  # noqa: ANN001
-    n = len(list(session.scalars(select(Receipt.id))))
+def _receipts(session, member) -> int:  # noqa: ANN001
+    """The member's tenant's receipts (the run's PostgreSQL database also holds what the
+    concurrency tests committed)."""
+    n = len(list(session.scalars(select(Receipt.id).where(Receipt.tenant_id == member.tenant_id))))
     session.rollback()
     return n
 
@@ -110,7 +112,7 @@ def test_a_sell_whose_commit_was_lost_is_committed_once(session, member):
     # The app's commit arrives late: the first answer is replayed.
     late = member.ok("/receipts/commit", {"receipt_uuid": "R-L", "extra": q["extra"]})
     assert late["repeated"] is True and late["bonus"]["spent"] == 50
-    assert _view(session, member).available == 11500 and _receipts(session) == 1
+    assert _view(session, member).available == 11500 and _receipts(session, member) == 1
     assert check_ledger(session, member.tenant_id) == []
 
 
@@ -118,7 +120,7 @@ def test_a_committed_sale_is_not_applied_again_by_its_document(session, member):
     q, doc = _lost_commit(member)
     member.ok("/receipts/commit", {"receipt_uuid": "R-L"})
     _deliver(member, [doc])
-    assert _view(session, member).available == 11500 and _receipts(session) == 1
+    assert _view(session, member).available == 11500 and _receipts(session, member) == 1
 
 
 def test_a_payback_returns_its_base_sale(session, member):
@@ -128,7 +130,7 @@ def test_a_payback_returns_its_base_sale(session, member):
     r = _deliver(member, pb, path="/evotor/api/v2/documents", method="post")
     assert r.status_code == 200
     # The éclair (100 of 700): its share of the 50 spent comes back, what it earned goes.
-    ret = session.scalar(select(Receipt).where(Receipt.external_id == "R-L"))
+    ret = session.scalar(select(Receipt).where(Receipt.tenant_id == member.tenant_id, Receipt.external_id == "R-L"))
     assert ret.returned == {"p2": "1"}
     line = next(ln for ln in ret.lines if ln["id"] == "p2")
     assert line["bonus_spent"] == 714
@@ -144,11 +146,11 @@ def test_a_sell_without_our_extra_accrues_only_when_the_tenant_enables_it(sessio
     register_customer(session, member.tenant_id, {"phone": OTHER}, source="test", moment=utcnow())
     plain = sell("S-1", [doc_position("q1", "coffee", 300, 1)], client_phone=OTHER)
     _deliver(member, [plain])
-    assert _receipts(session) == 0
+    assert _receipts(session, member) == 0
     set_settings(session, member.connection_id, accrue_without_app=True)
     plain2 = sell("S-2", [doc_position("q1", "coffee", 300, 1)], client_phone="8 916 000-08-88")
     _deliver(member, [plain2])
-    receipt = session.scalar(select(Receipt).where(Receipt.external_id == "S-2"))
+    receipt = session.scalar(select(Receipt).where(Receipt.tenant_id == member.tenant_id, Receipt.external_id == "S-2"))
     assert receipt.bonus_earned == 3000 and receipt.bonus_spent == 0
     session.rollback()
 
@@ -208,10 +210,10 @@ def test_sync_pulls_the_catalog_and_documents_with_paging_and_429(session, membe
     assert 2 in fake_cloud.sleeps                                   # Retry-After honoured
     doc_calls = [c for c in fake_cloud.calls if "/documents" in c.url]
     assert len(doc_calls) == 4 and "cursor=4" in doc_calls[-1].url  # 429 + three pages
-    assert _receipts(session) == 2                                  # R-L and S-9
+    assert _receipts(session, member) == 2                                  # R-L and S-9
     again = sync_documents(session, conn, cloud_api, [STORE], since)
     assert again == {"documents": 4, "new": 0}
-    assert _receipts(session) == 2
+    assert _receipts(session, member) == 2
     view = _view(session, member)
     assert view.held == 0
     statuses = {e.dedupe_key.split(":")[-1]: e.status for e in session.scalars(select(InboundEvent))}
