@@ -130,6 +130,40 @@ def dispatch(session: Session, event: InboundEvent) -> None:
         queue.enqueue(process_event_job, event.id)
 
 
+def process_after_acknowledging(response, session: Session, events: list[InboundEvent]):  # noqa: ANN001, ANN201
+    """The webhook's answer goes out first; then its new events are processed.
+
+    Partners time their webhooks out (МойСклад waits 1500 ms), so with jobs inline the
+    events run once the response is closed; with rq they are enqueued now. An event that
+    cannot be handed over stays "received" and the inbox sweep picks it up.
+    """
+    from hub.jobs import InlineQueue, get_queue
+    if not events:
+        return response
+    if isinstance(get_queue(), InlineQueue):
+        response.call_on_close(lambda: _process_now(events))
+        return response
+    for event in events:
+        try:
+            dispatch(session, event)
+        except Exception:  # noqa: BLE001 - the sweep retries it
+            log.exception("could not enqueue inbound event %s", event.id)
+    return response
+
+
+def _process_now(events: list[InboundEvent]) -> None:
+    session = db.session
+    try:
+        for event in events:
+            try:
+                dispatch(session, event)
+            except Exception:  # noqa: BLE001 - recorded on the event, retried by the sweep
+                log.exception("processing inbound event %s failed", event.id)
+                session.rollback()
+    finally:
+        db.session.remove()
+
+
 def retry_due(session: Session, at: datetime) -> int:
     """Process events whose retry time has come (run by the automation sweep)."""
     due = list(session.scalars(select(InboundEvent.id).where(

@@ -16,10 +16,9 @@ import logging
 from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
-from connectors.inbox import PermanentError, dispatch, handler, store_event
+from connectors.inbox import PermanentError, handler, process_after_acknowledging, store_event
 from hub.errors import DomainError, Invalid, NotFound
 from hub.extensions import db
-from hub.jobs import InlineQueue, get_queue
 from hub.models import Connection, Customer, InboundEvent
 from hub.moments import parse_moment, utcnow
 from hub.services.customers import find_customers
@@ -86,19 +85,6 @@ def ingest(session, conn: Connection, docs: list[dict], store_uuid: str | None =
     return len(wanted), fresh
 
 
-def _process_after_response(events: list) -> None:
-    session = db.session
-    try:
-        for event in events:
-            try:
-                dispatch(session, event)
-            except Exception:  # noqa: BLE001 - recorded on the event, retried by the sweep
-                log.exception("processing inbound event %s failed", event.id)
-                session.rollback()
-    finally:
-        db.session.remove()
-
-
 def _receive(store_uuid: str | None):  # noqa: ANN202
     session = db.session
     try:
@@ -118,17 +104,8 @@ def _receive(store_uuid: str | None):  # noqa: ANN202
         log.exception("Evotor documents could not be stored")
         session.rollback()
         return cloud_error(EvotorError(500, 0, "Документы не сохранены, повторите.", reason="internal"))
-    response = jsonify({"accepted": accepted, "new": len(fresh)})
-    if fresh:
-        if isinstance(get_queue(), InlineQueue):
-            response.call_on_close(lambda: _process_after_response(fresh))
-        else:
-            for event in fresh:
-                try:
-                    dispatch(session, event)
-                except Exception:  # noqa: BLE001 - stays "received": the inbox sweep picks it up
-                    log.exception("could not enqueue inbound event %s", event.id)
-    return response
+    return process_after_acknowledging(jsonify({"accepted": accepted, "new": len(fresh)}),
+                                       session, fresh)
 
 
 @bp.route("/api/v1/inventories/stores/<store_uuid>/documents", methods=["PUT", "POST"])

@@ -13,9 +13,8 @@ import logging
 
 from flask import Blueprint, jsonify, request
 
-from connectors.inbox import dispatch, store_event
+from connectors.inbox import process_after_acknowledging, store_event
 from hub.extensions import db
-from hub.jobs import InlineQueue, get_queue
 from hub.models import Connection
 from moysklad.common import KIND, UUID_RE, entity_id
 from moysklad.jsonapi.client import ENTITY_TYPES
@@ -24,19 +23,6 @@ from moysklad.loyalty.errors import AUTH, INTERNAL, VALIDATION, MsError, error_r
 log = logging.getLogger("kopilka.moysklad.webhooks")
 
 bp = Blueprint("moysklad_webhook", __name__)
-
-
-def _process_after_response(events: list) -> None:
-    session = db.session
-    try:
-        for event in events:
-            try:
-                dispatch(session, event)
-            except Exception:  # noqa: BLE001 - recorded on the event, retried by the sweep
-                log.exception("processing inbound event %s failed", event.id)
-                session.rollback()
-    finally:
-        db.session.remove()
 
 
 @bp.post("/moysklad/webhook/<connection_id>")
@@ -79,15 +65,5 @@ def receive(connection_id: str):  # noqa: ANN201
         log.exception("webhook for connection %s could not be stored", connection_id)
         session.rollback()
         return error_response(MsError(500, INTERNAL, "Событие не сохранено, повторите."))
-    response = jsonify({"accepted": len(wanted), "new": len(fresh)})
-    if fresh:
-        queue = get_queue()
-        if isinstance(queue, InlineQueue):
-            response.call_on_close(lambda: _process_after_response(fresh))
-        else:
-            for event in fresh:
-                try:
-                    dispatch(session, event)
-                except Exception:  # noqa: BLE001 - stays "received": the inbox sweep picks it up
-                    log.exception("could not enqueue inbound event %s", event.id)
-    return response
+    return process_after_acknowledging(jsonify({"accepted": len(wanted), "new": len(fresh)}),
+                                       session, fresh)
