@@ -88,9 +88,9 @@ def update_customer(session: Session, tenant_id: str, customer_id: str, data: di
 
 
 def get_customer(session: Session, tenant_id: str, customer_id: str) -> Customer:
-    customer = session.scalar(select(Customer).where(Customer.tenant_id == tenant_id,
-                                                     Customer.id == customer_id))
-    if customer is None:
+    # By primary key: an adapter that has just found the customer pays no second query.
+    customer = session.get(Customer, customer_id)
+    if customer is None or customer.tenant_id != tenant_id:
         raise NotFound("customer_not_found", "Клиент не найден.")
     return customer
 

@@ -238,6 +238,8 @@ def recalc(session, conn):  # noqa: ANN001, ANN201
     if kind == "SPENDING":
         spend_max = preferred is None           # no preference: the most the program allows
         spend = preferred or None
+    # Read before calculate_receipt, whose rollback would make the connection load again.
+    verify_spending = setting(conn, "verify_spending")
     req = SaleRequest(external_id="moysklad-recalc", moment=utcnow(), positions=engine_positions(lines),
                       customer={"id": customer.id}, store=data["retailStore"]["meta"]["id"],
                       spend=spend, spend_max=spend_max)
@@ -255,7 +257,7 @@ def recalc(session, conn):  # noqa: ANN001, ANN201
             "paidByBonusPoints": money(totals["bonus_spent"]),
             "receiptExtraInfo": quote["messages"]["receipt"],
         },
-        "needVerification": bool(setting(conn, "verify_spending") and totals["bonus_spent"] > 0),
+        "needVerification": bool(verify_spending and totals["bonus_spent"] > 0),
     })
 
 
