@@ -36,3 +36,16 @@ def test_sale(api):
                                             "positions": [{"id": "1", "price": 250, "quantity": 2}]})
     assert r.status_code == 201, r.json
     assert r.json["totals"]["bonus_earned"] == 25
+
+
+def test_health_is_503_when_the_database_does_not_answer(client, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from hub.extensions import db
+
+    def down(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(db.session, "execute", down)
+    r = client.get("/health")
+    assert r.status_code == 503 and r.json == {"status": "unavailable", "database": "down"}
