@@ -10,11 +10,11 @@ from hub.engine.program import (
 from hub.engine.receipt import AccountState, Position, Receipt
 from hub.engine.quote import PositionQuote, Quote, calculate, SpendNotAllowed
 from hub.engine.returns import ReturnLine, ReturnQuote, ReturnTooLarge, compute_return
-from hub.engine.expiry import accrual_window, expiry_from, local_day_start
+from hub.engine.expiry import accrual_window, expiry_from, local_day_start, purchase_burn_date
 
 __all__ = [
     "allocate", "Condition", "Effect", "Level", "Program", "Rule", "Scheme", "Step",
     "AccountState", "Position", "Receipt", "PositionQuote", "Quote", "calculate",
     "SpendNotAllowed", "ReturnLine", "ReturnQuote", "ReturnTooLarge", "compute_return",
-    "accrual_window", "expiry_from", "local_day_start",
+    "accrual_window", "expiry_from", "local_day_start", "purchase_burn_date",
 ]

@@ -48,6 +48,15 @@ def expiry_from(program: Program, level: Level, moment: datetime) -> datetime | 
     return end_of_validity(moment, days, program.timezone)
 
 
+def purchase_burn_date(program: Program, level_after: Level, moment: datetime,
+                       last_purchase_at: datetime | None) -> datetime | None:
+    """since_last_purchase: when the customer's live purchase lots burn once a sale at
+    `moment` is in — N days after their latest purchase (an offline receipt older than it
+    moves nothing earlier), by the level the sale leaves them at."""
+    latest = moment if last_purchase_at is None else max(moment, last_purchase_at)
+    return expiry_from(program, level_after, latest)
+
+
 def accrual_window(program: Program, level: Level, moment: datetime) -> tuple[datetime, datetime | None]:
     """(active_from, expires_at) of a purchase accrual made at `moment`.
 

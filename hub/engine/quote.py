@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
 
 from hub.engine.allocation import allocate
-from hub.engine.expiry import accrual_window
+from hub.engine.expiry import accrual_window, purchase_burn_date
 from hub.engine.program import Level, Program, Scheme
 from hub.engine.receipt import AccountState, Receipt
 from hub.engine.rules import Terms, position_terms
@@ -189,9 +189,16 @@ def calculate(program: Program, receipt: Receipt, account: AccountState, *,
     earned_total = sum(earned)
     active_from, expires_at = (accrual_window(program, level, receipt.moment)
                                if earned_total else (None, None))
-    earned_now = earned_total if active_from is not None and active_from <= receipt.moment else 0
-    balance_after = account.available - spent_total + earned_now
     amount_to_pay = sum(rest) - spent_total
+    if earned_total and program.expiry_mode == "since_last_purchase":
+        expires_at = purchase_burn_date(
+            program, program.level_for(account.total_purchases + amount_to_pay),
+            receipt.moment, account.last_purchase_at)
+    # What the accrual adds to the available balance at once: all of it when active, else
+    # only the debt it pays (the ledger pays a debt from a new lot before it activates).
+    earned_active = active_from is not None and active_from <= receipt.moment
+    earned_now = earned_total if earned_active else min(earned_total, account.debt)
+    balance_after = account.available - spent_total + earned_now
     next_level = program.next_level(level)
     to_next = (max(0, next_level.threshold - account.total_purchases - amount_to_pay)
                if next_level else None)
@@ -202,7 +209,7 @@ def calculate(program: Program, receipt: Receipt, account: AccountState, *,
         max_spendable=max_spendable, bonus_earned=earned_total, spend_requested=requested,
         balance=account.available, balance_after=balance_after,
         earned_active_from=active_from, earned_expires_at=expires_at,
-        to_next_level_after=to_next, earned_pending=bool(earned_total) and not earned_now,
+        to_next_level_after=to_next, earned_pending=bool(earned_total) and not earned_active,
         cashier_message="", receipt_message="")
     return _with_messages(program, quote)
 

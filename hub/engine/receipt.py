@@ -37,5 +37,8 @@ class Receipt:
 class AccountState:
     available: int = 0          # spendable now, kopecks (negative while in debt)
     pending: int = 0            # accrued, not yet active
+    debt: int = 0               # owed after returns (positive); a new accrual pays it first,
+                                # even one that is not active yet
     total_purchases: int = 0    # kopecks, net of returns; decides the level
     purchase_count: int = 0
+    last_purchase_at: datetime | None = None   # since_last_purchase counts from the latest

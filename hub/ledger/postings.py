@@ -45,8 +45,10 @@ def _lots(session: Session, account: Account, *conditions) -> list[Lot]:
 
 
 def _spendable(session: Session, account: Account, moment: datetime) -> tuple[list[Lot], int]:
-    lots = _lots(session, account, Lot.remaining != 0, Lot.active_from <= moment)
-    live = [lot for lot in lots if lot.remaining > 0
+    # Every debt counts, whenever it arose: a back-dated spend must not take what a later
+    # return already owes (account_view counts it the same way).
+    lots = _lots(session, account, Lot.remaining != 0)
+    live = [lot for lot in lots if lot.remaining > 0 and lot.active_from <= moment
             and (lot.expires_at is None or lot.expires_at > moment)]
     debt = sum(lot.remaining for lot in lots if lot.remaining < 0)
     return live, sum(lot.remaining for lot in live) + debt

@@ -43,7 +43,7 @@ def quote_and_hold(session: Session, tenant_id: str, source: str, req: SaleReque
         for old in active_holds(session, account, source=source, reference=req.external_id):
             release_hold(session, account, old, now)
         view = account_view(session, tenant_id, customer.id, req.moment)
-        quote = engine.calculate(program, req.as_engine(), _state(customer, view.available, view.pending))
+        quote = engine.calculate(program, req.as_engine(), _state(customer, view))
         answer = quote_payload(quote, customer)
         answer["hold"] = None
         if quote.bonus_spent:

@@ -10,12 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub import engine
-from hub.engine.expiry import expiry_from
 from hub.engine.text import rub
 from hub.errors import Invalid, NotFound
 from hub.ledger import (
-    accrue, account_view, active_holds, lock_account, redate_lots, release_expired, release_hold,
-    restore, reverse_accrual, spend,
+    AccountView, accrue, account_view, active_holds, lock_account, redate_lots, release_expired,
+    release_hold, restore, reverse_accrual, spend,
 )
 from hub.models import Customer, Receipt, ReceiptReturn
 from hub.models.base import new_id
@@ -50,10 +49,11 @@ def line_amount(price: int, quantity: Decimal) -> int:
     return int((price * quantity).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def _state(customer: Customer | None, available: int = 0, pending: int = 0) -> engine.AccountState:
-    if customer is None:
+def _state(customer: Customer | None, view: AccountView | None = None) -> engine.AccountState:
+    if customer is None or view is None:
         return engine.AccountState()
-    return engine.AccountState(available=available, pending=pending,
+    return engine.AccountState(available=view.available, pending=view.pending, debt=view.debt,
+                               last_purchase_at=customer.last_purchase_at,
                                total_purchases=customer.total_purchases,
                                purchase_count=customer.purchase_count)
 
@@ -87,7 +87,7 @@ def calculate_receipt(session: Session, tenant_id: str, req: SaleRequest) -> dic
     if customer is None and (req.spend or req.spend_max):
         raise Invalid("customer_required", "Списать бонусы можно только по карте клиента.")
     view = account_view(session, tenant_id, customer.id, req.moment) if customer else None
-    state = _state(customer, view.available, view.pending) if view else _state(None)
+    state = _state(customer, view)
     answer = quote_payload(engine.calculate(program, req.as_engine(), state), customer)
     session.rollback()   # after the payload: a rollback expires the customer it reads
     return answer
@@ -121,7 +121,7 @@ def _commit(session: Session, tenant_id: str, source: str, req: SaleRequest,
             for hold in active_holds(session, account, source=source, reference=hold_reference):
                 release_hold(session, account, hold, now, status="committed")
         view = account_view(session, tenant_id, customer.id, req.moment)
-        state = _state(customer, view.available, view.pending)
+        state = _state(customer, view)
     try:
         quote = engine.calculate(program, req.as_engine(), state, strict=True)
     except engine.SpendNotAllowed as exc:
@@ -136,9 +136,13 @@ def _commit(session: Session, tenant_id: str, source: str, req: SaleRequest,
     payload = quote_payload(quote, customer)
     payload["id"], payload["external_id"] = new_id(), req.external_id
     level_after = None
+    follows_purchases = program.expiry_mode == "since_last_purchase"
     if customer is not None:
         level_after = program.level_for(customer.total_purchases + quote.amount_to_pay)
         payload["customer"]["level_after"] = {"code": level_after.code}
+        if follows_purchases:
+            burn_at = engine.purchase_burn_date(program, level_after, req.moment,
+                                                customer.last_purchase_at)
     receipt = Receipt(
         id=payload["id"], tenant_id=tenant_id, source=source, external_id=req.external_id,
         customer_id=customer.id if customer else None, moment=req.moment, store=req.store,
@@ -159,15 +163,14 @@ def _commit(session: Session, tenant_id: str, source: str, req: SaleRequest,
         if quote.bonus_earned:
             accrue(session, account, quote.bonus_earned, req.moment,
                    active_from=quote.earned_active_from, expires_at=quote.earned_expires_at,
-                   receipt_id=receipt.id,
-                   follows_purchases=program.expiry_mode == "since_last_purchase")
+                   receipt_id=receipt.id, follows_purchases=follows_purchases)
         customer.total_purchases += quote.amount_to_pay
         customer.purchase_count += 1
         if customer.last_purchase_at is None or req.moment > customer.last_purchase_at:
             customer.last_purchase_at = req.moment
         customer.level_code = level_after.code
-        if program.expiry_mode == "since_last_purchase":
-            redate_lots(session, account, req.moment, expiry_from(program, level_after, req.moment))
+        if follows_purchases:
+            redate_lots(session, account, customer.last_purchase_at, burn_at)
     return payload
 
 

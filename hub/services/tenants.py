@@ -5,10 +5,13 @@ import hashlib
 import secrets
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from hub.errors import NotFound
 from hub.models import ApiKey, Cashier, Store, Tenant
+from hub.models.base import new_id, utcnow
 
 
 def _hash(raw_key: str) -> str:
@@ -40,17 +43,27 @@ def tenant_for_key(session: Session, raw_key: str) -> str | None:
     return row[0] if row else None
 
 
+def _remember_point(session: Session, model, tenant_id: str, code: str | None) -> None:  # noqa: ANN001
+    """POS systems name stores and cashiers by their own codes; remember each on first sight.
+
+    INSERT … ON CONFLICT DO NOTHING: two tills whose first receipts at a new store arrive
+    together both go through (the second waits for the first and inserts nothing).
+    """
+    if not code or session.scalar(select(model.id).where(model.tenant_id == tenant_id,
+                                                         model.code == code)) is not None:
+        return
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(model).values(id=new_id(), tenant_id=tenant_id, code=code, name=code,
+                                         created_at=utcnow())
+                    .on_conflict_do_nothing(index_elements=["tenant_id", "code"]))
+
+
 def ensure_store(session: Session, tenant_id: str, code: str | None) -> None:
-    """POS systems name stores and cashiers by their own codes; remember each on first sight."""
-    if code and session.scalar(select(Store.id).where(Store.tenant_id == tenant_id,
-                                                      Store.code == code)) is None:
-        session.add(Store(tenant_id=tenant_id, code=code, name=code))
+    _remember_point(session, Store, tenant_id, code)
 
 
 def ensure_cashier(session: Session, tenant_id: str, code: str | None) -> None:
-    if code and session.scalar(select(Cashier.id).where(Cashier.tenant_id == tenant_id,
-                                                        Cashier.code == code)) is None:
-        session.add(Cashier(tenant_id=tenant_id, code=code, name=code))
+    _remember_point(session, Cashier, tenant_id, code)
 
 
 def list_points(session: Session, tenant_id: str, model) -> list:  # noqa: ANN001

@@ -75,9 +75,9 @@ def receipt(*positions: Position, moment: datetime = MONDAY_NOON, **kwargs) -> R
     return Receipt(positions=positions, moment=moment, **kwargs)
 
 
-def account(available=0, total_purchases=0, pending=0) -> AccountState:  # noqa: ANN001
-    return AccountState(available=rub(available), pending=rub(pending),
-                        total_purchases=rub(total_purchases))
+def account(available=0, total_purchases=0, pending=0, debt=0, last_purchase_at=None) -> AccountState:  # noqa: ANN001
+    return AccountState(available=rub(available), pending=rub(pending), debt=rub(debt),
+                        total_purchases=rub(total_purchases), last_purchase_at=last_purchase_at)
 
 
 __all__ = [

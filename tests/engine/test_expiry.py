@@ -155,10 +155,15 @@ def test_case_1_quote_uses_the_customers_level():
     assert (q1.bonus_earned, q1.earned_expires_at) == (rub(30), day(2025, 7, 2))
     assert (q2.bonus_earned, q2.earned_expires_at) == (rub(50), day(2025, 8, 31))
     assert q1.earned_active_from == q2.earned_active_from == day(2025, 3, 4)
-    # the receipt that reaches the second level is still the first level's, lifetime included
+    # The receipt that reaches the second level earns at the first level's percent, but since
+    # the last purchase left the card at the second level, every live lot (this one
+    # included) burns by the second level's lifetime: 180 days, as the ledger redates them.
     q = calculate(CASE_1, receipt(pos("1", 2000), moment=msk(2025, 3, 3, 12)),
                   account(total_purchases=9000))
-    assert (q.level.code, q.earned_expires_at) == ("l1", day(2025, 7, 2))
+    assert (q.level.code, q.bonus_earned, q.earned_expires_at) == ("l1", rub(60), day(2025, 8, 31))
+    # An offline receipt older than the latest purchase counts from that purchase.
+    q = calculate(CASE_1, r, account(total_purchases=0, last_purchase_at=msk(2025, 3, 10, 12)))
+    assert q.earned_expires_at == day(2025, 7, 9)
 
 
 # --- fixed dates --------------------------------------------------------------------------------------
@@ -223,3 +228,14 @@ def test_windows_are_aware_in_the_tenants_zone():
     a, e = accrual_window(prog, BASE, datetime(2025, 3, 3, 9, tzinfo=UTC))
     assert a.tzinfo is not None and e.tzinfo is not None
     assert a.astimezone(MSK).time() == e.astimezone(MSK).time() == datetime.min.time()
+
+
+def test_a_pending_accrual_pays_a_debt_at_once():
+    """The ledger pays a debt from a new lot before it activates, so balance_after counts
+    what is paid even while the rest waits for the activation delay."""
+    delayed = program(BASE, activation_delay_days=1)
+    r = receipt(pos("1", 200), moment=msk(2025, 3, 3, 12))
+    q = calculate(delayed, r, account(available=-50, debt=50))
+    assert (q.bonus_earned, q.earned_pending, q.balance_after) == (rub(10), True, rub(-40))
+    q = calculate(delayed, receipt(pos("1", 2000), moment=msk(2025, 3, 3, 12)), account(available=-50, debt=50))
+    assert (q.bonus_earned, q.balance_after) == (rub(100), rub(0))

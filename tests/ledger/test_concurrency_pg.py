@@ -279,10 +279,6 @@ def test_replaying_receipts_and_returns_changes_nothing(pg_sessions):  # noqa: A
     assert _in_session(pg_sessions, lambda s: check_ledger(s, w.tid)) == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: hub.services.tenants.ensure_store inserts the "
-                   "unseen store code with a plain INSERT; when another till's first receipt "
-                   "at the same new store is in flight, the unique index makes this sale fail "
-                   "with IntegrityError (run_once finds no operation to replay and re-raises)")
 def test_first_receipts_of_a_new_store_from_two_tills_both_commit(pg_sessions, pg_engine):  # noqa: ANN001
     w = _world(pg_sessions, balance=0)
     # Another till's first receipt at store NEW is in flight: its store row is not committed.

@@ -462,10 +462,6 @@ def test_ledger_invariants_hold_under_random_operations(session):  # noqa: ANN00
     run_state_machine_as_test(build_machine(session), settings=MACHINE_SETTINGS)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: with a debt, a sale whose bonuses are still pending "
-                   "answers balance_after without the debt the accrual pays at once "
-                   "(hub.engine.quote.calculate counts pending earnings as 0, while "
-                   "hub.ledger.accrue pays the debt from the new lot immediately)")
 def test_balance_after_counts_the_debt_a_pending_accrual_pays(session):  # noqa: ANN001
     tid = make_tenant(session, program_settings(activation_delay_days=1, base_spend="100"))
     c = register_customer(session, tid, {"phone": "+79160000077"}, source=SOURCE, moment=T0)
@@ -483,10 +479,6 @@ def test_balance_after_counts_the_debt_a_pending_accrual_pays(session):  # noqa:
     assert answer["customer"]["balance_after"] == after.available      # answered: -5000
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: since_last_purchase: a sale that lifts the customer "
-                   "to a level with another lifetime answers bonus_earned_expires_at by the old "
-                   "level (hub.engine.quote via accrual_window) while hub.services.receipts._commit "
-                   "then redates the new lot (and every live lot) by the new level")
 def test_the_burn_date_a_sale_answers_is_its_lots(session):  # noqa: ANN001
     tid = make_tenant(session, program_settings(expiry_mode="since_last_purchase", lifetime=60,
                                                 silver_lifetime=30, activation_delay_days=0,

@@ -520,11 +520,8 @@ def test_check_ledger_reports_an_account_whose_figures_disagree(session, acct):
     assert (bad.cached, bad.postings, bad.lots) == (1000, 1000, 999)
 
 
-# -- suspected bugs (kept with the correct expectation) ---------------------------------------
+# -- bugs these tests found (fixed) ------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="BUG: hub.ledger.postings._spendable ignores a debt lot "
-                   "whose active_from is after the spend moment, so a back-dated debit or spend "
-                   "takes bonuses the debt already owes (account_view counts every debt)")
 def test_a_backdated_spend_still_counts_a_later_debt(session, acct):
     lot = _credit(session, acct, 5000, expires=None, active=1)
     spend(session, acct.account, 5000, day(2), receipt_id="b")
@@ -537,9 +534,6 @@ def test_a_backdated_spend_still_counts_a_later_debt(session, acct):
         debit(session, acct.account, 5000, day(2.5))   # a manual debit dated before the return
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: hub.services.receipts._commit redates lots from "
-                   "req.moment, so an offline receipt older than the last purchase moves every "
-                   "live lot's burn date earlier (since_last_purchase)")
 def test_an_offline_older_receipt_does_not_move_burn_dates_earlier(session, slp):
     a, _ = commit_sale(session, slp.tid, SOURCE, *sale("A", day(10), [(100_000, 1)], customer_id=slp.cid))
     assert _sale_lot(session, slp.tid, a).expires_at == end_of_validity(day(10), 30, TZ)
