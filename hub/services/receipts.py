@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -94,18 +94,23 @@ def calculate_receipt(session: Session, tenant_id: str, req: SaleRequest) -> dic
 
 
 def commit_sale(session: Session, tenant_id: str, source: str, req: SaleRequest,
-                body: Any, *, hold_reference: str | None = None) -> tuple[dict, bool]:
+                body: Any, *, hold_reference: str | None = None,
+                accept: Callable[[dict], None] | None = None) -> tuple[dict, bool]:
     """Commit a sale: the same calculation again, strictly, then the ledger postings.
 
     With `hold_reference`, the bonuses a quote held for this receipt are released in the
     same transaction, just before the spend: the hold turns into the spend exactly once.
+    `accept(answer)` lets an adapter refuse the sale (by raising) once the quote is known
+    under the account lock and before anything is written — e.g. a till that applied more
+    discount than the program allows.
     """
     return run_once(session, tenant_id, source, req.external_id, "sale", body,
-                    lambda: _commit(session, tenant_id, source, req, hold_reference))
+                    lambda: _commit(session, tenant_id, source, req, hold_reference, accept))
 
 
 def _commit(session: Session, tenant_id: str, source: str, req: SaleRequest,
-            hold_reference: str | None = None) -> dict:
+            hold_reference: str | None = None,
+            accept: Callable[[dict], None] | None = None) -> dict:
     program = get_program(session, tenant_id)
     customer = resolve_customer(session, tenant_id, req.customer)
     if customer is None and (req.spend or req.spend_max):
@@ -129,11 +134,13 @@ def _commit(session: Session, tenant_id: str, source: str, req: SaleRequest,
                       f"Нельзя списать {rub(exc.requested)} бонусов: доступно не больше "
                       f"{rub(exc.allowed)}.",
                       {"spend_bonuses": [f"at most {rub(exc.allowed)}"]}) from exc
+    payload = quote_payload(quote, customer)
+    if accept is not None:
+        accept(payload)
     ensure_store(session, tenant_id, req.store)
     ensure_cashier(session, tenant_id, req.cashier)
     # The answer is complete before the insert (id chosen here, level worked out ahead),
     # so the receipt row is written once.
-    payload = quote_payload(quote, customer)
     payload["id"], payload["external_id"] = new_id(), req.external_id
     level_after = None
     follows_purchases = program.expiry_mode == "since_last_purchase"

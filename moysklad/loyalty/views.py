@@ -306,14 +306,12 @@ def retaildemand(session, conn):  # noqa: ANN001, ANN201
         spend=spend or None)
     key = sale_body(document_id, customer.id, [(ln.assortment, ln.quantity) for ln in lines])
     code = None
-    if _receipt(session, conn.tenant_id, document_id) is None:
-        # The same calculation the commit will run, to refuse a receipt whose discount the
-        # program does not allow before anything is written.
-        quote = calculate_receipt(session, conn.tenant_id, req)
+
+    def accept(quote: dict) -> None:
+        """The till's prices against what the program allows, checked inside the commit
+        (under the account lock, before anything is written)."""
+        nonlocal code
         totals = quote["totals"]
-        if spend > totals["bonus_spent"]:
-            raise Invalid("spend_not_allowed", f"Нельзя списать {rub(spend)} бонусов: доступно не "
-                                               f"больше {rub(totals['max_spendable'])}.")
         applied, tolerance = applied_discount(lines)
         if applied > totals["discount"] + tolerance:
             raise MsError(412, DISCOUNT_NOT_ALLOWED,
@@ -330,7 +328,8 @@ def retaildemand(session, conn):  # noqa: ANN001, ANN201
                 raise MsError(412, VERIFICATION_REQUIRED,
                               "Списание бонусов не подтверждено кодом покупателя.",
                               "bonusProgram.bonusValueToSpend")
-    answer, created = commit_sale(session, conn.tenant_id, SOURCE, req, key)
+
+    answer, created = commit_sale(session, conn.tenant_id, SOURCE, req, key, accept=accept)
     if not created and answer["totals"]["bonus_spent"] != spend:
         raise MsError(409, CONFLICT, "Продажа уже учтена с другим списанием бонусов.", "meta.id")
     if created:
