@@ -28,7 +28,7 @@ from evotor.common import (
     BAD_USER_TOKEN, INCORRECT, KIND, MISSING, PREFIX, SOURCE, SYNTAX, BadValue, EvotorError,
     cloud_error, first, money, quantity, setting, text, user_connection,
 )
-from evotor.mapping import document_positions, our_extra
+from evotor.mapping import document_of_receipt_event, document_positions, our_extra
 from evotor.terminal import commit_positions, return_items
 
 log = logging.getLogger("kopilka.evotor.documents")
@@ -85,7 +85,7 @@ def ingest(session, conn: Connection, docs: list[dict], store_uuid: str | None =
     return len(wanted), fresh
 
 
-def _receive(store_uuid: str | None):  # noqa: ANN202
+def _receive(store_uuid: str | None, translate=None):  # noqa: ANN001, ANN202
     session = db.session
     try:
         conn = user_connection(session)
@@ -95,6 +95,11 @@ def _receive(store_uuid: str | None):  # noqa: ANN202
         if store_uuid is not None and (not store_uuid.strip() or len(store_uuid) > 100):
             raise EvotorError(400, INCORRECT, "Неверный идентификатор магазина.", "storeUuid")
         payload = request.get_json(silent=True, force=True)
+        if translate is not None:
+            try:
+                payload = translate(payload)
+            except BadValue as exc:
+                raise EvotorError(400, INCORRECT, exc.message, exc.field) from exc
         docs = check_documents(payload)
         accepted, fresh = ingest(session, conn, docs, store_uuid)
     except EvotorError as err:
@@ -111,6 +116,12 @@ def _receive(store_uuid: str | None):  # noqa: ANN202
 @bp.route("/api/v1/inventories/stores/<store_uuid>/documents", methods=["PUT", "POST"])
 def documents_of_store(store_uuid: str):  # noqa: ANN201
     return _receive(store_uuid)
+
+
+@bp.post("/api/v2/receipts")
+def receipt_event():  # noqa: ANN201
+    """The receipt webhook v2 (ReceiptCreated), read as a document."""
+    return _receive(None, translate=document_of_receipt_event)
 
 
 @bp.post("/api/v2/documents")

@@ -252,3 +252,35 @@ def render_quote(quote: dict, receipt_uuid: str, hold: dict | None) -> dict:
         "print": {"summary": print_lines(quote)},
         "message": (quote.get("messages") or {}).get("cashier") or "",
     }
+
+
+def document_of_receipt_event(event) -> dict:  # noqa: ANN001
+    """Evotor's receipt webhook v2 (`{"type": "ReceiptCreated", "data": {…}}`, camelCase) as a
+    V2 document, so both reach the hub by the same path.
+
+    Its items carry one `discount` each, the till's and ours together (inference: the format
+    does not split them). With our extra on the receipt the discount is taken as ours (the
+    app's receipt-level discount spread over the items); without it, as the till's own.
+    """
+    data = event.get("data") if isinstance(event, dict) else None
+    if not isinstance(data, dict):
+        raise BadValue("data", "Ожидается {\"type\": \"ReceiptCreated\", \"data\": {…}}.")
+    items = data.get("items")
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise BadValue("data.items", "В чеке нет позиций (data.items).")
+    ours = our_extra(data.get("extras")) is not None
+    positions = []
+    for item in items:
+        discount = item.get("discount") or 0
+        positions.append({
+            "uuid": item.get("id"), "product_id": first(item, "productId", "product_id", "id"),
+            "product_name": item.get("name"), "quantity": item.get("quantity"),
+            "price": item.get("price"), "sum": item.get("sumPrice"),
+            "doc_distributed_discount": discount if ours else 0,
+            "position_discount": None if ours else discount})
+    return {"type": data.get("type"), "id": data.get("id"), "store_id": data.get("storeId"),
+            "device_id": data.get("deviceId"), "close_user_id": data.get("employeeId"),
+            "close_date": data.get("dateTime"), "extras": data.get("extras"),
+            "body": {"positions": positions, "sum": data.get("totalAmount"),
+                     "client_phone": first(data, "clientPhone", "client_phone")}}
+

@@ -220,3 +220,56 @@ def test_sync_pulls_the_catalog_and_documents_with_paging_and_429(session, membe
     assert statuses == {"R-L": "done", "S-9": "done", "PB-9": "done", "S-10": "done"}
     session.rollback()
     assert check_ledger(session, member.tenant_id) == []
+
+
+def _receipt_created(doc: dict, extras: dict | None = None, **data) -> dict:  # noqa: ANN001
+    """The same sale as Evotor's receipt webhook v2 sends it (camelCase, one discount per item)."""
+    items = [{"id": p["uuid"], "productId": p["product_id"], "name": p["product_name"],
+              "quantity": p["quantity"], "price": p["price"], "sumPrice": p["sum"],
+              "discount": round(p["sum"] - p["result_sum"], 2)} for p in doc["body"]["positions"]]
+    return {"type": "ReceiptCreated", "data": {
+        "id": doc["id"], "storeId": STORE, "deviceId": DEVICE, "employeeId": "emp-1",
+        "dateTime": doc["close_date"], "type": "SELL", "paymentSource": "PAY_CARD", "items": items,
+        "totalAmount": doc["body"]["sum"], "totalDiscount": sum(i["discount"] for i in items),
+        "extras": extras if extras is not None else doc["extras"], **data}}
+
+
+def test_the_receipt_webhook_v2_commits_a_lost_sale_once(session, member):
+    q, doc = _lost_commit(member)
+    event = _receipt_created(doc)
+    r = _deliver(member, event, path="/evotor/api/v2/receipts", method="post")
+    assert r.status_code == 200 and r.get_json() == {"accepted": 1, "new": 1}
+    view = _view(session, member)
+    assert view.held == 0 and view.available == 11500        # as by the document webhook
+    # The same receipt again, and as a document: nothing new.
+    assert _deliver(member, event, path="/evotor/api/v2/receipts", method="post").get_json()["new"] == 0
+    _deliver(member, [doc])
+    assert _view(session, member).available == 11500 and _receipts(session, member) == 1
+    assert check_ledger(session, member.tenant_id) == []
+
+
+def test_the_receipt_webhook_v2_without_our_extra_accrues_by_the_buyers_phone(session, member):
+    set_settings(session, member.connection_id, accrue_without_app=True)
+    plain = sell("S-v2", [doc_position("q1", "coffee", 300, 1, own=30)])
+    _deliver(member, _receipt_created(plain, extras={}, clientPhone=PHONE),
+             path="/evotor/api/v2/receipts", method="post")
+    receipt = session.scalar(select(Receipt).where(Receipt.tenant_id == member.tenant_id,
+                                                   Receipt.external_id == "S-v2"))
+    # Without our extra the item's discount is the till's own: the customer paid 270 and
+    # earned 10 % of that.
+    assert (receipt.amount, receipt.amount_to_pay, receipt.bonus_spent, receipt.bonus_earned) == \
+        (27000, 27000, 0, 2700)
+    session.rollback()
+
+
+@pytest.mark.parametrize("event", [
+    {}, {"type": "ReceiptCreated"}, {"type": "ReceiptCreated", "data": []},
+    {"type": "ReceiptCreated", "data": {"id": "x", "type": "SELL"}},
+    {"type": "ReceiptCreated", "data": {"id": "x", "type": "SELL", "items": ["nope"]}},
+    [1, 2],
+])
+def test_a_malformed_receipt_webhook_v2_is_400_and_stores_nothing(session, member, event):  # noqa: ANN001
+    before = counts(session)
+    r = _deliver(member, event, path="/evotor/api/v2/receipts", method="post")
+    assert r.status_code == 400 and r.get_json()["errors"], r.get_json()
+    assert counts(session) == before
