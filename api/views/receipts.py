@@ -16,6 +16,8 @@ from hub.services.receipts import (
 blp = Blueprint("receipts", __name__, url_prefix="/api/v1/receipts",
                 description="Calculate, commit and return receipts")
 SOURCE = "api"
+# Instances, not classes: webargs builds a schema from a class on every request.
+RECEIPT_IN, RETURN_IN = ReceiptInSchema(), ReturnInSchema()
 
 
 def sale_request(data: dict) -> SaleRequest:
@@ -36,7 +38,7 @@ def sale_request(data: dict) -> SaleRequest:
 
 @blp.route("/calculate")
 class Calculate(MethodView):
-    @blp.arguments(ReceiptInSchema)
+    @blp.arguments(RECEIPT_IN)
     @blp.response(200, QuoteSchema)
     def post(self, data):
         return calculate_receipt(db.session, g.tenant_id, sale_request(data))
@@ -44,7 +46,7 @@ class Calculate(MethodView):
 
 @blp.route("")
 class Receipts(MethodView):
-    @blp.arguments(ReceiptInSchema)
+    @blp.arguments(RECEIPT_IN)
     @blp.response(201, QuoteSchema)
     def post(self, data):
         answer, created = commit_sale(db.session, g.tenant_id, SOURCE, sale_request(data),
@@ -54,7 +56,7 @@ class Receipts(MethodView):
 
 @blp.route("/<path:external_id>/returns")
 class Returns(MethodView):
-    @blp.arguments(ReturnInSchema)
+    @blp.arguments(RETURN_IN)
     @blp.response(201, ReturnOutSchema)
     def post(self, data, external_id):
         program = get_program(db.session, g.tenant_id)
