@@ -106,9 +106,15 @@ def verified(session: Session, conn: Connection, purpose: str, subject: str,
     return None
 
 
-def consume(session: Session, row: VerificationCode, reference: str, now: datetime) -> None:
-    """The code did its job; commits."""
+def mark_consumed(session: Session, row: VerificationCode, reference: str, now: datetime) -> None:
+    """The code did its job, in the caller's transaction: a code that confirms a spending is
+    used up together with the sale, so it can never confirm a second one."""
     row = session.get(VerificationCode, row.id, populate_existing=True)
     if row.consumed_at is None:
         row.consumed_at, row.reference = now, reference[:200]
-        session.commit()
+
+
+def consume(session: Session, row: VerificationCode, reference: str, now: datetime) -> None:
+    """The code did its job; commits."""
+    mark_consumed(session, row, reference, now)
+    session.commit()

@@ -17,7 +17,7 @@ from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
 from connectors.inbox import PermanentError, handler, process_after_acknowledging, store_event
-from hub.errors import DomainError, Invalid, NotFound
+from hub.errors import Conflict, DomainError, Invalid, NotFound
 from hub.extensions import db
 from hub.models import Connection, Customer, InboundEvent
 from hub.moments import parse_moment, utcnow
@@ -229,7 +229,7 @@ def _apply_sell(session, conn: Connection, event: InboundEvent, doc: dict, body:
                          store=str(store)[:100] if store else None,
                          cashier=str(cashier)[:100] if cashier else None,
                          payment_method=_payment(body), moment=moment)
-    except Invalid as exc:
+    except (Invalid, Conflict) as exc:      # retrying cannot change the answer
         raise PermanentError(exc.message) from exc
 
 
@@ -262,7 +262,7 @@ def _apply_payback(session, conn: Connection, event: InboundEvent, doc: dict, bo
             raise PermanentError(exc.message) from exc
     try:
         return_items(session, conn, document_id(doc), base, items, _moment(session, conn, doc, body))
-    except Invalid as exc:
+    except (Invalid, Conflict) as exc:      # retrying cannot change the answer
         raise PermanentError(exc.message) from exc
 
 

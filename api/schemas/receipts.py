@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from api.fields import Money, Quantity
+from api.fields import MAX_KOPECKS, Money, Quantity
 from api.schemas.customers import LevelRefSchema
 
 _ID = validate.Length(min=1, max=200)
@@ -58,10 +58,16 @@ class ReceiptInSchema(Schema):
         ids = [p["id"] for p in data.get("positions") or []]
         if len(set(ids)) != len(ids):
             raise ValidationError("Position ids must be unique within a receipt.", "positions")
+        total = 0
         for i, p in enumerate(data.get("positions") or []):
             gross = p["price"] * p["quantity"]
             if p["till_discount"] > gross:
                 raise ValidationError({i: {"till_discount": ["Exceeds price x quantity."]}}, "positions")
+            if gross > MAX_KOPECKS:
+                raise ValidationError({i: {"quantity": ["Price x quantity is too large."]}}, "positions")
+            total += gross
+        if total > MAX_KOPECKS:
+            raise ValidationError("The receipt's total is too large.", "positions")
 
 
 class ReturnPositionSchema(Schema):

@@ -13,7 +13,12 @@ blp = Blueprint("connections", __name__, url_prefix="/api/v1",
 
 
 class ConnectionInSchema(Schema):
-    kind = fields.String(required=True, validate=validate.OneOf(registry.KINDS))
+    # An Evotor user is linked only by Evotor's own cloud (user/create, user/verify): through
+    # this API a tenant could claim another business's Evotor account.
+    kind = fields.String(required=True, validate=validate.OneOf(
+        [k for k in registry.KINDS if k != "evotor"],
+        error="Подключение Эвотор создаётся установкой приложения в Эвотор.Маркете; "
+              "здесь: moysklad или onec."))
     external_account = fields.String(required=True, validate=validate.Length(min=1, max=200))
     name = fields.String(load_default="", validate=validate.Length(max=200))
     credentials = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)

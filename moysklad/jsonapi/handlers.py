@@ -13,7 +13,7 @@ import logging
 from connectors.http import OutboundError
 from connectors.inbox import PermanentError, handler
 from connectors.registry import get_connection
-from hub.errors import Invalid, NotFound
+from hub.errors import Conflict, Invalid, NotFound
 from hub.models import Connection, InboundEvent
 from hub.moments import utcnow
 from hub.services.receipts import ReturnRequest, SaleRequest, commit_sale, get_receipt, return_sale
@@ -71,7 +71,7 @@ def _receipt(session, tenant_id: str, document_id: str):  # noqa: ANN001, ANN202
 def _moment(session, conn: Connection, doc: dict):  # noqa: ANN001, ANN202
     try:
         return parse_ms_moment(session, conn.tenant_id, doc.get("moment"), utcnow())
-    except Invalid as exc:
+    except (Invalid, Conflict) as exc:      # retrying cannot change the answer
         raise PermanentError(exc.message) from exc
 
 
@@ -105,7 +105,7 @@ def apply_retaildemand(session, event: InboundEvent) -> None:  # noqa: ANN001
     key = sale_body(document_id, customer.id, [(ln.assortment, ln.quantity) for ln in lines])
     try:
         _, created = commit_sale(session, conn.tenant_id, SOURCE, req, key)
-    except Invalid as exc:
+    except (Invalid, Conflict) as exc:      # retrying cannot change the answer
         raise PermanentError(exc.message) from exc
     if created:
         link_counterparty(session, conn, agent["ms_id"], customer.id)
@@ -132,8 +132,9 @@ def apply_retailsalesreturn(session, event: InboundEvent) -> None:  # noqa: ANN0
         return
     try:
         positions = [(ln.assortment, ln.quantity) for ln in document_lines(doc)]
-    except BadDocument:
-        positions = []
+    except BadDocument as exc:
+        # Never read an unreadable return as "everything left": that would reverse the sale.
+        raise PermanentError(f"retailsalesreturn {return_id}: {exc}") from exc
     quantities = (return_quantities(receipt.lines, receipt.returned or {}, positions)
                   if positions else None)
     req = ReturnRequest(external_id=return_id, moment=_moment(session, conn, doc), quantities=quantities)
@@ -141,6 +142,6 @@ def apply_retailsalesreturn(session, event: InboundEvent) -> None:  # noqa: ANN0
     try:
         return_sale(session, conn.tenant_id, SOURCE, demand_id, req,
                     return_body(return_id, demand_id, positions))
-    except Invalid as exc:
+    except (Invalid, Conflict) as exc:      # retrying cannot change the answer
         raise PermanentError(exc.message) from exc
 

@@ -305,12 +305,11 @@ def retaildemand(session, conn):  # noqa: ANN001, ANN201
         payment_method=payment_method(data.get("cashSum") or 0, data.get("noCashSum") or 0),
         spend=spend or None)
     key = sale_body(document_id, customer.id, [(ln.assortment, ln.quantity) for ln in lines])
-    code = None
 
     def accept(quote: dict) -> None:
         """The till's prices against what the program allows, checked inside the commit
-        (under the account lock, before anything is written)."""
-        nonlocal code
+        (under the account lock, before anything is written); a confirming code is used up
+        in the same transaction as the sale."""
         totals = quote["totals"]
         applied, tolerance = applied_discount(lines)
         if applied > totals["discount"] + tolerance:
@@ -328,14 +327,13 @@ def retaildemand(session, conn):  # noqa: ANN001, ANN201
                 raise MsError(412, VERIFICATION_REQUIRED,
                               "Списание бонусов не подтверждено кодом покупателя.",
                               "bonusProgram.bonusValueToSpend")
+            verification.mark_consumed(session, code, document_id, now)
 
     answer, created = commit_sale(session, conn.tenant_id, SOURCE, req, key, accept=accept)
     if not created and answer["totals"]["bonus_spent"] != spend:
         raise MsError(409, CONFLICT, "Продажа уже учтена с другим списанием бонусов.", "meta.id")
     if created:
         link_counterparty(session, conn, agent.get("ms_id"), customer.id)
-        if code is not None:
-            verification.consume(session, code, document_id, now)
     return _created()
 
 

@@ -191,3 +191,15 @@ def test_missing_or_invalid_api_key_is_401(api, client, session, world):
     # /health and the OpenAPI document need no key.
     assert client.get("/health").status_code == 200
     assert client.get("/api/v1/openapi.json").status_code == 200
+
+
+def test_a_receipt_too_large_in_total_is_422_not_500(api):  # noqa: ANN001
+    for path in ("/api/v1/receipts/calculate", "/api/v1/receipts"):
+        huge = {"external_id": "HUGE", "positions": [{"id": "1", "price": 100_000_000_000, "quantity": 1_000_000}]}
+        r = api.post(path, json=huge)
+        assert r.status_code == 422 and r.json["error"]["details"], r.json
+        many = {"external_id": "MANY", "positions": [
+            {"id": str(i), "price": 90_000_000_000, "quantity": 1} for i in range(3)]}
+        r = api.post(path, json=many)
+        assert r.status_code == 422 and r.json["error"]["details"], r.json
+    assert api.get("/api/v1/receipts/HUGE").status_code == 404
