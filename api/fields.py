@@ -1,30 +1,21 @@
 """Field types at the JSON edge: roubles <-> kopecks, percents, quantities."""
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from marshmallow import ValidationError, fields
 
-MAX_KOPECKS = 10**13   # 100 billion roubles: far above any receipt, far below overflow
+from connectors.numbers import MAX_KOPECKS, BadNumber, wire_decimal  # noqa: F401 - MAX_KOPECKS for the schemas
+
+_MESSAGES = {"type": "Must be a number ({what}).", "finite": "Must be a finite number.",
+             "large": "Number is too large.", "digits": "Too many digits."}
 
 
 def _decimal(value, what: str) -> Decimal:  # noqa: ANN001
-    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal, str)):
-        raise ValidationError(f"Must be a number ({what}).")
     try:
-        # repr of a float is its shortest round-trip form, so 1234.5 stays exactly 1234.5
-        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    except InvalidOperation as exc:
-        raise ValidationError(f"Must be a number ({what}).") from exc
-    if not number.is_finite():
-        raise ValidationError("Must be a finite number.")
-    # Bound the magnitude and the digits before any arithmetic: Decimal("1E+999999999") * 100
-    # overflows and quantize() of a huge number raises, and 1E-999999999 would round to 0.
-    if number and number.adjusted() > 15:
-        raise ValidationError("Number is too large.")
-    if number and (number.adjusted() < -12 or len(number.as_tuple().digits) > 20):
-        raise ValidationError("Too many digits.")
-    return number
+        return wire_decimal(value)
+    except BadNumber as exc:
+        raise ValidationError(_MESSAGES[exc.kind].format(what=what)) from exc
 
 
 class Money(fields.Field):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from connectors.numbers import wire_kopecks
 from hub import engine
 from hub.services.receipts import line_amount
 
@@ -66,12 +67,9 @@ def roubles(kopecks: int) -> Decimal:
 
 
 def kopecks(value) -> int:  # noqa: ANN001
-    """Roubles from a wire format (number or string) to kopecks; rejects sub-kopeck values."""
-    number = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
-    result = number * 100
-    if result != result.to_integral_value():
-        raise ValueError(f"{value} has fractions of a kopeck")
-    return int(result)
+    """Roubles from a wire format (number or string) to kopecks; rejects sub-kopeck values
+    and absurd magnitudes with a ValueError (connectors.numbers.BadNumber)."""
+    return wire_kopecks(value)
 
 
 def spread_return(sale_lines: list[dict], returned: dict,

@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 from flask import current_app, jsonify, request
 from sqlalchemy.orm import Session
 
+from connectors.numbers import BadNumber, wire_decimal
 from connectors.receipts import kopecks as _kopecks, roubles
 from connectors.registry import connection_by_token
 from hub.models import Connection
@@ -81,11 +82,11 @@ def quantity(value, field: str) -> Decimal:  # noqa: ANN001
     if isinstance(value, bool) or value is None or value == "":
         raise BadValue(field, f"Поле {field}: нужно количество.")
     try:
-        result = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
-    except (InvalidOperation, ValueError, TypeError) as exc:
+        result = wire_decimal(value)
+    except BadNumber as exc:
         raise BadValue(field, f"Поле {field}: «{value}» — не количество.") from exc
-    if not result.is_finite() or result <= 0 or result > 10 ** 6:
-        raise BadValue(field, f"Поле {field}: количество должно быть больше нуля.")
+    if result <= 0 or result > 10 ** 6:
+        raise BadValue(field, f"Поле {field}: количество — больше нуля и не больше миллиона.")
     if result != result.quantize(Decimal("0.001")):
         raise BadValue(field, f"Поле {field}: количество — не больше трёх знаков после запятой.")
     return result

@@ -75,10 +75,6 @@ def number(value: Decimal):  # noqa: ANN201
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-def to_decimal(value) -> Decimal:  # noqa: ANN001
-    return Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
-
-
 def entity_id(meta: dict | None) -> str | None:
     """The id of a МойСклад meta: its `id`, or the last segment of its `href`."""
     if not meta:

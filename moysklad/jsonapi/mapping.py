@@ -7,12 +7,13 @@ API's roubles. A position's `discount` is a percent; the discount it gives is th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 from connectors.receipts import make_position
 from hub import engine
 from hub.services.receipts import line_amount
-from moysklad.common import entity_id, line_ids, to_decimal
+from connectors.numbers import MAX_KOPECKS, BadNumber, wire_decimal
+from moysklad.common import entity_id, line_ids
 
 
 class BadDocument(ValueError):
@@ -30,17 +31,18 @@ class DocLine:
 
 def _dec(value, what: str) -> Decimal:  # noqa: ANN001
     try:
-        number = to_decimal(value)
-    except (InvalidOperation, TypeError, ValueError) as exc:
+        return wire_decimal(value)
+    except BadNumber as exc:
         raise BadDocument(f"{what}: не число ({value!r})") from exc
-    if not number.is_finite():
-        raise BadDocument(f"{what}: не число ({value!r})")
-    return number
 
 
 def kopecks(value) -> int:  # noqa: ANN001
-    """A JSON API amount (kopecks as a float) as an int."""
-    return int(_dec(value or 0, "сумма").quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    """A JSON API amount (kopecks as a float, which МойСклад may carry with a fraction after
+    a percent discount) as an int, rounded half up; out of any receipt's range is a bad document."""
+    number = _dec(value or 0, "сумма")
+    if abs(number) > MAX_KOPECKS:
+        raise BadDocument(f"сумма: слишком большая ({value!r})")
+    return int(number.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def document_lines(doc: dict) -> list[DocLine]:

@@ -4,27 +4,24 @@ till sends many); what we use is checked, and a failure becomes a МойСкла
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from moysklad.common import entity_id, to_decimal
+from connectors.numbers import MAX_KOPECKS, BadNumber, wire_decimal
+from moysklad.common import entity_id
 from moysklad.loyalty.errors import VALIDATION, MsError
 
-MAX_KOPECKS = 10 ** 13
 REQUIRED = {"required": "обязательное поле", "null": "не может быть null"}
 
 
 def _number(value, what: str) -> Decimal:  # noqa: ANN001
-    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
-        raise ValidationError(f"должно быть числом ({what})")
     try:
-        number = to_decimal(value.strip() if isinstance(value, str) else value)
-    except InvalidOperation as exc:
-        raise ValidationError(f"должно быть числом ({what})") from exc
-    if not number.is_finite():
-        raise ValidationError("должно быть конечным числом")
-    return number
+        return wire_decimal(value)
+    except BadNumber as exc:
+        raise ValidationError({"finite": "должно быть конечным числом",
+                               "large": "слишком большое число",
+                               "digits": "слишком много знаков"}.get(exc.kind, f"должно быть числом ({what})")) from exc
 
 
 class Roubles(fields.Field):
