@@ -29,7 +29,6 @@ DEFAULTS = {
     "code_repeat_seconds": 60,
     "hold_ttl_seconds": 900,          # bonuses held by a quote, 15 minutes
     "accrue_without_app": False,      # a SELL document with a customer but without our extra accrues
-    "commit_delay_seconds": 0,        # documents with our extra wait this long for the app's commit
 }
 
 

@@ -358,6 +358,12 @@ def commit_positions(session, conn: Connection, receipt_uuid: str, positions: li
     answer, created = commit_sale(session, conn.tenant_id, SOURCE, req,
                                   sale_key(receipt_uuid, customer_id, positions),
                                   hold_reference=receipt_uuid)
+    if not created and answer["totals"]["bonus_spent"] != (spend or 0):
+        # The other path (terminal or document) came first with another spending: say so
+        # rather than replay an answer that does not match this sale.
+        raise Conflict("sale_spend_differs",
+                       f"Чек {receipt_uuid} уже учтён со списанием "
+                       f"{rub_json(answer['totals']['bonus_spent'])} бонусов, а не {rub_json(spend or 0)}.")
     record = session.scalar(select(EvotorReceipt).where(EvotorReceipt.tenant_id == conn.tenant_id,
                                                         EvotorReceipt.receipt_uuid == receipt_uuid))
     if record is not None and record.status != "committed":

@@ -273,3 +273,18 @@ def test_a_malformed_receipt_webhook_v2_is_400_and_stores_nothing(session, membe
     r = _deliver(member, event, path="/evotor/api/v2/receipts", method="post")
     assert r.status_code == 400 and r.get_json()["errors"], r.get_json()
     assert counts(session) == before
+
+
+def test_a_terminal_commit_that_differs_from_the_applied_document_is_409(session, member):
+    """The document came first and showed no discount of ours (the app's discount was not
+    applied): the sale counts without spending, and the app's late commit with a spending
+    is refused with 409 instead of being replayed as if it had gone through."""
+    q, doc = _lost_commit(member)
+    bare = sell("R-L", [doc_position("p1", "coffee", 300, 2), doc_position("p2", "cake", 100, 1)],
+                extras=doc["extras"])
+    _deliver(member, [bare])
+    assert _receipts(session, member) == 1
+    r = member.post("/receipts/commit", {"receipt_uuid": "R-L", "extra": q["extra"]})
+    assert r.status_code == 409 and "50" in r.get_data(as_text=True), r.get_data(as_text=True)
+    assert _view(session, member).held == 0
+    assert check_ledger(session, member.tenant_id) == []
