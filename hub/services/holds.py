@@ -3,15 +3,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub import engine
 from hub.engine.text import rub
-from hub.errors import Invalid
+from hub.errors import Conflict, Invalid
 from hub.ledger import (
     InsufficientBonuses, account_view, active_holds, lock_account, place_hold, release_expired,
     release_hold,
 )
+from hub.models import Receipt
 from hub.moments import utcnow
 from hub.services.customers import resolve_customer
 from hub.services.programs import get_program
@@ -38,6 +40,12 @@ def quote_and_hold(session: Session, tenant_id: str, source: str, req: SaleReque
     now = utcnow()
     try:
         account = lock_account(session, tenant_id, customer.id)
+        # Checked under the lock: a commit of this receipt racing this quote has finished by
+        # now, and a closed receipt must not get a hold nobody will ever turn into a spend.
+        if session.scalar(select(Receipt.id).where(
+                Receipt.tenant_id == tenant_id, Receipt.source == source,
+                Receipt.external_id == req.external_id)) is not None:
+            raise Conflict("receipt_closed", "Чек уже закрыт и проведён в программе лояльности.")
         session.refresh(customer)
         release_expired(session, account, now)
         for old in active_holds(session, account, source=source, reference=req.external_id):

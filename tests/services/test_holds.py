@@ -71,3 +71,16 @@ def test_a_lapsed_hold_frees_the_bonuses(session, tenant, customer):
     view = account_view(session, t, customer.id, later)
     assert view.held == 0 and view.available == 10000
     assert check_ledger(session, t) == []
+
+
+def test_a_quote_of_a_closed_receipt_holds_nothing(session, tenant, customer):
+    """A quote that arrives after its receipt was committed (a retry racing the commit)
+    is refused under the account lock, so no hold is left for nobody to spend."""
+    from hub.errors import Conflict
+    t = tenant["id"]
+    answer, _ = commit_sale(session, t, "evotor", _sale("E", spend=2000), {"e": 1}, hold_reference="E")
+    with pytest.raises(Conflict):
+        quote_and_hold(session, t, "evotor", _sale("E", spend=3000))
+    view = account_view(session, t, customer.id, NOW)
+    assert view.held == 0 and view.available == answer["customer"]["balance_after"]
+    assert check_ledger(session, t) == []
