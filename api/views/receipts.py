@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import g, request
+from flask import g
 from flask.views import MethodView
 
 from api.parsing import Blueprint
@@ -49,8 +49,9 @@ class Receipts(MethodView):
     @blp.arguments(RECEIPT_IN)
     @blp.response(201, QuoteSchema)
     def post(self, data):
-        answer, created = commit_sale(db.session, g.tenant_id, SOURCE, sale_request(data),
-                                      request.get_json())
+        # The parsed request is the idempotency key's body: 100 and 100.0 roubles, or a
+        # quantity of 1 and 1.0, are the same receipt sent again, not a different one.
+        answer, created = commit_sale(db.session, g.tenant_id, SOURCE, sale_request(data), data)
         return answer, 201 if created else 200
 
 
@@ -66,7 +67,7 @@ class Returns(MethodView):
             quantities=None if not data.get("positions") else
             {p["id"]: p["quantity"] for p in data["positions"]})
         answer, created = return_sale(db.session, g.tenant_id, SOURCE, external_id, req,
-                                      {"receipt": external_id, **request.get_json()})
+                                      {"receipt": external_id, **data})
         return answer, 201 if created else 200
 
 

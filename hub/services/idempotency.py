@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from decimal import Decimal
 from typing import Any, Callable
 
 from sqlalchemy import select
@@ -13,8 +14,13 @@ from hub.errors import Conflict
 from hub.models import Operation
 
 
+def _plain(value: Any) -> str:
+    # Decimals by value, not by spelling: a quantity of 1 and of 1.0 are the same request.
+    return format(value.normalize(), "f") if isinstance(value, Decimal) else str(value)
+
+
 def request_hash(body: Any) -> str:
-    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False, default=_plain)
                           .encode()).hexdigest()
 
 

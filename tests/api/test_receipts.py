@@ -331,3 +331,16 @@ def test_the_customer_is_found_by_phone_card_or_id(api):
         r = api.post("/api/v1/receipts", json=receipt(f"C-{i}", (100, 1), customer=ref))
         assert r.status_code == 201 and r.json["customer"]["id"] == c["id"], ref
     assert api.get(f"/api/v1/customers/{c['id']}").json["purchase_count"] == 3
+
+
+def test_the_same_receipt_spelt_differently_is_a_replay_not_a_conflict(api):  # noqa: ANN001
+    api.post("/api/v1/customers", json={"phone": "+79161230001"})
+    first = {"external_id": "SP-1", "customer": {"phone": "+79161230001"},
+             "positions": [{"id": "1", "price": 100, "quantity": 1}]}
+    again = {"external_id": "SP-1", "customer": {"phone": "+79161230001"},
+             "positions": [{"id": "1", "price": 100.0, "quantity": "1.000"}]}
+    r1 = api.post("/api/v1/receipts", json=first)
+    r2 = api.post("/api/v1/receipts", json=again)
+    assert (r1.status_code, r2.status_code) == (201, 200) and r2.json == r1.json
+    changed = {**again, "positions": [{"id": "1", "price": 100.01, "quantity": 1}]}
+    assert api.post("/api/v1/receipts", json=changed).status_code == 409
