@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from connectors.receipts import spread_return
 from hub.errors import DomainError, NotFound
 from hub.models import Connection, Customer
 from hub.moments import parse_moment
@@ -194,27 +195,6 @@ def line_ids(assortments: list[str]) -> list[str]:
 
 def return_quantities(sale_lines: list[dict], returned: dict, requested: list[tuple[str, Decimal]]
                       ) -> dict[str, Decimal]:
-    """Spread returned quantities of products over the sale's lines of those products,
-    first line first, never above what is left of a line. What does not fit stays on the
-    product's last line, so the core reports the return as larger than the sale; a product
-    the sale does not have keeps its own id, which the core reports as unknown."""
-    wanted: dict[str, Decimal] = {}
-    for assortment, qty in requested:
-        wanted[assortment] = wanted.get(assortment, Decimal(0)) + Decimal(qty)
-    out: dict[str, Decimal] = {}
-    for assortment, qty in wanted.items():
-        lines = [ln for ln in sale_lines
-                 if ln["id"] == assortment or ln["id"].startswith(assortment + "#")]
-        if not lines:
-            out[assortment] = qty
-            continue
-        for ln in lines:
-            left = Decimal(ln["quantity"]) - Decimal(returned.get(ln["id"], "0"))
-            take = min(qty, max(left, Decimal(0)))
-            if take > 0:
-                out[ln["id"]] = out.get(ln["id"], Decimal(0)) + take
-                qty -= take
-        if qty > 0:
-            last = lines[-1]["id"]
-            out[last] = out.get(last, Decimal(0)) + qty
-    return {k: v for k, v in out.items() if v > 0}
+    """Returned quantities of assortments spread over the sale's lines of those products
+    (the lines carry the assortment as their product): connectors.receipts.spread_return."""
+    return spread_return(sale_lines, returned, [(None, assortment, qty) for assortment, qty in requested])
