@@ -72,6 +72,22 @@ def kopecks(value) -> int:  # noqa: ANN001
     return wire_kopecks(value)
 
 
+def quantities_by_key(lines) -> dict[str, str]:  # noqa: ANN001
+    """{product or line key: total quantity} of (key, quantity) pairs — the same whatever
+    way a till split or ordered its lines."""
+    totals: dict[str, Decimal] = {}
+    for key, quantity in lines:
+        totals[key] = totals.get(key, Decimal(0)) + Decimal(quantity)
+    return {k: str(v.normalize()) for k, v in sorted(totals.items())}
+
+
+def operation_body(kind: str, ident: str, lines, **context) -> dict:  # noqa: ANN001, ANN003
+    """What identifies a POS sale or return for idempotency: the document, its context
+    (customer, base sale) and the quantity per product. An adapter's two paths (till call and
+    document webhook) build it alike, so the second to arrive replays the first answer."""
+    return {kind: ident, **context, "positions": quantities_by_key(lines)}
+
+
 def spread_return(sale_lines: list[dict], returned: dict,
                   requested: list[tuple[str | None, str | None, Decimal]]) -> dict[str, Decimal]:
     """Quantities to return per line of a sale, from what a POS says comes back.

@@ -11,7 +11,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from connectors.receipts import make_position
+from connectors.receipts import make_position, operation_body
 from hub import engine
 from hub.engine.text import rub
 from hub.models import Connection
@@ -142,22 +142,15 @@ def engine_positions(positions: list[dict]) -> tuple[engine.Position, ...]:
 
 
 def sale_key(receipt_uuid: str, customer_id: str | None, positions: list[dict]) -> dict:
-    """What identifies an Evotor sale for idempotency; the terminal's commit and the
-    document path build it alike, so the second to come replays the first answer."""
-    totals: dict[str, Decimal] = {}
-    for p in positions:
-        totals[p["id"]] = totals.get(p["id"], Decimal(0)) + Decimal(p["quantity"])
-    return {"evotor_receipt": receipt_uuid, "customer": customer_id,
-            "positions": {k: str(v.normalize()) for k, v in sorted(totals.items())}}
+    """An Evotor sale's idempotency body, alike from the terminal's commit and the document."""
+    return operation_body("evotor_receipt", receipt_uuid,
+                          [(p["id"], p["quantity"]) for p in positions], customer=customer_id)
 
 
 def payback_key(payback_uuid: str, base_uuid: str, items: list[tuple[str | None, str | None, Decimal]]) -> dict:
-    totals: dict[str, Decimal] = {}
-    for line_id, product, qty in items:
-        key = product or line_id or "?"
-        totals[key] = totals.get(key, Decimal(0)) + Decimal(qty)
-    return {"evotor_payback": payback_uuid, "base": base_uuid,
-            "positions": {k: str(v.normalize()) for k, v in sorted(totals.items())}}
+    return operation_body("evotor_payback", payback_uuid,
+                          [(product or line_id or "?", qty) for line_id, product, qty in items],
+                          base=base_uuid)
 
 
 # --- our extra on the receipt ------------------------------------------------------------------

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from connectors.receipts import spread_return
+from connectors.receipts import operation_body, spread_return
 from hub.errors import DomainError, NotFound
 from hub.models import Connection, Customer
 from hub.moments import parse_moment
@@ -162,24 +162,13 @@ def link_counterparty(session: Session, conn: Connection, ms_id: str | None, cus
 
 # --- idempotency bodies shared by both paths ------------------------------------------------
 
-def quantities_by_assortment(lines) -> dict[str, str]:  # noqa: ANN001
-    """{assortment id: total quantity} — independent of how a till split or ordered lines."""
-    totals: dict[str, Decimal] = {}
-    for assortment, quantity in lines:
-        totals[assortment] = totals.get(assortment, Decimal(0)) + Decimal(quantity)
-    return {k: str(v.normalize()) for k, v in sorted(totals.items())}
-
-
 def sale_body(document_id: str, customer_id: str | None, lines) -> dict:  # noqa: ANN001
-    """What identifies a МойСклад sale for idempotency. Both paths build it the same way
-    from their own wire formats, so the second one to arrive replays the first answer."""
-    return {"moysklad_retaildemand": document_id, "customer": customer_id,
-            "positions": quantities_by_assortment(lines)}
+    """A МойСклад sale's idempotency body, (assortment, quantity) lines, alike on both paths."""
+    return operation_body("moysklad_retaildemand", document_id, lines, customer=customer_id)
 
 
 def return_body(return_id: str, demand_id: str, lines) -> dict:  # noqa: ANN001
-    return {"moysklad_retailsalesreturn": return_id, "demand": demand_id,
-            "positions": quantities_by_assortment(lines)}
+    return operation_body("moysklad_retailsalesreturn", return_id, lines, demand=demand_id)
 
 
 def line_ids(assortments: list[str]) -> list[str]:
