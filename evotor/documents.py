@@ -17,13 +17,13 @@ from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
 from connectors.inbox import PermanentError, handler, process_after_acknowledging, store_event
-from hub.errors import Conflict, DomainError, Invalid, NotFound
+from hub.errors import Conflict, DomainError, Invalid
 from hub.extensions import db
 from hub.models import Connection, Customer, InboundEvent
 from hub.moments import parse_moment, utcnow
 from hub.services.customers import find_customers
 from hub.services.programs import get_program
-from hub.services.receipts import get_receipt
+from hub.services.receipts import find_receipt
 from evotor.common import (
     BAD_USER_TOKEN, INCORRECT, KIND, MISSING, PREFIX, SOURCE, SYNTAX, BadValue, EvotorError,
     cloud_error, first, money, quantity, setting, text, user_connection,
@@ -162,14 +162,6 @@ def _payment(body: dict) -> str | None:
     return "mixed" if len(kinds) > 1 else (kinds.pop() if kinds else None)
 
 
-def _receipt_exists(session, tenant_id: str, uuid: str) -> bool:  # noqa: ANN001
-    try:
-        get_receipt(session, tenant_id, uuid, SOURCE)
-        return True
-    except NotFound:
-        return False
-
-
 def _customer_of(session, conn: Connection, doc: dict, body: dict) -> Customer | None:  # noqa: ANN001
     """The customer of a SELL without our extra: the buyer's phone of the fiscal receipt or
     a card another app left in the extras."""
@@ -192,7 +184,7 @@ def _customer_of(session, conn: Connection, doc: dict, body: dict) -> Customer |
 def _apply_sell(session, conn: Connection, event: InboundEvent, doc: dict, body: dict) -> None:  # noqa: ANN001
     extra = our_extra(doc.get("extras")) or our_extra(body.get("extras"))
     receipt_uuid = str((extra or {}).get("receipt_uuid") or document_id(doc))[:100]
-    if _receipt_exists(session, conn.tenant_id, receipt_uuid):
+    if find_receipt(session, conn.tenant_id, receipt_uuid, SOURCE) is not None:
         log.info("SELL %s already committed (by the terminal or an earlier document)", receipt_uuid)
         session.rollback()
         return
@@ -241,7 +233,7 @@ def _apply_payback(session, conn: Connection, event: InboundEvent, doc: dict, bo
         session.rollback()
         return
     base = base.strip()[:100]
-    if not _receipt_exists(session, conn.tenant_id, base):
+    if find_receipt(session, conn.tenant_id, base, SOURCE) is None:
         waiting = session.scalar(select(InboundEvent.id).where(
             InboundEvent.source == KIND, InboundEvent.dedupe_key == f"{conn.id}:{base}",
             InboundEvent.status.in_(("received", "retry"))))

@@ -181,11 +181,17 @@ def _commit(session: Session, tenant_id: str, source: str, req: SaleRequest,
     return payload
 
 
-def get_receipt(session: Session, tenant_id: str, external_id: str, source: str | None = None) -> Receipt:
+def find_receipt(session: Session, tenant_id: str, external_id: str,
+                 source: str | None = None) -> Receipt | None:
+    """The committed sale with this external id, or None (adapters asking "already applied?")."""
     stmt = select(Receipt).where(Receipt.tenant_id == tenant_id, Receipt.external_id == external_id)
     if source:
         stmt = stmt.where(Receipt.source == source)
-    receipt = session.scalars(stmt.order_by(Receipt.created_at)).first()
+    return session.scalars(stmt.order_by(Receipt.created_at)).first()
+
+
+def get_receipt(session: Session, tenant_id: str, external_id: str, source: str | None = None) -> Receipt:
+    receipt = find_receipt(session, tenant_id, external_id, source)
     if receipt is None:
         raise NotFound("receipt_not_found", f"Чек «{external_id}» не найден.")
     return receipt

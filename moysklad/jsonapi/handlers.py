@@ -16,7 +16,7 @@ from connectors.registry import get_connection
 from hub.errors import Conflict, Invalid, NotFound
 from hub.models import Connection, InboundEvent
 from hub.moments import utcnow
-from hub.services.receipts import ReturnRequest, SaleRequest, commit_sale, get_receipt, return_sale
+from hub.services.receipts import ReturnRequest, SaleRequest, commit_sale, find_receipt, return_sale
 from moysklad.common import (
     KIND, SOURCE, link_counterparty, parse_ms_moment, payment_method, resolve_agent, return_body,
     return_quantities, sale_body, setting,
@@ -61,13 +61,6 @@ def _fetch(conn: Connection, entity_type: str, entity_id: str) -> dict:
     return doc
 
 
-def _receipt(session, tenant_id: str, document_id: str):  # noqa: ANN001, ANN202
-    try:
-        return get_receipt(session, tenant_id, document_id, SOURCE)
-    except NotFound:
-        return None
-
-
 def _moment(session, conn: Connection, doc: dict):  # noqa: ANN001, ANN202
     try:
         return parse_ms_moment(session, conn.tenant_id, doc.get("moment"), utcnow())
@@ -79,7 +72,7 @@ def _moment(session, conn: Connection, doc: dict):  # noqa: ANN001, ANN202
 def apply_retaildemand(session, event: InboundEvent) -> None:  # noqa: ANN001
     conn = _connection(session, event)
     document_id = event.body["id"]
-    if _receipt(session, conn.tenant_id, document_id) is not None:
+    if find_receipt(session, conn.tenant_id, document_id, SOURCE) is not None:
         log.info("retaildemand %s already applied (Loyalty API or an earlier event)", document_id)
         return
     if setting(conn, "loyalty_api") and event.attempts == 0:
@@ -122,7 +115,7 @@ def apply_retailsalesreturn(session, event: InboundEvent) -> None:  # noqa: ANN0
     if not demand_id:
         log.info("retailsalesreturn %s is not linked to a sale, nothing to reverse", return_id)
         return
-    receipt = _receipt(session, conn.tenant_id, demand_id)
+    receipt = find_receipt(session, conn.tenant_id, demand_id, SOURCE)
     if receipt is None:
         agent = agent_of(doc)
         if resolve_agent(session, conn, ms_id=agent["ms_id"], card=agent["card"], phone=agent["phone"]):

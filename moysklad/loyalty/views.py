@@ -13,13 +13,13 @@ from flask import Blueprint, jsonify, request
 
 from connectors.registry import connection_by_token
 from hub.engine.text import rub
-from hub.errors import DomainError, Invalid, NotFound
+from hub.errors import DomainError, Invalid
 from hub.extensions import db
 from hub.moments import utcnow
 from hub.phones import normalize_phone
 from hub.services.customers import find_customers, register_customer, summarize
 from hub.services.receipts import (
-    ReturnRequest, SaleRequest, calculate_receipt, commit_sale, get_receipt, return_sale,
+    ReturnRequest, SaleRequest, calculate_receipt, commit_sale, find_receipt, return_sale,
 )
 from moysklad import verification
 from moysklad.common import (
@@ -273,13 +273,6 @@ def demand_verify(session, conn):  # noqa: ANN001, ANN201
     return jsonify(_code_answer(conn, code, repeat, customer.phone))
 
 
-def _receipt(session, tenant_id: str, document_id: str):  # noqa: ANN001, ANN202
-    try:
-        return get_receipt(session, tenant_id, document_id, SOURCE)
-    except NotFound:
-        return None
-
-
 @bp.post("/retaildemand")
 @loyalty_call
 def retaildemand(session, conn):  # noqa: ANN001, ANN201
@@ -347,7 +340,7 @@ def retailsalesreturn(session, conn):  # noqa: ANN001, ANN201
     moment = parse_ms_moment(session, conn.tenant_id, data.get("moment"), now)
     demand_id = ((data.get("demand") or {}).get("meta") or {}).get("id")
     positions = [(p["assortment"]["meta"]["id"], p["quantity"]) for p in data.get("positions") or []]
-    receipt = _receipt(session, conn.tenant_id, demand_id) if demand_id else None
+    receipt = find_receipt(session, conn.tenant_id, demand_id, SOURCE) if demand_id else None
     if receipt is None:
         agent = data.get("agent") or {}
         member = resolve_agent(session, conn, ms_id=agent.get("ms_id"),
