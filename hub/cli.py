@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 import click
 from sqlalchemy import func, select
 
+from hub.clock import utcnow
 from hub.config import Config
 from hub.extensions import db
 
@@ -202,7 +203,7 @@ def automation_run(at: str | None, tenant_id: str | None, queued: bool) -> None:
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=timezone.utc)
     else:
-        moment = datetime.now(timezone.utc)
+        moment = utcnow()
     if queued:
         from hub.jobs import get_queue
         from hub.jobs.tasks import run_automation

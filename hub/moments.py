@@ -31,5 +31,4 @@ def parse_moment(text: str | None, tz: str, now: datetime, field: str = "moment"
     return value
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+from hub.clock import utcnow  # noqa: E402,F401  (re-exported: callers import it from here)

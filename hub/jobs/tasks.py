@@ -1,7 +1,9 @@
 """Job functions (importable by rq workers)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
+
+from hub.clock import utcnow
 
 from hub.config import Config
 from hub.extensions import db
@@ -19,7 +21,7 @@ def run_automation(at: str | None = None, tenant_id: str | None = None,
     load_adapters()
     config = Config()
     db.configure(config.DATABASE_URL)
-    moment = datetime.fromisoformat(at) if at else datetime.now(timezone.utc)
+    moment = datetime.fromisoformat(at) if at else utcnow()
     try:
         result = run_due(db.session, moment, tenant_id)
     finally:

@@ -40,7 +40,8 @@ def new_id() -> str:
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    from hub.clock import utcnow as now
+    return now()
 
 
 class Base(DeclarativeBase):
