@@ -5,7 +5,7 @@ from flask import g, request
 
 from hub.errors import Unauthorized
 from hub.extensions import db
-from hub.services.tenants import tenant_for_key
+from hub.services.tenants import key_for, key_use_stale
 
 
 def require_tenant() -> None:
@@ -13,7 +13,10 @@ def require_tenant() -> None:
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise Unauthorized("unauthorized", "Нужен заголовок Authorization: Bearer <API-ключ>.")
-    tenant_id = tenant_for_key(db.session, key.strip())
-    if tenant_id is None:
+    row = key_for(db.session, key.strip())
+    if row is None:
         raise Unauthorized("invalid_api_key", "API-ключ не найден или отозван.")
-    g.tenant_id = tenant_id
+    g.tenant_id = row.tenant_id
+    if key_use_stale(row.last_used_at):
+        # Recorded after the request (hub.app's teardown), in a transaction of its own.
+        g.api_key_used = row.id

@@ -1,8 +1,10 @@
-"""The `kopilka` command."""
+"""The `kopilka` command. Everything it prints is Russian; errors are one line, exit code 1."""
 from __future__ import annotations
 
+import errno
 import json
 import os
+import socket
 import sys
 from datetime import datetime, timezone
 
@@ -12,6 +14,59 @@ from sqlalchemy import func, select
 from hub.clock import utcnow
 from hub.config import Config
 from hub.extensions import db
+from hub.text import plural
+
+
+class CliError(click.ClickException):
+    """One Russian line on stderr, exit code 1."""
+
+    def show(self, file=None) -> None:  # noqa: ANN001
+        click.echo(f"Ошибка: {self.format_message()}", err=True, file=file)
+
+
+def database_place(url: str) -> str:
+    """host:port/db of a database URL, without the user and password."""
+    from sqlalchemy.engine import make_url
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001
+        return "?"
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.database or "память"
+    return f"{parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database or ''}"
+
+
+def database_unreachable(url: str, exc: BaseException) -> CliError:
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    reason = reason[0] if reason else type(exc).__name__
+    # psycopg: 'connection failed: connection to server at "127.0.0.1", port 1 failed: Connection refused'
+    reason = reason.rsplit("failed: ", 1)[-1].strip()[:200]
+    return CliError(f"база данных {database_place(url)} недоступна ({reason}); "
+                    f"проверьте DATABASE_URL и что сервер базы данных запущен.")
+
+
+class HubGroup(click.Group):
+    """The top group: a database that cannot be reached, a missing encryption key or a
+    refused business rule end any command with one clear line, never a traceback."""
+
+    def invoke(self, ctx: click.Context):  # noqa: ANN201
+        from sqlalchemy.exc import DBAPIError
+        from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+        from connectors.secrets import KeyNotConfigured
+        from hub.app import database_unavailable
+        from hub.errors import DomainError
+        try:
+            return super().invoke(ctx)
+        except (DBAPIError, PoolTimeout) as exc:
+            if not database_unavailable(exc):
+                raise
+            raise database_unreachable(Config().DATABASE_URL, exc) from None
+        except KeyNotConfigured:
+            raise CliError("не задан KOPILKA_ENCRYPTION_KEY: вне встроенной базы SQLite учётные данные "
+                           "шифруются только явно заданным ключом (`kopilka secrets generate-key`).") from None
+        except DomainError as exc:
+            raise CliError(exc.message) from None
 
 
 def _setup(config: Config | None = None) -> Config:
@@ -20,6 +75,26 @@ def _setup(config: Config | None = None) -> Config:
     config = config or Config()
     db.configure(config.DATABASE_URL, echo=config.SQL_ECHO)
     return config
+
+
+def resolve_tenant_id(ref: str) -> str:
+    """`--tenant` takes a tenant's id or its name; an unknown one ends the command (exit 1)."""
+    from hub.errors import DomainError
+    from hub.services.tenants import resolve_tenant
+    try:
+        return resolve_tenant(db.session, ref).id
+    except DomainError as exc:
+        raise CliError(exc.message) from None
+
+
+def _moment(value) -> str:  # noqa: ANN001
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if value else "—"
+
+
+def _table(rows: list[list[str]], header: list[str]) -> None:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        click.echo("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip())
 
 
 DEMO_PROGRAM = {
@@ -39,84 +114,135 @@ DEMO_PROGRAM = {
 }
 
 
-@click.group()
+@click.group(cls=HubGroup)
 def main() -> None:
-    """Kopilka: loyalty programs and POS integration hub."""
+    """Копилка: программы лояльности и хаб интеграций с кассами."""
 
 
 @main.group("db")
 def db_group() -> None:
-    """Database schema."""
+    """Схема базы данных."""
 
 
 @db_group.command("upgrade")
 def db_upgrade() -> None:
-    """Apply the migrations up to the newest schema."""
+    """Применить миграции до новейшей схемы."""
     from hub.db import upgrade
     _setup()
     upgrade(db.engine)
     click.echo("Схема базы данных обновлена.")
 
 
-def _demo_key(config: Config) -> str | None:
+def _demo(config: Config) -> tuple[str | None, str | None]:
     """On the embedded default, the first start creates a demo tenant and keeps its key
-    in the instance folder so that later starts can show it again."""
+    in the instance folder so that later starts can show it again: (tenant id, key)."""
     from hub.models import Tenant
     from hub.services.programs import put_program
-    from hub.services.tenants import create_tenant
-    if not config.DATABASE_URL.startswith("sqlite"):
-        return None
+    from hub.services.tenants import create_tenant, tenant_for_key
+    if not config.DATABASE_URL.startswith("sqlite") or "///" not in config.DATABASE_URL:
+        return None, None
     path = os.path.join(os.path.dirname(config.DATABASE_URL.split("///", 1)[1]), "demo-api-key.txt")
     session = db.session
-    if session.scalar(select(func.count()).select_from(Tenant)) == 0:
-        tenant, key = create_tenant(session, "Демо-магазин")
-        session.commit()
-        put_program(session, tenant.id, DEMO_PROGRAM)
-        with open(path, "w") as fh:
-            fh.write(key + "\n")
-        os.chmod(path, 0o600)
-    db.session.remove()
-    if os.path.exists(path):
+    try:
+        if session.scalar(select(func.count()).select_from(Tenant)) == 0:
+            tenant, key = create_tenant(session, "Демо-магазин")
+            session.commit()
+            put_program(session, tenant.id, DEMO_PROGRAM)
+            with open(path, "w") as fh:
+                fh.write(key + "\n")
+            os.chmod(path, 0o600)
+        if not os.path.exists(path):
+            return None, None
         with open(path) as fh:
-            return fh.read().strip()
-    return None
+            key = fh.read().strip()
+        return tenant_for_key(session, key), key
+    finally:
+        db.session.remove()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The server's listening socket, bound before anything is printed: a port in use is one
+    clear line and exit 1 (gunicorn then serves on this very socket, so nothing can take
+    the port in between)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as exc:
+        raise CliError(f"не удаётся разобрать адрес «{host}»: {exc.strerror}.") from None
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise CliError(f"порт {port} на {host} уже занят другой программой; "
+                           f"остановите её или укажите другой порт: kopilka serve --port {port + 1}.") from None
+        if exc.errno == errno.EACCES:
+            raise CliError(f"нет прав открыть порт {port} на {host}; укажите порт от 1024: "
+                           f"kopilka serve --port 8000.") from None
+        raise CliError(f"не удаётся открыть {host}:{port}: {exc.strerror}.") from None
+    sock.set_inheritable(True)
+    return sock
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=None, type=int, help="gunicorn workers (default: by database)")
+@click.option("--host", default="127.0.0.1", show_default=True, help="адрес, на котором слушать")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="порт")
+@click.option("--workers", default=None, type=click.IntRange(1, 64),
+              help="процессов gunicorn (по умолчанию: 1 на SQLite, 2×ядра+1 на PostgreSQL)")
 def serve(host: str, port: int, workers: int | None) -> None:
-    """Apply migrations and start the hub (gunicorn where available)."""
+    """Применить миграции и запустить хаб (gunicorn, если установлен)."""
     from hub.app import create_app
     from hub.db import upgrade
-    config = _setup()
-    upgrade(db.engine)
-    key = _demo_key(config)
-    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    config = Config()
+    problem = config.startup_problem()
+    if problem:
+        raise CliError(problem)
+    _setup(config)
+    listener = _listen(host, port)
+    try:
+        upgrade(db.engine)
+        tenant_id, key = _demo(config)
+    except BaseException:
+        listener.close()
+        raise
+    # Nothing opened by the migrations or the demo set-up may be inherited by forked workers:
+    # each worker opens connections of its own (also post_fork below).
+    db.session.remove()
+    db.engine.dispose()
+    shown = host if ":" not in host else f"[{host}]"
+    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else shown}:{port}"
     click.echo(f"Kopilka запущена: {base}")
     click.echo(f"  Справочник API:     {base}/api/v1/docs")
     click.echo(f"  OpenAPI:            {base}/api/v1/openapi.json")
     click.echo(f"  Проверка здоровья:  {base}/health")
-    if key:
+    if key and tenant_id:
+        click.echo(f"  Демо-магазин, ID:   {tenant_id}")
         click.echo(f"  API-ключ демо-магазина: {key}")
         click.echo(f"  Пример: curl -H 'Authorization: Bearer {key}' {base}/api/v1/program")
-    click.echo(f"  База данных: {config.DATABASE_URL.split('@')[-1]}")
+    click.echo(f"  База данных: {database_place(config.DATABASE_URL)}")
     click.echo(f"  Фоновые задачи: {'rq на ' + config.REDIS_URL if config.REDIS_URL else 'в процессе (без Redis)'}")
     sys.stdout.flush()
     try:
         from gunicorn.app.base import BaseApplication
     except ImportError:
+        listener.close()
         create_app(config).run(host=host, port=port)
         return
-    sqlite = config.DATABASE_URL.startswith("sqlite")
+    sqlite = config.embedded
+
+    def post_fork(server, worker):  # noqa: ANN001, ARG001
+        if db.engine is not None:
+            db.engine.dispose(close=False)      # the parent's pooled connections are not ours
 
     class HubServer(BaseApplication):
         def load_config(self):
-            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("bind", f"fd://{listener.fileno()}")
             self.cfg.set("workers", workers or (1 if sqlite else 2 * (os.cpu_count() or 1) + 1))
             self.cfg.set("threads", 4 if sqlite else 1)
             self.cfg.set("accesslog", None)
+            self.cfg.set("post_fork", post_fork)
 
         def load(self):
             return create_app(config)
@@ -126,14 +252,14 @@ def serve(host: str, port: int, workers: int | None) -> None:
 
 @main.group()
 def tenant() -> None:
-    """Tenants (businesses)."""
+    """Организации (клиенты хаба)."""
 
 
 @tenant.command("create")
-@click.option("--name", required=True)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON")
+@click.option("--name", required=True, help="название организации")
+@click.option("--json", "as_json", is_flag=True, help="вывести JSON")
 def tenant_create(name: str, as_json: bool) -> None:
-    """Create a tenant and print its id and a new API key (shown once)."""
+    """Создать организацию и показать её ID и API-ключ (показывается один раз)."""
     from hub.services.tenants import create_tenant
     _setup()
     t, key = create_tenant(db.session, name)
@@ -144,57 +270,119 @@ def tenant_create(name: str, as_json: bool) -> None:
         click.echo(f"Организация: {t.name}\nID: {t.id}\nAPI-ключ (показывается один раз): {key}")
 
 
+@tenant.command("list")
+@click.option("--json", "as_json", is_flag=True, help="вывести JSON, по объекту в строке")
+def tenant_list(as_json: bool) -> None:
+    """Все организации: ID, название, дата создания."""
+    from hub.services.tenants import list_tenants
+    _setup()
+    tenants = list_tenants(db.session)
+    if as_json:
+        for t in tenants:
+            click.echo(json.dumps({"id": t.id, "name": t.name, "created_at": t.created_at.isoformat()},
+                                  ensure_ascii=False))
+        return
+    if not tenants:
+        click.echo("Организаций пока нет: kopilka tenant create --name …")
+        return
+    _table([[t.id, t.name, _moment(t.created_at)] for t in tenants], ["ID", "Название", "Создана"])
+    click.echo(plural(len(tenants), "организация", "организации", "организаций") + ".")
+
+
 @main.group()
 def apikey() -> None:
-    """API keys."""
+    """API-ключи организаций."""
+
+
+TENANT_HELP = "ID или название организации"
 
 
 @apikey.command("create")
-@click.option("--tenant", "tenant_id", required=True)
-@click.option("--name", default="")
-def apikey_create(tenant_id: str, name: str) -> None:
-    """Issue a new API key for a tenant (shown once)."""
-    from hub.errors import DomainError
+@click.option("--tenant", "tenant_ref", required=True, help=TENANT_HELP)
+@click.option("--name", default="", help="подпись ключа (например, касса 1)")
+def apikey_create(tenant_ref: str, name: str) -> None:
+    """Выпустить ещё один API-ключ (показывается один раз)."""
     from hub.services.tenants import create_api_key
     _setup()
-    try:
-        key = create_api_key(db.session, tenant_id, name)
-    except DomainError as exc:
-        raise click.ClickException(exc.message) from exc
+    key = create_api_key(db.session, resolve_tenant_id(tenant_ref), name)
     db.session.commit()
     click.echo(key)
 
 
+@apikey.command("list")
+@click.option("--tenant", "tenant_ref", required=True, help=TENANT_HELP)
+@click.option("--json", "as_json", is_flag=True, help="вывести JSON, по объекту в строке")
+def apikey_list(tenant_ref: str, as_json: bool) -> None:
+    """Ключи организации: префикс, дата выпуска, последнее использование, отозван ли."""
+    from hub.services.tenants import list_api_keys
+    _setup()
+    keys = list_api_keys(db.session, resolve_tenant_id(tenant_ref))
+    if as_json:
+        for k in keys:
+            click.echo(json.dumps({
+                "id": k.id, "prefix": k.prefix, "name": k.name, "created_at": k.created_at.isoformat(),
+                "last_used_at": k.last_used_at.isoformat() if k.last_used_at else None,
+                "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None}, ensure_ascii=False))
+        return
+    if not keys:
+        click.echo("У организации нет ключей: kopilka apikey create --tenant …")
+        return
+    _table([[k.id, k.prefix + "…", k.name, _moment(k.created_at), _moment(k.last_used_at),
+             "отозван " + _moment(k.revoked_at) if k.revoked_at else "действует"] for k in keys],
+           ["ID", "Префикс", "Подпись", "Выпущен", "Последнее использование", "Состояние"])
+    live = sum(1 for k in keys if k.revoked_at is None)
+    click.echo(f"{plural(len(keys), 'ключ', 'ключа', 'ключей')}, действующих: {live}.")
+
+
+@apikey.command("revoke")
+@click.option("--tenant", "tenant_ref", required=True, help=TENANT_HELP)
+@click.argument("key")
+def apikey_revoke(tenant_ref: str, key: str) -> None:
+    """Отозвать ключ KEY (его ID, префикс из `apikey list` или сам ключ): дальше ответ 401."""
+    from hub.services.tenants import revoke_api_key
+    _setup()
+    row, revoked_now = revoke_api_key(db.session, resolve_tenant_id(tenant_ref), key)
+    db.session.commit()
+    if revoked_now:
+        click.echo(f"Ключ {row.prefix}… отозван: запросы с ним получают 401.")
+    else:
+        click.echo(f"Ключ {row.prefix}… уже был отозван {_moment(row.revoked_at)}.")
+
+
 @main.command("check-ledger")
 def check_ledger_cmd() -> None:
-    """Prove cached balance = sum of postings = sum of lots' remainders for every account."""
+    """Проверить каждый счёт: кэш баланса = сумма проводок = сумма остатков лотов."""
     from hub.ledger import check_ledger
     from hub.models import Account
     _setup()
     bad = check_ledger(db.session)
     total = db.session.scalar(select(func.count()).select_from(Account))
     if bad:
-        click.echo(f"Расхождения в {len(bad)} из {total} счетов:")
+        click.echo(f"Расхождения: {plural(len(bad), 'счёт', 'счёта', 'счетов')} из {total}:")
         for d in bad:
             click.echo(f"  tenant={d.tenant_id} account={d.account_id} customer={d.customer_id} "
                        f"cached={d.cached} postings={d.postings} lots={d.lots}")
         sys.exit(1)
-    click.echo(f"Все {total} счетов сходятся.")
+    if total == 0:
+        click.echo("Счетов пока нет: проверять нечего.")
+    else:
+        click.echo(f"Все счета сходятся: {plural(total, 'счёт', 'счёта', 'счетов')}.")
 
 
 @main.group()
 def automation() -> None:
-    """Scheduled work (expiry; later: birthdays, win-back chains)."""
+    """Плановая работа (сгорание бонусов и другие периодические проверки)."""
 
 
 @automation.command("run")
-@click.option("--at", "at", default=None, help="ISO 8601 moment (default: now)")
-@click.option("--tenant", "tenant_id", default=None)
-@click.option("--queued", is_flag=True, help="Hand the run to the job queue (rq when REDIS_URL is set)")
-def automation_run(at: str | None, tenant_id: str | None, queued: bool) -> None:
-    """Run everything due up to the moment."""
+@click.option("--at", "at", default=None, help="момент ISO 8601 (по умолчанию: сейчас)")
+@click.option("--tenant", "tenant_ref", default=None, help=TENANT_HELP + " (по умолчанию: все)")
+@click.option("--queued", is_flag=True, help="передать в очередь задач (rq, если задан REDIS_URL)")
+def automation_run(at: str | None, tenant_ref: str | None, queued: bool) -> None:
+    """Выполнить всё, что должно было произойти к моменту."""
     from hub.services.automation import run_due
     _setup()
+    tenant_id = resolve_tenant_id(tenant_ref) if tenant_ref is not None else None
     if at:
         try:
             moment = datetime.fromisoformat(at.replace("Z", "+00:00"))
@@ -216,21 +404,61 @@ def automation_run(at: str | None, tenant_id: str | None, queued: bool) -> None:
 
 
 @main.command()
-@click.option("--burst", is_flag=True, help="Process what is queued, then exit")
+@click.option("--burst", is_flag=True, help="выполнить то, что в очереди, и завершиться")
 def worker(burst: bool) -> None:
-    """Run an rq worker (needs REDIS_URL) that also schedules the periodic sweeps."""
-    config = _setup()
+    """Запустить обработчик очереди rq (нужен REDIS_URL) с периодическими проверками."""
+    config = Config()
+    problem = config.startup_problem()
+    if problem:
+        raise CliError(problem)
+    _setup(config)
     if not config.REDIS_URL:
-        raise click.ClickException("REDIS_URL не задан: без Redis задачи выполняются в процессе, "
-                                   "а периодические проверки запускает `kopilka automation run` (cron).")
+        raise CliError("REDIS_URL не задан: без Redis задачи выполняются в процессе, "
+                       "а периодические проверки запускает `kopilka automation run` (cron).")
     from rq import Worker
 
-    from hub.jobs import get_queue
+    from hub.jobs import worker_queue
     from hub.jobs.tasks import run_automation
-    queue = get_queue(config)
+    queue = worker_queue(config)
     if not burst:
         queue.enqueue(run_automation, reschedule=True)
     Worker([queue], connection=queue.connection).work(burst=burst, with_scheduler=True)
+
+
+@main.group("secrets")
+def secrets_group() -> None:
+    """Ключи шифрования учётных данных подключений."""
+
+
+@secrets_group.command("generate-key")
+def secrets_generate_key() -> None:
+    """Показать новый ключ для KOPILKA_ENCRYPTION_KEY."""
+    from connectors.secrets import generate_key
+    click.echo(generate_key())
+
+
+@secrets_group.command("rotate")
+def secrets_rotate() -> None:
+    """Перешифровать все учётные данные первым ключом из KOPILKA_ENCRYPTION_KEY."""
+    import connectors.registry  # noqa: F401 - registers the connections' credentials column
+    from connectors.secrets import rotate_all
+    config = _setup()
+    if config.ENCRYPTION_KEY:
+        from hub.config import encryption_key_problem
+        problem = encryption_key_problem(config.ENCRYPTION_KEY)
+        if problem:
+            raise CliError(problem)
+    result = rotate_all(db.session, config)
+    db.session.commit()
+    click.echo(f"Перешифровано: {plural(result.rotated, 'запись', 'записи', 'записей')} "
+               f"с учётными данными.")
+    if result.unreadable:
+        click.echo(f"Не расшифровываются ни одним ключом: "
+                   f"{plural(len(result.unreadable), 'запись', 'записи', 'записей')} — "
+                   f"помечены «нужны новые учётные данные»:")
+        for item in result.unreadable:
+            click.echo(f"  {item}")
+        sys.exit(1)
 
 
 def _add_adapter_commands() -> None:

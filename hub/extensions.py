@@ -28,7 +28,11 @@ def make_engine(url: str, echo: bool = False) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # A database that does not answer fails a request (503) or a command (one line) within
+    # seconds instead of hanging on the operating system's TCP timeout.
+    connect_args = {} if "connect_timeout" in url else {"connect_timeout": 5}
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                         connect_args=connect_args)
 
 
 class Database:

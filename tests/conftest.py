@@ -13,18 +13,37 @@ from hub.config import Config
 from hub.db import upgrade
 from hub.extensions import db, make_engine
 
+# The server the tests use; every run creates (and drops) a database of its own there.
+# The URL's database is only where CREATE DATABASE is issued: when it does not exist (a stock
+# server has only `postgres`), the `postgres` maintenance database is used instead.
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
-def _pg_url(name: str) -> str:
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+def _pg_url(name: str, base: str = PG_ADMIN_URL) -> str:
+    return base.rsplit("/", 1)[0] + "/" + name
+
+
+def admin_engine(url: str = PG_ADMIN_URL):
+    """An AUTOCOMMIT engine on `url`'s database, or on `postgres` when that one is missing."""
+    from sqlalchemy.exc import OperationalError
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect():
+            return engine
+    except OperationalError as exc:
+        engine.dispose()
+        if "does not exist" not in str(exc) or url.rsplit("/", 1)[-1] == "postgres":
+            raise
+    engine = create_engine(_pg_url("postgres", url), isolation_level="AUTOCOMMIT")
+    with engine.connect():
+        return engine
 
 
 @pytest.fixture(scope="session")
 def pg_engine():
     name = f"kopilka_test_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
+        admin = admin_engine()
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as exc:  # noqa: BLE001

@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine
 
+from hub.adapters import load_adapters
 from hub.models import Base
+
+# The adapters (evotor, moysklad, onec, …) define models of their own: importing them puts
+# their tables into Base.metadata, so autogenerate sees every table the migrations create.
+load_adapters()
 
 config = context.config
 target_metadata = Base.metadata
@@ -18,12 +22,16 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = create_engine(config.get_main_option("sqlalchemy.url"))
-    with engine.connect() as conn:
-        context.configure(connection=conn, target_metadata=target_metadata,
-                          render_as_batch=True, compare_type=True)
-        with context.begin_transaction():
-            context.run_migrations()
+    from hub.extensions import make_engine
+    engine = make_engine(config.get_main_option("sqlalchemy.url"))
+    try:
+        with engine.connect() as conn:
+            context.configure(connection=conn, target_metadata=target_metadata,
+                              render_as_batch=True, compare_type=True)
+            with context.begin_transaction():
+                context.run_migrations()
+    finally:
+        engine.dispose()
 
 
 def run_migrations_offline() -> None:

@@ -24,6 +24,8 @@ class ApiKey(TenantScoped, Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # When the key was last presented (kept to the minute: see hub.services.tenants.touch_api_key).
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Store(TenantScoped, Base):

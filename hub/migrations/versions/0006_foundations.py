@@ -16,8 +16,15 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table('api_keys', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('last_used_at', hub.models.base.UTCDateTime(), nullable=True))
+    with op.batch_alter_table('connections', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('credentials_state', sa.String(length=20),
+                                      server_default='ok', nullable=False))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('connections', schema=None) as batch_op:
+        batch_op.drop_column('credentials_state')
+    with op.batch_alter_table('api_keys', schema=None) as batch_op:
+        batch_op.drop_column('last_used_at')
