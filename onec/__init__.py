@@ -1,0 +1,21 @@
+"""1С adapter: 1С's own «Сервер лояльности» HTTP protocol (the hub as the discount and
+bonus source of an unmodified cash desk), SOAP with a static WSDL for extensions, the
+CommerceML «Обмен с сайтом» catalog exchange and OData reconciliation of posted receipts.
+Every address starts with /onec/<connection id>; see onec/README.md."""
+from __future__ import annotations
+
+from onec import models  # noqa: F401  - the adapter's tables
+from onec import odata  # noqa: F401  - registers the inbox handlers and the periodic pull
+from onec.cli import cli
+
+
+def init_app(app) -> None:  # noqa: ANN001
+    from onec.exchange import bp as exchange_bp
+    from onec.loyalty import bp as loyalty_bp
+    from onec.soap import bp as soap_bp
+    app.register_blueprint(loyalty_bp)
+    app.register_blueprint(soap_bp)
+    app.register_blueprint(exchange_bp)
+
+
+__all__ = ["cli", "init_app"]
