@@ -5,12 +5,13 @@ from __future__ import annotations
 import email.utils
 import logging
 import time
-from datetime import datetime, timezone
+from datetime import timezone
 from typing import Any, Callable
 
 import requests
 
 from connectors.secrets import SECRET_WORDS
+from hub.clock import utcnow
 
 log = logging.getLogger("kopilka.http")
 
@@ -37,7 +38,7 @@ def _retry_after(value: str | None) -> float | None:
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+    return max(0.0, (when - utcnow()).total_seconds())
 
 
 def _safe_headers(headers: dict) -> dict:

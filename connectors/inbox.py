@@ -131,37 +131,50 @@ def dispatch(session: Session, event: InboundEvent) -> None:
 
 
 def process_after_acknowledging(response, session: Session, events: list[InboundEvent]):  # noqa: ANN001, ANN201
-    """The webhook's answer goes out first; then its new events are processed.
+    """The webhook's answer goes out first; then its new events are handed on.
 
-    Partners time their webhooks out (МойСклад waits 1500 ms), so with jobs inline the
-    events run once the response is closed; with rq they are enqueued now. An event that
-    cannot be handed over stays "received" and the inbox sweep picks it up.
+    Partners time their webhooks out (МойСклад waits 1500 ms), so nothing after the commit
+    of the inbox rows may delay the answer: once the response is closed the events are
+    processed (jobs inline) or enqueued (rq). Enqueueing fails fast when Redis hangs or is
+    down (hub.jobs.REDIS_TIMEOUT, no retries), and the first failure leaves the rest alone:
+    an event that cannot be handed over stays "received" and the inbox sweep
+    (`retry_due`, run by every automation sweep) picks it up.
     """
-    from hub.jobs import InlineQueue, get_queue
     if not events:
         return response
-    if isinstance(get_queue(), InlineQueue):
-        response.call_on_close(lambda: _process_now(events))
-        return response
-    for event in events:
-        try:
-            dispatch(session, event)
-        except Exception:  # noqa: BLE001 - the sweep retries it
-            log.exception("could not enqueue inbound event %s", event.id)
+    ids = [event.id for event in events]
+    response.call_on_close(lambda: hand_over(ids))
     return response
 
 
-def _process_now(events: list[InboundEvent]) -> None:
+def hand_over(event_ids: list[str]) -> int:
+    """Process (inline) or enqueue (rq) stored events; returns how many were handed over.
+    Never raises: what is not handed over waits for the sweep."""
+    from hub.jobs import InlineQueue, get_queue
     session = db.session
+    done = 0
     try:
-        for event in events:
+        queue = get_queue()
+        inline = isinstance(queue, InlineQueue)
+        for event_id in event_ids:
             try:
-                dispatch(session, event)
-            except Exception:  # noqa: BLE001 - recorded on the event, retried by the sweep
-                log.exception("processing inbound event %s failed", event.id)
+                if inline:
+                    process_event(session, event_id)
+                else:
+                    queue.enqueue(process_event_job, event_id)
+                done += 1
+            except Exception:  # noqa: BLE001 - recorded on the event / left for the sweep
                 session.rollback()
+                if not inline:
+                    log.warning("queue unavailable: %d inbound event(s) left for the sweep",
+                                len(event_ids) - done)
+                    break
+                log.exception("processing inbound event %s failed", event_id)
+    except Exception:  # noqa: BLE001 - e.g. a bad REDIS_URL: the sweep picks them up
+        log.exception("inbound events could not be handed over")
     finally:
         db.session.remove()
+    return done
 
 
 def retry_due(session: Session, at: datetime) -> int:
@@ -173,6 +186,13 @@ def retry_due(session: Session, at: datetime) -> int:
     for event_id in due:
         process_event(session, event_id, now=at)
     return len(due)
+
+
+def is_pending(session: Session, source: str, dedupe_key: str) -> bool:
+    """Is the event with this key stored and still waiting to be applied?"""
+    return session.scalar(select(InboundEvent.id).where(
+        InboundEvent.source == source, InboundEvent.dedupe_key == dedupe_key,
+        InboundEvent.status.in_(("received", "retry")))) is not None
 
 
 def retry_event(session: Session, tenant_id: str, event_id: str) -> InboundEvent:

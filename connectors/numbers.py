@@ -43,3 +43,9 @@ def wire_kopecks(value) -> int:  # noqa: ANN001
     if kopecks != kopecks.to_integral_value():
         raise BadNumber("fraction", value)
     return int(kopecks)
+
+
+def kopecks_json(kopecks: int):  # noqa: ANN201
+    """Kopecks as a JSON number of roubles: an int when whole (70), else a float with at most
+    2 decimals (62.95). Floats exist only in the output text, never in arithmetic."""
+    return kopecks // 100 if kopecks % 100 == 0 else kopecks / 100

@@ -1,26 +1,52 @@
 """A tenant's connections to outside systems."""
 from __future__ import annotations
 
+import logging
 import secrets as pysecrets
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from connectors.secrets import decrypt, encrypt, token_hash
+from connectors.secrets import Undecryptable, decrypt, encrypt, register_encrypted, token_hash
 from hub.errors import Conflict, Invalid, NotFound
 from hub.models import Connection
 from hub.models.base import utcnow
 
+log = logging.getLogger("kopilka.connections")
+
 KINDS = ("moysklad", "evotor", "onec")
+
+
+# Kinds whose accounts are linked only by the vendor's own flow, which proves ownership
+# (Evotor: user/create and user/verify through the Evotor cloud); a tenant cannot claim them.
+VENDOR_LINKED = ("evotor",)
 
 
 def create_connection(session: Session, tenant_id: str, *, kind: str, external_account: str,
                       name: str = "", credentials: dict | None = None,
-                      settings: dict | None = None) -> tuple[Connection, str]:
-    """A new connection and the token the outside system will present to the hub (shown once)."""
+                      settings: dict | None = None, vendor_flow: bool = False) -> tuple[Connection, str]:
+    """A new connection and the token the outside system will present to the hub (shown once).
+
+    Connections are unique per tenant: another tenant's connection to the same account is
+    neither confirmed nor blocked by this call (which connection a vendor's call belongs to
+    is decided by the vendor's token, never by the account id alone).
+    """
     if kind not in KINDS:
         raise Invalid("unknown_kind", f"Неизвестный тип подключения «{kind}».", {"kind": list(KINDS)})
+    if kind in VENDOR_LINKED and not vendor_flow:
+        raise Invalid("vendor_linked", "Подключение Эвотор создаётся установкой приложения в "
+                      "Эвотор.Маркете (облако Эвотор само связывает пользователя с организацией).",
+                      {"kind": ["linked by the vendor"]})
+    external_account = (external_account or "").strip()
+    if not external_account:
+        raise Invalid("account_required", "Укажите идентификатор учётной записи.",
+                      {"external_account": ["required"]})
+    if session.scalar(select(Connection.id).where(Connection.tenant_id == tenant_id,
+                                                  Connection.kind == kind,
+                                                  Connection.external_account == external_account)):
+        raise Conflict("connection_exists",
+                       f"У организации уже есть подключение {kind} для «{external_account}».")
     inbound = pysecrets.token_urlsafe(32)
     conn = Connection(tenant_id=tenant_id, kind=kind, name=name or external_account,
                       external_account=external_account, settings=settings or {},
@@ -30,9 +56,11 @@ def create_connection(session: Session, tenant_id: str, *, kind: str, external_a
     try:
         session.flush()
     except IntegrityError as exc:
+        # The tenant's own duplicate created at the same moment, or (vendor flow only) the
+        # vendor's account linked by a concurrent call: the caller's flow decides what to say.
         session.rollback()
         raise Conflict("connection_exists",
-                       f"Подключение {kind} для «{external_account}» уже существует.") from exc
+                       f"У организации уже есть подключение {kind} для «{external_account}».") from exc
     return conn, inbound
 
 
@@ -51,31 +79,94 @@ def get_connection(session: Session, tenant_id: str, connection_id: str) -> Conn
     return conn
 
 
-def connection_by_account(session: Session, kind: str, external_account: str) -> Connection | None:
-    return session.scalar(select(Connection).where(Connection.kind == kind,
-                                                   Connection.external_account == external_account))
+def connection_by_account(session: Session, kind: str, external_account: str,
+                          tenant_id: str | None = None) -> Connection | None:
+    """The connection to an outside account: the tenant's own (with `tenant_id`), or — for
+    the kinds the vendor links itself (Evotor), whose accounts belong to one tenant at a
+    time — the one linked by the vendor's flow. For other kinds an account id alone proves
+    nothing (any tenant may name any account), so without a tenant there is no answer."""
+    stmt = select(Connection).where(Connection.kind == kind,
+                                    Connection.external_account == external_account)
+    if tenant_id is not None:
+        return session.scalar(stmt.where(Connection.tenant_id == tenant_id))
+    if kind not in VENDOR_LINKED:
+        return None
+    return session.scalar(stmt)
 
 
-def connection_by_token(session: Session, kind: str, token: str | None) -> Connection | None:
+def connection_by_id(session: Session, kind: str, connection_id: str) -> Connection | None:
+    """A connection of `kind` by its id (the id in a vendor's callback URL); the caller
+    still checks the vendor's proof (token, secret) before trusting the call."""
+    if not connection_id or len(connection_id) > 36:
+        return None
+    conn = session.get(Connection, connection_id)
+    return conn if conn is not None and conn.kind == kind else None
+
+
+def connection_by_token(session: Session, kind: str, token: str | None, *,
+                        active_only: bool = True) -> Connection | None:
+    """The connection whose inbound token the vendor presents (the proof of whose call it is)."""
     if not token:
         return None
-    return session.scalar(select(Connection).where(
-        Connection.kind == kind, Connection.inbound_token_hash == token_hash(token),
-        Connection.status == "active"))
+    stmt = select(Connection).where(Connection.kind == kind,
+                                    Connection.inbound_token_hash == token_hash(token))
+    if active_only:
+        stmt = stmt.where(Connection.status == "active")
+    return session.scalar(stmt)
 
 
-def credentials_of(conn: Connection) -> dict:
-    return decrypt(conn.credentials)
+# The connection's credentials_state when its stored credentials no longer open.
+NEEDS_NEW_CREDENTIALS = "needs_new"
+
+
+class CredentialsUnreadable(Conflict):
+    """The connection's stored credentials cannot be decrypted with any configured key:
+    the connection is marked `needs_new` and its owner must enter them again."""
+
+    def __init__(self, conn: Connection):
+        super().__init__("credentials_unreadable",
+                         "Учётные данные подключения не расшифровываются текущими ключами "
+                         "шифрования: введите их заново.", {"connection": conn.id})
+        self.connection_id = conn.id
+
+
+def credentials_of(conn: Connection, *, required: bool = False) -> dict:
+    """The connection's credentials, decrypted.
+
+    Credentials no configured key opens (the key was lost or replaced) never raise a bare
+    error: the connection is marked as needing new credentials (persisted when the caller
+    commits) and the answer is {} — every reader treats that as "no token set" — or, with
+    required=True, CredentialsUnreadable (a Conflict, 409) is raised."""
+    try:
+        return decrypt(conn.credentials)
+    except Undecryptable:
+        if conn.credentials_state != NEEDS_NEW_CREDENTIALS:
+            log.warning("connection %s: stored credentials cannot be decrypted; "
+                        "marked as needing new credentials", conn.id)
+            conn.credentials_state = NEEDS_NEW_CREDENTIALS
+        if required:
+            raise CredentialsUnreadable(conn) from None
+        return {}
+
+
+def _mark_unreadable(conn: Connection) -> None:
+    conn.credentials_state = NEEDS_NEW_CREDENTIALS
+
+
+register_encrypted(Connection, "credentials", _mark_unreadable)
 
 
 def set_credentials(conn: Connection, credentials: dict) -> None:
     conn.credentials = encrypt(credentials)
+    conn.credentials_state = "ok"
     conn.updated_at = utcnow()
 
 
 def describe(conn: Connection) -> dict:
     """What may be shown: never the credentials themselves, only which are set."""
+    credentials = credentials_of(conn)
     return {"id": conn.id, "kind": conn.kind, "name": conn.name,
             "external_account": conn.external_account, "status": conn.status,
-            "settings": conn.settings or {}, "credentials_set": sorted(credentials_of(conn)),
+            "settings": conn.settings or {}, "credentials_set": sorted(credentials),
+            "credentials_state": conn.credentials_state or "ok",
             "created_at": conn.created_at.isoformat()}

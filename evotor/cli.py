@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import click
 
+from hub.clock import utcnow
 from hub.extensions import db
 
 
@@ -18,7 +19,7 @@ def _session():  # noqa: ANN202
 def parse_since(value: str) -> datetime:
     """ISO 8601 (UTC when no offset), milliseconds since the epoch, or "2d" / "6h" ago."""
     value = (value or "").strip()
-    now = datetime.now(timezone.utc)
+    now = utcnow()
     if value[:-1].isdigit() and value[-1:] in ("d", "h"):
         return now - (timedelta(days=int(value[:-1])) if value[-1] == "d" else timedelta(hours=int(value[:-1])))
     if value.isdigit():

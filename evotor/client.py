@@ -21,7 +21,7 @@ from connectors.http import HttpClient
 from connectors.registry import credentials_of
 from hub.config import Config
 from hub.models import Cashier, Connection, Store
-from hub.models.base import utcnow
+from hub.clock import utcnow
 from hub.services.tenants import save_point
 from evotor.common import first
 from connectors.inbox import dispatch
@@ -69,7 +69,7 @@ class EvotorCloud:
             except ValueError:
                 wait = 1.0
             if wait > 10 ** 9:                  # an epoch moment, not seconds
-                wait -= time.time()
+                wait -= utcnow().timestamp()
             _sleep(min(max(wait, 0.0), 60.0))
         return json.loads(response.content or b"null")   # bytes: UTF-8 whatever the charset says
 
@@ -133,21 +133,22 @@ def sync_catalog(session: Session, conn: Connection, cloud: EvotorCloud, store_i
     for sid in store_ids or []:
         if sid not in stores:
             stores.append(sid)
+    devices = {d.device_uuid: d for d in session.scalars(
+        select(EvotorDevice).where(EvotorDevice.connection_id == conn_id))}      # one SELECT
     for item in cloud.devices():
         did = _id(item)
         if not did:
             continue
-        row = session.scalar(select(EvotorDevice).where(EvotorDevice.connection_id == conn_id,
-                                                        EvotorDevice.device_uuid == did))
+        row = devices.get(did)
         if row is None:
-            row = EvotorDevice(tenant_id=tenant_id, connection_id=conn_id, device_uuid=did)
+            row = devices[did] = EvotorDevice(tenant_id=tenant_id, connection_id=conn_id, device_uuid=did)
             session.add(row)
         row.store_uuid = str(first(item, "store_id", "storeUuid", "store_uuid") or "")[:100] or None
         row.name = str(first(item, "name") or did)[:200]
         row.details = {k: item[k] for k in ("imei", "serial_number", "timezone_offset", "model") if k in item}
         row.updated_at = utcnow()
-        session.commit()
         counts["devices"] += 1
+    session.commit()
     for item in cloud.employees():
         eid = _id(item)
         if eid:
@@ -176,16 +177,19 @@ def sync_catalog(session: Session, conn: Connection, cloud: EvotorCloud, store_i
                 out.append(str(group_id)[:100])
             return out
 
+        # The store's products in bulk: one SELECT of what is known, then updates and
+        # inserts flushed together (not one SELECT per product).
+        known = {p.product_id: p for p in session.scalars(select(EvotorProduct).where(
+            EvotorProduct.connection_id == conn_id, EvotorProduct.store_uuid == sid))}
         for item in products:
             pid = _id(item)
             if not pid:
                 continue
             parent = first(item, "parent_id", "parentUuid", "parent_uuid")
-            row = session.scalar(select(EvotorProduct).where(
-                EvotorProduct.connection_id == conn_id, EvotorProduct.store_uuid == sid,
-                EvotorProduct.product_id == pid))
+            row = known.get(pid)
             if row is None:
-                row = EvotorProduct(tenant_id=tenant_id, connection_id=conn_id, store_uuid=sid, product_id=pid)
+                row = known[pid] = EvotorProduct(tenant_id=tenant_id, connection_id=conn_id,
+                                                 store_uuid=sid, product_id=pid)
                 session.add(row)
             row.name = str(first(item, "name") or "")[:300]
             row.parent_id = str(parent)[:100] if parent else None

@@ -11,7 +11,7 @@ import logging
 from datetime import datetime, timezone
 from functools import wraps
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, g, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -26,27 +26,40 @@ from hub.models.base import utcnow
 from hub.services.tenants import create_tenant, tenant_for_key
 from evotor.common import (
     ALREADY_REGISTERED, BAD_CREDENTIALS, BAD_TOKEN, INCORRECT, KIND, LINKED_ELSEWHERE, MISSING,
-    PREFIX, SYNTAX, EvotorError, app_token_ok, cloud_error, first, update_settings,
+    PREFIX, SYNTAX, EvotorError, app_token_ok, cloud_error, first, update_settings, user_connection,
 )
-from evotor.models import EvotorCloudEvent, EvotorSubscription
+from evotor.models import EvotorCloudEvent, EvotorPendingEvent, EvotorSubscription
 
 log = logging.getLogger("kopilka.evotor.cloud")
 
 bp = Blueprint("evotor_cloud", __name__, url_prefix=PREFIX)
 
+@bp.errorhandler(413)
+def _too_large(exc):  # noqa: ANN001, ANN202 - the body limit (hub/web/limits.py), in Evotor's format
+    return cloud_error(EvotorError(413, INCORRECT, exc.description, reason="too large"))
+
 USER_ID_MAX = 100
 
 
-def cloud_call(fn):  # noqa: ANN001, ANN201
+def cloud_call(fn=None, *, user_token: bool = False):  # noqa: ANN001, ANN201
     """App-token authentication, a JSON object body, Evotor's error format; whatever a failed
-    call began is rolled back."""
+    call began is rolled back. With `user_token`, the user's own token is accepted too
+    (Evotor's docs show it on installation and subscription notifications): the handler
+    then gets the caller's connection in `g.evotor_caller` and checks the event is its."""
+    if fn is None:
+        return lambda f: cloud_call(f, user_token=user_token)
+
     @wraps(fn)
     def wrapper(*args, **kwargs):
         session = db.session
         try:
+            g.evotor_caller = None
             if not app_token_ok():
-                raise EvotorError(401, BAD_TOKEN, "Неверный или отсутствующий токен приложения Эвотор.",
-                                  "Authorization")
+                caller = user_connection(session, any_status=True) if user_token else None
+                if caller is None:
+                    raise EvotorError(401, BAD_TOKEN, "Неверный или отсутствующий токен приложения Эвотор.",
+                                      "Authorization")
+                g.evotor_caller = caller
             body = request.get_json(silent=True, force=True)
             if not isinstance(body, dict):
                 raise EvotorError(400, SYNTAX, "Тело запроса должно быть JSON-объектом.")
@@ -113,8 +126,9 @@ def _reactivate(conn: Connection) -> str:
 
 def _link(session, tenant_id: str, user_id: str, name: str, profile: dict) -> tuple[Connection, str]:  # noqa: ANN001
     conn, token = create_connection(session, tenant_id, kind=KIND, external_account=user_id,
-                                    name=name, settings={"profile": profile})
+                                    name=name, settings={"profile": profile}, vendor_flow=True)
     set_credentials(conn, {"user_token": token})
+    apply_pending(session, conn)
     return conn, token
 
 
@@ -260,30 +274,68 @@ def _timestamp(value, field: str = "timestamp") -> int:  # noqa: ANN001
 INSTALLATION_TYPES = ("ApplicationInstalled", "ApplicationUninstalled")
 
 
-@bp.post("/api/v2/installation/event")
-@bp.post("/api/v1/installation/event")
-@cloud_call
-def installation_event(session, body: dict):  # noqa: ANN001, ANN201
-    kind = body.get("type")
-    if kind not in INSTALLATION_TYPES:
-        raise EvotorError(400, INCORRECT if kind else MISSING,
-                          "Тип события установки: ApplicationInstalled или ApplicationUninstalled.", "type")
-    user_id = user_id_of(body)
-    stamp = _timestamp(body.get("timestamp"))
-    conn = _linked(session, user_id)
-    if conn is None:
-        # Nobody to switch on or off yet: /user/create or /user/verify link the user and
-        # switch the connection on.
+def _event_connection(session, user_id: str | None) -> Connection | None:  # noqa: ANN001
+    """The connection an event is for; a caller authenticated by a user token may only
+    send its own user's events."""
+    caller = g.get("evotor_caller")
+    if caller is not None and user_id and user_id != caller.external_account:
+        raise EvotorError(401, BAD_TOKEN, "Токен выдан другому пользователю Эвотор.", "Authorization")
+    return _linked(session, user_id) if user_id else caller
+
+
+def _keep(session, user_id: str, key: str, kind: str, body: dict) -> None:  # noqa: ANN001
+    """An event for a user not linked yet: kept (once) and applied when the user links."""
+    exists = session.scalar(select(EvotorPendingEvent.id).where(
+        EvotorPendingEvent.user_id == user_id, EvotorPendingEvent.event_key == key[:200]))
+    if exists is None:
+        session.add(EvotorPendingEvent(user_id=user_id, event_key=key[:200], type=kind[:60], body=body))
+        try:
+            session.commit()
+        except IntegrityError:          # the same event delivered twice at once
+            session.rollback()
+    else:
         session.rollback()
-        return jsonify({})
+    log.info("Evotor user %s is not linked yet: %s kept until it links", user_id, kind)
+
+
+def _apply_installation(session, conn: Connection, body: dict, *, before_link: bool = False) -> None:  # noqa: ANN001
+    """`before_link`: an event kept from before the user linked — linking came after it and
+    means the app is installed, so it only moves the clock (older events stay ignored)."""
+    kind = body.get("type")
+    stamp = _timestamp(body.get("timestamp"))
     key = f"installation:{body.get('id') or f'{kind}:{stamp}'}"
-    if _remember(session, conn, key, kind, body):
+    if _remember(session, conn, key, kind, body) and kind in INSTALLATION_TYPES:
         last = int((conn.settings or {}).get("installation_ts") or 0)
         if stamp >= last:          # an older event delivered late changes nothing
-            conn.status = "active" if kind == "ApplicationInstalled" else "uninstalled"
+            if not before_link:
+                conn.status = "active" if kind == "ApplicationInstalled" else "uninstalled"
             update_settings(conn, installation_ts=stamp, installation=kind)
             conn.updated_at = utcnow()
-            log.info("Evotor user %s: %s", user_id, kind)
+            log.info("Evotor user %s: %s", conn.external_account, kind)
+
+
+def _event_type(body: dict, data: dict, what: str) -> str:
+    kind = body.get("type") or data.get("type")
+    if not isinstance(kind, str) or not kind.strip() or len(kind) > 60:
+        raise EvotorError(400, MISSING if not kind else INCORRECT,
+                          f"Не указан или неверен тип события {what} (type).", "type")
+    return kind.strip()
+
+
+@bp.post("/api/v2/installation/event")
+@bp.post("/api/v1/installation/event")
+@cloud_call(user_token=True)
+def installation_event(session, body: dict):  # noqa: ANN001, ANN201
+    """ApplicationInstalled / ApplicationUninstalled (other, future types are acknowledged
+    and recorded). A user not linked yet: the event is kept and applied when it links."""
+    kind = _event_type(body, body.get("data") if isinstance(body.get("data"), dict) else {}, "установки")
+    user_id = user_id_of(body)
+    stamp = _timestamp(body.get("timestamp"))
+    conn = _event_connection(session, user_id)
+    if conn is None:
+        _keep(session, user_id, f"installation:{body.get('id') or f'{kind}:{stamp}'}", kind, body)
+        return jsonify({})
+    _apply_installation(session, conn, body)
     session.commit()
     return jsonify({})
 
@@ -292,65 +344,114 @@ SUBSCRIPTION_STATUS = {
     "SubscriptionCreated": "active", "SubscriptionActivated": "active",
     "SubscriptionRenewed": "active", "SubscriptionTermsChanged": "active",
     "SubscriptionReactivated": "active",
-    "SubscriptionCancelled": "cancelled",    # runs to the end of the paid period
+    "SubscriptionTerminationRequested": "cancelled",   # runs to the end of the paid period
+    "SubscriptionCancelled": "cancelled",
     "SubscriptionTerminated": "terminated",  # the POS calls stop
 }
+# Every type Evotor's docs list; others (future ones) are acknowledged and recorded too.
+SUBSCRIPTION_TYPES = ("SubscriptionCreated", "AddonsUpdated", "SubscriptionActivated",
+                      "SubscriptionRenewed", "SubscriptionTermsChanged",
+                      "SubscriptionTerminationRequested", "SubscriptionTerminated")
 
 
-@bp.post("/api/v1/subscription/event")
-@bp.post("/api/v2/subscription/event")
-@cloud_call
-def subscription_event(session, body: dict):  # noqa: ANN001, ANN201
+def _subscription_fields(body: dict) -> tuple[dict, str, str, int, int]:
     data = body.get("data") if isinstance(body.get("data"), dict) else body
-    kind = body.get("type") or data.get("type")
-    if not isinstance(kind, str) or not kind.startswith("Subscription") or len(kind) > 60:
-        raise EvotorError(400, MISSING if not kind else INCORRECT,
-                          "Не указан или неверен тип события подписки (type).", "type")
+    kind = _event_type(body, data, "подписки")
     sub_id = first(data, "subscriptionId", "subscriptionUuid")
     if not isinstance(sub_id, str) or not sub_id.strip() or len(sub_id) > 100:
         raise EvotorError(400, MISSING, "Не указан идентификатор подписки (subscriptionId).",
                           "subscriptionId", "missing")
-    sub_id = sub_id.strip()
     seq = first(data, "sequenceNumber")
     try:
         seq = int(seq) if seq is not None and not isinstance(seq, bool) else 0
     except (TypeError, ValueError):
         raise EvotorError(400, INCORRECT, "Неверный номер события (sequenceNumber).", "sequenceNumber") from None
     stamp = _timestamp(first(data, "timestamp") or body.get("timestamp"))
+    return data, kind, sub_id.strip(), seq, stamp
+
+
+def _apply_subscription(session, conn: Connection, body: dict) -> None:  # noqa: ANN001
+    data, kind, sub_id, seq, stamp = _subscription_fields(body)
     row = session.scalar(select(EvotorSubscription).where(EvotorSubscription.subscription_id == sub_id))
-    user_id = user_id_of(data, required=False) or user_id_of(body, required=False)
-    conn = session.get(Connection, row.connection_id) if row is not None else None
-    if conn is None and user_id:
-        conn = _linked(session, user_id)
-    if conn is None:
-        # Not linked yet: answering 404 makes Evotor deliver it again after /user/create.
-        raise EvotorError(404, INCORRECT, "Подписка неизвестна: пользователь Эвотор ещё не подключён.",
-                          "userId" if user_id else "subscriptionId", "not found")
-    if user_id and user_id != conn.external_account:
+    if row is not None and row.connection_id != conn.id:
         raise EvotorError(409, LINKED_ELSEWHERE, "Подписка принадлежит другому пользователю Эвотор.", "userId")
     key = f"subscription:{sub_id}:{seq}:{kind}"
-    if _remember(session, conn, key, kind, body):
-        if row is None:
-            row = EvotorSubscription(tenant_id=conn.tenant_id, connection_id=conn.id,
-                                     subscription_id=sub_id, status="active", last_event=kind,
-                                     sequence_number=-1, details={})
-            session.add(row)
-        if seq > row.sequence_number:     # events may arrive out of order
-            row.sequence_number = seq
-            row.last_event = kind
-            row.status = SUBSCRIPTION_STATUS.get(kind, row.status)
-            row.product_id = str(first(data, "productId") or row.product_id or "")[:100] or None
-            row.plan_id = str(first(data, "planId") or row.plan_id or "")[:100] or None
-            row.event_at = datetime.fromtimestamp(stamp / 1000, timezone.utc) if stamp else None
-            row.details = {k: data[k] for k in ("nextBillingDate", "trialPeriodDuration", "deviceNumber",
-                                                "chargedSum") if k in data}
-            row.updated_at = utcnow()
-            session.flush()
-            statuses = list(session.scalars(select(EvotorSubscription.status).where(
-                EvotorSubscription.connection_id == conn.id)))
-            overall = "terminated" if statuses and all(s == "terminated" for s in statuses) else \
-                ("active" if "active" in statuses else statuses[0] if statuses else "active")
-            update_settings(conn, subscription_status=overall, subscription_plan=row.plan_id)
-            log.info("Evotor user %s subscription %s: %s", conn.external_account, sub_id, kind)
+    if not _remember(session, conn, key, kind, body):
+        return
+    if row is None:
+        row = EvotorSubscription(tenant_id=conn.tenant_id, connection_id=conn.id,
+                                 subscription_id=sub_id, status="active", last_event=kind,
+                                 sequence_number=-1, details={})
+        session.add(row)
+    if kind == "AddonsUpdated":            # the paid options chosen: no change of status
+        row.details = {**(row.details or {}), "addons": data.get("addons", data.get("addonIds"))}
+    if seq > row.sequence_number:     # events may arrive out of order
+        row.sequence_number = seq
+        row.last_event = kind
+        row.status = SUBSCRIPTION_STATUS.get(kind, row.status)
+        row.product_id = str(first(data, "productId") or row.product_id or "")[:100] or None
+        row.plan_id = str(first(data, "planId") or row.plan_id or "")[:100] or None
+        row.event_at = datetime.fromtimestamp(stamp / 1000, timezone.utc) if stamp else None
+        row.details = {**{k: v for k, v in (row.details or {}).items() if k == "addons"},
+                       **{k: data[k] for k in ("nextBillingDate", "trialPeriodDuration", "deviceNumber",
+                                               "chargedSum") if k in data}}
+    row.updated_at = utcnow()
+    session.flush()
+    statuses = list(session.scalars(select(EvotorSubscription.status).where(
+        EvotorSubscription.connection_id == conn.id)))
+    overall = "terminated" if statuses and all(s == "terminated" for s in statuses) else \
+        ("active" if "active" in statuses else statuses[0] if statuses else "active")
+    update_settings(conn, subscription_status=overall, subscription_plan=row.plan_id)
+    log.info("Evotor user %s subscription %s: %s", conn.external_account, sub_id, kind)
+
+
+@bp.post("/api/v1/subscription/event")
+@bp.post("/api/v2/subscription/event")
+@cloud_call(user_token=True)
+def subscription_event(session, body: dict):  # noqa: ANN001, ANN201
+    """Records the subscription by `sequenceNumber` (late, older events change nothing).
+    Every type answers 200 (AddonsUpdated and future ones too); an event of a user not
+    linked yet is kept and applied when the user links — Evotor retries for three days, a
+    404 would help nobody."""
+    data, kind, sub_id, seq, _stamp = _subscription_fields(body)
+    user_id = user_id_of(data, required=False) or user_id_of(body, required=False)
+    row = session.scalar(select(EvotorSubscription).where(EvotorSubscription.subscription_id == sub_id))
+    conn = session.get(Connection, row.connection_id) if row is not None else None
+    if conn is not None and g.get("evotor_caller") is not None and g.evotor_caller.id != conn.id:
+        raise EvotorError(401, BAD_TOKEN, "Токен выдан другому пользователю Эвотор.", "Authorization")
+    if conn is None:
+        conn = _event_connection(session, user_id)
+    if conn is None:
+        if not user_id:
+            raise EvotorError(400, MISSING, "Не указан идентификатор пользователя Эвотор (userId).",
+                              "userId", "missing")
+        _keep(session, user_id, f"subscription:{sub_id}:{seq}:{kind}", kind, body)
+        return jsonify({})
+    if user_id and user_id != conn.external_account:
+        raise EvotorError(409, LINKED_ELSEWHERE, "Подписка принадлежит другому пользователю Эвотор.", "userId")
+    _apply_subscription(session, conn, body)
     session.commit()
     return jsonify({})
+
+
+def apply_pending(session, conn: Connection) -> int:  # noqa: ANN001
+    """Apply the events kept for the user before it was linked (in the linking transaction).
+
+    Linking means the app is installed now: installation events from before it do not
+    switch the user off. An event that cannot be applied is logged and dropped, never
+    blocking the link."""
+    rows = list(session.scalars(select(EvotorPendingEvent).where(
+        EvotorPendingEvent.user_id == conn.external_account).order_by(EvotorPendingEvent.received_at)))
+    for row in rows:
+        try:
+            with session.begin_nested():
+                if row.event_key.startswith("installation:"):
+                    _apply_installation(session, conn, row.body, before_link=True)
+                else:
+                    _apply_subscription(session, conn, row.body)
+        except EvotorError as err:
+            log.warning("kept Evotor event %s of %s not applied: %s", row.event_key,
+                        conn.external_account, err.message)
+        session.delete(row)
+    session.flush()
+    return len(rows)

@@ -10,8 +10,8 @@ from decimal import Decimal, InvalidOperation
 from flask import current_app, jsonify, request
 from sqlalchemy.orm import Session
 
-from connectors.numbers import BadNumber, wire_decimal
-from connectors.receipts import kopecks as _kopecks, roubles
+from connectors.numbers import BadNumber, kopecks_json, wire_decimal
+from connectors.receipts import kopecks as _kopecks
 from connectors.registry import connection_by_token
 from hub.models import Connection
 
@@ -91,9 +91,7 @@ def quantity(value, field: str) -> Decimal:  # noqa: ANN001
     return result
 
 
-def rub_json(kopecks: int):  # noqa: ANN201
-    """Kopecks as a JSON number of roubles with at most 2 decimals (floats only in the text)."""
-    return float(roubles(kopecks)) if kopecks % 100 else kopecks // 100
+rub_json = kopecks_json    # kopecks as a JSON number of roubles (connectors.numbers)
 
 
 def text(value, field: str, *, required: bool = False, limit: int = 100) -> str | None:  # noqa: ANN001
@@ -133,6 +131,14 @@ class EvotorError(Exception):
                                  404: "not found", 409: "conflict"}.get(status, "error")
 
 
+def terminal_error(status: int, code: str, message: str, details: dict | None = None):  # noqa: ANN201
+    """The terminal app's error format, {"error": {"code", "message", "details"}} — the
+    hub's own shape, written here so the adapter does not import another adapter (api)."""
+    response = jsonify({"error": {"code": code, "message": message, "details": details or {}}})
+    response.status_code = status
+    return response
+
+
 def cloud_error(err: EvotorError):  # noqa: ANN201
     item = {"code": err.code, "reason": err.reason, "message": err.message}
     if err.subject:
@@ -169,33 +175,51 @@ def app_tokens() -> list[str]:
     return [t.strip() for t in str(raw).split(",") if t.strip()]
 
 
+def authorization_candidates() -> list[str]:
+    """Every token the `Authorization` header may carry in the forms Evotor's docs show:
+    `Bearer <token>`, `Basic <token>` (the docs' pattern: the token itself), `Basic
+    base64(user:password)` with the token as the password or the user, and a bare token."""
+    header = (request.headers.get("Authorization") or "").strip()
+    if not header or len(header) > 2000:
+        return []
+    scheme, _, value = header.partition(" ")
+    value = value.strip()
+    if not value:
+        return [header]                      # a bare token, no scheme
+    if scheme.lower() == "bearer":
+        return [value]
+    if scheme.lower() == "basic":
+        out = [value]
+        try:
+            decoded = base64.b64decode(value + "=" * (-len(value) % 4), validate=True).decode()
+        except (ValueError, UnicodeDecodeError):
+            decoded = ""
+        if decoded:
+            user, _, password = decoded.partition(":")
+            out += [decoded, password, user]
+        return [c for c in out if c]
+    return []
+
+
 def app_token_ok() -> bool:
-    """The Evotor cloud's own calls carry the app token: `Bearer <token>`, or Basic with the
-    token as the password (or as the whole credential)."""
+    """The Evotor cloud's own calls carry the app token (any form of
+    `authorization_candidates`)."""
     tokens = app_tokens()
     if not tokens:
         log.warning("EVOTOR_APP_TOKEN is not configured: Evotor cloud calls are refused")
         return False
-    header = (request.headers.get("Authorization") or "").strip()
-    scheme, _, value = header.partition(" ")
-    value = value.strip()
-    candidates = []
-    if scheme.lower() == "bearer":
-        candidates.append(value)
-    elif scheme.lower() == "basic":
-        try:
-            decoded = base64.b64decode(value, validate=True).decode()
-        except (ValueError, UnicodeDecodeError):
-            decoded = ""
-        candidates += [decoded, decoded.partition(":")[2]]
-    return any(c and hmac.compare_digest(c.encode(), t.encode()) for c in candidates for t in tokens)
+    return any(hmac.compare_digest(c.encode(), t.encode())
+               for c in authorization_candidates() for t in tokens)
 
 
-def user_connection(session: Session) -> Connection | None:
-    """The Evotor user whose user token the request carries (only while installed)."""
+def user_connection(session: Session, *, any_status: bool = False) -> Connection | None:
+    """The Evotor user whose user token the request carries (only while installed, unless
+    `any_status`: an installation event switching an uninstalled user back on)."""
     token = bearer()
     if not token or len(token) > 200:
         return None
+    if any_status:
+        return connection_by_token(session, KIND, token, active_only=False)
     return connection_by_token(session, KIND, token)
 
 

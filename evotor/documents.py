@@ -16,24 +16,34 @@ import logging
 from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
-from connectors.inbox import PermanentError, handler, process_after_acknowledging, store_event
-from hub.errors import Conflict, DomainError, Invalid
+from connectors.inbox import (
+    PermanentError, handler, is_pending, process_after_acknowledging, store_event,
+)
+from connectors.registry import connection_by_id
+from hub.errors import Conflict, DomainError, Invalid, NotFound
 from hub.extensions import db
 from hub.models import Connection, Customer, InboundEvent
 from hub.moments import parse_moment, utcnow
-from hub.services.customers import find_customers
+from hub.services.customers import find_customers, get_customer
 from hub.services.programs import get_program
 from hub.services.receipts import find_receipt
 from evotor.common import (
     BAD_USER_TOKEN, INCORRECT, KIND, MISSING, PREFIX, SOURCE, SYNTAX, BadValue, EvotorError,
     cloud_error, first, money, quantity, setting, text, user_connection,
 )
-from evotor.mapping import document_of_receipt_event, document_positions, our_extra
+from evotor.mapping import (
+    document_of_receipt_event, document_of_v1, document_positions, is_v1_document, our_extra,
+)
+from evotor.models import EvotorReceipt
 from evotor.terminal import commit_positions, return_items
 
 log = logging.getLogger("kopilka.evotor.documents")
 
 bp = Blueprint("evotor_documents", __name__, url_prefix=PREFIX)
+
+@bp.errorhandler(413)
+def _too_large(exc):  # noqa: ANN001, ANN202 - the body limit (hub/web/limits.py), in Evotor's format
+    return cloud_error(EvotorError(413, INCORRECT, exc.description, reason="too large"))
 
 TYPES = ("SELL", "PAYBACK")
 MAX_DOCUMENTS = 500
@@ -100,7 +110,7 @@ def _receive(store_uuid: str | None, translate=None):  # noqa: ANN001, ANN202
                 payload = translate(payload)
             except BadValue as exc:
                 raise EvotorError(400, INCORRECT, exc.message, exc.field) from exc
-        docs = check_documents(payload)
+        docs = [document_of_v1(d) if is_v1_document(d) else d for d in check_documents(payload)]
         accepted, fresh = ingest(session, conn, docs, store_uuid)
     except EvotorError as err:
         session.rollback()
@@ -133,8 +143,8 @@ def documents():  # noqa: ANN201
 # --- applying a document ------------------------------------------------------------------------
 
 def _connection(session, event: InboundEvent) -> Connection:  # noqa: ANN001
-    conn = session.get(Connection, event.connection_id) if event.connection_id else None
-    if conn is None or conn.kind != KIND or conn.tenant_id != event.tenant_id:
+    conn = connection_by_id(session, KIND, event.connection_id or "")
+    if conn is None or conn.tenant_id != event.tenant_id:
         raise PermanentError("подключение Эвотор удалено")
     return conn
 
@@ -195,16 +205,19 @@ def _apply_sell(session, conn: Connection, event: InboundEvent, doc: dict, body:
     store = first(doc, "store_id", "storeUuid", "store_uuid")
     cashier = first(doc, "close_user_id", "user_id", "employeeId", "userUuid")
     moment = _moment(session, conn, doc, body)
-    if extra:
-        customer_id = extra.get("customer_id")
-        if not isinstance(customer_id, str) or session.get(Customer, customer_id) is None \
-                or session.get(Customer, customer_id).tenant_id != conn.tenant_id:
+    quoted = None if extra else _quoted(session, conn, receipt_uuid)
+    if extra or quoted:
+        # Our sale: the extra on the receipt, or (a document that does not carry extras,
+        # e.g. the v1 format) the terminal's last quote of this very receipt.
+        customer_id = extra.get("customer_id") if extra else quoted.customer_id
+        if not isinstance(customer_id, str) or not customer_exists(session, conn.tenant_id, customer_id):
             raise PermanentError(f"документ {document_id(doc)}: клиент из extra не найден")
         ours = sum(p["ours"] for p in positions)
         try:
-            spend = min(money(extra.get("bonus_spent") or 0, "extra.bonus_spent"), ours)
+            wanted = money(extra.get("bonus_spent") or 0, "extra.bonus_spent") if extra else quoted.spend
         except BadValue:
-            spend = 0
+            wanted = 0
+        spend = min(wanted or 0, ours)          # at most what was fiscalised as our discount
     else:
         if not setting(conn, "accrue_without_app"):
             log.info("SELL %s without our extra: accrual from documents is off", receipt_uuid)
@@ -225,6 +238,21 @@ def _apply_sell(session, conn: Connection, event: InboundEvent, doc: dict, body:
         raise PermanentError(exc.message) from exc
 
 
+def customer_exists(session, tenant_id: str, customer_id: str) -> bool:  # noqa: ANN001
+    try:
+        get_customer(session, tenant_id, customer_id[:36])
+    except NotFound:
+        return False
+    return True
+
+
+def _quoted(session, conn: Connection, receipt_uuid: str) -> EvotorReceipt | None:  # noqa: ANN001
+    record = session.scalar(select(EvotorReceipt).where(EvotorReceipt.tenant_id == conn.tenant_id,
+                                                        EvotorReceipt.connection_id == conn.id,
+                                                        EvotorReceipt.receipt_uuid == receipt_uuid))
+    return record if record is not None and record.customer_id and record.status == "quoted" else None
+
+
 def _apply_payback(session, conn: Connection, event: InboundEvent, doc: dict, body: dict) -> None:  # noqa: ANN001
     base = first(body, "base_document_id", "baseDocumentId", "base_document_uuid") or \
         first(doc, "base_document_id", "baseDocumentId")
@@ -234,9 +262,7 @@ def _apply_payback(session, conn: Connection, event: InboundEvent, doc: dict, bo
         return
     base = base.strip()[:100]
     if find_receipt(session, conn.tenant_id, base, SOURCE) is None:
-        waiting = session.scalar(select(InboundEvent.id).where(
-            InboundEvent.source == KIND, InboundEvent.dedupe_key == f"{conn.id}:{base}",
-            InboundEvent.status.in_(("received", "retry"))))
+        waiting = is_pending(session, KIND, f"{conn.id}:{base}")
         session.rollback()
         if waiting:
             raise SaleNotYetApplied(f"продажа {base} ещё не учтена")

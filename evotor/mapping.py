@@ -277,3 +277,68 @@ def document_of_receipt_event(event) -> dict:  # noqa: ANN001
             "body": {"positions": positions, "sum": data.get("totalAmount"),
                      "client_phone": first(data, "clientPhone", "client_phone")}}
 
+
+
+# --- documents of the v1 webhook format ------------------------------------------------------
+
+def is_v1_document(doc) -> bool:  # noqa: ANN001
+    """The older document format: operations as a `transactions` list (Evotor's pos-docs)."""
+    return isinstance(doc, dict) and isinstance(doc.get("transactions"), list)
+
+
+def _v1_number(value):  # noqa: ANN001, ANN202
+    """A v1 amount or quantity as it came, without the sign (PAYBACK lines are negative)."""
+    if isinstance(value, str) and value.strip().startswith("-"):
+        return value.strip()[1:]
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+        return -value
+    return value
+
+
+def document_of_v1(doc: dict) -> dict:
+    """A v1 document as a v2 one, so both reconcile through the same code.
+
+    REGISTER_POSITION starts a line (`price`, `quantity`, `commodityUuid`, `commodityName`);
+    DISCOUNT_POSITION after it is the till's own discount of that line (`discountSum`),
+    DISCOUNT_DOCUMENT_POSITION the share of the receipt-level discount — ours when our app
+    gave one (`discountPositionSum`); PAYMENT rows are the payments; the PAYBACK's base
+    document is `baseDocumentUUID` (on DOCUMENT_OPEN / DOCUMENT_CLOSE); the buyer's phone is
+    `clientPhone`. A line without its own `uuid` (the docs' examples) gets its product's id,
+    "#2", "#3"… for repeats, so a return matches the sale's lines by product.
+    """
+    positions: list[dict] = []
+    payments: list[dict] = []
+    base = phone = None
+    for t in doc.get("transactions") or []:
+        if not isinstance(t, dict):
+            continue
+        kind = t.get("type")
+        base = base or first(t, "baseDocumentUUID", "baseDocumentUuid", "base_document_id")
+        phone = phone or first(t, "clientPhone")
+        if kind == "REGISTER_POSITION":
+            positions.append({"uuid": first(t, "uuid", "positionUuid"),
+                              "product_id": first(t, "commodityUuid", "productUuid"),
+                              "product_name": first(t, "commodityName", "name"),
+                              "quantity": _v1_number(t.get("quantity")), "price": _v1_number(t.get("price")),
+                              "position_discount": 0, "doc_distributed_discount": 0})
+        elif kind == "DISCOUNT_POSITION" and positions:
+            positions[-1]["position_discount"] = _v1_number(first(t, "discountSum")) or 0
+        elif kind == "DISCOUNT_DOCUMENT_POSITION" and positions:
+            positions[-1]["doc_distributed_discount"] = _v1_number(first(t, "discountPositionSum")) or 0
+        elif kind == "PAYMENT" and t.get("sum") not in (None, 0, "0"):
+            payments.append({"type": t.get("paymentType"), "sum": t.get("sum")})
+    seen: dict[str, int] = {}
+    for i, p in enumerate(positions):
+        if not p["uuid"]:
+            key = str(p["product_id"] or f"line-{i + 1}")
+            seen[key] = seen.get(key, 0) + 1
+            p["uuid"] = key if seen[key] == 1 else f"{key}#{seen[key]}"
+    body = {"positions": positions, "payments": payments, "client_phone": phone}
+    if base:
+        body["base_document_id"] = base
+    return {"type": doc.get("type"), "id": first(doc, "uuid", "id"), "number": doc.get("number"),
+            "close_date": first(doc, "closeDate", "close_date"),
+            "device_id": first(doc, "deviceUuid", "device_id"),
+            "store_id": first(doc, "storeUuid", "store_id"),
+            "close_user_id": first(doc, "closeUserUuid", "close_user_id"),
+            "extras": doc.get("extras"), "body": body}

@@ -96,3 +96,21 @@ class EvotorReceipt(TenantScoped, Base):
     status: Mapped[str] = mapped_column(String(20), default="quoted")  # quoted|released|committed
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EvotorPendingEvent(Base):
+    """An installation or subscription event for an Evotor user not linked to any tenant yet.
+
+    Evotor re-sends an unanswered event for three days; answering 404 until the user links
+    helps nobody, so the event is kept here (acknowledged with 200) and applied when
+    /user/create or /user/verify links the user. The one table without a tenant: the
+    tenant is exactly what is not known yet. Rows are deleted once applied.
+    """
+    __tablename__ = "evotor_pending_events"
+    __table_args__ = (UniqueConstraint("user_id", "event_key"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(String(100), index=True)
+    event_key: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(60))
+    body: Mapped[dict] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

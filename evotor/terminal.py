@@ -17,7 +17,6 @@ from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from api.errors import error_response
 from connectors import verification as codes
 from connectors.receipts import spread_return
 from hub.engine.text import rub
@@ -30,7 +29,7 @@ from hub.services.customers import find_customers, register_customer, resolve_cu
 from hub.services.holds import quote_and_hold, release_receipt_hold
 from hub.services.receipts import ReturnRequest, SaleRequest, commit_sale, get_receipt, return_sale
 from evotor.common import (
-    PREFIX, SOURCE, BadValue, first, money, quantity, rub_json, setting, subscription_stopped, text,
+    PREFIX, terminal_error as error_response, SOURCE, BadValue, first, money, quantity, rub_json, setting, subscription_stopped, text,
     user_connection,
 )
 from evotor.mapping import (

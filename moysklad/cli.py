@@ -44,19 +44,20 @@ def register_loyalty_cmd(connection_id: str, app_id: str, base_url: str, no_exte
 @click.option("--url", "public_url", required=True,
               help="the hub's public URL, e.g. https://kopilka.example.ru")
 def subscribe_cmd(connection_id: str, public_url: str) -> None:
-    """Create webhooks (CREATE of retaildemand and retailsalesreturn) pointing at the hub."""
+    """Create webhooks (CREATE of retaildemand and retailsalesreturn) pointing at the hub,
+    with a new secret in their URL (each run rotates it; the old URL then answers 404)."""
     from connectors.http import OutboundError
     from moysklad.jsonapi.client import NotConfigured, subscribe
     from moysklad.vendor import VendorError, get_moysklad_connection
     session = _session()
     try:
         conn = get_moysklad_connection(session, connection_id)
-        session.rollback()
-        done = subscribe(conn, public_url)
+        done = subscribe(session, conn, public_url)
     except (VendorError, NotConfigured) as exc:
         raise click.ClickException(str(exc)) from exc
     except OutboundError as exc:
-        raise click.ClickException(f"МойСклад отказал: HTTP {exc.status} {exc.body or ''}".strip()) from exc
+        raise click.ClickException(f"МойСклад отказал: HTTP {exc.status} {exc.body or ''}; "
+                                   "повторите subscribe".strip()) from exc
     finally:
         db.session.remove()
     for row in done:

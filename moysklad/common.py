@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from connectors.numbers import kopecks_json
 from connectors.receipts import operation_body, spread_return
 from hub.errors import DomainError, NotFound
 from hub.models import Connection, Customer
@@ -36,7 +37,6 @@ UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]
 DEFAULTS = {
     "confirm_new_customers": False,   # a new customer needs a code sent to the phone
     "verify_spending": False,         # spending bonuses needs a code sent to the customer
-    "return_code_to_pos": False,      # give the code to the till (it checks what the customer says)
     "code_ttl_seconds": 600,          # how long a code is valid
     "code_repeat_seconds": 60,        # a new code for the same person not before this
     "loyalty_api": False,             # set by register-loyalty: the Loyalty API is the primary path
@@ -65,9 +65,7 @@ def update_settings(conn: Connection, **values) -> None:
 
 # --- money and numbers at the edge -------------------------------------------------------
 
-def money(kopecks: int):  # noqa: ANN201
-    """Kopecks as a JSON number of roubles (62.95); floats exist only in the output text."""
-    return kopecks // 100 if kopecks % 100 == 0 else kopecks / 100
+money = kopecks_json    # kopecks as a JSON number of roubles (connectors.numbers)
 
 
 def number(value: Decimal):  # noqa: ANN201
@@ -137,14 +135,18 @@ def resolve_agent(session: Session, conn: Connection, *, ms_id: str | None = Non
     return None
 
 
-def ms_id_of(session: Session, conn: Connection, customer_id: str) -> str | None:
-    return session.scalar(select(CounterpartyLink.ms_id).where(
+def ms_link_of(session: Session, conn: Connection, customer_id: str) -> tuple[str | None, str | None]:
+    """(МойСклад's id, the name as the till registered it) of our customer, if linked."""
+    row = session.execute(select(CounterpartyLink.ms_id, CounterpartyLink.name).where(
         CounterpartyLink.tenant_id == conn.tenant_id, CounterpartyLink.connection_id == conn.id,
-        CounterpartyLink.customer_id == customer_id).order_by(CounterpartyLink.created_at).limit(1))
+        CounterpartyLink.customer_id == customer_id).order_by(CounterpartyLink.created_at).limit(1)).first()
+    return (row[0], row[1]) if row else (None, None)
 
 
-def link_counterparty(session: Session, conn: Connection, ms_id: str | None, customer_id: str) -> None:
-    """Remember МойСклад's id of our customer (first link wins); commits."""
+def link_counterparty(session: Session, conn: Connection, ms_id: str | None, customer_id: str,
+                      name: str | None = None) -> None:
+    """Remember МойСклад's id of our customer (first link wins) and the name the till
+    registered it with (search answers it as it was); commits."""
     if not ms_id or len(ms_id) > 64 or ms_id == customer_id:
         return
     exists = session.scalar(select(CounterpartyLink.id).where(
@@ -153,7 +155,7 @@ def link_counterparty(session: Session, conn: Connection, ms_id: str | None, cus
         session.rollback()
         return
     session.add(CounterpartyLink(tenant_id=conn.tenant_id, connection_id=conn.id, ms_id=ms_id,
-                                 customer_id=customer_id))
+                                 customer_id=customer_id, name=name))
     try:
         session.commit()
     except IntegrityError:      # a concurrent call linked it first

@@ -22,4 +22,6 @@ class CounterpartyLink(TenantScoped, Base):
     ms_id: Mapped[str] = mapped_column(String(64))
     customer_id: Mapped[str] = mapped_column(
         String(36), ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    # The counterparty's name as the till registered it (search answers it unchanged).
+    name: Mapped[str | None] = mapped_column(String(255), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -13,15 +13,14 @@ import hmac
 import json
 import logging
 import secrets
-import time
 
 from sqlalchemy.orm import Session
 
 from connectors.http import HttpClient, OutboundError
-from connectors.registry import credentials_of
+from connectors.registry import connection_by_id, credentials_of
 from connectors.secrets import token_hash
 from hub.models import Connection
-from hub.models.base import utcnow
+from hub.clock import utcnow
 from moysklad.common import KIND, setting, update_settings
 
 log = logging.getLogger("kopilka.moysklad.vendor")
@@ -39,7 +38,7 @@ def _b64(data: bytes) -> str:
 
 def vendor_jwt(app_uid: str, secret_key: str, now: float | None = None) -> str:
     """A one-time HS256 JWT for a request to the Vendor API."""
-    iat = int(now if now is not None else time.time())
+    iat = int(now if now is not None else utcnow().timestamp())
     header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
     payload = _b64(json.dumps({"sub": app_uid, "iat": iat, "exp": iat + TOKEN_LIFETIME,
                                "jti": secrets.token_hex(16)}, separators=(",", ":")).encode())
@@ -66,8 +65,8 @@ def rotate_inbound_token(conn: Connection) -> tuple[str, str | None]:
 
 
 def get_moysklad_connection(session: Session, connection_id: str) -> Connection:
-    conn = session.get(Connection, connection_id)
-    if conn is None or conn.kind != KIND:
+    conn = connection_by_id(session, KIND, connection_id)
+    if conn is None:
         raise VendorError(f"Подключение МойСклад {connection_id} не найдено.")
     return conn
 

@@ -2,9 +2,9 @@
 
 The codes themselves are the shared ones (connectors.verification); this module gives
 МойСклад's purposes and the policy from the connection's settings: with
-`return_code_to_pos` the answer to /verify carries the code and the till checks it, so an
-issued code is enough; without it the customer confirms the code through another channel
-(`confirm_code`, for the participant's cabinet or a bot).
+the Loyalty API the answer to /verify carries the code (`verificationCode` is required) and
+the till checks what the customer says against it, so an issued code is enough; the customer
+may also confirm it through another channel (`confirm_code`, the cabinet or a bot).
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ SPENDING = "spending"           # subject: our customer id
 def policy(conn: Connection) -> codes.CodePolicy:
     return codes.CodePolicy(ttl_seconds=setting(conn, "code_ttl_seconds"),
                             repeat_seconds=setting(conn, "code_repeat_seconds"),
-                            trust_issued=bool(setting(conn, "return_code_to_pos")))
+                            trust_issued=True)
 
 
 def issue(session: Session, conn: Connection, purpose: str, subject: str, phone: str,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.models.base import Base, TenantScoped, UTCDateTime, new_id, utcnow
@@ -12,14 +12,25 @@ from hub.models.base import Base, TenantScoped, UTCDateTime, new_id, utcnow
 class Connection(TenantScoped, Base):
     """A tenant's link to a МойСклад account, an Evotor user/store or a 1С base."""
     __tablename__ = "connections"
-    __table_args__ = (UniqueConstraint("kind", "external_account"),
-                      UniqueConstraint("inbound_token_hash"))
+    # Unique per tenant: another tenant's connection to the same account is neither
+    # confirmed nor blocked (the vendor's token decides whose a call is). An Evotor user is
+    # linked by Evotor's own flow (user/create, user/verify) to one tenant at a time.
+    __table_args__ = (UniqueConstraint("tenant_id", "kind", "external_account"),
+                      UniqueConstraint("inbound_token_hash"),
+                      Index("uq_connections_evotor_user", "external_account", unique=True,
+                            postgresql_where=text("kind = 'evotor'"),
+                            sqlite_where=text("kind = 'evotor'")))
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     kind: Mapped[str] = mapped_column(String(20))                 # moysklad | evotor | onec
     name: Mapped[str] = mapped_column(String(200), default="")
     external_account: Mapped[str] = mapped_column(String(200))    # their account / user id
     credentials: Mapped[str | None] = mapped_column(Text, nullable=True)  # Fernet token
+    # "ok", or "needs_new" when the stored credentials can no longer be decrypted with any
+    # configured key (connectors.registry.credentials_of): the owner must enter them again.
+    credentials_state: Mapped[str] = mapped_column(String(20), default="ok", server_default="ok")
     inbound_token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # SHA-256 of the secret in the МойСклад webhook URL (kopilka moysklad subscribe).
+    webhook_secret_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     settings: Mapped[dict] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(20), default="active")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -6,10 +6,16 @@ Every request: `Authorization: Bearer <token>` (the connection's encrypted crede
 """
 from __future__ import annotations
 
+import hmac
+import secrets
 import time
+
+from sqlalchemy.orm import Session
 
 from connectors.http import HttpClient
 from connectors.registry import credentials_of
+from connectors.secrets import token_hash
+from hub.clock import utcnow
 from hub.models import Connection
 from moysklad.common import UUID_RE, setting
 
@@ -66,21 +72,51 @@ def fetch_document(conn: Connection, entity_type: str, entity_id: str,
     return doc
 
 
-def subscribe(conn: Connection, public_url: str, client: HttpClient | None = None) -> list[dict]:
-    """CREATE webhooks for retail sales and returns pointing at the hub; already present
-    ones are left as they are. Returns what was done for each entity type."""
+WEBHOOK_PATH = "/moysklad/webhook/"
+
+
+def webhook_url(public_url: str, conn: Connection, secret: str) -> str:
+    """<hub>/moysklad/webhook/<connection id>/<secret>: the secret proves a delivery comes
+    from the МойСклад account whose token registered the webhook (the URL is known only to
+    МойСклад and the hub); without it, or with a wrong one, the hub answers 404."""
+    return f"{public_url.rstrip('/')}{WEBHOOK_PATH}{conn.id}/{secret}"
+
+
+def new_webhook_secret(conn: Connection) -> str:
+    """A fresh random secret for the connection's webhook URL (only its hash is stored)."""
+    secret = secrets.token_urlsafe(32)
+    conn.webhook_secret_hash = token_hash(secret)
+    conn.updated_at = utcnow()
+    return secret
+
+
+def webhook_secret_ok(conn: Connection, secret: str | None) -> bool:
+    if not secret or len(secret) > 200 or not conn.webhook_secret_hash:
+        return False
+    return hmac.compare_digest(token_hash(secret), conn.webhook_secret_hash)
+
+
+def subscribe(session: Session, conn: Connection, public_url: str,
+              client: HttpClient | None = None) -> list[dict]:
+    """CREATE webhooks for retail sales and returns pointing at the hub, with a new secret
+    in their URL (every run rotates it): the account's webhooks of this connection are moved
+    to the new URL (PUT), the missing ones created. The new secret's hash is stored first,
+    so МойСклад never holds a URL the hub does not know; commits."""
     client = client or client_for(conn)
-    url = f"{public_url.rstrip('/')}/moysklad/webhook/{conn.id}"
     existing = client.get(f"{api_base(conn)}/entity/webhook").json().get("rows") or []
+    secret = new_webhook_secret(conn)
+    url = webhook_url(public_url, conn, secret)
+    ours = f"{WEBHOOK_PATH}{conn.id}"
+    session.commit()
     done = []
     for entity_type in ENTITY_TYPES:
-        same = [w for w in existing if w.get("url") == url and w.get("entityType") == entity_type
-                and w.get("action") == "CREATE"]
+        same = [w for w in existing if ours in str(w.get("url") or "")
+                and w.get("entityType") == entity_type and w.get("action") == "CREATE"]
         if same:
-            done.append({"entityType": entity_type, "url": url, "status": "exists",
-                         "id": same[0].get("id")})
+            client.put(f"{api_base(conn)}/entity/webhook/{same[0].get('id')}", json={"url": url})
+            done.append({"entityType": entity_type, "status": "updated", "id": same[0].get("id")})
             continue
         created = client.post(f"{api_base(conn)}/entity/webhook",
                               json={"url": url, "action": "CREATE", "entityType": entity_type}).json()
-        done.append({"entityType": entity_type, "url": url, "status": "created", "id": created.get("id")})
+        done.append({"entityType": entity_type, "status": "created", "id": created.get("id")})
     return done

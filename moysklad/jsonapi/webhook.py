@@ -1,4 +1,8 @@
-"""The webhook receiver: POST /moysklad/webhook/<connection id>?requestId=…
+"""The webhook receiver: POST /moysklad/webhook/<connection id>/<secret>?requestId=…
+
+The secret (random, set and rotated by `kopilka moysklad subscribe`, stored as a hash) is
+what proves a delivery is МойСклад's for this connection: without it or with a wrong one the
+answer is 404 and nothing is written.
 
 МойСклад wants 200/204 within 1500 ms and retries at once otherwise, with the same
 requestId. So the receiver only checks whose events these are, stores each relevant one in
@@ -14,25 +18,39 @@ import logging
 from flask import Blueprint, jsonify, request
 
 from connectors.inbox import process_after_acknowledging, store_event
+from connectors.registry import connection_by_id
 from hub.extensions import db
-from hub.models import Connection
 from moysklad.common import KIND, UUID_RE, entity_id
-from moysklad.jsonapi.client import ENTITY_TYPES
+from moysklad.jsonapi.client import ENTITY_TYPES, webhook_secret_ok
 from moysklad.loyalty.errors import AUTH, INTERNAL, VALIDATION, MsError, error_response
 
 log = logging.getLogger("kopilka.moysklad.webhooks")
 
 bp = Blueprint("moysklad_webhook", __name__)
 
+@bp.errorhandler(413)
+def _too_large(exc):  # noqa: ANN001, ANN202 - the body limit (hub/web/limits.py), in МойСклад's format
+    return error_response(MsError(413, VALIDATION, exc.description, title="Слишком большой запрос"))
+
+
+def _not_found():  # noqa: ANN202
+    return error_response(MsError(404, AUTH, "Подключение МойСклад не найдено."))
+
 
 @bp.post("/moysklad/webhook/<connection_id>")
-def receive(connection_id: str):  # noqa: ANN201
+def receive_without_secret(connection_id: str):  # noqa: ANN201, ARG001
+    """A URL without the connection's secret (or a webhook from before secrets): 404."""
+    return _not_found()
+
+
+@bp.post("/moysklad/webhook/<connection_id>/<secret>")
+def receive(connection_id: str, secret: str):  # noqa: ANN201
     session = db.session
     try:
-        conn = session.get(Connection, connection_id) if UUID_RE.match(connection_id) else None
-        if conn is None or conn.kind != KIND or conn.status != "active":
+        conn = connection_by_id(session, KIND, connection_id) if UUID_RE.match(connection_id) else None
+        if conn is None or conn.status != "active" or not webhook_secret_ok(conn, secret):
             session.rollback()
-            return error_response(MsError(404, AUTH, "Подключение МойСклад не найдено."))
+            return _not_found()
         body = request.get_json(silent=True, force=True)
         events = body.get("events") if isinstance(body, dict) else None
         if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):

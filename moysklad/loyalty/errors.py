@@ -37,6 +37,7 @@ _DOMAIN = {
     "spend_not_allowed": (412, SPEND_NOT_ALLOWED, "bonusProgram.bonusValueToSpend"),
     "insufficient_bonuses": (412, SPEND_NOT_ALLOWED, "bonusProgram.bonusValueToSpend"),
     "customer_required": (412, COUNTERPARTY_NOT_FOUND, "agent"),
+    "discount_not_allowed": (412, DISCOUNT_NOT_ALLOWED, "positions"),
     "invalid_phone": (400, VALIDATION, "phone"),
     "invalid_moment": (400, VALIDATION, "moment"),
     "moment_in_future": (400, VALIDATION, "moment"),

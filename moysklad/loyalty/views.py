@@ -12,23 +12,23 @@ from functools import wraps
 from flask import Blueprint, jsonify, request
 
 from connectors.registry import connection_by_token
-from hub.engine.text import rub
-from hub.errors import DomainError, Invalid
+from hub.errors import DomainError
 from hub.extensions import db
 from hub.moments import utcnow
 from hub.phones import normalize_phone
 from hub.services.customers import find_customers, register_customer, summarize
+from hub.services.guards import TillDiscount, require_customer_for_spend
 from hub.services.receipts import (
     ReturnRequest, SaleRequest, calculate_receipt, commit_sale, find_receipt, return_sale,
 )
 from moysklad import verification
 from moysklad.common import (
-    KIND, SOURCE, link_counterparty, money, ms_id_of, parse_ms_moment, payment_method,
+    KIND, SOURCE, link_counterparty, money, ms_link_of, parse_ms_moment, payment_method,
     resolve_agent, return_body, return_quantities, sale_body, setting,
 )
 from moysklad.loyalty import schemas as s
 from moysklad.loyalty.errors import (
-    AUTH, CONFIRMATION_REQUIRED, CONFLICT, COUNTERPARTY_NOT_FOUND, DISCOUNT_NOT_ALLOWED, INTERNAL,
+    AUTH, CONFIRMATION_REQUIRED, CONFLICT, COUNTERPARTY_NOT_FOUND, INTERNAL,
     SALE_NOT_FOUND, VALIDATION, VERIFICATION_REQUIRED, MsError, error_response, from_domain,
 )
 from moysklad.loyalty.mapping import applied_discount, engine_positions, lines_of, render_positions
@@ -38,6 +38,10 @@ log = logging.getLogger("kopilka.moysklad.loyalty")
 TOKEN_HEADER = "Lognex-Discount-API-Auth-Token"
 
 bp = Blueprint("moysklad_loyalty", __name__, url_prefix="/moysklad/loyalty/<connection_id>")
+
+@bp.errorhandler(413)
+def _too_large(exc):  # noqa: ANN001, ANN202 - the body limit (hub/web/limits.py), in МойСклад's format
+    return error_response(MsError(413, VALIDATION, exc.description, title="Слишком большой запрос"))
 
 
 def _authenticate(session, connection_id: str):  # noqa: ANN001, ANN202
@@ -88,7 +92,8 @@ def _display_name(c) -> str:  # noqa: ANN001
 
 
 def _row(session, conn, c) -> dict:  # noqa: ANN001
-    row = {"id": c.id, "msId": ms_id_of(session, conn, c.id), "name": _display_name(c),
+    ms_id, registered = ms_link_of(session, conn, c.id)
+    row = {"id": c.id, "msId": ms_id, "name": registered or _display_name(c),
            "discountCardNumber": c.card_number, "phone": c.phone, "email": c.email,
            "legalFirstName": c.first_name, "legalMiddleName": c.middle_name,
            "legalLastName": c.last_name,
@@ -133,8 +138,9 @@ def create_counterparty(session, conn):  # noqa: ANN001, ANN201
     phone = _phone_required(data.get("phone"))
     ms_id = data["meta"]["id"]
     existing = find_customers(session, conn.tenant_id, phone=phone)
+    name = (data.get("name") or "").strip()[:255] or None     # as the till registered it
     if existing:                       # a repeated create, or a customer known from elsewhere
-        link_counterparty(session, conn, ms_id, existing[0].id)
+        link_counterparty(session, conn, ms_id, existing[0].id, name)
         return _created()
     code = None
     if setting(conn, "confirm_new_customers"):
@@ -145,7 +151,7 @@ def create_counterparty(session, conn):  # noqa: ANN001, ANN201
                           "Подтвердите телефон покупателя кодом из SMS, затем повторите регистрацию.",
                           "phone", title="Требуется подтверждение покупателя")
     customer = register_customer(session, conn.tenant_id, _profile(data, phone), source=SOURCE, moment=now)
-    link_counterparty(session, conn, ms_id, customer.id)
+    link_counterparty(session, conn, ms_id, customer.id, name)
     if code is not None:
         verification.consume(session, code, customer.id, now)
     log.info("moysklad connection %s: customer %s registered at a till", conn.id, customer.id)
@@ -185,16 +191,13 @@ def counterparty_detail(session, conn):  # noqa: ANN001, ANN201
     return jsonify({"bonusProgram": {"agentBonusBalance": money(summary.balance.available)}})
 
 
-def _code_answer(conn, code: str, repeat: int, phone: str) -> dict:  # noqa: ANN001
-    answer = {"timeForRepeat": repeat}
-    if setting(conn, "return_code_to_pos"):
-        answer = {"verificationCode": code, **answer,
-                  "messageForCashier": f"Код отправлен на номер {verification.mask_phone(phone)}. "
-                                       "Попросите покупателя назвать код."}
-    else:
-        answer["messageForCashier"] = (f"Код отправлен на номер {verification.mask_phone(phone)}. "
-                                       "Покупатель подтверждает его сам.")
-    return answer
+def _code_answer(code: str, repeat: int, phone: str) -> dict:
+    """The Loyalty API's answer to /verify: `verificationCode` is required — the till
+    compares it with what the customer says — while the code itself went to the customer's
+    phone. `messageForCashier` is at most 140 characters."""
+    message = (f"Код отправлен на номер {verification.mask_phone(phone)}. "
+               "Попросите покупателя назвать код.")
+    return {"verificationCode": code, "timeForRepeat": repeat, "messageForCashier": message[:140]}
 
 
 @bp.post("/counterparty/verify")
@@ -203,7 +206,7 @@ def counterparty_verify(session, conn):  # noqa: ANN001, ANN201
     data = s.load(s.CounterpartyVerifySchema(), _json())
     phone = _phone_required(data.get("phone"))
     code, repeat = verification.issue(session, conn, verification.COUNTERPARTY, phone, phone, utcnow())
-    return jsonify(_code_answer(conn, code, repeat, phone))
+    return jsonify(_code_answer(code, repeat, phone))
 
 
 # --- sales ------------------------------------------------------------------------------------
@@ -270,7 +273,7 @@ def demand_verify(session, conn):  # noqa: ANN001, ANN201
         raise _customer_not_found("counterpartyId")
     code, repeat = verification.issue(session, conn, verification.SPENDING, customer.id,
                                       customer.phone, utcnow())
-    return jsonify(_code_answer(conn, code, repeat, customer.phone))
+    return jsonify(_code_answer(code, repeat, customer.phone))
 
 
 @bp.post("/retaildemand")
@@ -286,8 +289,7 @@ def retaildemand(session, conn):  # noqa: ANN001, ANN201
     agent = data.get("agent")
     customer = _agent_customer(session, conn, agent, required=False)
     if customer is None:
-        if spend:
-            raise Invalid("customer_required", "Списать бонусы можно только по карте клиента.")
+        require_customer_for_spend(None, spend)
         log.info("moysklad connection %s: sale %s without a customer, nothing to record",
                  conn.id, document_id)
         session.rollback()
@@ -299,20 +301,11 @@ def retaildemand(session, conn):  # noqa: ANN001, ANN201
         spend=spend or None)
     key = sale_body(document_id, customer.id, [(ln.assortment, ln.quantity) for ln in lines])
 
-    def accept(quote: dict) -> None:
-        """The till's prices against what the program allows, checked inside the commit
-        (under the account lock, before anything is written); a confirming code is used up
-        in the same transaction as the sale."""
-        totals = quote["totals"]
-        applied, tolerance = applied_discount(lines)
-        if applied > totals["discount"] + tolerance:
-            raise MsError(412, DISCOUNT_NOT_ALLOWED,
-                          f"Скидка в чеке {rub(applied)} ₽ больше разрешённой программой "
-                          f"({rub(totals['discount'])} ₽).", "positions")
-        if applied + tolerance < spend:
-            raise MsError(412, DISCOUNT_NOT_ALLOWED,
-                          f"Списание {rub(spend)} бонусов не отражено в ценах позиций "
-                          f"(скидка в чеке {rub(applied)} ₽).", "positions")
+    applied, tolerance = applied_discount(lines)
+
+    def accept(quote: dict) -> None:  # noqa: ARG001
+        """A confirming code is used up in the same transaction as the sale (the till's
+        prices are checked by the core: hub.services.guards.check_till_discount)."""
         if spend and setting(conn, "verify_spending"):
             code = verification.verified(session, conn, verification.SPENDING, customer.id, now,
                                          reference=document_id)
@@ -322,7 +315,8 @@ def retaildemand(session, conn):  # noqa: ANN001, ANN201
                               "bonusProgram.bonusValueToSpend")
             verification.mark_consumed(session, code, document_id, now)
 
-    answer, created = commit_sale(session, conn.tenant_id, SOURCE, req, key, accept=accept)
+    answer, created = commit_sale(session, conn.tenant_id, SOURCE, req, key, accept=accept,
+                                  till_discount=TillDiscount(applied, tolerance))
     if not created and answer["totals"]["bonus_spent"] != spend:
         raise MsError(409, CONFLICT, "Продажа уже учтена с другим списанием бонусов.", "meta.id")
     if created:

@@ -288,3 +288,37 @@ def test_a_terminal_commit_that_differs_from_the_applied_document_is_409(session
     assert r.status_code == 409 and "50" in r.get_data(as_text=True), r.get_data(as_text=True)
     assert _view(session, member).held == 0
     assert check_ledger(session, member.tenant_id) == []
+
+
+def test_catalog_sync_upserts_in_bulk(session, member, cloud, fake_cloud):
+    """One SELECT of a store's known products (and of the terminals), however many there are."""
+    from sqlalchemy import event
+    assert cloud.post("/api/v1/user/token", {"userId": USER_ID, "token": "cloud-token-1"}).status_code == 200
+    products = [{"id": f"prod-{i}", "name": f"Товар {i}", "parent_id": "g-1"} for i in range(60)]
+    fake_cloud.catalog.update({"stores": [{"id": STORE, "name": "Кофейня"}],
+                               "devices": [{"id": f"dev-{i}", "store_id": STORE} for i in range(5)],
+                               "employees": [], "groups": {STORE: [{"id": "g-1", "name": "Напитки"}]},
+                               "products": {STORE: products}})
+    conn = session.get(Connection, member.connection_id)
+    cloud_api = EvotorCloud(conn, base=CLOUD)
+    selects: list[str] = []
+
+    def count(conn_, cursor, statement, *args):  # noqa: ANN001, ANN002
+        if statement.lstrip().upper().startswith("SELECT") and ("evotor_products" in statement
+                                                                or "evotor_devices" in statement):
+            selects.append(statement)
+
+    bind = session.connection().engine
+    event.listen(bind, "before_cursor_execute", count)
+    try:
+        assert sync_catalog(session, conn, cloud_api)["products"] == 60
+        first_run = len(selects)
+        products[0]["name"] = "Новое имя"
+        assert sync_catalog(session, conn, cloud_api)["products"] == 60      # an update run
+    finally:
+        event.remove(bind, "before_cursor_execute", count)
+    assert first_run <= 2 and len(selects) <= 4, selects
+    rows = session.scalars(select(EvotorProduct).where(EvotorProduct.connection_id == member.connection_id)).all()
+    assert len(rows) == 60 and {r.name for r in rows if r.product_id == "prod-0"} == {"Новое имя"}
+    assert rows[0].groups == ["g-1", "Напитки"]
+    session.rollback()

@@ -13,6 +13,7 @@ import responses
 from sqlalchemy import func, select
 
 from connectors.registry import create_connection
+from moysklad.jsonapi.client import new_webhook_secret
 from hub.models import Connection, Customer, InboundEvent, Operation, Posting, Receipt, ReceiptReturn
 from hub.services.programs import DEFAULT_SETTINGS, put_program
 from moysklad.jsonapi import client as jsonapi_client
@@ -86,9 +87,11 @@ def ms(session, tenant, client):
         session, tenant["id"], kind="moysklad", external_account=ACCOUNT, name="Тестовый МойСклад",
         credentials={"token": "json-api-token", "app_uid": "kopilka.test-vendor",
                      "secret_key": "vendor-secret"})
+    secret = new_webhook_secret(conn)      # what `kopilka moysklad subscribe` puts in the URL
     session.commit()
     till = MoySkladTill(client, conn.id, token)
     till.tenant_id = tenant["id"]
+    till.webhook_secret = secret
     return till
 
 

@@ -81,23 +81,36 @@ def test_registration_needs_vendor_credentials(session, tenant):
         register_loyalty(session, str(uuid4()), str(uuid4()), "https://kopilka.example.ru")
 
 
-def test_subscribe_creates_the_missing_webhooks(session, ms):
+def test_subscribe_puts_a_new_secret_in_the_url_and_moves_the_old_webhooks(session, ms):
     conn = session.get(Connection, ms.connection_id)
-    session.rollback()
-    url = f"https://kopilka.example.ru/moysklad/webhook/{ms.connection_id}"
+    old = f"https://kopilka.example.ru/moysklad/webhook/{ms.connection_id}"     # before secrets
     with responses.RequestsMock() as rsps:
         rsps.add(responses.GET, f"{JSON_API}/entity/webhook", json={"rows": [
-            {"id": "w-1", "entityType": "retaildemand", "action": "CREATE", "url": url, "enabled": True},
-            {"id": "w-2", "entityType": "retailsalesreturn", "action": "UPDATE", "url": url, "enabled": True}]})
+            {"id": "w-1", "entityType": "retaildemand", "action": "CREATE", "url": old, "enabled": True},
+            {"id": "w-2", "entityType": "retailsalesreturn", "action": "UPDATE", "url": old, "enabled": True}]})
+        rsps.add(responses.PUT, f"{JSON_API}/entity/webhook/w-1", json={"id": "w-1"})
         rsps.add(responses.POST, f"{JSON_API}/entity/webhook", json={"id": "w-3", "entityType": "retailsalesreturn",
-                                                                   "action": "CREATE", "url": url})
-        done = subscribe(conn, "https://kopilka.example.ru/")
-        posted = rsps.calls[1].request
-    assert [(d["entityType"], d["status"]) for d in done] == [("retaildemand", "exists"),
+                                                                   "action": "CREATE"})
+        done = subscribe(session, conn, "https://kopilka.example.ru/")
+        put, posted = json.loads(rsps.calls[1].request.body), rsps.calls[2].request
+    assert [(d["entityType"], d["status"]) for d in done] == [("retaildemand", "updated"),
                                                               ("retailsalesreturn", "created")]
+    url = json.loads(posted.body)["url"]
+    assert put == {"url": url}
     assert json.loads(posted.body) == {"url": url, "action": "CREATE", "entityType": "retailsalesreturn"}
+    prefix = f"{old}/"
+    assert url.startswith(prefix) and len(url[len(prefix):]) >= 40, "a random secret in the URL"
     assert posted.headers["Authorization"] == "Bearer json-api-token"
     assert posted.headers["Accept-Encoding"] == "gzip"
+    secret = url[len(prefix):]
+    assert secret not in json.dumps(done), "the secret is not printed"
+    body = {"events": [{"meta": {"type": "retaildemand", "href": f"{JSON_API}/entity/retaildemand/{uuid4()}"},
+                        "action": "CREATE", "accountId": ACCOUNT}]}
+    post = lambda path: ms.client.post(path, json=body)  # noqa: E731
+    assert post(f"/moysklad/webhook/{ms.connection_id}/{secret}").status_code == 200
+    # Rotated: the fixture's secret (the previous subscribe) no longer works.
+    assert_ms_error(post(f"/moysklad/webhook/{ms.connection_id}/{ms.webhook_secret}"), 404)
+    session.rollback()
 
 
 def test_the_commands_on_a_fresh_database(tmp_path):
@@ -123,6 +136,8 @@ def test_the_commands_on_a_fresh_database(tmp_path):
             out = run("moysklad", "subscribe", "--connection", conn_id, "--url", "https://kopilka.example.ru")
             assert out.exit_code == 0, out.output
             assert [json.loads(line)["status"] for line in out.output.splitlines()] == ["created", "created"]
+            assert json.loads(rsps.calls[-1].request.body)["url"].startswith(
+                f"https://kopilka.example.ru/moysklad/webhook/{conn_id}/")
         missing = CliRunner().invoke(main, ["moysklad", "subscribe", "--connection", str(uuid4()),
                                             "--url", "https://x"], env=env)
         assert missing.exit_code != 0 and "не найдено" in missing.output

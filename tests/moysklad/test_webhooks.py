@@ -41,15 +41,20 @@ def _events(*items, account: str = ACCOUNT) -> dict:
                         "action": action, "accountId": account} for kind, ident, action in items]}
 
 
-def _deliver(ms, body: dict, request_id: str | None = None, connection_id: str | None = None):  # noqa: ANN001, ANN202
-    """POST the webhook as МойСклад does; returns the response after the hub processed it
-    (on the embedded default processing runs once the response is closed)."""
+def _deliver(ms, body: dict, request_id: str | None = None, connection_id: str | None = None,  # noqa: ANN001, ANN202
+             secret: str | None = ...):  # noqa: ANN001
+    """POST the webhook as МойСклад does (to the URL `subscribe` registered, with the
+    connection's secret); returns the response after the hub processed it (on the embedded
+    default processing runs once the response is closed). `elapsed` is the time to the
+    answer, `elapsed_closed` that plus the hand-over after it."""
     request_id = request_id or str(uuid4())
+    secret = ms.webhook_secret if secret is ... else secret
+    path = f"/moysklad/webhook/{connection_id or ms.connection_id}" + (f"/{secret}" if secret is not None else "")
     started = time.monotonic()
-    r = ms.client.post(f"/moysklad/webhook/{connection_id or ms.connection_id}?requestId={request_id}",
-                       data=json.dumps(body), content_type="application/json")
+    r = ms.client.post(f"{path}?requestId={request_id}", data=json.dumps(body), content_type="application/json")
     r.elapsed = time.monotonic() - started
     r.close()
+    r.elapsed_closed = time.monotonic() - started
     return r
 
 
@@ -79,7 +84,7 @@ def test_a_sale_is_acknowledged_at_once_and_applied_after(session, member, fake_
     # Prices in KOPECKS: 2 x 150.00 and 1 x 99.90 with a 10% till discount.
     fake_ms.retaildemand(doc_id, agent=_counterparty(MEMBER_MS, PHONE),
                          positions=[_row(P1, 15000.0, 2), _row(P2, 9990.0, 1, discount=10)], card=38991)
-    r = member.client.post(f"/moysklad/webhook/{member.connection_id}?requestId={uuid4()}",
+    r = member.client.post(f"/moysklad/webhook/{member.connection_id}/{member.webhook_secret}?requestId={uuid4()}",
                            data=json.dumps(_events(("retaildemand", doc_id, "CREATE"))),
                            content_type="application/json")
     assert r.status_code == 200 and r.get_json() == {"accepted": 1, "new": 1}
