@@ -1,6 +1,8 @@
 """The API's error format: {"error": {"code", "message", "details"}}."""
 from __future__ import annotations
 
+import re
+
 from flask import jsonify
 from werkzeug.exceptions import HTTPException
 
@@ -18,6 +20,10 @@ _MESSAGES = {
     500: ("internal_error", "Внутренняя ошибка сервера; операция не проведена."),
     503: ("unavailable", "Сервис временно недоступен."),
 }
+
+
+CYRILLIC = re.compile(r"[А-Яа-яЁё]")
+_BAD_JSON = "Тело запроса — не JSON или JSON вложен слишком глубоко."
 
 
 def error_response(status: int, code: str, message: str, details: dict | None = None):
@@ -49,7 +55,10 @@ def handle_http_exception(error: HTTPException):
         names = sorted(set(_flatten(fields)))
         message = f"Проверьте поля запроса: {', '.join(names)}."
     elif error.code == 400 and data.get("messages"):
-        details = data["messages"]
+        # webargs: the body is not JSON (or JSON nested too deeply).
+        details = {"body": [_BAD_JSON]}
+    elif error.code == 413 and error.description and CYRILLIC.search(error.description):
+        message = error.description          # hub/web/limits.py: says the limit
     elif data.get("message"):
         message = data["message"]
     return error_response(error.code or 500, code, message, details)

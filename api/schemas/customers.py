@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
-
+from api import fields, validate
 from api.fields import Money
+from api.schemas.base import Schema
 
 _NAME = validate.Length(max=100)
 
@@ -23,7 +23,7 @@ class RelativeSchema(Schema):
 class CustomerInSchema(Schema):
     phone = fields.String(required=True, validate=validate.Length(min=5, max=30))
     card_number = fields.String(allow_none=True, validate=validate.Regexp(
-        r"^[0-9A-Za-z-]{1,64}$", error="Digits, latin letters and '-' only, up to 64."))
+        r"^[0-9A-Za-z-]{1,64}$", error="Только цифры, латинские буквы и «-», не длиннее 64."))
     first_name = fields.String(allow_none=True, validate=_NAME)
     last_name = fields.String(allow_none=True, validate=_NAME)
     middle_name = fields.String(allow_none=True, validate=_NAME)
@@ -32,9 +32,8 @@ class CustomerInSchema(Schema):
     email = fields.Email(allow_none=True)
     address = fields.String(allow_none=True, validate=validate.Length(max=500))
     comment = fields.String(allow_none=True, validate=validate.Length(max=2000))
-    tags = fields.List(fields.String(validate=validate.Length(min=1, max=50)),
-                       validate=validate.Length(max=50))
-    relatives = fields.List(fields.Nested(RelativeSchema), validate=validate.Length(max=20))
+    tags = fields.List(fields.String(validate=validate.Length(min=1, max=50)), max_length=50)
+    relatives = fields.List(fields.Nested(RelativeSchema), max_length=20)
     consents = fields.Nested(ConsentsSchema)
 
 
@@ -113,7 +112,7 @@ class LedgerQuerySchema(Schema):
 
 class BonusInSchema(Schema):
     amount = Money(required=True, allow_negative=True,
-                   validate=validate.Predicate("__bool__", error="Must not be zero."))
+                   validate=validate.Predicate("__bool__", error="Не может быть 0."))
     kind = fields.String(load_default="manual", validate=validate.OneOf(("gift", "manual")))
     reason = fields.String(allow_none=True, validate=validate.Length(max=500))
     valid_days = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=3650))

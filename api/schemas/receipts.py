@@ -1,11 +1,15 @@
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, validates_schema
 
+from api import fields, validate
 from api.fields import MAX_KOPECKS, Money, Quantity
+from api.schemas.base import Schema
 from api.schemas.customers import LevelRefSchema
+from api.schemas.promotions import AppliedPromotionSchema, LinePromotionSchema
 
 _ID = validate.Length(min=1, max=200)
+MAX_POSITIONS = 1000
 
 
 class CustomerRefSchema(Schema):
@@ -16,7 +20,7 @@ class CustomerRefSchema(Schema):
     @validates_schema
     def _one(self, data, **kwargs):  # noqa: ANN001
         if len(data) != 1:
-            raise ValidationError("Give exactly one of phone, card, id.", "_schema")
+            raise ValidationError("Укажите ровно одно из полей: phone, card, id.", "_schema")
 
 
 class PositionSchema(Schema):
@@ -27,19 +31,13 @@ class PositionSchema(Schema):
     price = Money(required=True)
     quantity = Quantity(required=True)
     till_discount = Money(load_default=0)   # what the till itself already took off the line
+    certificate = fields.Boolean(load_default=False, metadata={
+        "description": "a gift certificate sold: no bonuses, discounts or promotions on it, "
+                       "not a purchase for levels"})
 
 
 class PaymentSchema(Schema):
     method = fields.String(required=True, validate=validate.OneOf(("cash", "card", "mixed")))
-
-
-class SpendField(fields.Field):
-    """A number of bonuses (roubles) or the word "max"."""
-
-    def _deserialize(self, value, attr, data, **kwargs):  # noqa: ANN001
-        if value == "max":
-            return "max"
-        return Money()._deserialize(value, attr, data)
 
 
 class ReceiptInSchema(Schema):
@@ -48,26 +46,28 @@ class ReceiptInSchema(Schema):
     store = fields.String(allow_none=True, validate=validate.Length(min=1, max=100))
     cashier = fields.String(allow_none=True, validate=validate.Length(min=1, max=100))
     customer = fields.Nested(CustomerRefSchema, allow_none=True)
-    positions = fields.List(fields.Nested(PositionSchema), required=True,
-                            validate=validate.Length(min=1, max=1000))
+    positions = fields.List(fields.Nested(PositionSchema), required=True, min_length=1,
+                            max_length=MAX_POSITIONS)
     payment = fields.Nested(PaymentSchema, allow_none=True)
-    spend_bonuses = SpendField(allow_none=True, metadata={"description": 'roubles or "max"'})
+    spend_bonuses = fields.Spend(allow_none=True, metadata={"description": 'roubles or "max"'})
+    promo_codes = fields.List(fields.String(validate=validate.Length(min=1, max=40)), max_length=20,
+                              load_default=list, metadata={"description": "promo codes (coupons)"})
 
     @validates_schema
     def _positions(self, data, **kwargs):  # noqa: ANN001
         ids = [p["id"] for p in data.get("positions") or []]
         if len(set(ids)) != len(ids):
-            raise ValidationError("Position ids must be unique within a receipt.", "positions")
+            raise ValidationError("Номера позиций (id) в чеке не должны повторяться.", "positions")
         total = 0
         for i, p in enumerate(data.get("positions") or []):
             gross = p["price"] * p["quantity"]
             if p["till_discount"] > gross:
-                raise ValidationError({i: {"till_discount": ["Exceeds price x quantity."]}}, "positions")
+                raise ValidationError({i: {"till_discount": ["Больше, чем цена × количество."]}}, "positions")
             if gross > MAX_KOPECKS:
-                raise ValidationError({i: {"quantity": ["Price x quantity is too large."]}}, "positions")
+                raise ValidationError({i: {"quantity": ["Цена × количество — слишком большая сумма."]}}, "positions")
             total += gross
         if total > MAX_KOPECKS:
-            raise ValidationError("The receipt's total is too large.", "positions")
+            raise ValidationError("Сумма чека слишком большая.", "positions")
 
 
 class ReturnPositionSchema(Schema):
@@ -78,14 +78,14 @@ class ReturnPositionSchema(Schema):
 class ReturnInSchema(Schema):
     external_id = fields.String(required=True, validate=_ID)
     moment = fields.String(allow_none=True)
-    positions = fields.List(fields.Nested(ReturnPositionSchema), allow_none=True,
-                            validate=validate.Length(min=1))
+    positions = fields.List(fields.Nested(ReturnPositionSchema), allow_none=True, min_length=1,
+                            max_length=MAX_POSITIONS)
 
     @validates_schema
     def _unique(self, data, **kwargs):  # noqa: ANN001
         ids = [p["id"] for p in data.get("positions") or []]
         if len(set(ids)) != len(ids):
-            raise ValidationError("Each position once per return.", "positions")
+            raise ValidationError("Каждая позиция — один раз в возврате.", "positions")
 
 
 class PositionQuoteSchema(Schema):
@@ -96,6 +96,8 @@ class PositionQuoteSchema(Schema):
     bonus_spent = Money()
     amount_to_pay = Money()
     bonus_earned = Money()
+    promo_discount = Money()
+    promotions = fields.List(fields.Nested(LinePromotionSchema))
 
 
 class TotalsSchema(Schema):
@@ -106,6 +108,7 @@ class TotalsSchema(Schema):
     max_spendable = Money()
     amount_to_pay = Money()
     bonus_earned = Money()
+    promo_discount = Money()
 
 
 class QuoteCustomerSchema(Schema):
@@ -132,6 +135,8 @@ class QuoteSchema(Schema):
     bonus_earned_active_from = fields.String(allow_none=True)
     bonus_earned_expires_at = fields.String(allow_none=True)
     messages = fields.Nested(MessagesSchema)
+    promotions = fields.List(fields.Nested(AppliedPromotionSchema))
+    offers = fields.List(fields.String())
 
 
 class ReturnCustomerSchema(Schema):

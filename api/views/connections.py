@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from flask import g
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
-
+from api import fields, validate
 from api.parsing import Blueprint
+from api.schemas.base import Schema
 from connectors import inbox, registry
 from hub.extensions import db
 

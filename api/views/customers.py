@@ -66,7 +66,8 @@ class CustomerResource(MethodView):
     def get(self, customer_id):
         return customer_out(get_customer(db.session, g.tenant_id, customer_id))
 
-    @blp.arguments(CustomerPatchSchema(partial=True))
+    # Partial at the top only: a relative given in a PATCH still needs its birth date.
+    @blp.arguments(CustomerPatchSchema(partial=tuple(CustomerPatchSchema._declared_fields)))
     @blp.response(200, CustomerOutSchema)
     def patch(self, data, customer_id):
         customer = update_customer(db.session, g.tenant_id, customer_id, _relatives_json(data),
@@ -87,6 +88,7 @@ class CustomerLedger(MethodView):
 class CustomerBonuses(MethodView):
     @blp.arguments(BonusInSchema)
     @blp.response(201, BonusOutSchema)
+    @blp.alt_response(200, schema=BonusOutSchema, description="The same Idempotency-Key again: the first answer")
     def post(self, data, customer_id):
         program = get_program(db.session, g.tenant_id)
         moment = parse_moment(data.pop("moment", None), program.timezone, utcnow())

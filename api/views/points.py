@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask import g
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
-
+from api import fields, validate
 from api.parsing import Blueprint
+from api.schemas.base import Schema
 from hub.extensions import db
 from hub.models import Cashier, Store
 from hub.services.tenants import list_points, save_point
@@ -37,6 +37,7 @@ def _resource(model):  # noqa: ANN001, ANN202
 
         @blp.arguments(PointInSchema)
         @blp.response(201, PointSchema)
+        @blp.alt_response(200, schema=PointSchema, description="Already known: updated")
         def post(self, data):
             row, created = save_point(db.session, g.tenant_id, model, data["code"], data["name"])
             return row, 201 if created else 200

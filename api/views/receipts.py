@@ -29,11 +29,12 @@ def sale_request(data: dict) -> SaleRequest:
         positions=tuple(
             make_position(id=p["id"], price=p["price"], quantity=p["quantity"],
                           groups=p.get("groups"), product=p.get("product"), name=p.get("name"),
-                          till_discount=p["till_discount"])
+                          till_discount=p["till_discount"], certificate=p.get("certificate", False))
             for p in data["positions"]),
         customer=data.get("customer") or None, store=data.get("store"), cashier=data.get("cashier"),
         payment_method=(data.get("payment") or {}).get("method"),
-        spend=None if spend in (None, "max") else spend, spend_max=spend == "max")
+        spend=None if spend in (None, "max") else spend, spend_max=spend == "max",
+        promo_codes=tuple(data.get("promo_codes") or ()))
 
 
 @blp.route("/calculate")
@@ -48,6 +49,7 @@ class Calculate(MethodView):
 class Receipts(MethodView):
     @blp.arguments(RECEIPT_IN)
     @blp.response(201, QuoteSchema)
+    @blp.alt_response(200, schema=QuoteSchema, description="The same receipt again: the first answer")
     def post(self, data):
         # The parsed request is the idempotency key's body: 100 and 100.0 roubles, or a
         # quantity of 1 and 1.0, are the same receipt sent again, not a different one.
@@ -59,6 +61,7 @@ class Receipts(MethodView):
 class Returns(MethodView):
     @blp.arguments(RETURN_IN)
     @blp.response(201, ReturnOutSchema)
+    @blp.alt_response(200, schema=ReturnOutSchema, description="The same return again: the first answer")
     def post(self, data, external_id):
         program = get_program(db.session, g.tenant_id)
         req = ReturnRequest(

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from hub.engine.program import Condition, Effect, Level, Program, Rule, Scheme, Step
 from hub.models import ProgramSettings
+from hub.services.program_rules import check_program, validate_program  # noqa: F401 - validate_program for callers
 from hub.models.base import utcnow
 
 # The stored form: money in kopecks (ints), percents as decimal strings, times "HH:MM".
@@ -29,6 +30,7 @@ DEFAULT_SETTINGS: dict = {
     "accrue_on_discounted": True,
     "accrue_on_bonus_payment": False,
     "spend_on_discounted": True,
+    "restored_bonus_grace_days": 0,
 }
 
 
@@ -113,7 +115,9 @@ def get_program(session: Session, tenant_id: str) -> Program:
 
 
 def put_program(session: Session, tenant_id: str, settings: dict) -> dict:
-    """Replace the settings (already validated as a whole at the edge)."""
+    """Replace the settings; invalid ones are refused (Invalid, 422) with every problem by
+    field path (hub/services/program_rules.py) and nothing is stored."""
+    check_program(settings)
     program_from_settings(settings)     # must build, or nothing is stored
     session.info.get("programs", {}).pop(tenant_id, None)
     row = session.scalars(select(ProgramSettings).where(ProgramSettings.tenant_id == tenant_id)

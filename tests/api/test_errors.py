@@ -6,7 +6,21 @@ import copy
 
 import pytest
 
-from tests.api.helpers import assert_error, counts
+from tests.api.helpers import CYRILLIC, assert_error, counts
+
+EDGE_CODES = {"validation_error", "bad_request", "too_large"}    # errors the API's edge words itself
+
+
+def assert_russian_details(details, label: str = "") -> None:  # noqa: ANN001
+    """Every message in `details` is Russian (marshmallow's own messages included)."""
+    if isinstance(details, dict):
+        for value in details.values():
+            assert_russian_details(value, label)
+    elif isinstance(details, list):
+        for value in details:
+            assert_russian_details(value, label)
+    else:
+        assert isinstance(details, str) and CYRILLIC.search(details), (label, details)
 
 PROGRAM = {"type": "bonus", "levels": [{"code": "base", "name": "Все", "threshold": 0,
                                          "accrual": {"scheme": "percent", "percent": 5}, "max_spend_percent": 50}]}
@@ -75,7 +89,9 @@ def _never_500_and_nothing_written(api, session, cid, method, url, cases):  # no
         r = call()
         assert r.status_code != 500, (label, r.get_data(as_text=True)[:300])
         assert 400 <= r.status_code < 500, (label, r.status_code, r.get_data(as_text=True)[:300])
-        assert_error(r, r.status_code, *fields)
+        error = assert_error(r, r.status_code, *fields)
+        if error["code"] in EDGE_CODES:
+            assert_russian_details(error["details"], label)
         assert _state(api, session, cid) == before, label
 
 
@@ -203,3 +219,63 @@ def test_a_receipt_too_large_in_total_is_422_not_500(api):  # noqa: ANN001
         r = api.post(path, json=many)
         assert r.status_code == 422 and r.json["error"]["details"], r.json
     assert api.get("/api/v1/receipts/HUGE").status_code == 404
+
+
+WRONG_VALUES = [
+    ("/api/v1/customers", "post", {"phone": 5, "birth_date": "вчера", "email": "не почта", "tags": "a",
+                                   "relatives": [{}], "consents": [], "gender": "x", "card_number": "№1",
+                                   "first_name": "x" * 101, "zzz": 1}),
+    ("/api/v1/customers", "post", {"phone": "+79161234567", "tags": ["a"] * 51, "relatives": "нет",
+                                   "consents": {"sms": "да"}, "birth_date": None}),
+    ("/api/v1/customers/{cid}/bonuses", "post", {"amount": 0, "kind": "cashback", "valid_days": "x"}),
+    ("/api/v1/customers/{cid}/bonuses", "post", {"amount": 1.001, "valid_days": 0, "reason": ["x"]}),
+    ("/api/v1/receipts/calculate", "post", {"external_id": "", "positions": "x", "customer": []}),
+    ("/api/v1/receipts/calculate", "post", {"external_id": "R", "customer": {"phone": "1"},
+                                            "positions": [{"id": 1, "price": "сто", "quantity": -1,
+                                                           "groups": [""], "till_discount": 1e300}] * 2,
+                                            "spend_bonuses": "all", "payment": {"method": "barter"}}),
+    ("/api/v1/receipts/SOLD/returns", "post", {"external_id": 5, "positions": [{"id": "1"}, {"quantity": 0.0001}]}),
+    ("/api/v1/program", "put", {"type": 5, "levels": "все", "rules": [{"then": []}], "activation_delay_days": "x",
+                                "accrue_on_discounted": "да"}),
+    ("/api/v1/stores", "post", {"code": "", "name": 5}),
+    ("/api/v1/connections", "post", {"kind": "x", "external_account": "", "credentials": {"a": 1}}),
+]
+
+
+def test_details_are_russian_for_every_field_type(api, client, world):
+    """marshmallow's default (English) messages never reach the caller: strings, numbers,
+    booleans, dates, e-mails, lists, nested objects, unknown fields, money, quantities."""
+    for url, method, body in WRONG_VALUES:
+        r = getattr(api, method)(url.format(cid=world), json=body)
+        error = assert_error(r, 422)
+        assert error["details"], (url, error)
+        assert_russian_details(error["details"], url)
+    for url in (f"/api/v1/customers/{world}/ledger?limit=abc&offset=-1", "/api/v1/inbox?status=x&limit=0"):
+        error = assert_error(api.get(url), 422)
+        assert_russian_details(error["details"], url)
+    r = client.post("/api/v1/customers", data="не JSON", headers={**api.headers, "Content-Type": "application/json"})
+    assert_russian_details(assert_error(r, 400)["details"])
+
+
+def test_every_api_field_has_russian_messages(app):
+    """The static side of the same rule: every field of every API schema, nested ones too."""
+    from marshmallow import class_registry
+
+    seen = set()
+    for name, classes in list(class_registry._registry.items()):  # noqa: SLF001
+        for cls in classes:
+            if not cls.__module__.startswith("api.") or cls in seen:
+                continue
+            seen.add(cls)
+            schema = cls()
+            for message in schema.error_messages.values():
+                assert CYRILLIC.search(message), (name, message)
+            for field_name, field in schema.fields.items():
+                for inner in (field, getattr(field, "inner", None), getattr(field, "value_field", None),
+                              getattr(field, "key_field", None)):
+                    if inner is None:
+                        continue
+                    for key, message in inner.error_messages.items():
+                        assert isinstance(message, str) and CYRILLIC.search(message), \
+                            (f"{name}.{field_name}", key, message)
+    assert len(seen) > 20

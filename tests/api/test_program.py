@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 
-from tests.api.helpers import assert_error, counts
+from tests.api.helpers import CYRILLIC, assert_error, counts
 
 FULL = {
     "type": "bonus_discount",
@@ -47,6 +48,7 @@ FULL = {
     "accrue_on_discounted": False,
     "accrue_on_bonus_payment": True,
     "spend_on_discounted": False,
+    "restored_bonus_grace_days": 0,
 }
 
 
@@ -175,6 +177,7 @@ NONSENSE = [
     (_with("levels.0.code", "база пробел"), "levels.0.code"),
     (_with("levels.0.colour", "red"), "levels.0.colour"),
     ({**FULL, "cashback": True}, "cashback"),
+    (_with("restored_bonus_grace_days", -1), "restored_bonus_grace_days"),
 ]
 
 
@@ -198,3 +201,54 @@ def test_a_receipt_uses_the_new_settings_at_once(api):
     api.put("/api/v1/program", json={"type": "bonus", "levels": [
         {"code": "base", "name": "Все", "threshold": 0, "accrual": {"scheme": "percent", "percent": 8}}]})
     assert api.post("/api/v1/receipts/calculate", json=body).json["totals"]["bonus_earned"] == 80
+
+
+# --- the rules live in the hub (hub/services/program_rules.py); the schema only converts ------
+
+def test_the_schema_only_converts(app):
+    """Settings that convert but break the program's rules pass the schema untouched: the hub
+    refuses them, not marshmallow."""
+    from api.schemas.program import ProgramSchema
+
+    wrong = _with("levels.2.threshold", 5000.5)          # thresholds not ascending
+    wrong["rules"][0]["when"]["levels"] = ["platinum"]     # a level that does not exist
+    wrong["activation_delay_days"] = 500
+    loaded = ProgramSchema().load(wrong)
+    assert loaded["levels"][2]["threshold"] == 500050 and loaded["activation_delay_days"] == 500
+
+
+def test_the_hub_names_every_problem_by_path_in_russian(session, tenant):
+    from hub.errors import Invalid
+    from hub.services.programs import DEFAULT_SETTINGS, put_program, validate_program
+
+    assert validate_program(copy.deepcopy(DEFAULT_SETTINGS)) == []
+    bad = copy.deepcopy(DEFAULT_SETTINGS)
+    bad["levels"] = [{"code": "base", "name": "Все", "threshold": 100,
+                      "accrual": {"scheme": "progressive", "steps": [{"from": 0, "percent": "3"},
+                                                                     {"from": 0, "percent": "150"}]}},
+                     {"code": "base", "name": "", "threshold": 50, "discount": {"scheme": "per_amount"}}]
+    bad["activation_delay_days"] = 400
+    bad["rules"] = [{"when": {"levels": ["gold"], "time_from": "9:00"}, "then": {}}]
+    problems = validate_program(bad)
+    paths = [path for path, _ in problems]
+    for path in ("levels", "levels.0.accrual.steps", "levels.0.accrual.steps.1.percent", "levels.1.name",
+                 "levels.1.discount", "activation_delay_days", "rules.0.when.levels", "rules.0.when.time_from"):
+        assert path in paths, (path, problems)
+    assert all(CYRILLIC.search(message) for _, message in problems), problems
+    # The service refuses them itself (the cabinet's form calls it too), with the API's shape.
+    with pytest.raises(Invalid) as caught:
+        put_program(session, tenant["id"], bad)
+    assert caught.value.status == 422 and caught.value.details["levels"]["0"]["accrual"]["steps"]
+    assert caught.value.details["rules"]["0"]["when"]["levels"] == ["Нет таких уровней: gold."]
+
+
+@pytest.mark.parametrize("path, value", [("levels.0.threshold", 100), ("rules.0.when.levels", ["platinum"]),
+                                         ("activation_delay_days", 200), ("levels.2.accrual.percent", 101)])
+def test_the_api_shows_the_hubs_messages(api, path, value):
+    from api.schemas.program import ProgramSchema
+    from hub.services.program_rules import details_of, validate_program
+
+    settings = _with(path, value)
+    r = api.put("/api/v1/program", json=settings)
+    error = assert_error(r, 422, path if not path.startswith("levels.0.threshold") else "levels")
+    assert error["details"] == json.loads(json.dumps(details_of(validate_program(ProgramSchema().load(settings)))))
