@@ -68,6 +68,12 @@ def issue(session: Session, conn: Connection, purpose: str, subject: str, phone:
                       subject=subject, code_hash=code_hash(conn.id, purpose, subject, code),
                       issued_at=now, expires_at=now + timedelta(seconds=policy.ttl_seconds),
                       attempts=0))
+    from hub.notify import send_code
+    try:
+        send_code(session, conn.tenant_id, phone, code, purpose)   # through the tenant's channels
+    except Invalid:
+        session.rollback()
+        raise
     session.commit()
     sms_log.info("SMS на %s: код подтверждения %s", phone, code)
     return code, policy.repeat_seconds

@@ -1,0 +1,347 @@
+"""Channels behind one small interface: SMS.ru, SMS Aero, a Telegram bot, a MAX bot, SMTP.
+
+A channel sends one text to one recipient and says what happened:
+* `SendResult` — accepted (provider message id, cost in kopecks when the provider tells);
+* `TransientError` — try again later (timeouts, connection errors, 5xx, 429, "service busy");
+* `PermanentError` — the provider refused for good (bad number, no funds, bot blocked): the
+  message fails with the reason shown.
+None of the providers takes an idempotency key, so after a timeout the delivery code asks
+`lookup()` before sending again where the provider can answer (SMS Aero's list, by number
+and text); elsewhere a timeout may, rarely, mean a second copy (at-least-once).
+"""
+from __future__ import annotations
+
+import smtplib
+import ssl
+import threading
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid
+
+import requests
+
+TIMEOUT = (5, 15)      # connect, read (seconds)
+_local = threading.local()
+
+
+def http() -> requests.Session:
+    """One pooled HTTP session per thread (the worker sends many messages in a row)."""
+    s = getattr(_local, "session", None)
+    if s is None:
+        s = _local.session = requests.Session()
+        s.headers["User-Agent"] = "Kopilka/1.0"
+    return s
+
+
+@dataclass(frozen=True)
+class SendResult:
+    provider_message_id: str | None
+    cost: int | None = None          # kopecks, when the provider says
+    status: str = "sent"             # sent | delivered
+
+
+class ChannelError(Exception):
+    def __init__(self, reason: str, retry_after: float | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class TransientError(ChannelError):
+    """Try again later."""
+
+
+class PermanentError(ChannelError):
+    """Refused for good; the message fails with the reason."""
+
+
+class TimeoutUnknown(TransientError):
+    """The request may or may not have reached the provider (read timeout)."""
+
+
+def _kopecks(value) -> int | None:  # noqa: ANN001
+    if value in (None, ""):
+        return None
+    try:
+        return int((Decimal(str(value)) * 100).quantize(Decimal(1)))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def _request(method: str, url: str, **kw) -> requests.Response:
+    try:
+        return http().request(method, url, timeout=kw.pop("timeout", TIMEOUT), **kw)
+    except requests.ReadTimeout as exc:
+        raise TimeoutUnknown(f"timeout: {url.split('?')[0]}") from exc
+    except requests.RequestException as exc:
+        raise TransientError(f"connection: {type(exc).__name__}") from exc
+
+
+def _http_status(resp: requests.Response, name: str) -> None:
+    if resp.status_code == 429:
+        retry = resp.headers.get("Retry-After")
+        raise TransientError(f"{name}: 429 too many requests",
+                             float(retry) if retry and retry.isdigit() else None)
+    if resp.status_code >= 500:
+        raise TransientError(f"{name}: HTTP {resp.status_code}")
+
+
+def _json(resp: requests.Response, name: str) -> dict:
+    try:
+        data = resp.json()
+    except ValueError as exc:
+        if resp.status_code >= 400:
+            raise PermanentError(f"{name}: HTTP {resp.status_code}") from exc
+        raise TransientError(f"{name}: unreadable answer") from exc
+    return data if isinstance(data, dict) else {}
+
+
+class Channel:
+    channel = ""
+    provider = ""
+    #: the channel's own limits: messages per second per bot/account, seconds between
+    #: messages to one chat (None = no limit known)
+    per_second: float | None = None
+    per_chat_interval: float | None = None
+
+    def __init__(self, settings: dict | None = None, credentials: dict | None = None):
+        self.settings = settings or {}
+        self.credentials = credentials or {}
+
+    def send(self, recipient: str, text: str, *, subject: str | None = None,
+             callback_url: str | None = None) -> SendResult:
+        raise NotImplementedError
+
+    def lookup(self, recipient: str, text: str) -> SendResult | None:
+        """After a timeout: did the provider take the message after all? None = unknown."""
+        return None
+
+    def status(self, provider_message_id: str) -> str | None:
+        """delivered | failed | sent (still on its way) | None (cannot ask)."""
+        return None
+
+
+def digits(phone: str) -> str:
+    return "".join(ch for ch in phone if ch.isdigit())
+
+
+# --- SMS.ru ---------------------------------------------------------------------------------
+
+# https://sms.ru/api/send: status codes that mean "later", the rest of the errors are final
+SMSRU_TRANSIENT = {220, 230, 231, 232, 233, 500, 501}
+SMSRU_REASONS = {
+    200: "неверный api_id", 201: "недостаточно средств на счёте SMS.ru",
+    202: "неверно указан получатель", 203: "нет текста сообщения",
+    204: "имя отправителя не согласовано с SMS.ru", 205: "сообщение слишком длинное",
+    206: "превышен дневной лимит", 207: "на этот номер нельзя отправлять сообщения",
+    208: "неверное время отправки", 209: "номер в стоп-листе", 220: "сервис временно недоступен",
+    230: "превышен лимит сообщений на этот номер в день", 231: "превышен лимит одинаковых сообщений в минуту",
+    232: "превышен лимит одинаковых сообщений в день", 300: "токен устарел", 301: "неверный api_id",
+    302: "аккаунт не подтверждён",
+}
+# delivery-status codes (callback and /sms/status)
+SMSRU_DELIVERED = {103}
+SMSRU_FAILED = {104, 105, 106, 107, 108, 150}
+
+
+def _smsru_error(code, text: str | None) -> ChannelError:  # noqa: ANN001
+    try:
+        code = int(code)
+    except (TypeError, ValueError):
+        code = 0
+    reason = f"SMS.ru {code}: {SMSRU_REASONS.get(code) or text or 'ошибка'}"
+    return (TransientError if code in SMSRU_TRANSIENT else PermanentError)(reason)
+
+
+class SmsRu(Channel):
+    channel, provider = "sms", "smsru"
+    base = "https://sms.ru"
+
+    def _base(self) -> str:
+        return (self.settings.get("api_base") or self.base).rstrip("/")
+
+    def send(self, recipient, text, *, subject=None, callback_url=None):  # noqa: ANN001
+        to = digits(recipient)
+        data = {"api_id": self.credentials.get("api_id", ""), "to": to, "msg": text, "json": 1}
+        if self.settings.get("sender"):
+            data["from"] = self.settings["sender"]
+        resp = _request("POST", f"{self._base()}/sms/send", data=data)
+        _http_status(resp, "SMS.ru")
+        body = _json(resp, "SMS.ru")
+        if body.get("status") != "OK":
+            raise _smsru_error(body.get("status_code"), body.get("status_text"))
+        item = (body.get("sms") or {}).get(to) or next(iter((body.get("sms") or {}).values()), {})
+        if item.get("status") != "OK":
+            raise _smsru_error(item.get("status_code"), item.get("status_text"))
+        return SendResult(str(item.get("sms_id")), _kopecks(item.get("cost")))
+
+    def status(self, provider_message_id):  # noqa: ANN001
+        resp = _request("GET", f"{self._base()}/sms/status", params={
+            "api_id": self.credentials.get("api_id", ""), "sms_id": provider_message_id, "json": 1})
+        _http_status(resp, "SMS.ru")
+        item = (_json(resp, "SMS.ru").get("sms") or {}).get(provider_message_id) or {}
+        code = item.get("status_code")
+        return smsru_state(code)
+
+
+def smsru_state(code) -> str | None:  # noqa: ANN001
+    try:
+        code = int(code)
+    except (TypeError, ValueError):
+        return None
+    if code in SMSRU_DELIVERED:
+        return "delivered"
+    if code in SMSRU_FAILED:
+        return "failed"
+    return "sent"
+
+
+# --- SMS Aero v2 ----------------------------------------------------------------------------
+
+SMSAERO_STATES = {0: "sent", 1: "delivered", 2: "failed", 3: "sent", 4: "sent", 6: "failed",
+                  8: "sent"}   # 0 queued, 1 delivered, 2 not delivered, 6 rejected, 8 moderation
+
+
+class SmsAero(Channel):
+    channel, provider = "sms", "smsaero"
+    base = "https://gate.smsaero.ru/v2"
+
+    def _call(self, path: str, payload: dict) -> dict:
+        base = (self.settings.get("api_base") or self.base).rstrip("/")
+        resp = _request("POST", f"{base}/{path}", json=payload,
+                        auth=(self.credentials.get("email", ""), self.credentials.get("api_key", "")))
+        _http_status(resp, "SMS Aero")
+        body = _json(resp, "SMS Aero")
+        if body.get("result") == "no credits":
+            raise PermanentError("SMS Aero: недостаточно средств на счёте")
+        if body.get("result") == "reject":
+            raise PermanentError(f"SMS Aero: отклонено — {body.get('reason') or 'без причины'}")
+        if resp.status_code == 401:
+            raise PermanentError("SMS Aero: неверный email или API-ключ")
+        if not body.get("success"):
+            raise PermanentError(f"SMS Aero: {body.get('message') or f'HTTP {resp.status_code}'}")
+        return body.get("data") or {}
+
+    def send(self, recipient, text, *, subject=None, callback_url=None):  # noqa: ANN001
+        payload = {"number": digits(recipient), "text": text,
+                   "sign": self.settings.get("sender") or "SMS Aero"}
+        if callback_url:
+            payload["callbackUrl"] = callback_url
+        data = self._call("sms/send", payload)
+        return SendResult(str(data.get("id")), _kopecks(data.get("cost")))
+
+    def lookup(self, recipient, text):  # noqa: ANN001
+        data = self._call("sms/list", {"number": digits(recipient), "text": text})
+        items = [v for k, v in data.items() if k.isdigit() and isinstance(v, dict)] \
+            if isinstance(data, dict) else []
+        for item in items:
+            if item.get("text") == text:
+                return SendResult(str(item.get("id")), _kopecks(item.get("cost")))
+        return None
+
+    def status(self, provider_message_id):  # noqa: ANN001
+        data = self._call("sms/status", {"id": int(provider_message_id)})
+        return SMSAERO_STATES.get(int(data.get("status", -1)))
+
+
+# --- Telegram ------------------------------------------------------------------------------
+
+class Telegram(Channel):
+    channel, provider = "telegram", "telegram"
+    base = "https://api.telegram.org"
+    per_second, per_chat_interval = 30.0, 1.0
+
+    def call(self, method: str, payload: dict) -> dict:
+        base = (self.settings.get("api_base") or self.base).rstrip("/")
+        resp = _request("POST", f"{base}/bot{self.credentials.get('token', '')}/{method}", json=payload)
+        body = _json(resp, "Telegram") if resp.status_code < 500 else {}
+        if resp.status_code == 429 or body.get("error_code") == 429:
+            retry = (body.get("parameters") or {}).get("retry_after")
+            raise TransientError("Telegram: 429 too many requests", float(retry) if retry else None)
+        _http_status(resp, "Telegram")
+        if not body.get("ok"):
+            raise PermanentError(f"Telegram {body.get('error_code') or resp.status_code}: "
+                                 f"{body.get('description') or 'error'}")
+        return body.get("result") or {}
+
+    def send(self, recipient, text, *, subject=None, callback_url=None):  # noqa: ANN001
+        result = self.call("sendMessage", {"chat_id": recipient, "text": text})
+        return SendResult(str(result.get("message_id")), 0)
+
+
+# --- MAX -----------------------------------------------------------------------------------
+
+class Max(Channel):
+    """MAX Bot API: POST /messages?user_id=… with the bot token in `Authorization`."""
+    channel, provider = "max", "max"
+    base = "https://platform-api.max.ru"
+    per_second, per_chat_interval = 30.0, 0.5
+
+    def call(self, method: str, path: str, payload: dict | None = None, params: dict | None = None) -> dict:
+        base = (self.settings.get("api_base") or self.base).rstrip("/")
+        resp = _request(method, f"{base}/{path.lstrip('/')}", json=payload, params=params,
+                        headers={"Authorization": self.credentials.get("token", "")})
+        _http_status(resp, "MAX")
+        body = _json(resp, "MAX")
+        if resp.status_code >= 400:
+            raise PermanentError(f"MAX {resp.status_code}: {body.get('message') or body.get('code') or 'error'}")
+        return body
+
+    def send(self, recipient, text, *, subject=None, callback_url=None):  # noqa: ANN001
+        body = self.call("POST", "messages", {"text": text}, params={"user_id": recipient})
+        mid = ((body.get("message") or {}).get("body") or {}).get("mid")
+        return SendResult(str(mid) if mid else None, 0)
+
+
+# --- Email over SMTP -----------------------------------------------------------------------
+
+class Smtp(Channel):
+    channel, provider = "email", "smtp"
+
+    def send(self, recipient, text, *, subject=None, callback_url=None):  # noqa: ANN001
+        s = self.settings
+        msg = EmailMessage()
+        sender = s.get("from") or self.credentials.get("username") or "kopilka@localhost"
+        msg["From"] = formataddr((s.get("from_name") or "", sender))
+        msg["To"] = recipient
+        msg["Subject"] = subject or s.get("subject") or "Сообщение"
+        msg_id = make_msgid(domain=(sender.split("@", 1)[-1] or "kopilka.local"))
+        msg["Message-ID"] = msg_id
+        msg.set_content(text)
+        host, port = s.get("host", "127.0.0.1"), int(s.get("port", 25))
+        try:
+            if s.get("ssl"):
+                smtp = smtplib.SMTP_SSL(host, port, timeout=15, context=ssl.create_default_context())
+            else:
+                smtp = smtplib.SMTP(host, port, timeout=15)
+            with smtp:
+                if s.get("starttls"):
+                    smtp.starttls(context=ssl.create_default_context())
+                if self.credentials.get("username"):
+                    smtp.login(self.credentials["username"], self.credentials.get("password", ""))
+                smtp.send_message(msg)
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [c for c, _ in exc.recipients.values()]
+            cls = PermanentError if codes and all(c >= 500 for c in codes) else TransientError
+            raise cls(f"SMTP: адрес отклонён {codes}") from exc
+        except smtplib.SMTPAuthenticationError as exc:
+            raise PermanentError(f"SMTP: ошибка входа {exc.smtp_code}") from exc
+        except smtplib.SMTPResponseException as exc:
+            cls = PermanentError if exc.smtp_code >= 500 else TransientError
+            raise cls(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}"[:300]) from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            raise TransientError(f"SMTP: {type(exc).__name__}") from exc
+        return SendResult(msg_id.strip("<>"), 0)
+
+
+PROVIDERS: dict[str, type[Channel]] = {c.provider: c for c in (SmsRu, SmsAero, Telegram, Max, Smtp)}
+CHANNEL_OF = {p: c.channel for p, c in PROVIDERS.items()}
+CHANNELS = ("telegram", "max", "email", "sms")
+# Cheapest first: messengers and email cost nothing per message, SMS costs per part.
+ORDER = ("telegram", "max", "email", "sms")
+
+
+def new_secret() -> str:
+    return uuid.uuid4().hex + uuid.uuid4().hex

@@ -1,0 +1,110 @@
+"""Consent (38-ФЗ art. 18), quiet hours and the tenant's messaging settings."""
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.errors import Invalid
+from hub.models import Customer
+from hub.models.notify import NotifySettings
+
+DEFAULT_SETTINGS = {
+    "quiet_hours": {"start": "21:00", "end": "09:00"},   # advertising waits until `end`
+    "sms_fallback": True,            # SMS when no cheaper channel works for the customer
+    "sms_part_price": 250,           # kopecks per SMS part, for the expected cost (seed: 2,5 ₽)
+    "max_attempts": 8,
+    "code_limit": {"per_phone_interval": 60, "per_phone_hour": 5},
+}
+
+# Which consent (Customer.consents key) covers advertising in a channel.
+CONSENT_KEY = {"sms": "sms", "email": "email", "telegram": "messengers", "max": "messengers"}
+
+
+def get_settings(session: Session, tenant_id: str) -> dict:
+    cache = session.info.setdefault("notify_settings", {})
+    if tenant_id not in cache:
+        row = session.scalar(select(NotifySettings).where(NotifySettings.tenant_id == tenant_id))
+        merged = {**DEFAULT_SETTINGS, **((row.settings if row else None) or {})}
+        cache[tenant_id] = merged
+    return cache[tenant_id]
+
+
+def _hhmm(value: str, field: str) -> time:
+    try:
+        h, m = str(value).split(":")
+        return time(int(h), int(m))
+    except (ValueError, TypeError) as exc:
+        raise Invalid("invalid_time", f"Время «{value}» нужно указать как ЧЧ:ММ.",
+                      {field: ["Use HH:MM."]}) from exc
+
+
+def put_settings(session: Session, tenant_id: str, data: dict) -> dict:
+    from hub.clock import utcnow
+    qh = data.get("quiet_hours")
+    if qh is not None:
+        _hhmm(qh.get("start"), "quiet_hours.start")
+        _hhmm(qh.get("end"), "quiet_hours.end")
+    row = session.scalar(select(NotifySettings).where(NotifySettings.tenant_id == tenant_id))
+    if row is None:
+        row = NotifySettings(tenant_id=tenant_id, settings={})
+        session.add(row)
+    row.settings = {**(row.settings or {}), **data}
+    row.updated_at = utcnow()
+    session.info.get("notify_settings", {}).pop(tenant_id, None)
+    return {**DEFAULT_SETTINGS, **row.settings}
+
+
+def tenant_timezone(session: Session, tenant_id: str) -> str:
+    from hub.services.programs import get_program
+    try:
+        return get_program(session, tenant_id).timezone
+    except Exception:  # noqa: BLE001 - a tenant without a program yet: Moscow
+        return "Europe/Moscow"
+
+
+def quiet_until(moment: datetime, tz: str, quiet: dict | None) -> datetime | None:
+    """None when `moment` is outside the tenant's quiet hours, else the moment they end."""
+    if not quiet or not quiet.get("start") or not quiet.get("end"):
+        return None
+    start, end = _hhmm(quiet["start"], "start"), _hhmm(quiet["end"], "end")
+    if start == end:
+        return None
+    zone = ZoneInfo(tz)
+    local = moment.astimezone(zone)
+    t = local.time().replace(tzinfo=None)
+    inside = (start <= t or t < end) if start > end else (start <= t < end)
+    if not inside:
+        return None
+    day = local.date() if t < end else local.date() + timedelta(days=1)
+    ends = datetime.combine(day, end, tzinfo=zone)
+    return ends.astimezone(moment.tzinfo)
+
+
+def has_consent(customer: Customer | None, channel: str) -> bool:
+    """Recorded advertising consent for the channel, not withdrawn since."""
+    if customer is None:
+        return False
+    entry = (customer.consents or {}).get(CONSENT_KEY.get(channel, channel))
+    if isinstance(entry, dict):
+        return bool(entry.get("given"))
+    return bool(entry)
+
+
+def withdraw(customer: Customer, channels: list[str] | tuple[str, ...], moment: datetime,
+             source: str) -> None:
+    """An opt-out ("СТОП" reply, unsubscribe link): recorded like every consent change."""
+    consents = dict(customer.consents or {})
+    for ch in channels:
+        key = CONSENT_KEY.get(ch, ch)
+        consents[key] = {"given": False, "at": moment.isoformat(), "source": source}
+    customer.consents = consents
+
+
+STOP_WORDS = {"стоп", "stop", "/stop", "отписаться", "отписка"}
+
+
+def is_stop(text: str | None) -> bool:
+    return (text or "").strip().strip(".!").lower() in STOP_WORDS
