@@ -8,6 +8,9 @@ from hub.engine.program import (
     Condition, Effect, Level, Program, Rule, Scheme, Step,
 )
 from hub.engine.receipt import AccountState, Position, Receipt
+from hub.engine.promotions import (
+    AppliedPromotion, LinePromotion, PromoConditions, PromoContext, Promotion,
+)
 from hub.engine.quote import PositionQuote, Quote, calculate, SpendNotAllowed
 from hub.engine.returns import ReturnLine, ReturnQuote, ReturnTooLarge, compute_return
 from hub.engine.expiry import accrual_window, expiry_from, local_day_start, purchase_burn_date
@@ -17,4 +20,5 @@ __all__ = [
     "AccountState", "Position", "Receipt", "PositionQuote", "Quote", "calculate",
     "SpendNotAllowed", "ReturnLine", "ReturnQuote", "ReturnTooLarge", "compute_return",
     "accrual_window", "expiry_from", "local_day_start", "purchase_burn_date",
+    "AppliedPromotion", "LinePromotion", "PromoConditions", "PromoContext", "Promotion",
 ]

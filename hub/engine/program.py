@@ -70,6 +70,7 @@ class Effect:
     max_spend_percent: Decimal | None = None  # replaces the level's spending limit
     no_spend: bool = False
     no_discount: bool = False                 # excluded from the level discount
+    max_discount_percent: Decimal | None = None  # promotions + level discount: at most this share
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,16 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
+from zoneinfo import ZoneInfo
 
 from hub.engine.allocation import allocate
 from hub.engine.expiry import accrual_window, purchase_burn_date
 from hub.engine.program import Level, Program, Scheme
+from hub.engine.promotions import (
+    AppliedPromotion, LinePromotion, PromoContext, PromoOutcome, apply_promotions, no_promotions,
+)
 from hub.engine.receipt import AccountState, Receipt
-from hub.engine.rules import Terms, position_terms
+from hub.engine.rules import Terms, _matches, position_terms
 from hub.engine.text import rub
 
 _SCALE = Decimal(10) ** 6   # turns fractional accrual weights into integers for allocate()
@@ -31,10 +35,12 @@ class PositionQuote:
     level_discount: int
     bonus_spent: int
     bonus_earned: int
+    promo_discount: int = 0
+    promotions: tuple[LinePromotion, ...] = ()   # which promotion gave what on this line
 
     @property
     def discount(self) -> int:
-        return self.level_discount + self.bonus_spent
+        return self.promo_discount + self.level_discount + self.bonus_spent
 
     @property
     def amount_to_pay(self) -> int:
@@ -60,14 +66,23 @@ class Quote:
     earned_pending: bool             # earned bonuses wait for the activation delay
     cashier_message: str
     receipt_message: str
+    promo_discount: int = 0
+    promotions: tuple[AppliedPromotion, ...] = ()
+    hints: tuple[str, ...] = ()      # "one step away" offers for the cashier and the customer
+    certificates_sold: int = 0       # kopecks of gift certificates sold on the receipt
 
     @property
     def discount(self) -> int:
-        return self.level_discount + self.bonus_spent
+        return self.promo_discount + self.level_discount + self.bonus_spent
 
     @property
     def amount_to_pay(self) -> int:
         return self.amount - self.discount
+
+    @property
+    def purchase_amount(self) -> int:
+        """What counts as a purchase for levels: the amount to pay less gift certificates sold."""
+        return self.amount_to_pay - self.certificates_sold
 
     @property
     def spend_limited(self) -> bool:
@@ -82,26 +97,49 @@ def _round(program: Program, kopecks: int) -> int:
     return kopecks - kopecks % 100 if program.rounding == "rouble_down" else kopecks
 
 
-def _level_discount(program: Program, level: Level, receipt: Receipt,
-                    terms: list[Terms]) -> list[int]:
-    amounts = [p.amount for p in receipt.positions]
+def _level_discount(program: Program, level: Level, receipt: Receipt, terms: list[Terms],
+                    after_promo: list[int], room: list[int], blocked: tuple[bool, ...]) -> list[int]:
     if not program.gives_discount or level.discount is None:
-        return [0] * len(amounts)
-    eligible = [0 if t.no_discount else a for a, t in zip(amounts, terms)]
+        return [0] * len(after_promo)
+    eligible = [0 if t.no_discount or b else a for a, t, b in zip(after_promo, terms, blocked)]
     scheme = level.discount
     if scheme.kind == "per_amount":
         total = sum(eligible) // scheme.every * scheme.bonuses if scheme.every else 0
     else:
         total = _floor_kopecks(sum(eligible) * scheme.percent_for(receipt.amount) / 100)
     total = min(_round(program, total), sum(eligible))
-    return allocate(total, eligible)
+    # Each line's share, then cut to what its group still allows (nothing spills over).
+    return [min(part, r) for part, r in zip(allocate(total, eligible), room)]
 
 
-def _spend_caps(program: Program, rest: list[int], terms: list[Terms]) -> list[int]:
+def _spend_caps(program: Program, rest: list[int], terms: list[Terms],
+                promo: PromoOutcome) -> list[int]:
     if not program.earns_bonuses:
         return [0] * len(rest)
-    return [0 if t.no_spend else _floor_kopecks(r * t.max_spend_percent / 100)
-            for r, t in zip(rest, terms)]
+    caps = []
+    for r, t, share, blocked in zip(rest, terms, promo.spend_percent, promo.no_spend):
+        if t.no_spend or blocked:
+            caps.append(0)
+        else:
+            percent = t.max_spend_percent if share is None else max(share, t.max_spend_percent)
+            caps.append(_floor_kopecks(r * percent / 100))
+    return caps
+
+
+def _discount_caps(program: Program, level: Level, receipt: Receipt, local: datetime) -> list[int]:
+    """What each line's group allows as promotion plus level discount (its amount by default)."""
+    amounts = [p.amount for p in receipt.positions]
+    capping = [r for r in program.rules if r.then.max_discount_percent is not None]
+    if not capping:
+        return amounts
+    caps = []
+    for p in receipt.positions:
+        share = None
+        for rule in capping:      # in order: a later matching rule overrides an earlier one
+            if _matches(rule.when, p, receipt, level, local):
+                share = rule.then.max_discount_percent
+        caps.append(p.amount if share is None else min(p.amount, _floor_kopecks(p.amount * share / 100)))
+    return caps
 
 
 def _accrual_weights(scheme: Scheme | None, receipt_amount: int, bases: list[int],
@@ -158,21 +196,49 @@ def _accrual(program: Program, level: Level, receipt: Receipt, bases: list[int],
     return allocate(total, weights, [total if w else 0 for w in weights])
 
 
+# A gift certificate sold on a receipt: money for a future purchase, not a purchase itself.
+_CERTIFICATE = Terms(accrual_percent=None, accrual_multiplier=Decimal(0), no_accrual=True,
+                     max_spend_percent=Decimal(0), no_spend=True, no_discount=True)
+
+
 def calculate(program: Program, receipt: Receipt, account: AccountState, *,
-              strict: bool = False) -> Quote:
+              strict: bool = False, promo: PromoContext | None = None) -> Quote:
     """The quote for `receipt` by `program` for a customer in `account`.
 
     Changes nothing and reads no clock. With `strict` (commit), asking to spend more
     than allowed raises SpendNotAllowed instead of being cut down to the maximum.
+    `promo` carries the tenant's active promotions and what they may ask about the customer;
+    the order is promotions, level discount, bonus spending, accrual (hub.engine.promotions).
     """
     level = program.level_for(account.total_purchases)
-    terms = [position_terms(program, level, receipt, p) for p in receipt.positions]
+    terms = [_CERTIFICATE if p.certificate else position_terms(program, level, receipt, p)
+             for p in receipt.positions]
     amounts = [p.amount for p in receipt.positions]
 
-    level_discounts = _level_discount(program, level, receipt, terms)
-    rest = [a - d for a, d in zip(amounts, level_discounts)]
+    if promo is not None and promo.promotions:
+        local = receipt.moment.astimezone(ZoneInfo(program.timezone))
+        discount_caps = _discount_caps(program, level, receipt, local)
+        if any(p.certificate for p in receipt.positions):
+            discount_caps = [0 if p.certificate else c for p, c in zip(receipt.positions, discount_caps)]
+        outcome = apply_promotions(promo, receipt, account, level.code, local, discount_caps,
+                                   [program.earns_bonuses and not t.no_accrual for t in terms])
+    else:
+        discount_caps = None
+        outcome = no_promotions(len(amounts))
+    promo_discounts = list(outcome.discounts)
+    after_promo = [a - d for a, d in zip(amounts, promo_discounts)]
+    if discount_caps is None and program.rules and any(
+            r.then.max_discount_percent is not None for r in program.rules):
+        discount_caps = _discount_caps(program, level, receipt,
+                                       receipt.moment.astimezone(ZoneInfo(program.timezone)))
+    room = after_promo if discount_caps is None else [
+        max(0, c - d) for c, d in zip(discount_caps, promo_discounts)]
 
-    caps = _spend_caps(program, rest, terms)
+    level_discounts = _level_discount(program, level, receipt, terms, after_promo, room,
+                                      outcome.no_level_discount)
+    rest = [a - d for a, d in zip(after_promo, level_discounts)]
+
+    caps = _spend_caps(program, rest, terms, outcome)
     max_spendable = _round(program, max(0, min(sum(caps), account.available)))
     requested = max_spendable if receipt.spend_max else (receipt.spend or 0)
     if strict and requested > max_spendable:
@@ -181,18 +247,29 @@ def calculate(program: Program, receipt: Receipt, account: AccountState, *,
     spent = allocate(spent_total, rest, caps)
 
     bases = [r - (0 if program.accrue_on_bonus_payment else s) for r, s in zip(rest, spent)]
+    if any(m != 1 for m in outcome.multipliers):
+        terms = [t if m == 1 else Terms(t.accrual_percent, t.accrual_multiplier * m, t.no_accrual,
+                                        t.max_spend_percent, t.no_spend, t.no_discount)
+                 for t, m in zip(terms, outcome.multipliers)]
     earned = _accrual(program, level, receipt, bases, terms)
+    line_promos = _line_promotions(outcome, earned)
+    if program.earns_bonuses:
+        earned = [e + sum(b for _, b in x) for e, x in zip(earned, outcome.extra)]
 
     positions = tuple(
-        PositionQuote(p.id, p.amount, d, s, e)
-        for p, d, s, e in zip(receipt.positions, level_discounts, spent, earned))
+        PositionQuote(p.id, p.amount, d, s, e, pd, lp)
+        for p, d, s, e, pd, lp in zip(receipt.positions, level_discounts, spent, earned,
+                                      promo_discounts, line_promos))
     earned_total = sum(earned)
     active_from, expires_at = (accrual_window(program, level, receipt.moment)
                                if earned_total else (None, None))
     amount_to_pay = sum(rest) - spent_total
+    certificates = sum(p.amount for p in receipt.positions if p.certificate)
+    purchase = amount_to_pay - certificates       # certificates sold are not a purchase
+    promo_total = sum(promo_discounts)
     if earned_total and program.expiry_mode == "since_last_purchase":
         expires_at = purchase_burn_date(
-            program, program.level_for(account.total_purchases + amount_to_pay),
+            program, program.level_for(account.total_purchases + purchase),
             receipt.moment, account.last_purchase_at)
     # What the accrual adds to the available balance at once: all of it when active, else
     # only the debt it pays (the ledger pays a debt from a new lot before it activates).
@@ -200,7 +277,7 @@ def calculate(program: Program, receipt: Receipt, account: AccountState, *,
     earned_now = earned_total if earned_active else min(earned_total, account.debt)
     balance_after = account.available - spent_total + earned_now
     next_level = program.next_level(level)
-    to_next = (max(0, next_level.threshold - account.total_purchases - amount_to_pay)
+    to_next = (max(0, next_level.threshold - account.total_purchases - purchase)
                if next_level else None)
 
     quote = Quote(
@@ -210,8 +287,43 @@ def calculate(program: Program, receipt: Receipt, account: AccountState, *,
         balance=account.available, balance_after=balance_after,
         earned_active_from=active_from, earned_expires_at=expires_at,
         to_next_level_after=to_next, earned_pending=bool(earned_total) and not earned_active,
-        cashier_message="", receipt_message="")
+        cashier_message="", receipt_message="", promo_discount=promo_total,
+        promotions=_applied(outcome, line_promos), hints=outcome.hints,
+        certificates_sold=certificates)
     return _with_messages(program, quote)
+
+
+def _line_promotions(outcome: PromoOutcome, earned: list[int]) -> list[tuple[LinePromotion, ...]]:
+    """Per line, what each promotion gave: its discount, and the bonuses it added (the extra
+    bonuses; for multipliers, the line's accrual above the unmultiplied one: e x (m - 1) / m,
+    split evenly when several multiply the line)."""
+    names = {p.id: p.name for p in outcome.applied}
+    out = []
+    for i, given in enumerate(outcome.line_discounts):
+        ids = outcome.multiplier_ids[i]
+        if not given and not ids and not outcome.extra[i]:
+            out.append(())
+            continue
+        rows: dict[str, list[int]] = {pid: [d, 0] for pid, d in given}
+        if ids:
+            m = outcome.multipliers[i]
+            boost = _floor_kopecks(earned[i] * (m - 1) / m) if m > 1 else 0
+            for pid, part in zip(ids, allocate(boost, [1] * len(ids), [boost] * len(ids))):
+                rows.setdefault(pid, [0, 0])[1] += part
+        for pid, bonus in outcome.extra[i]:
+            rows.setdefault(pid, [0, 0])[1] += bonus
+        out.append(tuple(LinePromotion(pid, names.get(pid, ""), d, b) for pid, (d, b) in rows.items()))
+    return out
+
+
+def _applied(outcome: PromoOutcome, lines: list[tuple[LinePromotion, ...]]) -> tuple[AppliedPromotion, ...]:
+    totals: dict[str, list[int]] = {p.id: [0, 0] for p in outcome.applied}
+    for row in lines:
+        for lp in row:
+            if lp.id in totals:
+                totals[lp.id][0] += lp.discount
+                totals[lp.id][1] += lp.bonus
+    return tuple(AppliedPromotion(p.id, p.name, p.reward, *totals[p.id]) for p in outcome.applied)
 
 
 def _with_messages(program: Program, q: Quote) -> Quote:
@@ -230,9 +342,19 @@ def _with_messages(program: Program, q: Quote) -> Quote:
             cashier.append(line + ".")
     if q.level_discount:
         cashier.append(f"Скидка по карте {rub(q.level_discount)} ₽.")
+    printed = []      # the receipt's line of each promotion
+    for p in q.promotions:
+        gave = [f"скидка {rub(p.discount)} ₽"] if p.discount else []
+        if p.bonus:
+            gave.append(f"+{rub(p.bonus)} бонусов")
+        cashier.append(f"Акция «{p.name}»" + (f": {', '.join(gave)}." if gave else " применена."))
+        printed.append(f"Акция «{p.name}»" + (f": {gave[0]}" if gave else ""))
+    cashier.extend(q.hints)
     receipt = []
     if q.level_discount:
         receipt.append(f"Скидка по карте: {rub(q.level_discount)} ₽")
+    receipt.extend(printed)
+    receipt.extend(q.hints)
     if program.earns_bonuses:
         receipt.append(f"Списано бонусов: {rub(q.bonus_spent)}")
         receipt.append(f"Начислено бонусов: {rub(q.bonus_earned)}")

@@ -16,6 +16,8 @@ class Position:
     name: str | None = None
     groups: tuple[str, ...] = ()
     till_discount: int = 0      # kopecks the till itself already took off (a discounted good)
+    certificate: bool = False   # a gift certificate sold: no bonuses, discounts or promotions,
+                                # not a purchase for levels (Quote.purchase_amount)
 
 
 @dataclass(frozen=True)
