@@ -17,17 +17,17 @@ def parse_moment(text: str | None, tz: str, now: datetime, field: str = "moment"
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except (ValueError, AttributeError, TypeError) as exc:
         raise Invalid("invalid_moment", f"Неверный формат времени «{text}»: нужен ISO 8601.",
-                      {field: ["Use ISO 8601, e.g. 2026-05-01T12:30:00+03:00."]}) from exc
+                      {field: ["Нужен формат ISO 8601, например 2026-05-01T12:30:00+03:00."]}) from exc
     if value.tzinfo is None:
         value = value.replace(tzinfo=ZoneInfo(tz))
     try:
         value = value.astimezone(timezone.utc)
     except OverflowError as exc:    # e.g. 0001-01-01T00:00:00+14:00 is before year 1 in UTC
         raise Invalid("invalid_moment", f"Неверное время «{text}».",
-                      {field: ["Out of range."]}) from exc
+                      {field: ["Время вне допустимого диапазона."]}) from exc
     if value > now + FUTURE_TOLERANCE:
         raise Invalid("moment_in_future", "Время операции в будущем: проверьте часы кассы.",
-                      {field: ["Must not be in the future."]})
+                      {field: ["Время не может быть в будущем."]})
     return value
 
 

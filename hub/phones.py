@@ -19,5 +19,5 @@ def normalize_phone(raw: str, region: str = "RU") -> str:
                       {"phone": [str(exc)]}) from exc
     if not phonenumbers.is_valid_number(number):
         raise Invalid("invalid_phone", f"Номер телефона «{raw}» недействителен.",
-                      {"phone": ["invalid phone number"]})
+                      {"phone": ["Неверный номер телефона."]})
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 import json
 import re
@@ -79,21 +80,50 @@ def basic_credentials() -> tuple[str, str] | None:
     return (login, password) if sep else None
 
 
+_VERIFIERS: dict[tuple[str, str], tuple[str, bytes]] = {}
+_MAX_VERIFIERS = 4096
+
+
+def _digest(password: str) -> bytes:
+    return hashlib.sha256(password.encode("utf-8")).digest()
+
+
+def _verifier(conn: Connection) -> tuple[str, bytes] | None:
+    """(login, SHA-256 of the password) of the connection's stored credentials, decrypted once
+    per ciphertext: new credentials are a new ciphertext, so a change takes effect at once."""
+    key = (conn.id, conn.credentials or "")
+    found = _VERIFIERS.get(key)
+    if found is None:
+        stored = credentials_of(conn)
+        login = stored.get("login")
+        if not login:
+            return None
+        if len(_VERIFIERS) >= _MAX_VERIFIERS:
+            _VERIFIERS.clear()
+        found = _VERIFIERS[key] = (str(login), _digest(str(stored.get("password") or "")))
+    return found
+
+
 def authenticated(session, connection_id: str) -> Connection | None:  # noqa: ANN001
-    """The active 1С connection whose stored login and password the request carries."""
+    """The active 1С connection whose stored login and password the request carries.
+
+    The connection comes back detached from the session, its columns loaded: the handlers
+    roll back between their steps, and a detached row is not expired (no reload each time)."""
     given = basic_credentials()
     if given is None:
         return None
     conn = connection_by_id(session, KIND, connection_id)
     if conn is None or conn.status != "active":
         return None
-    stored = credentials_of(conn)
-    login, password = stored.get("login"), stored.get("password") or ""
-    if not login:
+    verifier = _verifier(conn)
+    if verifier is None:
         return None
-    ok_login = hmac.compare_digest(given[0].encode(), str(login).encode())
-    ok_password = hmac.compare_digest(given[1].encode(), str(password).encode())
-    return conn if ok_login and ok_password else None
+    ok_login = hmac.compare_digest(given[0].encode(), verifier[0].encode())
+    ok_password = hmac.compare_digest(_digest(given[1]), verifier[1])
+    if not (ok_login and ok_password):
+        return None
+    session.expunge(conn)
+    return conn
 
 
 # --- reading what 1С sends ------------------------------------------------------------------

@@ -34,7 +34,7 @@ from hub.extensions import db
 from hub.models import Customer
 from hub.models.base import new_id
 from hub.moments import parse_moment, utcnow
-from hub.services.cards import find_card_holder, is_locked, lock_balance
+from hub.services.cards import card_holder_and_lock, find_card_holder, is_locked, lock_balance
 from hub.services.catalog import with_groups
 from hub.services.customers import register_customer, summarize, update_customer
 from hub.services.holds import release_receipt_hold
@@ -158,10 +158,13 @@ def locked(session, conn, customer_id: str) -> bool:  # noqa: ANN001
     return is_locked(session, conn.tenant_id, customer_id, SOURCE, reference(conn, customer_id))
 
 
-def card_description(session, conn, customer: Customer, search_type: str) -> dict:  # noqa: ANN001
-    """A card as findclientcard (and LoyaltyCardDescription) describe it."""
+def card_description(session, conn, customer: Customer, search_type: str,  # noqa: ANN001
+                     blocked: bool | None = None) -> dict:
+    """A card as findclientcard (and LoyaltyCardDescription) describe it; `blocked` when the
+    caller knows already whether the card is locked."""
     summary = summarize(session, conn.tenant_id, customer, utcnow())
-    blocked = locked(session, conn, customer.id)
+    if blocked is None:
+        blocked = locked(session, conn, customer.id)
     name = " ".join(x for x in (customer.last_name, customer.first_name, customer.middle_name) if x)
     return {"ClientName": name or customer.phone, "IsPerson": True,
             "DateOfBirth": json_date_or_empty(customer.birth_date), "Phone": customer.phone,
@@ -513,7 +516,9 @@ def calculatediscounts(session, conn, params):  # noqa: ANN001, ANN201
         return as_json(error_answer(base(), exc.message))
     cards = data.get("LoyaltyCardsList") or []
     code = str(cards[0]).strip()[:64] if isinstance(cards, list) and cards and cards[0] is not None else ""
-    customer = find_card_holder(session, conn.tenant_id, code=code)[0] if code else None
+    customer, was_locked = (card_holder_and_lock(session, conn.tenant_id, code, source=SOURCE,
+                                                 reference_prefix=reference(conn, ""))
+                            if code else (None, False))
     store = _ref(data.get("RetailStore"))["Ref"][:100] or None
     lines = with_groups(session, conn.tenant_id, lines)
     program = get_program(session, conn.tenant_id)
@@ -527,9 +532,10 @@ def calculatediscounts(session, conn, params):  # noqa: ANN001, ANN201
                       customer={"id": customer_id} if customer_id else None, store=store)
     quote = calculate_receipt(session, conn.tenant_id, req)
     answer = render_calculation(session, conn, data, lines, quote, program)
+    is_locked_now = False
     if customer_id is not None:
         block = str(data.get("BlockBonuses") or "0") == "1"
-        is_locked_now = locked(session, conn, customer_id)
+        is_locked_now = was_locked
         if block and not is_locked_now:
             customer = session.get(Customer, customer_id)
             if spendable(session, conn, customer) > 0:
@@ -540,7 +546,7 @@ def calculatediscounts(session, conn, params):  # noqa: ANN001, ANN201
     if data.get("GetLoyaltyCardData") is True:
         # УНФ reads the card's data from here when the cash desk has only its number
         answer["LoyaltyCardDescription"] = {"CardNotFound": customer_id is None, "LoyaltyCard": (
-            card_description(session, conn, session.get(Customer, customer_id), "КодКарты")
+            card_description(session, conn, session.get(Customer, customer_id), "КодКарты", is_locked_now)
             if customer_id else None)}
     session.rollback()
     return as_json(answer)

@@ -76,7 +76,7 @@ def put_template(session: Session, tenant_id: str, topic: str, *, channel: str =
     if text is not None:
         if not text.strip():
             raise Invalid("empty_template", "Текст сообщения не может быть пустым.",
-                          {"text": ["Must not be empty."]})
+                          {"text": ["Текст не может быть пустым."]})
         bad = unknown_placeholders(text)
         if bad:
             raise Invalid("unknown_placeholder",

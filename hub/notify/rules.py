@@ -38,7 +38,7 @@ def _hhmm(value: str, field: str) -> time:
         return time(int(h), int(m))
     except (ValueError, TypeError) as exc:
         raise Invalid("invalid_time", f"Время «{value}» нужно указать как ЧЧ:ММ.",
-                      {field: ["Use HH:MM."]}) from exc
+                      {field: ["Нужен формат ЧЧ:ММ."]}) from exc
 
 
 def put_settings(session: Session, tenant_id: str, data: dict) -> dict:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session
 
 from hub.errors import DomainError
@@ -53,6 +53,23 @@ def is_locked(session: Session, tenant_id: str, customer_id: str, source: str, r
         .where(Account.tenant_id == tenant_id, Account.customer_id == customer_id,
                Hold.tenant_id == tenant_id, Hold.source == source, Hold.reference == reference,
                Hold.status == "active", Hold.expires_at > utcnow()).limit(1)) is not None
+
+
+def card_holder_and_lock(session: Session, tenant_id: str, code: str, *, source: str,
+                         reference_prefix: str) -> tuple[Customer | None, bool]:
+    """The holder of card `code` and whether their lock (an active, unexpired hold under
+    `reference_prefix` + customer id) is in place — one query, for the till's hot path."""
+    from hub.models import Account, Hold
+    held = (select(Hold.id).join(Account, Account.id == Hold.account_id)
+            .where(Account.tenant_id == tenant_id, Account.customer_id == Customer.id,
+                   Hold.tenant_id == tenant_id, Hold.source == source,
+                   Hold.reference == literal(reference_prefix) + Customer.id,
+                   Hold.status == "active", Hold.expires_at > utcnow())
+            .exists())
+    row = session.execute(select(Customer, held).where(Customer.tenant_id == tenant_id,
+                                                       Customer.card_number == code[:64])
+                          .order_by(Customer.created_at).limit(1)).first()
+    return (row[0], bool(row[1])) if row is not None else (None, False)
 
 
 def lock_balance(session: Session, tenant_id: str, customer_id: str, *, source: str,

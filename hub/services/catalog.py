@@ -7,6 +7,7 @@ group and its ancestors, by external id and by name.
 """
 from __future__ import annotations
 
+import time
 from typing import Iterable
 
 from sqlalchemy import select
@@ -14,6 +15,13 @@ from sqlalchemy.orm import Session
 
 from hub.models.base import new_id, utcnow
 from hub.models.catalog import CatalogGroup, CatalogProduct
+
+# groups_of answers from a per-process cache per tenant: a till's hot path (1С's
+# calculatediscounts) then costs no catalog query for products already seen. This process's
+# own upserts clear the tenant's entry; other processes see a catalog change within the TTL.
+GROUPS_TTL_SECONDS = 60.0
+_MAX_CACHED = 50_000
+_groups_cache: dict[str, tuple[float, dict[str, list[str] | None]]] = {}
 
 MAX_ID = 100
 MAX_NAME = 300
@@ -56,6 +64,7 @@ def _clip(value, limit: int) -> str | None:  # noqa: ANN001
 
 def upsert_groups(session: Session, tenant_id: str, groups: list[dict], *, source: str) -> int:
     """Groups as {"id", "name", "parent"}; the caller commits (batches of any size)."""
+    _groups_cache.pop(tenant_id, None)
     now = utcnow()
     rows = [{"id": new_id(), "tenant_id": tenant_id, "external_id": _clip(g["id"], MAX_ID),
              "name": _clip(g.get("name"), MAX_NAME) or "", "parent_id": _clip(g.get("parent"), MAX_ID),
@@ -67,6 +76,7 @@ def upsert_products(session: Session, tenant_id: str, products: list[dict], *, s
                     fields: Iterable[str] = PRODUCT_FIELDS) -> int:
     """Products as {"id", "name", "article", "barcodes", "groups", "price"}; only `fields`
     are overwritten on a known product (prices from offers leave names alone)."""
+    _groups_cache.pop(tenant_id, None)
     now = utcnow()
     rows = []
     for p in products:
@@ -105,6 +115,22 @@ def groups_of(session: Session, tenant_id: str, product_ids: Iterable[str]) -> d
     ids = {p for p in product_ids if p}
     if not ids:
         return {}
+    clock = time.monotonic()      # the cache's age only, never business time
+    entry = _groups_cache.get(tenant_id)
+    if entry is None or entry[0] < clock or len(entry[1]) > _MAX_CACHED:
+        if len(_groups_cache) > 1000:
+            _groups_cache.clear()
+        entry = _groups_cache[tenant_id] = (clock + GROUPS_TTL_SECONDS, {})
+    known = entry[1]
+    missing = ids - known.keys()
+    if missing:
+        found = _load_groups(session, tenant_id, missing)
+        for ext in missing:
+            known[ext] = found.get(ext)
+    return {ext: list(known[ext]) for ext in ids if known.get(ext) is not None}
+
+
+def _load_groups(session: Session, tenant_id: str, ids: set[str]) -> dict[str, list[str]]:
     rows = session.execute(select(CatalogProduct.external_id, CatalogProduct.groups).where(
         CatalogProduct.tenant_id == tenant_id, CatalogProduct.external_id.in_(ids))).all()
     direct = {ext: list(groups or []) for ext, groups in rows}

@@ -35,7 +35,7 @@ def check_till_discount(totals: dict, till: TillDiscount | None, spend: int | No
         raise Invalid("discount_not_allowed",
                       f"Скидка в чеке {rub(till.applied)} ₽ больше разрешённой программой "
                       f"({rub(totals['discount'])} ₽).",
-                      {"positions": [f"discount at most {rub(totals['discount'])}"]})
+                      {"positions": [f"Скидка не больше {rub(totals['discount'])} ₽."]})
     if spend and till.applied + till.tolerance < spend:
         raise Invalid("discount_not_allowed",
                       f"Списание {rub(spend)} бонусов не отражено в ценах позиций "

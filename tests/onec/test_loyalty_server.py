@@ -255,3 +255,45 @@ def test_other_tenant_connection_cannot_see_card(onec, session, client):
     assert _json(desk.get("getclientbonuses", ClientCardID=CARD))["ClientNotFound"] is True
     # and the first tenant's password does not open it
     assert CashDesk(client, conn_id).get("ping").status_code == 401
+
+
+def test_credentials_are_decrypted_once_per_ciphertext(onec, session, monkeypatch):
+    """Basic auth compares against a cached verifier: no decryption per call; new
+    credentials (a new ciphertext) take effect at once."""
+    import onec.common as common
+    from connectors.registry import set_credentials
+    from hub.models import Connection
+    calls = []
+    real = common.credentials_of
+    monkeypatch.setattr(common, "credentials_of", lambda conn: calls.append(conn.id) or real(conn))
+    for _ in range(3):
+        assert onec.call("GET", "ping").status_code == 200
+    assert len(calls) <= 1
+    conn = session.get(Connection, onec.connection_id)
+    set_credentials(conn, {"login": "kassa2", "password": "new"})
+    session.commit()
+    assert onec.call("GET", "ping").status_code == 401
+    from tests.onec.conftest import CashDesk
+    assert CashDesk(onec.client, onec.connection_id, "kassa2", "new").call("GET", "ping").status_code == 200
+
+
+def test_calculatediscounts_costs_few_queries(onec, session):
+    """The till's hot path: auth, the card with its lock, the quote — catalog groups come
+    from the cache the second time, the connection is not re-read after rollbacks."""
+    from sqlalchemy import event
+    body = calc_body([goods_line("l-1", ITEM_COFFEE, "Капучино", 250, 2),
+                      goods_line("l-2", ITEM_CAKE, "Торт", 300, 1)], [CARD])
+    _json(onec.calculate(body))
+    statements = []
+    engine = session.get_bind().engine
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        assert _json(onec.calculate(body))["Error"] is False
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert not any("catalog_products" in s for s in selects)
+    assert sum("FROM connections" in s for s in selects) == 1
+    lock_reads = [s for s in selects if "holds.reference" in s]
+    assert len(lock_reads) == 1 and "card_number" in lock_reads[0]           # the lock read with the card
