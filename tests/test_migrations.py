@@ -60,8 +60,7 @@ def test_ci_runs_in_a_virtualenv_of_its_own():
     # CI runs the README's own test command (with the virtualenv's python3), not a variant.
     readme = (root / "README.md").read_text()
     command = "python3 -m pip install -q -e '.[test]' && python3 -m pytest"
-    assert command in readme
-    assert "python3 -m pip install -q --disable-pip-version-check -e '.[test]' && python3 -m pytest" in script
+    assert command in readme and command in script
     result = subprocess.run(["bash", "-n", str(Path(__file__).resolve().parents[1] / ".ci" / "run")],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
