@@ -11,11 +11,15 @@ from hub.services.receipts import line_amount
 
 
 def make_position(*, id: str, price: int, quantity: Decimal, groups=(), product: str | None = None,  # noqa: A002, ANN001
-                  name: str | None = None, till_discount: int = 0) -> engine.Position:
-    """A till's line (unit price in kopecks x quantity, minus the till's own discount)."""
+                  name: str | None = None, till_discount: int = 0,
+                  certificate: bool = False) -> engine.Position:
+    """A till's line (unit price in kopecks x quantity, minus the till's own discount);
+    `certificate`: a gift certificate sold on the receipt (no bonuses, discounts or
+    promotions on it, not a purchase for levels)."""
     return engine.Position(id=id, amount=line_amount(price, quantity) - till_discount,
                            quantity=quantity, price=price, product=product, name=name,
-                           groups=tuple(groups or ()), till_discount=till_discount)
+                           groups=tuple(groups or ()), till_discount=till_discount,
+                           certificate=bool(certificate))
 
 
 @dataclass(frozen=True)

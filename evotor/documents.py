@@ -35,7 +35,7 @@ from evotor.mapping import (
     document_of_receipt_event, document_of_v1, document_positions, is_v1_document, our_extra,
 )
 from evotor.models import EvotorReceipt
-from evotor.terminal import commit_positions, return_items
+from evotor.terminal import commit_positions, promo_codes, return_items
 
 log = logging.getLogger("kopilka.evotor.documents")
 
@@ -210,7 +210,13 @@ def _apply_sell(session, conn: Connection, event: InboundEvent, doc: dict, body:
         # Our sale: the extra on the receipt, or (a document that does not carry extras,
         # e.g. the v1 format) the terminal's last quote of this very receipt.
         customer_id = extra.get("customer_id") if extra else quoted.customer_id
-        if not isinstance(customer_id, str) or not customer_exists(session, conn.tenant_id, customer_id):
+        try:
+            codes = promo_codes({}, extra)
+        except BadValue as exc:
+            raise PermanentError(f"документ {document_id(doc)}: {exc.message}") from exc
+        anonymous_with_codes = customer_id is None and bool(codes)
+        if not anonymous_with_codes and (
+                not isinstance(customer_id, str) or not customer_exists(session, conn.tenant_id, customer_id)):
             raise PermanentError(f"документ {document_id(doc)}: клиент из extra не найден")
         ours = sum(p["ours"] for p in positions)
         try:
@@ -227,13 +233,13 @@ def _apply_sell(session, conn: Connection, event: InboundEvent, doc: dict, body:
         if customer is None:
             session.rollback()
             return
-        customer_id, spend = customer.id, 0
+        customer_id, spend, codes = customer.id, 0, ()
     session.rollback()
     try:
         commit_positions(session, conn, receipt_uuid, positions, customer_id, spend,
                          store=str(store)[:100] if store else None,
                          cashier=str(cashier)[:100] if cashier else None,
-                         payment_method=_payment(body), moment=moment)
+                         payment_method=_payment(body), moment=moment, promo_codes=codes)
     except (Invalid, Conflict) as exc:      # retrying cannot change the answer
         raise PermanentError(exc.message) from exc
 

@@ -192,12 +192,29 @@ def customer_view(summary) -> dict:  # noqa: ANN001
             "to_next_level": None if summary.to_next_level is None else rub_json(summary.to_next_level)}
 
 
-def print_lines(quote: dict, *, committed: bool = False) -> list[str]:
-    """Lines for the receipt (printExtra): earned, spent, balance, level, to the next level."""
-    totals, customer = quote["totals"], quote.get("customer")
-    if not customer:
-        return []
+def promotions_view(quote: dict) -> list[dict]:
+    """Which promotions applied and what each gave (roubles), as the terminal shows them."""
+    return [{"id": p["id"], "name": p["name"], "discount": rub_json(p["discount"]),
+             "bonus": rub_json(p["bonus"])} for p in quote.get("promotions") or []]
+
+
+def promotion_lines(quote: dict) -> list[str]:
     lines = []
+    for p in quote.get("promotions") or []:
+        gave = [f"скидка {rub(p['discount'])} руб."] if p["discount"] else []
+        if p["bonus"]:
+            gave.append(f"+{rub(p['bonus'])} бонусов")
+        lines.append(f"Акция «{p['name']}»" + (f": {', '.join(gave)}" if gave else ""))
+    return lines + list(quote.get("offers") or [])
+
+
+def print_lines(quote: dict, *, committed: bool = False) -> list[str]:
+    """Lines for the receipt (printExtra): promotions and what is one step away, then earned,
+    spent, balance, level, to the next level."""
+    totals, customer = quote["totals"], quote.get("customer")
+    lines = promotion_lines(quote)
+    if not customer:
+        return lines
     if totals["bonus_spent"]:
         lines.append(f"Списано бонусов: {rub(totals['bonus_spent'])}")
     if totals["bonus_earned"]:
@@ -212,17 +229,23 @@ def print_lines(quote: dict, *, committed: bool = False) -> list[str]:
     return lines
 
 
-def render_quote(quote: dict, receipt_uuid: str, hold: dict | None) -> dict:
+def render_quote(quote: dict, receipt_uuid: str, hold: dict | None,
+                 promo_codes: tuple[str, ...] = ()) -> dict:
     """The quote as the terminal applies it (ReceiptDiscountEvent): one discount for the
-    receipt, its spread over the positions (adds up exactly), the extra and the lines."""
+    receipt (level discount, promotions and bonuses), its spread over the positions (adds up
+    exactly), the extra and the lines. The extra carries the promo codes, so the commit (the
+    app's or the fiscal document's) applies the same promotions."""
     totals = quote["totals"]
     discount_map = {p["id"]: rub_json(p["discount"]) for p in quote["positions"] if p["discount"]}
     customer = quote.get("customer")
     extra = None
-    if customer:
-        extra = {EXTRA_KEY: {"v": 1, "receipt_uuid": receipt_uuid, "customer_id": customer["id"],
+    if customer or promo_codes:
+        extra = {EXTRA_KEY: {"v": 1, "receipt_uuid": receipt_uuid,
+                             "customer_id": customer["id"] if customer else None,
                              "hold_id": hold["id"] if hold else None,
                              "bonus_spent": rub_json(totals["bonus_spent"])}}
+        if promo_codes:
+            extra[EXTRA_KEY]["promo_codes"] = list(promo_codes)
     return {
         "receipt_uuid": receipt_uuid,
         "discount": rub_json(totals["discount"]),
@@ -233,10 +256,16 @@ def render_quote(quote: dict, receipt_uuid: str, hold: dict | None) -> dict:
                   "held_until": hold["expires_at"] if hold else None},
         "totals": {"amount": rub_json(totals["amount"]), "discount": rub_json(totals["discount"]),
                    "level_discount": rub_json(totals["level_discount"]),
+                   "promo_discount": rub_json(totals.get("promo_discount", 0)),
                    "amount_to_pay": rub_json(totals["amount_to_pay"])},
         "positions": [{"uuid": p["id"], "amount": rub_json(p["amount"]), "discount": rub_json(p["discount"]),
+                       "promo_discount": rub_json(p.get("promo_discount", 0)),
+                       "promotions": [{"id": x["id"], "name": x["name"], "discount": rub_json(x["discount"]),
+                                       "bonus": rub_json(x["bonus"])} for x in p.get("promotions") or []],
                        "bonus_spent": rub_json(p["bonus_spent"]), "bonus_earned": rub_json(p["bonus_earned"]),
                        "amount_to_pay": rub_json(p["amount_to_pay"])} for p in quote["positions"]],
+        "promotions": promotions_view(quote),
+        "offers": list(quote.get("offers") or []),
         "customer": None if not customer else {
             "id": customer["id"], "balance": rub_json(customer["balance"]),
             "balance_after": rub_json(customer["balance_after"]), "level": customer["level"],

@@ -33,8 +33,8 @@ from evotor.common import (
     user_connection,
 )
 from evotor.mapping import (
-    customer_view, engine_positions, our_extra, payback_key, print_lines, render_quote, sale_key,
-    terminal_positions, with_known_groups,
+    customer_view, engine_positions, our_extra, payback_key, print_lines, promotions_view,
+    render_quote, sale_key, terminal_positions, with_known_groups,
 )
 from evotor.models import EvotorDevice, EvotorReceipt
 
@@ -248,6 +248,28 @@ def _spend(body: dict) -> tuple[int | None, bool]:
     return money(value, "spend_bonuses") or None, False
 
 
+MAX_PROMO_CODES = 20
+
+
+def promo_codes(body: dict, extra: dict | None = None) -> tuple[str, ...]:
+    """The promo codes (coupons) the cashier entered: `promo_codes` (a list, or one string),
+    else those the quote wrote into our extra on the receipt."""
+    value = first(body, "promo_codes", "promoCodes", "promo_code", "promoCode")
+    field = "promo_codes"
+    if value is None and extra:
+        value, field = extra.get("promo_codes"), "extra.kopilka.promo_codes"
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        raise BadValue(field, "Поле promo_codes: нужен список промокодов.")
+    if len(value) > MAX_PROMO_CODES:
+        raise BadValue(field, f"Не больше {MAX_PROMO_CODES} промокодов в чеке.")
+    codes = [text(v, f"{field}[{i}]", limit=40) for i, v in enumerate(value)]
+    return tuple(dict.fromkeys(c for c in codes if c))
+
+
 def _payment(body: dict) -> str | None:
     value = first(body, "payment_method", "paymentMethod")
     if value is None:
@@ -267,6 +289,7 @@ def quote(session, till: Till, body: dict):  # noqa: ANN001, ANN201
     positions = with_known_groups(session, till.conn, terminal_positions(body.get("positions")), till.store)
     ref = _customer_ref(body)
     spend, spend_max = _spend(body)
+    codes_in = promo_codes(body)
     employee = text(first(body, "employee_uuid", "employeeUuid", "employee_id"), "employee_uuid")
     record = _record(session, till, receipt_uuid)
     if record is not None and record.status == "committed":
@@ -275,7 +298,8 @@ def quote(session, till: Till, body: dict):  # noqa: ANN001, ANN201
     now = utcnow()
     req = SaleRequest(external_id=receipt_uuid, moment=now, positions=engine_positions(positions),
                       customer={"id": customer.id} if customer else None, store=till.store,
-                      cashier=employee, payment_method=_payment(body), spend=spend, spend_max=spend_max)
+                      cashier=employee, payment_method=_payment(body), spend=spend, spend_max=spend_max,
+                      promo_codes=codes_in)
     if record is not None and record.customer_id and (customer is None or customer.id != record.customer_id):
         # The cashier removed or changed the card: what the earlier quote held goes back.
         release_receipt_hold(session, till.tenant_id, SOURCE, receipt_uuid, {"id": record.customer_id})
@@ -284,7 +308,7 @@ def quote(session, till: Till, body: dict):  # noqa: ANN001, ANN201
     hold = answer.get("hold")
     _save_record(session, till, receipt_uuid, customer.id if customer else None, positions,
                  hold["amount"] if hold else 0, hold["id"] if hold else None, employee)
-    return jsonify(render_quote(answer, receipt_uuid, hold))
+    return jsonify(render_quote(answer, receipt_uuid, hold, codes_in))
 
 
 def _save_record(session, till: Till, receipt_uuid: str, customer_id, positions, spend, hold_id,  # noqa: ANN001
@@ -342,18 +366,22 @@ def commit(session, till: Till, body: dict):  # noqa: ANN001, ANN201
         (record.employee if record is not None else None)
     answer = commit_positions(session, till.conn, receipt_uuid, positions, customer_id, spend,
                               store=till.store or (record.store_uuid if record else None),
-                              cashier=employee, payment_method=_payment(body))
+                              cashier=employee, payment_method=_payment(body),
+                              promo_codes=promo_codes(body, extra))
     return jsonify(answer)
 
 
 def commit_positions(session, conn: Connection, receipt_uuid: str, positions: list[dict],  # noqa: ANN001
                      customer_id: str | None, spend: int, *, store: str | None, cashier: str | None,
-                     payment_method: str | None, moment=None) -> dict:  # noqa: ANN001
-    """The sale committed once, whichever path (terminal or document) comes first."""
+                     payment_method: str | None, moment=None,  # noqa: ANN001
+                     promo_codes: tuple[str, ...] = ()) -> dict:
+    """The sale committed once, whichever path (terminal or document) comes first; the promo
+    codes of its quote make the commit apply the same promotions."""
     req = SaleRequest(external_id=receipt_uuid, moment=moment or utcnow(),
                       positions=engine_positions(positions),
                       customer={"id": customer_id} if customer_id else None, store=store,
-                      cashier=cashier, payment_method=payment_method, spend=spend or None)
+                      cashier=cashier, payment_method=payment_method, spend=spend or None,
+                      promo_codes=tuple(promo_codes))
     answer, created = commit_sale(session, conn.tenant_id, SOURCE, req,
                                   sale_key(receipt_uuid, customer_id, positions),
                                   hold_reference=receipt_uuid)
@@ -373,6 +401,8 @@ def commit_positions(session, conn: Connection, receipt_uuid: str, positions: li
     return {"receipt_uuid": receipt_uuid, "committed": True, "repeated": not created,
             "bonus": {"spent": rub_json(answer["totals"]["bonus_spent"]),
                       "earned": rub_json(answer["totals"]["bonus_earned"])},
+            "discount": rub_json(answer["totals"]["discount"]),
+            "promotions": promotions_view(answer),
             "customer": None if not answer.get("customer") else {
                 "id": answer["customer"]["id"], "balance": rub_json(answer["customer"]["balance_after"]),
                 "level": answer["customer"].get("level_after") or answer["customer"]["level"]},

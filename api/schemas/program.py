@@ -67,6 +67,8 @@ class EffectSchema(Schema):
     max_spend_percent = Percent(allow_none=True, load_default=None)
     no_spend = fields.Boolean(load_default=False)
     no_discount = fields.Boolean(load_default=False)
+    max_discount_percent = Percent(allow_none=True, metadata={
+        "description": "promotions plus the level discount take at most this share of a line"})
 
 
 class RuleSchema(Schema):

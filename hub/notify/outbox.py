@@ -46,7 +46,8 @@ def unsubscribe_token(tenant_id: str, customer_id: str) -> str:
 
 def check_unsubscribe_token(tenant_id: str, token: str) -> str | None:
     customer_id, _, _mac = (token or "").partition(".")
-    if customer_id and hmac.compare_digest(unsubscribe_token(tenant_id, customer_id), token):
+    if customer_id and len(token) <= 200 and hmac.compare_digest(
+            unsubscribe_token(tenant_id, customer_id).encode(), token.encode()):
         return customer_id
     return None
 
@@ -232,7 +233,9 @@ def send_code(session: Session, tenant_id: str, phone: str, code: str, purpose: 
     phone = normalize_phone(phone)
     limits = get_settings(session, tenant_id).get("code_limit") or {}
     now = utcnow()
-    prefix = f"code:{phone}:"
+    # Limited per phone and purpose: a registration code and, a minute later, the code that
+    # confirms spending are one normal visit to the till, not abuse.
+    prefix = f"code:{phone}:{purpose}:"
     base = select(OutboxMessage).where(OutboxMessage.tenant_id == tenant_id,
                                        OutboxMessage.topic == "code",
                                        OutboxMessage.dedupe_key.startswith(prefix, autoescape=True))
@@ -251,4 +254,4 @@ def send_code(session: Session, tenant_id: str, phone: str, code: str, purpose: 
                                                      Customer.phone == phone))
     return enqueue(session, tenant_id=tenant_id, customer_id=customer.id if customer else None,
                    topic="code", context={"code": code, "purpose": purpose}, phone=phone,
-                   dedupe_key=f"{prefix}{purpose}:{now.isoformat()}:{code}")
+                   dedupe_key=f"{prefix}{now.isoformat()}:{code}")

@@ -17,6 +17,7 @@ from hub.models import Receipt
 from hub.moments import utcnow
 from hub.services.customers import resolve_customer
 from hub.services.programs import get_program
+from hub.services.promotions import promotion_context
 from hub.services.receipts import SaleRequest, _state, quote_payload
 
 HOLD_TTL = timedelta(minutes=15)
@@ -27,14 +28,18 @@ def quote_and_hold(session: Session, tenant_id: str, source: str, req: SaleReque
     """Calculate the open receipt `req.external_id`; the bonuses it spends are held.
 
     A new quote for the same receipt replaces the previous hold, so a cashier who edits
-    the receipt never holds twice.
+    the receipt never holds twice. Promotions (and the presented promo codes) are applied as
+    the commit applies them (hub.services.receipts._commit): after the account lock, the
+    codes' rows locked in code order, so the quote and its commit agree and the two lock the
+    same rows in the same order.
     """
     program = get_program(session, tenant_id)
     customer = resolve_customer(session, tenant_id, req.customer)
     if customer is None:
         if req.spend or req.spend_max:
             raise Invalid("customer_required", "Списать бонусы можно только по карте клиента.")
-        quote = engine.calculate(program, req.as_engine(), _state(None))
+        promo = promotion_context(session, tenant_id, None, req.moment, req.promo_codes)
+        quote = engine.calculate(program, req.as_engine(), _state(None), promo=promo)
         session.rollback()
         return {**quote_payload(quote, None), "hold": None}
     now = utcnow()
@@ -51,7 +56,9 @@ def quote_and_hold(session: Session, tenant_id: str, source: str, req: SaleReque
         for old in active_holds(session, account, source=source, reference=req.external_id):
             release_hold(session, account, old, now)
         view = account_view(session, tenant_id, customer.id, req.moment)
-        quote = engine.calculate(program, req.as_engine(), _state(customer, view))
+        promo = promotion_context(session, tenant_id, customer, req.moment, req.promo_codes,
+                                  lock=True)
+        quote = engine.calculate(program, req.as_engine(), _state(customer, view), promo=promo)
         answer = quote_payload(quote, customer)
         answer["hold"] = None
         if quote.bonus_spent:

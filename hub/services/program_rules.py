@@ -184,7 +184,7 @@ def _rules(rules, level_codes: set[str], out: Problems) -> None:  # noqa: ANN001
         unknown = sorted({str(x) for x in when.get("levels") or ()} - level_codes)
         if unknown:
             out.append((_path("rules", i, "when", "levels"), f"Нет таких уровней: {', '.join(unknown)}."))
-        for name in ("accrual_percent", "accrual_multiplier", "max_spend_percent"):
+        for name in ("accrual_percent", "accrual_multiplier", "max_spend_percent", "max_discount_percent"):
             if then.get(name) is not None and (msg := _percent(then[name])):
                 out.append((_path("rules", i, "then", name), msg))
 

@@ -69,7 +69,8 @@ def _rule(data: dict) -> Rule:
             accrual_multiplier=opt(then.get("accrual_multiplier")),
             no_accrual=bool(then.get("no_accrual")),
             max_spend_percent=opt(then.get("max_spend_percent")),
-            no_spend=bool(then.get("no_spend")), no_discount=bool(then.get("no_discount"))))
+            no_spend=bool(then.get("no_spend")), no_discount=bool(then.get("no_discount")),
+            max_discount_percent=opt(then.get("max_discount_percent"))))
 
 
 def program_from_settings(s: dict) -> Program:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 
 from connectors.receipts import discount_percent, make_position, priced_parts
@@ -87,3 +88,38 @@ def applied_discount(lines: list[Line]) -> tuple[int, int]:
         if ln.quantity != ln.quantity.to_integral_value():
             tolerance += math.ceil(ln.quantity / 2) + 1
     return applied, tolerance
+
+
+# --- gift certificates ------------------------------------------------------------------------
+
+def gift_card(name: str, cert: dict | None) -> dict:
+    """GET /giftcard's answer for the number the till asked (`name`), from the certificate's
+    view (hub.services.certificates.view; None: no such certificate).
+
+    Status: sold and untouched → CAN_BE_USED; partly spent → PARTIALLY_REDEEMED; spent →
+    REDEEMED; past its date → EXPIRED; unknown, not sold yet or blocked → INVALID.
+    `expireDate` is "YYYY-MM-DD HH:MM:SS" in UTC (the first moment it no longer pays);
+    `currentBalance` and `initialBalance` are integers in kopecks, as the docs say (no
+    rouble conversion here)."""
+    if cert is None:
+        return {"name": name, "status": "INVALID"}
+    status, balance, nominal = cert["status"], cert["balance"], cert["nominal"]
+    if status == "active":
+        if balance <= 0:
+            ms_status = "REDEEMED"
+        elif balance >= nominal:
+            ms_status = "CAN_BE_USED"
+        else:
+            ms_status = "PARTIALLY_REDEEMED"
+    elif status == "expired":
+        ms_status = "EXPIRED"
+    else:                                   # issued (not sold) or blocked
+        ms_status = "INVALID"
+    answer = {"name": name, "id": cert["id"], "status": ms_status}
+    if cert.get("expires_at"):
+        moment = datetime.fromisoformat(cert["expires_at"]).astimezone(timezone.utc)
+        answer["expireDate"] = moment.strftime("%Y-%m-%d %H:%M:%S")
+    if ms_status != "INVALID":
+        answer["currentBalance"] = max(0, balance) if ms_status != "EXPIRED" else 0
+    answer["initialBalance"] = nominal
+    return answer

@@ -12,14 +12,15 @@ from functools import wraps
 from flask import Blueprint, jsonify, request
 
 from connectors.registry import connection_by_token
-from hub.errors import DomainError
+from hub.errors import Conflict, DomainError
 from hub.extensions import db
 from hub.moments import utcnow
 from hub.phones import normalize_phone
+from hub.services import certificates
 from hub.services.customers import find_customers, register_customer, summarize
 from hub.services.guards import TillDiscount, require_customer_for_spend
 from hub.services.receipts import (
-    ReturnRequest, SaleRequest, calculate_receipt, commit_sale, find_receipt, return_sale,
+    ReturnRequest, SaleRequest, calculate_receipt, commit_sale, find_receipt, line_amount, return_sale,
 )
 from moysklad import verification
 from moysklad.common import (
@@ -28,10 +29,12 @@ from moysklad.common import (
 )
 from moysklad.loyalty import schemas as s
 from moysklad.loyalty.errors import (
-    AUTH, CONFIRMATION_REQUIRED, CONFLICT, COUNTERPARTY_NOT_FOUND, INTERNAL,
+    AUTH, CONFIRMATION_REQUIRED, CONFLICT, COUNTERPARTY_NOT_FOUND, GIFT_CARD, INTERNAL,
     SALE_NOT_FOUND, VALIDATION, VERIFICATION_REQUIRED, MsError, error_response, from_domain,
 )
-from moysklad.loyalty.mapping import applied_discount, engine_positions, lines_of, render_positions
+from moysklad.loyalty.mapping import (
+    applied_discount, engine_positions, gift_card, lines_of, render_positions,
+)
 
 log = logging.getLogger("kopilka.moysklad.loyalty")
 
@@ -287,12 +290,15 @@ def retaildemand(session, conn):  # noqa: ANN001, ANN201
     lines = lines_of(data["positions"], body["positions"])
     spend = (data.get("bonusProgram") or {}).get("bonusValueToSpend") or 0
     agent = data.get("agent")
+    cards = _gift_cards(data.get("giftCards"))
     customer = _agent_customer(session, conn, agent, required=False)
     if customer is None:
         require_customer_for_spend(None, spend)
         log.info("moysklad connection %s: sale %s without a customer, nothing to record",
                  conn.id, document_id)
         session.rollback()
+        # Paid with certificates all the same: they are redeemed (once per card and sale).
+        _redeem_gift_cards(session, conn, document_id, cards, moment, now)
         return _created()
     req = SaleRequest(
         external_id=document_id, moment=moment, positions=engine_positions(lines),
@@ -314,6 +320,8 @@ def retaildemand(session, conn):  # noqa: ANN001, ANN201
                               "Списание бонусов не подтверждено кодом покупателя.",
                               "bonusProgram.bonusValueToSpend")
             verification.mark_consumed(session, code, document_id, now)
+        # The certificates pay in the sale's own transaction: both are written or neither.
+        _redeem_gift_cards(session, conn, document_id, cards, moment, now, commit=False)
 
     answer, created = commit_sale(session, conn.tenant_id, SOURCE, req, key, accept=accept,
                                   till_discount=TillDiscount(applied, tolerance))
@@ -321,6 +329,10 @@ def retaildemand(session, conn):  # noqa: ANN001, ANN201
         raise MsError(409, CONFLICT, "Продажа уже учтена с другим списанием бонусов.", "meta.id")
     if created:
         link_counterparty(session, conn, agent.get("ms_id"), customer.id)
+    elif cards:
+        # A repeat (each redemption replays), or the sale first came by webhook, which knows
+        # nothing of certificates: they are redeemed now, once.
+        _redeem_gift_cards(session, conn, document_id, cards, moment, now)
     return _created()
 
 
@@ -343,23 +355,106 @@ def retailsalesreturn(session, conn):  # noqa: ANN001, ANN201
             raise MsError(404, SALE_NOT_FOUND, "Продажа для возврата не найдена в программе лояльности.",
                           "demand.meta.id")
         # A return of a sale the program never saw (anonymous, or without a link to the
-        # sale): there is nothing to reverse.
+        # sale): there are no bonuses to reverse, only certificates it was paid with.
         log.info("moysklad connection %s: return %s of an unknown sale, nothing to reverse",
                  conn.id, return_id)
         session.rollback()
+        if demand_id:
+            value = None if not data.get("positions") else sum(
+                line_amount(p["price"], p["quantity"]) for p in data["positions"] if p.get("price"))
+            _refund_gift_cards(session, conn, demand_id, return_id, value, moment, now)
         return _created()
     quantities = (return_quantities(receipt.lines, receipt.returned or {}, positions)
                   if positions else None)
     session.rollback()
     req = ReturnRequest(external_id=return_id, moment=moment, quantities=quantities)
-    return_sale(session, conn.tenant_id, SOURCE, demand_id, req, return_body(return_id, demand_id, positions))
+    answer, _ = return_sale(session, conn.tenant_id, SOURCE, demand_id, req,
+                            return_body(return_id, demand_id, positions))
+    _refund_gift_cards(session, conn, demand_id, return_id, answer["amount_returned"], moment, now)
     return _created()
 
+
+# --- gift certificates ------------------------------------------------------------------------
 
 @bp.get("/giftcard")
 @loyalty_call
 def giftcard(session, conn):  # noqa: ANN001, ANN201
     query = s.load(s.GiftCardQuerySchema(), request.args.to_dict())
+    cert = certificates.find(session, conn.tenant_id, query["name"])
+    answer = gift_card(query["name"], None if cert is None else certificates.view(cert, utcnow()))
     session.rollback()
-    # Gift certificates do not exist in the hub yet: every number is unknown.
-    return jsonify({"name": query["name"], "status": "INVALID"})
+    return jsonify(answer)
+
+
+def _gift_cards(raw: list[dict] | None) -> list[tuple[int, str, str, int]]:
+    """The sale's certificate payments: (index, number, id, kopecks); zero sums are skipped."""
+    out, seen = [], set()
+    for i, card in enumerate(raw or []):
+        name = (card.get("name") or "").strip()
+        if not name:
+            raise MsError(400, VALIDATION, f"Некорректные данные запроса: giftCards[{i}].name — "
+                          "обязательное поле.", f"giftCards[{i}].name")
+        ident = (card.get("id") or "").strip() or name
+        if ident in seen:
+            raise MsError(400, VALIDATION, f"Некорректные данные запроса: giftCards[{i}].id — "
+                          "сертификат указан дважды.", f"giftCards[{i}].id")
+        seen.add(ident)
+        if card["paymentSum"] > 0:
+            out.append((i, name, ident, card["paymentSum"]))
+    return out
+
+
+def _gift_card_error(exc: DomainError, index: int, number: str) -> MsError:
+    if isinstance(exc, Conflict):
+        return MsError(409, CONFLICT, exc.message, f"giftCards[{index}].paymentSum")
+    parameter = "paymentSum" if exc.code == "certificate_insufficient" else "name"
+    return MsError(412, GIFT_CARD, f"Подарочный сертификат {number}: {exc.message}",
+                   f"giftCards[{index}].{parameter}", title="Оплата сертификатом невозможна")
+
+
+def _redeem_gift_cards(session, conn, document_id: str, cards, moment, now,  # noqa: ANN001
+                       *, commit: bool = True) -> None:
+    """Each certificate pays its part of the sale once (reference "<sale id>:<card id>"), in
+    number order so two sales paying with the same certificates cannot deadlock."""
+    if not cards:
+        return
+    for index, name, ident, amount in sorted(cards, key=lambda c: (certificates.normalize_number(c[1]), c[2])):
+        try:
+            certificates.redeem(session, conn.tenant_id, name, amount, f"{document_id}:{ident}",
+                                moment, now, commit=False)
+        except DomainError as exc:
+            raise _gift_card_error(exc, index, name) from exc
+    if commit:
+        session.commit()
+
+
+def _refund_gift_cards(session, conn, demand_id: str, return_id: str, value: int | None,  # noqa: ANN001
+                       moment, now) -> None:  # noqa: ANN001
+    """A return gives the money back to the certificates the sale was paid with, first of
+    all (oldest payment first), up to the value of what is returned (None: everything the
+    certificates paid and no earlier return gave back). Once per return: a repeat finds its
+    refunds and repeats exactly them."""
+    paid = certificates.redemptions(session, conn.tenant_id, f"{demand_id}:")
+    if not paid:
+        session.rollback()
+        return
+    budget = value
+    plan: list[tuple[dict, int]] = []
+    for r in paid:                       # what this very return already gave back (a repeat)
+        if return_id in r["restored"]:
+            plan.append((r, r["restored"][return_id]))
+            if budget is not None:
+                budget -= r["restored"][return_id]
+    for r in paid:
+        if return_id in r["restored"]:
+            continue
+        left = r["amount"] - sum(r["restored"].values())
+        take = left if budget is None else min(left, max(budget, 0))
+        if take > 0:
+            plan.append((r, take))
+            if budget is not None:
+                budget -= take
+    for r, amount in plan:
+        certificates.refund(session, conn.tenant_id, r["number"], amount, return_id, r["reference"],
+                            moment, now, commit=False)
+    session.commit()

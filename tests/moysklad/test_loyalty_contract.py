@@ -278,6 +278,11 @@ def test_retaildemand_from_the_docs_example(session, ms):
     assert counts(session) == before
     honest = copy.deepcopy(doc)
     honest["positions"][0].update(discountPercent=0, discountedPrice=123.45)
+    # Its giftCards pay with the certificates 123456 and 1234567 (10 and 5 roubles): sold here.
+    from hub.services import certificates
+    for number in ("123456", "1234567"):
+        certificates.issue(session, ms.tenant_id, {"nominal": 1000, "numbers": [number]}, NOW)
+        certificates.activate(session, ms.tenant_id, number, f"sale-{number}", NOW, NOW)
     r = ms.post("/retaildemand", honest)
     assert r.status_code == 201 and r.get_data() == b""
     after = counts(session)
