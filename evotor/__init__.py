@@ -18,6 +18,15 @@ def init_app(app) -> None:  # noqa: ANN001
     app.register_blueprint(cloud_bp)
     app.register_blueprint(documents_bp)
     app.register_blueprint(terminal_bp)
+    from evotor.common import EvotorError, cloud_error, terminal_error
+    from hub.app import register_unavailable_renderer
+
+    def cloud_unavailable(message: str):  # noqa: ANN202
+        return cloud_error(EvotorError(503, 0, message, reason="unavailable"))
+    register_unavailable_renderer("evotor_cloud", cloud_unavailable)
+    register_unavailable_renderer("evotor_documents", cloud_unavailable)
+    register_unavailable_renderer("evotor_terminal",
+                                  lambda message: terminal_error(503, "database_unavailable", message))
 
 
 __all__ = ["cli", "init_app"]

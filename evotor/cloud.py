@@ -24,6 +24,7 @@ from hub.extensions import db
 from hub.models import Connection
 from hub.models.base import utcnow
 from hub.services.tenants import create_tenant, tenant_for_key
+from hub.app import database_unavailable
 from evotor.common import (
     ALREADY_REGISTERED, BAD_CREDENTIALS, BAD_TOKEN, INCORRECT, KIND, LINKED_ELSEWHERE, MISSING,
     PREFIX, SYNTAX, EvotorError, app_token_ok, cloud_error, first, update_settings, user_connection,
@@ -71,7 +72,9 @@ def cloud_call(fn=None, *, user_token: bool = False):  # noqa: ANN001, ANN201
             session.rollback()
             status = exc.status if exc.status in (400, 401, 404, 409) else 400
             return cloud_error(EvotorError(status, INCORRECT, exc.message))
-        except Exception:  # noqa: BLE001 - Evotor retries on an error; nothing half-written stays
+        except Exception as exc:  # noqa: BLE001 - Evotor retries on an error; nothing half-written stays
+            if database_unavailable(exc):
+                raise   # the app answers 503 with Retry-After in this surface's format
             log.exception("Evotor cloud call %s failed", request.path)
             session.rollback()
             return cloud_error(EvotorError(500, 0, "Внутренняя ошибка Копилки; повторите запрос.",

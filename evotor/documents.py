@@ -27,6 +27,7 @@ from hub.moments import parse_moment, utcnow
 from hub.services.customers import find_customers, get_customer
 from hub.services.programs import get_program
 from hub.services.receipts import find_receipt
+from hub.app import database_unavailable
 from evotor.common import (
     BAD_USER_TOKEN, INCORRECT, KIND, MISSING, PREFIX, SOURCE, SYNTAX, BadValue, EvotorError,
     cloud_error, first, money, quantity, setting, text, user_connection,
@@ -115,7 +116,9 @@ def _receive(store_uuid: str | None, translate=None):  # noqa: ANN001, ANN202
     except EvotorError as err:
         session.rollback()
         return cloud_error(err)
-    except Exception:  # noqa: BLE001 - nothing acknowledged: Evotor sends it again
+    except Exception as exc:  # noqa: BLE001 - nothing acknowledged: Evotor sends it again
+        if database_unavailable(exc):
+            raise   # the app answers 503 with Retry-After in this surface's format
         log.exception("Evotor documents could not be stored")
         session.rollback()
         return cloud_error(EvotorError(500, 0, "Документы не сохранены, повторите.", reason="internal"))

@@ -28,6 +28,7 @@ from hub.phones import normalize_phone
 from hub.services.customers import find_customers, register_customer, resolve_customer, summarize
 from hub.services.holds import quote_and_hold, release_receipt_hold
 from hub.services.receipts import ReturnRequest, SaleRequest, commit_sale, get_receipt, return_sale
+from hub.app import database_unavailable
 from evotor.common import (
     PREFIX, terminal_error as error_response, SOURCE, BadValue, first, money, quantity, rub_json, setting, subscription_stopped, text,
     user_connection,
@@ -108,7 +109,9 @@ def terminal_call(fn):  # noqa: ANN001, ANN201
         except DomainError as exc:
             session.rollback()
             return error_response(exc.status, exc.code, exc.message, exc.details)
-        except Exception:  # noqa: BLE001 - the cashier gets a message, the app falls back
+        except Exception as exc:  # noqa: BLE001 - the cashier gets a message, the app falls back
+            if database_unavailable(exc):
+                raise   # the app answers 503 with Retry-After in this surface's format
             log.exception("terminal call %s failed", request.path)
             session.rollback()
             return error_response(500, "internal_error",

@@ -176,7 +176,7 @@ def database_down(app):
 # Surfaces that catch every exception themselves and must map hub.app.database_unavailable(exc)
 # to a 503 with Retry-After in their own format (the Evotor adapter: cloud_call, the document
 # and terminal wrappers). Remove an entry once its adapter does; the lead tracks it.
-CATCH_ALL_PENDING: tuple[str, ...] = ("/evotor/",)
+CATCH_ALL_PENDING: tuple[str, ...] = ()
 
 
 def test_database_down_is_503_with_retry_after_on_every_endpoint(database_down):
