@@ -1,0 +1,400 @@
+"""The cashier's workplace (/cashier) for shops whose till is not integrated: sign in, choose
+the store and the cashier, find or register a client (phone confirmed by a code), type the
+purchase, see the quote, commit (idempotent per form: a double click never makes two sales)
+and return a purchase. Keyboard-first: F2 search, F4 amount, F8 quote, F9 commit."""
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal, InvalidOperation
+
+from flask import (Blueprint, abort, g, redirect, render_template, request, session as web_session,
+                   url_for)
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
+
+from hub import engine
+from hub.clock import utcnow
+from hub.errors import DomainError
+from hub.extensions import db
+from hub.models import Cashier, Customer, Receipt, Store
+from hub.web.ui import codes
+from hub.web.ui.auth import LoginRefused, audit, authenticate, require_roles
+from hub.web.ui.formatting import parse_rub
+
+bp = Blueprint("cashier", __name__, url_prefix="/cashier", template_folder="templates")
+SOURCE = "web_cashier"
+ROLES = ("cashier", "owner", "manager")
+MAX_LINES = 50
+
+
+@bp.errorhandler(404)
+def _not_found(exc):  # noqa: ANN001, ANN202
+    if request.headers.get("HX-Request"):
+        return render_template("ui/error_fragment.html", message="Не найдено."), 404
+    return render_template("ui/error.html", title="Не найдено", message="Такой страницы нет.",
+                           back=url_for("cashier.workplace")), 404
+
+
+@bp.errorhandler(403)
+def _forbidden(exc):  # noqa: ANN001, ANN202
+    return render_template("ui/error.html", title="Нет доступа", message="Рабочее место кассира недоступно вашей роли.",
+                           back="/"), 403
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():  # noqa: ANN201
+    error = None
+    if request.method == "POST":
+        try:
+            user = authenticate(db.session, request.form.get("email", ""), request.form.get("password", ""),
+                                request.remote_addr or "", ROLES)
+        except LoginRefused as exc:
+            error = str(exc)
+        else:
+            web_session.clear()
+            login_user(user)
+            return redirect(url_for("cashier.shift"))
+    return render_template("cashier/login.html", error=error, email=request.form.get("email", "")), \
+        (401 if error else 200)
+
+
+@bp.post("/logout")
+def logout():  # noqa: ANN201
+    logout_user()
+    web_session.clear()
+    return redirect(url_for("cashier.login"))
+
+
+@bp.route("/shift", methods=["GET", "POST"])
+@require_roles(*ROLES)
+def shift():  # noqa: ANN201
+    from hub.services.tenants import list_points
+    errors = {}
+    if request.method == "POST":
+        store = (request.form.get("store") or "").strip()[:100]
+        cashier = (request.form.get("cashier") or "").strip()[:100]
+        if not store:
+            errors["store"] = ["Выберите магазин или введите его код."]
+        if not cashier:
+            errors["cashier"] = ["Выберите кассира или введите его код."]
+        if not errors:
+            web_session["shift"] = {"store": store, "cashier": cashier}
+            return redirect(url_for("cashier.workplace"))
+    stores = list_points(db.session, g.tenant_id, Store)
+    cashiers = list_points(db.session, g.tenant_id, Cashier)
+    db.session.rollback()
+    current = web_session.get("shift") or {}
+    return render_template("cashier/shift.html", stores=stores, cashiers=cashiers, errors=errors,
+                           current=current, default_cashier=current.get("cashier") or current_user.name), \
+        (422 if errors else 200)
+
+
+def _shift() -> dict:
+    s = web_session.get("shift")
+    if not s:
+        abort(redirect(url_for("cashier.shift")))
+    return s
+
+
+@bp.get("/")
+@require_roles(*ROLES)
+def workplace():  # noqa: ANN201
+    shift_ = _shift()
+    db.session.rollback()
+    return render_template("cashier/workplace.html", shift=shift_, op_key=str(uuid.uuid4()))
+
+
+# --- clients ---------------------------------------------------------------------------------
+
+def _panel(customer: Customer, message: str | None = None):  # noqa: ANN202
+    from hub.services.customers import summarize
+    summary = summarize(db.session, g.tenant_id, customer, utcnow())
+    db.session.rollback()
+    return render_template("cashier/_client.html", c=customer, s=summary, message=message)
+
+
+@bp.get("/find")
+@require_roles(*ROLES)
+def find():  # noqa: ANN201
+    from hub.phones import normalize_phone
+    _shift()
+    q = (request.args.get("q") or "").strip()
+    if not q:
+        return render_template("cashier/_not_found.html", q=q, phone="", message="Введите телефон или номер карты.")
+    found = db.session.scalars(select(Customer).where(Customer.tenant_id == g.tenant_id, Customer.card_number == q)).first()
+    phone = ""
+    if found is None:
+        try:
+            phone = normalize_phone(q)
+        except DomainError:
+            phone = ""
+        if phone:
+            found = db.session.scalars(select(Customer).where(Customer.tenant_id == g.tenant_id,
+                                                              Customer.phone == phone)).first()
+    if found is None:
+        db.session.rollback()
+        return render_template("cashier/_not_found.html", q=q, phone=phone,
+                               message="Клиент не найден." if phone or q.isdigit() else
+                               "Не похоже на телефон или номер карты.")
+    return _panel(found)
+
+
+def _reg_form(values: dict, errors: dict, step: str):  # noqa: ANN202
+    return render_template("cashier/_register.html", v=values, errors=errors, step=step)
+
+
+def _reg_values() -> dict:
+    f = request.form
+    return {"phone": (f.get("phone") or "").strip(), "first_name": (f.get("first_name") or "").strip()[:100],
+            "personal_data": f.get("personal_data") == "on", "sms": f.get("sms") == "on",
+            "code": (f.get("code") or "").strip()}
+
+
+def _reg_check(v: dict) -> tuple[str | None, dict]:
+    from hub.phones import normalize_phone
+    errors: dict[str, list[str]] = {}
+    phone = None
+    try:
+        phone = normalize_phone(v["phone"])
+    except DomainError as exc:
+        errors["phone"] = [exc.message]
+    if not v["personal_data"]:
+        errors["personal_data"] = ["Без согласия на обработку персональных данных зарегистрировать нельзя."]
+    if phone and db.session.scalar(select(Customer.id).where(Customer.tenant_id == g.tenant_id,
+                                                             Customer.phone == phone)) is not None:
+        errors["phone"] = [f"Клиент с телефоном {phone} уже зарегистрирован: найдите его поиском."]
+    return phone, errors
+
+
+@bp.post("/register/start")
+@require_roles(*ROLES)
+def register_start():  # noqa: ANN201
+    _shift()
+    return _reg_form({"phone": request.form.get("phone", ""), "first_name": "", "personal_data": False,
+                      "sms": False, "code": ""}, {}, "details")
+
+
+@bp.post("/register/code")
+@require_roles(*ROLES)
+def register_code():  # noqa: ANN201
+    _shift()
+    v = _reg_values()
+    phone, errors = _reg_check(v)
+    if not errors:
+        try:
+            codes.issue(db.session, g.tenant_id, phone, "register")
+        except DomainError as exc:
+            errors["code"] = [exc.message]
+            return _reg_form(v, errors, "code"), 422
+        return _reg_form(v, {}, "code")
+    db.session.rollback()
+    return _reg_form(v, errors, "details"), 422
+
+
+@bp.post("/register")
+@require_roles(*ROLES)
+def register():  # noqa: ANN201
+    from hub.services.customers import register_customer
+    _shift()
+    v = _reg_values()
+    phone, errors = _reg_check(v)
+    if errors:
+        db.session.rollback()
+        return _reg_form(v, errors, "details"), 422
+    if not codes.confirm(db.session, g.tenant_id, phone, "register", v["code"]):
+        return _reg_form(v, {"code": ["Неверный или просроченный код. Запросите новый."]}, "code"), 422
+    try:
+        customer = register_customer(
+            db.session, g.tenant_id,
+            {"phone": phone, "first_name": v["first_name"] or None,
+             "consents": {"personal_data": True, "sms": v["sms"]}},
+            source=SOURCE, moment=utcnow())
+    except DomainError as exc:
+        db.session.rollback()
+        return _reg_form(v, {"phone": [exc.message]}, "details"), 422
+    audit(db.session, "customer.register", "customer", customer.id, {"phone": phone})
+    db.session.commit()
+    return _panel(customer, "Клиент зарегистрирован, телефон подтверждён.")
+
+
+# --- the sale --------------------------------------------------------------------------------
+
+def _positions(form) -> tuple[tuple[engine.Position, ...], dict, list[dict]]:  # noqa: ANN001
+    """Positions from the lines typed (name, price, quantity) or from one amount."""
+    errors: dict[str, list[str]] = {}
+    lines = []
+    for i in range(MAX_LINES):
+        name = (form.get(f"line-{i}-name") or "").strip()
+        price_raw = (form.get(f"line-{i}-price") or "").strip()
+        qty_raw = (form.get(f"line-{i}-qty") or "").strip()
+        if not (name or price_raw):
+            continue
+        lines.append({"i": i, "name": name[:200], "price": price_raw, "qty": qty_raw or "1"})
+    positions = []
+    if lines:
+        for ln in lines:
+            try:
+                price = parse_rub(ln["price"])
+                if not price:
+                    raise ValueError
+            except ValueError:
+                errors[f"line-{ln['i']}-price"] = ["Цена в рублях, больше 0."]
+                continue
+            try:
+                qty = Decimal(ln["qty"].replace(",", "."))
+                if not qty.is_finite() or qty <= 0 or qty > 100000 or qty != qty.quantize(Decimal("0.001")):
+                    raise InvalidOperation
+            except InvalidOperation:
+                errors[f"line-{ln['i']}-qty"] = ["Количество больше 0, до трёх знаков после запятой."]
+                continue
+            from hub.services.receipts import line_amount
+            positions.append(engine.Position(id=str(len(positions) + 1), amount=line_amount(price, qty), quantity=qty,
+                                             price=price, name=ln["name"] or f"Позиция {len(positions) + 1}"))
+    else:
+        try:
+            amount = parse_rub(form.get("amount"))
+            if not amount:
+                raise ValueError
+            positions.append(engine.Position(id="1", amount=amount, price=amount, name="Покупка"))
+        except ValueError:
+            errors["amount"] = ["Введите сумму покупки в рублях, например 1 250,50."]
+    return tuple(positions), errors, lines
+
+
+def _sale_request(form, op_key: str):  # noqa: ANN001, ANN202
+    from hub.services.receipts import SaleRequest
+    shift_ = _shift()
+    positions, errors, _ = _positions(form)
+    customer_id = (form.get("customer_id") or "").strip() or None
+    spend, spend_max = None, form.get("spend_max") == "on"
+    if customer_id:
+        customer = db.session.get(Customer, customer_id)
+        if customer is None or customer.tenant_id != g.tenant_id:
+            abort(404)
+        if not spend_max:
+            try:
+                spend = parse_rub(form.get("spend")) or None
+            except ValueError:
+                errors["spend"] = ["Сколько бонусов списать: число, например 100."]
+    elif form.get("spend") or spend_max:
+        spend_max = False
+    payment = form.get("payment_method") if form.get("payment_method") in ("cash", "card") else None
+    req = SaleRequest(external_id="W-" + uuid.UUID(op_key).hex[:12].upper(), moment=utcnow(), positions=positions,
+                      customer={"id": customer_id} if customer_id else None, store=shift_["store"],
+                      cashier=shift_["cashier"], payment_method=payment, spend=spend, spend_max=spend_max)
+    return req, errors
+
+
+def _op_key(form) -> str:  # noqa: ANN001
+    try:
+        return str(uuid.UUID(form.get("op_key") or ""))
+    except ValueError:
+        abort(400)
+
+
+@bp.post("/quote")
+@require_roles(*ROLES)
+def quote():  # noqa: ANN201
+    from hub.services.receipts import calculate_receipt
+    req, errors = _sale_request(request.form, _op_key(request.form))
+    if errors:
+        db.session.rollback()
+        return render_template("cashier/_quote.html", errors=errors, q=None), 422
+    try:
+        answer = calculate_receipt(db.session, g.tenant_id, req)
+    except DomainError as exc:
+        db.session.rollback()
+        return render_template("cashier/_quote.html", errors={"_form": [exc.message]}, q=None), 422
+    return render_template("cashier/_quote.html", errors={}, q=answer, spend_asked=req.spend, spend_max=req.spend_max)
+
+
+@bp.post("/sale")
+@require_roles(*ROLES)
+def sale():  # noqa: ANN201
+    from hub.services.receipts import commit_sale
+    op_key = _op_key(request.form)
+    req, errors = _sale_request(request.form, op_key)
+    if errors:
+        db.session.rollback()
+        return render_template("cashier/_quote.html", errors=errors, q=None), 422
+    body = {"positions": [(p.name, p.price, str(p.quantity), p.amount) for p in req.positions],
+            "customer": req.customer, "spend": req.spend, "spend_max": req.spend_max,
+            "payment": req.payment_method, "store": req.store, "cashier": req.cashier}
+    try:
+        answer, created = commit_sale(db.session, g.tenant_id, SOURCE, req, body)
+    except DomainError as exc:
+        db.session.rollback()
+        return render_template("cashier/_quote.html", errors={"_form": [exc.message]}, q=None), 422
+    if created:
+        audit(db.session, "sale.commit", "receipt", answer["external_id"],
+              {"amount": answer["totals"]["amount"], "bonus_spent": answer["totals"]["bonus_spent"]})
+        db.session.commit()
+    return render_template("cashier/_sale_done.html", a=answer, replay=not created, op_key=str(uuid.uuid4()))
+
+
+# --- returns ---------------------------------------------------------------------------------
+
+@bp.get("/returns")
+@require_roles(*ROLES)
+def returns():  # noqa: ANN201
+    _shift()
+    number = (request.args.get("number") or "").strip().upper()
+    r, error = None, None
+    if number:
+        r = db.session.scalars(select(Receipt).where(Receipt.tenant_id == g.tenant_id, Receipt.source == SOURCE,
+                                                     Receipt.external_id == number)).first()
+        if r is None:
+            error = f"Чек {number} не найден (возвращаются только чеки рабочего места кассира)."
+    db.session.rollback()
+    return render_template("cashier/returns.html", number=number, r=r, error=error, op_key=str(uuid.uuid4()),
+                           left=_left(r) if r else {}), (404 if error else 200)
+
+
+def _left(r: Receipt) -> dict:
+    returned = r.returned or {}
+    return {ln["id"]: Decimal(ln["quantity"]) - Decimal(returned.get(ln["id"], "0")) for ln in r.lines}
+
+
+@bp.post("/returns/<receipt_id>")
+@require_roles(*ROLES)
+def return_post(receipt_id: str):  # noqa: ANN201
+    from hub.services.receipts import ReturnRequest, return_sale
+    _shift()
+    r = db.session.get(Receipt, receipt_id)
+    if r is None or r.tenant_id != g.tenant_id or r.source != SOURCE:
+        abort(404)
+    op_key = _op_key(request.form)
+    quantities, errors = {}, {}
+    for ln in r.lines:
+        raw = (request.form.get(f"qty-{ln['id']}") or "0").strip().replace(",", ".")
+        try:
+            qty = Decimal(raw)
+            if not qty.is_finite() or qty < 0:
+                raise InvalidOperation
+        except InvalidOperation:
+            errors[ln["id"]] = ["Количество — число не меньше 0."]
+            continue
+        if qty:
+            quantities[ln["id"]] = qty
+    if not quantities and not errors:
+        errors["_form"] = ["Укажите, что возвращается."]
+    answer = None
+    if not errors:
+        req = ReturnRequest(external_id="WR-" + uuid.UUID(op_key).hex[:12].upper(), moment=utcnow(),
+                            quantities=quantities)
+        try:
+            answer, created = return_sale(db.session, g.tenant_id, SOURCE, r.external_id, req,
+                                          {"receipt": r.external_id, "quantities": {k: str(v) for k, v in quantities.items()}})
+        except DomainError as exc:
+            db.session.rollback()
+            errors["_form"] = [exc.message]
+        else:
+            if created:
+                audit(db.session, "sale.return", "receipt", r.external_id,
+                      {"return": answer["external_id"], "amount": answer["amount_returned"]})
+                db.session.commit()
+    r = db.session.get(Receipt, receipt_id, populate_existing=True)
+    left = _left(r)
+    db.session.rollback()
+    return render_template("cashier/returns.html", number=r.external_id, r=r, error=None, errors=errors, done=answer,
+                           op_key=op_key if errors else str(uuid.uuid4()), left=left), (422 if errors else 200)

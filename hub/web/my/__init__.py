@@ -1,0 +1,170 @@
+"""The participant's cabinet (/my/<tenant id>): log in with the phone and a one-time code;
+balance, pending bonuses and the nearest expiry; level and the amount to the next one;
+history; the card as QR and barcode; profile and consents (withdrawn at any time)."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import (Blueprint, abort, flash, g, redirect, render_template, request, session as web_session,
+                   url_for)
+from sqlalchemy import select
+
+from hub.clock import utcnow
+from hub.errors import DomainError
+from hub.extensions import db
+from hub.models import Customer, Receipt, Tenant
+from hub.web.ui import codes
+from hub.web.ui.formatting import set_tenant_tz
+
+bp = Blueprint("my", __name__, url_prefix="/my/<tenant_id>", template_folder="templates")
+SESSION_KEY = "my"
+CONSENTS = (("personal_data", "Обработка персональных данных"), ("sms", "SMS о бонусах и акциях"),
+            ("email", "Письма на электронную почту"), ("messengers", "Сообщения в мессенджерах"))
+POSTING_NAMES = {"accrual": "Начисление за покупку", "spend": "Оплата бонусами", "expiry": "Сгорание",
+                 "manual_credit": "Начисление", "manual_debit": "Списание", "gift": "Подарок",
+                 "restore": "Возврат бонусов", "reversal": "Отмена начисления (возврат)"}
+
+
+@bp.url_value_preprocessor
+def _tenant(endpoint, values):  # noqa: ANN001, ANN202
+    tenant_id = (values or {}).pop("tenant_id", "") or ""
+    tenant = db.session.get(Tenant, tenant_id) if len(tenant_id) <= 36 else None
+    if tenant is None:
+        abort(404)
+    g.tenant_id, g.tenant_name = tenant.id, tenant.name
+    set_tenant_tz(db.session, tenant.id)
+
+
+@bp.url_defaults
+def _add_tenant(endpoint, values):  # noqa: ANN001, ANN202
+    if "tenant_id" not in values and getattr(g, "tenant_id", None):
+        values["tenant_id"] = g.tenant_id
+
+
+@bp.errorhandler(404)
+def _not_found(exc):  # noqa: ANN001, ANN202
+    return render_template("ui/error.html", title="Не найдено", message="Такой страницы нет.", back="/"), 404
+
+
+def _customer() -> Customer | None:
+    cid = (web_session.get(SESSION_KEY) or {}).get(g.tenant_id)
+    if not cid:
+        return None
+    customer = db.session.get(Customer, cid)
+    return customer if customer is not None and customer.tenant_id == g.tenant_id else None
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():  # noqa: ANN201
+    from hub.phones import normalize_phone
+    step, phone, errors = "phone", "", {}
+    if request.method == "POST":
+        raw = request.form.get("phone", "")
+        try:
+            phone = normalize_phone(raw)
+        except DomainError as exc:
+            errors["phone"] = [exc.message]
+            phone = raw
+        if not errors:
+            exists = db.session.scalar(select(Customer.id).where(Customer.tenant_id == g.tenant_id,
+                                                                 Customer.phone == phone))
+            if exists is None:
+                errors["phone"] = ["Этот номер не участвует в программе. Зарегистрироваться можно на кассе."]
+            elif request.form.get("code") is None or request.form.get("resend"):
+                try:
+                    codes.issue(db.session, g.tenant_id, phone, "my_login")
+                    step = "code"
+                except DomainError as exc:
+                    errors["code"], step = [exc.message], "code"
+            elif codes.confirm(db.session, g.tenant_id, phone, "my_login", request.form.get("code", "")):
+                sessions = dict(web_session.get(SESSION_KEY) or {})
+                web_session.clear()
+                sessions[g.tenant_id] = exists
+                web_session[SESSION_KEY] = sessions
+                return redirect(url_for("my.home"), code=303)
+            else:
+                step, errors["code"] = "code", ["Неверный или просроченный код."]
+        db.session.rollback()
+    return render_template("my/login.html", step=step, phone=phone, errors=errors), (422 if errors else 200)
+
+
+@bp.post("/logout")
+def logout():  # noqa: ANN201
+    sessions = dict(web_session.get(SESSION_KEY) or {})
+    sessions.pop(g.tenant_id, None)
+    web_session[SESSION_KEY] = sessions
+    return redirect(url_for("my.login"), code=303)
+
+
+@bp.get("/")
+def home():  # noqa: ANN201
+    from hub.notify.bots import nearest_expiry
+    from hub.services.customers import ledger_entries, summarize
+    from hub.web.my.cards import barcode_svg, qr_svg
+    customer = _customer()
+    if customer is None:
+        return redirect(url_for("my.login"))
+    now = utcnow()
+    summary = summarize(db.session, g.tenant_id, customer, now)
+    expiry = nearest_expiry(db.session, g.tenant_id, customer.id, now)
+    history = ledger_entries(db.session, g.tenant_id, customer.id, limit=30)
+    receipts = {r.id: r for r in db.session.scalars(select(Receipt).where(
+        Receipt.tenant_id == g.tenant_id, Receipt.id.in_([p.receipt_id for p in history if p.receipt_id])))}
+    card = customer.card_number or customer.phone
+    db.session.rollback()
+    return render_template("my/home.html", c=customer, s=summary, expiry=expiry, history=history,
+                           receipts=receipts, qr=qr_svg(card), barcode=barcode_svg(card), card=card,
+                           names=POSTING_NAMES)
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+def profile():  # noqa: ANN201
+    from hub.services.customers import update_customer
+    customer = _customer()
+    if customer is None:
+        return redirect(url_for("my.login"))
+    errors, form = {}, {}
+    if request.method == "POST":
+        form = request.form
+        data = {"first_name": (form.get("first_name") or "").strip()[:100] or None,
+                "last_name": (form.get("last_name") or "").strip()[:100] or None,
+                "email": (form.get("email") or "").strip()[:200] or None}
+        if data["email"] and ("@" not in data["email"] or " " in data["email"]):
+            errors["email"] = ["Похоже, в адресе ошибка: нужен вид name@example.ru."]
+        raw_birth = (form.get("birth_date") or "").strip()
+        if raw_birth:
+            try:
+                birth = date.fromisoformat(raw_birth)
+                if not date(1900, 1, 1) <= birth <= utcnow().date():
+                    raise ValueError
+                data["birth_date"] = birth
+            except ValueError:
+                errors["birth_date"] = ["Дата рождения в прошлом, например 1990-05-17."]
+        else:
+            data["birth_date"] = None
+        # A consent is recorded when ticked or when it was recorded before (unticking it is a
+        # withdrawal); one never given stays absent.
+        known = customer.consents or {}
+        consents = {key: form.get(f"consent_{key}") == "on" for key, _ in CONSENTS
+                    if form.get(f"consent_{key}") == "on" or key in known}
+        data["consents"] = consents
+        if not errors:
+            try:
+                update_customer(db.session, g.tenant_id, customer.id, data, source="my_cabinet", moment=utcnow())
+            except DomainError as exc:
+                db.session.rollback()
+                errors["_form"] = [exc.message]
+            else:
+                from hub.models.web import AuditEntry
+                db.session.add(AuditEntry(tenant_id=g.tenant_id, user_email=customer.phone,
+                                          action="customer.consents", object_type="customer",
+                                          object_id=customer.id, details={"consents": consents},
+                                          created_at=utcnow()))
+                db.session.commit()
+                flash("Сохранено.", "success")
+                return redirect(url_for("my.profile"), code=303)
+        db.session.rollback()
+        customer = _customer()
+    db.session.rollback()
+    return render_template("my/profile.html", c=customer, errors=errors, form=form, consents=CONSENTS), \
+        (422 if errors else 200)

@@ -1,0 +1,85 @@
+"""What the three web cabinets share: the base template, static assets (vendored htmx 2,
+Alpine.js, Chart.js: nothing from a CDN), sessions (Flask-Login), CSRF on every form and htmx
+request, secure cookies, login throttling, and Russian formatting filters.
+
+The cabinets live in hub/web/cabinet (the owner's), hub/web/cashier (the cashier's workplace)
+and hub/web/my (the participant's); `init_cabinets(app)` registers them all.
+"""
+from __future__ import annotations
+
+import os
+
+from flask import Blueprint, Flask, has_request_context, render_template, request
+from flask.sessions import SecureCookieSessionInterface
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from hub.web.ui import formatting
+
+bp = Blueprint("ui", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/ui/static")
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+login_manager.login_view = "cabinet.login"
+login_manager.login_message = "Войдите, чтобы продолжить."
+login_manager.login_message_category = "info"
+login_manager.session_protection = "strong"
+login_manager.blueprint_login_views = {"cabinet": "cabinet.login", "cashier": "cashier.login"}
+
+# The blueprints whose every POST (forms and htmx) must carry the CSRF token.
+PROTECTED = ("cabinet", "cashier", "my")
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Session cookies are Secure whenever the request came over HTTPS (or always, with
+    SESSION_COOKIE_SECURE / KOPILKA_SECURE_COOKIES=1 in production behind a proxy), HttpOnly,
+    SameSite=Lax."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:  # noqa: D102
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            return True
+        return bool(has_request_context() and request.is_secure)
+
+
+@login_manager.user_loader
+def _load_user(user_id: str):  # noqa: ANN202
+    from hub.web.ui.auth import load_user
+    return load_user(user_id)
+
+
+def _protect() -> None:
+    if request.blueprint in PROTECTED:
+        csrf.protect()
+
+
+def _csrf_failed(exc: CSRFError):  # noqa: ANN202
+    message = "Страница устарела или форма отправлена не отсюда. Обновите страницу и повторите."
+    if request.headers.get("HX-Request"):
+        return render_template("ui/error_fragment.html", message=message), 400
+    return render_template("ui/error.html", title="Ошибка проверки формы", message=message), 400
+
+
+def init_cabinets(app: Flask) -> None:
+    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)   # checked for our blueprints only
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", 12 * 3600)
+    app.config.setdefault("WTF_CSRF_SSL_STRICT", False)      # the Origin/token pair is enough
+    if os.environ.get("KOPILKA_SECURE_COOKIES", "").lower() in ("1", "true", "yes"):
+        app.config["SESSION_COOKIE_SECURE"] = True
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    app.config["SESSION_COOKIE_SAMESITE"] = app.config.get("SESSION_COOKIE_SAMESITE") or "Lax"
+    app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
+    app.session_interface = SessionInterface()
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    app.before_request(_protect)
+    app.register_error_handler(CSRFError, _csrf_failed)
+    formatting.install(app)
+    app.register_blueprint(bp)
+
+    from hub.web.cabinet import bp as cabinet_bp
+    from hub.web.cashier import bp as cashier_bp
+    from hub.web.my import bp as my_bp
+    app.register_blueprint(cabinet_bp)
+    app.register_blueprint(cashier_bp)
+    app.register_blueprint(my_bp)

@@ -1,0 +1,172 @@
+"""Cabinet users: passwords (werkzeug scrypt), sign-in with throttling, roles, the audit log."""
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import wraps
+
+from flask import abort, g
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from hub.clock import utcnow
+from hub.errors import Conflict, Invalid
+from hub.extensions import db
+from hub.models.web import ROLES, AuditEntry, WebUser
+
+MAX_FAILURES = 5                        # wrong passwords in a row before the account locks
+LOCK_FOR = timedelta(minutes=15)
+IP_MAX_FAILURES = 30                    # wrong passwords from one address per window
+IP_WINDOW = timedelta(minutes=15)
+MIN_PASSWORD = 8
+_DUMMY_HASH = generate_password_hash("kopilka-timing-equaliser")
+
+# Roles allowed where: the owner manages users; owner and manager change things; everyone
+# (read-only too) reads. The cashier's role opens only the cashier's workplace.
+CABINET_ROLES = ("owner", "manager", "readonly")
+EDIT_ROLES = ("owner", "manager")
+
+
+@dataclass
+class CabinetUser:
+    """What Flask-Login keeps of a WebUser for the request (no ORM object across sessions)."""
+    id: str
+    tenant_id: str
+    email: str
+    name: str
+    role: str
+    is_active: bool = True
+    is_authenticated: bool = True
+    is_anonymous: bool = False
+
+    def get_id(self) -> str:
+        return self.id
+
+    @property
+    def can_edit(self) -> bool:
+        return self.role in EDIT_ROLES
+
+
+def _wrap(row: WebUser) -> CabinetUser:
+    return CabinetUser(id=row.id, tenant_id=row.tenant_id, email=row.email, name=row.name or row.email,
+                       role=row.role, is_active=row.active)
+
+
+def load_user(user_id: str) -> CabinetUser | None:
+    row = db.session.get(WebUser, user_id)
+    return _wrap(row) if row is not None and row.active else None
+
+
+def create_user(session, tenant_id: str, email: str, role: str, password: str,  # noqa: ANN001
+                name: str = "") -> WebUser:
+    email = (email or "").strip().lower()
+    if "@" not in email or len(email) > 200:
+        raise Invalid("invalid_email", "Укажите электронную почту.", {"email": ["Укажите электронную почту."]})
+    if role not in ROLES:
+        raise Invalid("invalid_role", "Роль: " + ", ".join(ROLES) + ".", {"role": ["Неизвестная роль."]})
+    if len(password or "") < MIN_PASSWORD:
+        raise Invalid("weak_password", f"Пароль — не короче {MIN_PASSWORD} символов.",
+                      {"password": [f"Не короче {MIN_PASSWORD} символов."]})
+    if session.scalar(select(WebUser.id).where(WebUser.email == email)) is not None:
+        raise Conflict("user_exists", f"Пользователь {email} уже есть.", {"email": ["Такой пользователь уже есть."]})
+    row = WebUser(tenant_id=tenant_id, email=email, role=role, name=(name or "").strip()[:200],
+                  password_hash=generate_password_hash(password), active=True, failed_logins=0,
+                  created_at=utcnow())
+    session.add(row)
+    session.flush()
+    return row
+
+
+class _IpLimiter:
+    """Wrong passwords per client address in a sliding window (per process)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.seen: dict[str, deque] = {}
+
+    def blocked(self, ip: str) -> bool:
+        now = utcnow()
+        with self.lock:
+            q = self.seen.get(ip)
+            while q and now - q[0] > IP_WINDOW:
+                q.popleft()
+            return bool(q) and len(q) >= IP_MAX_FAILURES
+
+    def fail(self, ip: str) -> None:
+        with self.lock:
+            if len(self.seen) > 10_000:
+                self.seen.clear()
+            self.seen.setdefault(ip, deque()).append(utcnow())
+
+    def clear(self) -> None:
+        with self.lock:
+            self.seen.clear()
+
+
+ip_limiter = _IpLimiter()
+
+
+class LoginRefused(Exception):
+    pass
+
+
+def authenticate(session, email: str, password: str, ip: str, roles: tuple[str, ...]) -> CabinetUser:  # noqa: ANN001
+    """The user for a correct email and password, or LoginRefused with a Russian message.
+    Five wrong passwords lock the account for 15 minutes; many from one address block it."""
+    email = (email or "").strip().lower()
+    now = utcnow()
+    if ip_limiter.blocked(ip):
+        raise LoginRefused("Слишком много неудачных попыток входа. Попробуйте позже.")
+    row = session.scalar(select(WebUser).where(WebUser.email == email)) if email else None
+    if row is not None and row.locked_until is not None and row.locked_until > now:
+        minutes = int((row.locked_until - now).total_seconds() // 60) + 1
+        session.rollback()
+        raise LoginRefused(f"Вход временно заблокирован после неудачных попыток. Попробуйте через {minutes} мин.")
+    ok = check_password_hash(row.password_hash if row else _DUMMY_HASH, password or "")
+    if row is None or not ok or not row.active:
+        ip_limiter.fail(ip)
+        if row is not None and not ok:
+            row.failed_logins += 1
+            if row.failed_logins >= MAX_FAILURES:
+                row.failed_logins, row.locked_until = 0, now + LOCK_FOR
+            session.commit()
+        else:
+            session.rollback()
+        raise LoginRefused("Неверная почта или пароль.")
+    if row.role not in roles:
+        session.rollback()
+        raise LoginRefused("У этого пользователя нет доступа сюда.")
+    row.failed_logins, row.locked_until, row.last_login_at = 0, None, now
+    session.commit()
+    return _wrap(row)
+
+
+def require_roles(*roles: str):  # noqa: ANN201
+    """A view only for signed-in users with one of `roles` (403 otherwise)."""
+    def decorate(view):  # noqa: ANN001, ANN202
+        @wraps(view)
+        def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            from flask import current_app
+            if not current_user.is_authenticated:
+                return current_app.login_manager.unauthorized()
+            if current_user.role not in roles:
+                abort(403)
+            from hub.web.ui.formatting import set_tenant_tz
+            g.tenant_id = current_user.tenant_id
+            set_tenant_tz(db.session, current_user.tenant_id)
+            return view(*args, **kwargs)
+        return wrapper
+    return decorate
+
+
+def audit(session, action: str, object_type: str = "", object_id: str | None = None,  # noqa: ANN001
+          details: dict | None = None, *, tenant_id: str | None = None) -> None:
+    """Record who did what, in the caller's transaction."""
+    user = current_user if current_user and current_user.is_authenticated else None
+    session.add(AuditEntry(tenant_id=tenant_id or user.tenant_id, user_id=user.id if user else None,
+                           user_email=user.email if user else "", action=action,
+                           object_type=object_type, object_id=object_id, details=details or {},
+                           created_at=utcnow()))

@@ -1,0 +1,97 @@
+"""Russian formatting for the cabinets: money "1 234,56 ₽", bonuses, dates in the tenant's
+time zone."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+from flask import Flask, g
+
+NBSP = "\u00a0"
+MONTHS = ("января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа",
+          "сентября", "октября", "ноября", "декабря")
+MONTHS_SHORT = ("янв", "фев", "мар", "апр", "май", "июн", "июл", "авг", "сен", "окт", "ноя", "дек")
+ROLE_NAMES = {"owner": "владелец", "manager": "менеджер", "readonly": "только просмотр",
+              "cashier": "кассир"}
+
+
+def number(kopecks: int | None) -> str:
+    """123456 -> "1 234,56" (no-break spaces between thousands)."""
+    kopecks = int(kopecks or 0)
+    sign = "−" if kopecks < 0 else ""
+    whole, frac = divmod(abs(kopecks), 100)
+    return sign + f"{whole:,}".replace(",", NBSP) + f",{frac:02d}"
+
+
+def rub(kopecks: int | None) -> str:
+    return number(kopecks) + NBSP + "₽"
+
+
+def bonuses(kopecks: int | None) -> str:
+    return number(kopecks) + NBSP + "Б"
+
+
+def parse_rub(text: str | None, allow_negative: bool = False) -> int | None:
+    """"1 234,56" / "1234.5" -> kopecks; None when empty; ValueError when not an amount."""
+    if text is None:
+        return None
+    cleaned = str(text).replace("−", "-").replace(NBSP, "").replace(" ", "").replace("₽", "").replace(",", ".").strip()
+    if not cleaned:
+        return None
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        raise ValueError("not a number") from None
+    if not value.is_finite() or (value < 0 and not allow_negative) or abs(value) > Decimal(100_000_000) \
+            or value != value.quantize(Decimal("0.01")):
+        raise ValueError("out of range")
+    return int(value * 100)
+
+
+def tenant_tz() -> ZoneInfo:
+    tz = getattr(g, "tenant_tz", None)
+    return ZoneInfo(tz) if tz else ZoneInfo("Europe/Moscow")
+
+
+def local(moment: datetime | None) -> datetime | None:
+    return None if moment is None else moment.astimezone(tenant_tz())
+
+
+def dt(moment: datetime | None) -> str:
+    """"30.11.2026 14:05" in the tenant's time zone."""
+    value = local(moment)
+    return "" if value is None else value.strftime("%d.%m.%Y %H:%M")
+
+
+def day(moment: datetime | date | None) -> str:
+    """"30 ноября 2026" (a datetime in the tenant's time zone)."""
+    if moment is None:
+        return ""
+    value = local(moment) if isinstance(moment, datetime) else moment
+    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
+
+
+def last_day(moment: datetime | None) -> str:
+    """The last local day before `moment` (an expiry at local midnight burns after that day)."""
+    from datetime import timedelta
+    return "" if moment is None else day(moment - timedelta(microseconds=1))
+
+
+def isodt(text: str | None) -> str:
+    try:
+        return dt(datetime.fromisoformat(text)) if text else ""
+    except (TypeError, ValueError):
+        return str(text)
+
+
+def set_tenant_tz(session, tenant_id: str) -> str:  # noqa: ANN001
+    from hub.services.programs import load_settings
+    tz = (load_settings(session, tenant_id)[0] or {}).get("timezone") or "Europe/Moscow"
+    g.tenant_tz = tz
+    return tz
+
+
+def install(app: Flask) -> None:
+    app.jinja_env.filters.update(rub=rub, bonuses=bonuses, number=number, dt=dt, day=day, isodt=isodt, last_day=last_day,
+                                 role=lambda r: ROLE_NAMES.get(r, r))
