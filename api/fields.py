@@ -14,7 +14,7 @@ from marshmallow import ValidationError
 from marshmallow import fields as ma
 
 from api import validate
-from connectors.numbers import MAX_KOPECKS, BadNumber, wire_decimal
+from connectors.numbers import MAX_KOPECKS, BadNumber, kopecks_json, wire_decimal
 
 __all__ = ["MAX_KOPECKS", "Boolean", "Date", "DateTime", "Dict", "Email", "Float", "Integer", "List",
            "Money", "Nested", "Percent", "Quantity", "Raw", "Spend", "String"]
@@ -145,9 +145,7 @@ class Money(_Russian, ma.Field):
     def _serialize(self, value, attr, obj, **kwargs):  # noqa: ANN001
         # k / 100 is the float nearest to the exact rouble amount, and JSON writes it
         # back as that exact decimal (e.g. 1350 -> 13.5): floats exist only in the output text.
-        if value is None:
-            return None
-        return value // 100 if value % 100 == 0 else value / 100
+        return None if value is None else kopecks_json(value)
 
 
 class Percent(_Russian, ma.Field):

@@ -11,7 +11,7 @@ import importlib
 import importlib.util
 from types import ModuleType
 
-ADAPTER_MODULES = ("connectors.inbox", "connectors.cli", "moysklad", "evotor", "onec", "hub.notify", "hub.web.ui.commands")
+ADAPTER_MODULES = ("connectors.inbox", "connectors.cli", "moysklad", "evotor", "onec", "hub.notify", "hub.automation", "hub.web.ui.commands")
 
 
 def load_adapters() -> list[ModuleType]:

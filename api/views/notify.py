@@ -6,6 +6,7 @@ from flask.views import MethodView
 from sqlalchemy import select
 
 from api.parsing import Blueprint
+from connectors.numbers import kopecks_json
 from api.schemas.notify import (ChannelInSchema, ChannelListSchema, ChannelSchema, MessageListSchema,
                                 MessageQuerySchema, MessageSchema, NotifySettingsInSchema, NotifySettingsSchema,
                                 PreviewInSchema,
@@ -90,7 +91,7 @@ class ChannelResource(MethodView):
             raise NotFound("channel_not_found", f"Канал «{channel}» не найден.")
         if CHANNEL_OF[data["provider"]] != channel:
             raise Invalid("provider_mismatch", f"Провайдер {data['provider']} не относится к каналу {channel}.",
-                          {"provider": [f"Not a {channel} provider."]})
+                          {"provider": [f"Провайдер не относится к каналу {channel}."]})
         row, secret = registry.configure(db.session, g.tenant_id, data["provider"],
                                          settings=data["settings"], credentials=data["credentials"],
                                          enabled=data["enabled"])
@@ -147,7 +148,7 @@ class Messages(MethodView):
         for r in rows:
             totals[r.status] = totals.get(r.status, 0) + 1
         cost = sum(r.cost or 0 for r in rows)
-        totals["cost"] = cost // 100 if cost % 100 == 0 else cost / 100
+        totals["cost"] = kopecks_json(cost)
         return {"items": rows, "totals": totals}
 
 

@@ -104,6 +104,8 @@ def route(session: Session, tenant_id: str, customer: Customer | None, phone: st
 def render_for(session: Session, msg: OutboxMessage) -> bool:
     """(Re-)render the message for its channel; False when the topic is switched off."""
     text, subject, enabled = template_for(session, msg.tenant_id, msg.topic, msg.channel)
+    # A mailing or a chain step with a text of its own sends that text, not the topic's template.
+    text = (msg.context or {}).get("text") or text
     body = render(text, msg.context or {})
     if msg.channel == "email" and msg.advertising and msg.customer_id:
         body += "\n\nОтписаться от рассылки: " + unsubscribe_link(msg.tenant_id, msg.customer_id)
@@ -249,7 +251,7 @@ def send_code(session: Session, tenant_id: str, phone: str, code: str, purpose: 
                             .with_only_columns(func.count()))
     if hourly >= int(limits.get("per_phone_hour", 5)):
         raise Invalid("code_rate_limited", "Слишком много кодов на этот номер. Попробуйте через час.",
-                      {"phone": ["Too many codes this hour."]})
+                      {"phone": ["Слишком много кодов за этот час."]})
     customer = session.scalar(select(Customer).where(Customer.tenant_id == tenant_id,
                                                      Customer.phone == phone))
     return enqueue(session, tenant_id=tenant_id, customer_id=customer.id if customer else None,

@@ -26,8 +26,14 @@ POSTING_NAMES = {"accrual": "Начисление за покупку", "spend":
 
 
 @bp.url_value_preprocessor
-def _tenant(endpoint, values):  # noqa: ANN001, ANN202
-    tenant_id = (values or {}).pop("tenant_id", "") or ""
+def _tenant_ref(endpoint, values):  # noqa: ANN001, ANN202
+    g.tenant_ref = (values or {}).pop("tenant_id", "") or ""
+
+
+@bp.before_request
+def _tenant():  # noqa: ANN202
+    # A before_request (not the preprocessor) so the app's body limit is checked first.
+    tenant_id = g.pop("tenant_ref", "")
     tenant = db.session.get(Tenant, tenant_id) if len(tenant_id) <= 36 else None
     if tenant is None:
         abort(404)
