@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import click
 
+from hub.cli import parse_since
 from hub.clock import utcnow
 from hub.extensions import db
 
@@ -14,21 +15,6 @@ def _session():  # noqa: ANN202
     from hub.config import Config
     db.configure(Config().DATABASE_URL)
     return db.session
-
-
-def parse_since(value: str) -> datetime:
-    """ISO 8601 (UTC when no offset), milliseconds since the epoch, or "2d" / "6h" ago."""
-    value = (value or "").strip()
-    now = utcnow()
-    if value[:-1].isdigit() and value[-1:] in ("d", "h"):
-        return now - (timedelta(days=int(value[:-1])) if value[-1] == "d" else timedelta(hours=int(value[:-1])))
-    if value.isdigit():
-        return datetime.fromtimestamp(int(value) / 1000, timezone.utc)
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise click.BadParameter(f"«{value}»: нужно время ISO 8601, миллисекунды или 2d/6h") from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 @click.group("evotor")

@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
-
 import click
 
+from hub.cli import parse_since
 from hub.clock import utcnow
 from hub.extensions import db
 
@@ -14,19 +13,6 @@ def _session():  # noqa: ANN202
     from hub.config import Config
     db.configure(Config().DATABASE_URL)
     return db.session
-
-
-def parse_since(value: str) -> datetime:
-    """ISO 8601 (UTC when no offset) or "2d" / "6h" ago."""
-    value = (value or "").strip()
-    if value[:-1].isdigit() and value[-1:] in ("d", "h"):
-        amount = int(value[:-1])
-        return utcnow() - (timedelta(days=amount) if value[-1] == "d" else timedelta(hours=amount))
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise click.BadParameter(f"«{value}»: нужно время ISO 8601 или 2d/6h") from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 @click.group("onec")

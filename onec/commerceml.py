@@ -3,7 +3,6 @@ namespace, UTF-8 or windows-1251 (the prolog's encoding): lxml iterparse, every 
 cleared once read, so a 100,000-product catalog is read in bounded memory."""
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Iterator
 
 from lxml import etree
@@ -104,6 +103,21 @@ def _free_group(el) -> None:  # noqa: ANN001
         c.clear()
 
 
+def _price(value: str) -> int | None:
+    """A unit price ("1 500,50", U+00A0 thousands) as kopecks; None when it is not a sane
+    non-negative amount (NaN, Infinity, 1e30)."""
+    from connectors.numbers import MAX_KOPECKS
+    from onec.common import ru_number
+    try:
+        number = ru_number(value)
+    except ValueError:
+        return None
+    if number is None or number < 0:
+        return None
+    kopecks = int((number * 100).to_integral_value())
+    return kopecks if kopecks <= MAX_KOPECKS else None
+
+
 def read_offers(path: str) -> Iterator[tuple[str, dict]]:
     """("offer", {"id": product id, "name", "price": kopecks or None}) per Предложение."""
     for event, el in _events(path):
@@ -116,11 +130,7 @@ def read_offers(path: str) -> Iterator[tuple[str, dict]]:
             for p in _children(prices, "Цена"):
                 value = _text(p, "ЦенаЗаЕдиницу")
                 if value:
-                    try:
-                        price = int((Decimal(value.replace(",", ".").replace("\u00a0", "").replace(" ", ""))
-                                     * 100).to_integral_value())
-                    except InvalidOperation:
-                        price = None
+                    price = _price(value)
                     break
         if ident:
             yield "offer", {"id": ident.split("#", 1)[0], "name": _text(el, "Наименование") or "", "price": price}

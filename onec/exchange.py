@@ -19,6 +19,7 @@ import zipfile
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, request
+from lxml import etree
 from sqlalchemy import select
 
 from hub.extensions import db
@@ -195,7 +196,10 @@ def run_import(session, conn, ex: OnecExchange, name: str | None) -> Response:  
     folder = exchange_dir(ex)
     try:
         _unzip(folder, setting(conn, "exchange_max_bytes"))
-    except (zipfile.BadZipFile, ValueError) as exc:
+    except zipfile.BadZipFile:
+        session.rollback()
+        return failure("Не удалось распаковать архив: файл повреждён или это не zip.")
+    except ValueError as exc:
         session.rollback()
         return failure(f"Не удалось распаковать архив: {exc}.")
     path = folder / name
@@ -215,7 +219,7 @@ def run_import(session, conn, ex: OnecExchange, name: str | None) -> Response:  
     except Exception as exc:  # noqa: BLE001 - a broken file: tell 1С, keep the catalog as it was
         session.rollback()
         log.warning("CommerceML import of %s failed: %s", name, exc)
-        return failure(f"Ошибка разбора {name}: {str(exc)[:300]}")
+        return failure(f"Ошибка разбора {name}: {import_error(exc)}")
     ex = session.get(OnecExchange, ex_id)
     files = dict(ex.files or {})
     files[name] = {**files.get(name, {}), "done": done, "status": "imported" if finished else "importing"}
@@ -224,6 +228,15 @@ def run_import(session, conn, ex: OnecExchange, name: str | None) -> Response:  
     if finished:
         return text("success")
     return text(f"progress\nОбработано записей: {done}")
+
+
+def import_error(exc: Exception) -> str:
+    """Why a file could not be imported, in Russian (1С shows it in the exchange log)."""
+    if isinstance(exc, etree.XMLSyntaxError):
+        return f"XML повреждён (строка {exc.lineno})." if exc.lineno else "XML повреждён."
+    if isinstance(exc, RecursionError):
+        return "XML вложен слишком глубоко."
+    return "файл не удалось прочитать как CommerceML."
 
 
 def import_file(session, tenant_id: str, path: str, name: str, skip: int, budget: float,  # noqa: ANN001

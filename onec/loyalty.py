@@ -503,7 +503,7 @@ def calculatediscounts(session, conn, params):  # noqa: ANN001, ANN201
     try:
         data = json_body()
     except (ValueError, UnicodeDecodeError) as exc:
-        return as_json(error_answer(base(), f"Ошибка преобразования тела запроса по причине: {exc}"))
+        return as_json(error_answer(base(), f"Ошибка преобразования тела запроса по причине: {body_error(exc)}"))
     if not isinstance(data, dict):
         return as_json(error_answer(base(), "Тело запроса должно быть JSON-объектом с параметрами расчёта."))
     missing = [k for k in REQUIRED if k not in data]
@@ -550,6 +550,17 @@ def calculatediscounts(session, conn, params):  # noqa: ANN001, ANN201
             if customer_id else None)}
     session.rollback()
     return as_json(answer)
+
+
+def body_error(exc: Exception) -> str:
+    """Why the body is not JSON, in Russian (the cashier sees it as ErrorMessage)."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"тело запроса — не JSON (строка {exc.lineno}, позиция {exc.colno})."
+    description = getattr(exc, "description", None)       # hub.web.limits.JSONTooDeep
+    if isinstance(description, str):
+        return description
+    text = str(exc)
+    return text if re.search("[а-яА-Я]", text) else "тело запроса — не JSON."
 
 
 def remember(session, conn, customer_id: str, lines: list[dict], store: str | None) -> None:  # noqa: ANN001
@@ -606,7 +617,8 @@ def render_calculation(session, conn, data: dict, lines: list[dict], quote: dict
     if msgs.get("receipt"):
         messages.append({"AfterSale": True, "MessageText": msgs["receipt"]})
     promos = []
-    for code in data.get("PromocodesList") or []:
+    codes = data.get("PromocodesList")
+    for code in codes if isinstance(codes, list) else []:
         text_code = code.get("Promocode") if isinstance(code, dict) else code
         promos.append({"Promocode": str(text_code or ""), "ErrorDescription": "Промокод не найден",
                        "DiscountActive": False, "PromocodeActivation": False,

@@ -127,7 +127,10 @@ def fault(version: str, message: str, client: bool) -> Response:
         text.set("{http://www.w3.org/XML/1998/namespace}lang", "ru")
         text.text = message
         ctype = "application/soap+xml; charset=utf-8"
-    return Response(etree.tostring(env, xml_declaration=True, encoding="UTF-8"), status=500, content_type=ctype)
+    # SOAP 1.1 (WS-I Basic Profile R1126): every fault is HTTP 500; SOAP 1.2 (part 2, 7.5.1):
+    # a Sender fault is 400, a Receiver fault 500.
+    status = 400 if client and version == SOAP12 else 500
+    return Response(etree.tostring(env, xml_declaration=True, encoding="UTF-8"), status=status, content_type=ctype)
 
 
 # --- operations -----------------------------------------------------------------------------
@@ -158,6 +161,8 @@ def _receipt(session, conn, el) -> tuple[SaleRequest, list[dict]]:  # noqa: ANN0
         price, qty = _kop(_dec(pos, "price")), _dec(pos, "quantity")
         if price < 0 or qty is None or qty <= 0 or qty > 10 ** 6:
             raise Fault(f"Позиция {pid}: цена не меньше нуля, количество больше нуля.")
+        if qty != qty.quantize(Decimal("0.001")):
+            raise Fault(f"Позиция {pid}: количество — не больше трёх знаков после запятой.")
         discount = _kop(_dec(pos, "discount"))
         full = make_position(id=pid, price=price, quantity=qty).amount
         if discount < 0 or discount > full:
@@ -276,12 +281,16 @@ def op_find(session, conn, el):  # noqa: ANN001, ANN201
 
 def op_register(session, conn, el):  # noqa: ANN001, ANN201
     birth = _text(el, "birthDate")
+    try:
+        birth_date = date.fromisoformat(birth[:10]) if birth else None
+    except ValueError:
+        raise Fault(f"Поле birthDate: «{birth[:40]}» — не дата ГГГГ-ММ-ДД.") from None
     data = {"phone": normalize_phone(_text(el, "phone") or ""), "card_number": (_text(el, "card") or "")[:64] or None,
             "last_name": (_text(el, "lastName") or "")[:100] or None,
             "first_name": (_text(el, "firstName") or "")[:100] or None,
             "middle_name": (_text(el, "middleName") or "")[:100] or None,
             "email": (_text(el, "email") or "")[:200] or None,
-            "birth_date": date.fromisoformat(birth[:10]) if birth else None}
+            "birth_date": birth_date}
     customer = register_customer(session, conn.tenant_id, data, source=SOURCE, moment=utcnow())
     return _fill_customer(session, conn, customer)
 
@@ -316,7 +325,8 @@ def service(connection_id: str):  # noqa: ANN201
         try:
             doc = etree.fromstring(raw, _parser)
         except etree.XMLSyntaxError as exc:
-            raise Fault(f"Запрос — не XML: {exc.msg}") from None
+            where = f" (строка {exc.lineno}, позиция {exc.offset})" if exc.lineno else ""
+            raise Fault(f"Запрос — не XML или XML повреждён{where}.") from None
         if _local(doc.tag) != "Envelope" or etree.QName(doc).namespace not in (SOAP11, SOAP12):
             raise Fault("Ожидается конверт SOAP 1.1 или 1.2.")
         version = etree.QName(doc).namespace
@@ -327,7 +337,9 @@ def service(connection_id: str):  # noqa: ANN201
         op_el = ops[0]
         if not schema().validate(op_el):
             error = schema().error_log.last_error
-            raise Fault(f"Запрос не соответствует схеме сервиса: {error.message if error else ''}")
+            where = f": элемент {error.path}" if error is not None and error.path else ""
+            raise Fault(f"Запрос не соответствует схеме сервиса{where} (пропущен, лишний или неверного "
+                        f"типа элемент).")
         op = _local(op_el.tag)
         fill = HANDLERS[op](session, conn, op_el)
         content = envelope(version, op, fill)

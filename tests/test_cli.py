@@ -188,3 +188,18 @@ def test_russian_plurals():
     assert [plural(n, "счёт", "счёта", "счетов") for n in (0, 1, 2, 3, 4, 5, 11, 12, 14, 21, 22, 25, 101, 111)] == [
         "0 счетов", "1 счёт", "2 счёта", "3 счёта", "4 счёта", "5 счетов", "11 счетов", "12 счетов",
         "14 счетов", "21 счёт", "22 счёта", "25 счетов", "101 счёт", "111 счетов"]
+
+
+def test_since_out_of_range_is_one_clear_line(tmp_path):
+    """`--since 99999999999d` (or a year 10000) is a usage error, not an OverflowError traceback."""
+    from hub.cli import parse_since
+    import click
+    import pytest
+    for bad in ("99999999999d", "999999999999999999", "10000-01-01", "вчера"):
+        with pytest.raises(click.BadParameter):
+            parse_since(bad)
+    assert parse_since("1504168645290") == datetime.fromtimestamp(1504168645.29, timezone.utc)
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path}/k.sqlite3", "KOPILKA_HOME": str(tmp_path)}
+    result = _run(env, "onec", "sync", "--connection", "x", "--since", "99999999999d")
+    assert result.exit_code == 2 and "Traceback" not in result.output and result.exception is None or \
+        isinstance(result.exception, SystemExit)

@@ -39,7 +39,7 @@ def template_for(session: Session, tenant_id: str, topic: str, channel: str | No
 def check_topic(topic: str) -> None:
     if topic not in TOPICS:
         raise Invalid("unknown_topic", f"Неизвестная тема сообщения «{topic}».",
-                      {"topic": [f"One of: {', '.join(TOPICS)}."]})
+                      {"topic": [f"Одно из значений: {', '.join(TOPICS)}."]})
 
 
 def estimate(session: Session, tenant_id: str, text: str) -> dict:
@@ -72,7 +72,7 @@ def put_template(session: Session, tenant_id: str, topic: str, *, channel: str =
     check_topic(topic)
     if channel != "*" and channel not in CHANNELS:
         raise Invalid("unknown_channel", f"Неизвестный канал «{channel}».",
-                      {"channel": [f"One of: *, {', '.join(CHANNELS)}."]})
+                      {"channel": [f"Одно из значений: *, {', '.join(CHANNELS)}."]})
     if text is not None:
         if not text.strip():
             raise Invalid("empty_template", "Текст сообщения не может быть пустым.",
@@ -82,7 +82,7 @@ def put_template(session: Session, tenant_id: str, topic: str, *, channel: str =
             raise Invalid("unknown_placeholder",
                           "Неизвестные подстановки: " + ", ".join("{" + b + "}" for b in bad)
                           + ". Доступны: " + ", ".join("{" + p + "}" for p in PLACEHOLDERS) + ".",
-                          {"text": [f"Unknown placeholder {{{b}}}." for b in bad]})
+                          {"text": [f"Неизвестная подстановка {{{b}}}." for b in bad]})
     rows = _overrides(session, tenant_id)
     row = rows.get((topic, channel))
     if row is None:

@@ -16,11 +16,14 @@ import ssl
 import threading
 import uuid
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
+from urllib.parse import urlsplit
 
 import requests
+
+from connectors.numbers import BadNumber, wire_decimal
 
 TIMEOUT = (5, 15)      # connect, read (seconds)
 _local = threading.local()
@@ -62,19 +65,23 @@ class TimeoutUnknown(TransientError):
 
 
 def _kopecks(value) -> int | None:  # noqa: ANN001
-    if value in (None, ""):
+    """A provider's cost in roubles ("5.49", 5.49) as kopecks; None when absent or not a sane
+    non-negative number (NaN, Infinity, 1e30, a list...)."""
+    if value is None or value == "":
         return None
     try:
-        return int((Decimal(str(value)) * 100).quantize(Decimal(1)))
-    except (InvalidOperation, ValueError):
+        number = wire_decimal(value)
+    except BadNumber:
         return None
+    return int((number * 100).quantize(Decimal(1))) if number >= 0 else None
 
 
 def _request(method: str, url: str, **kw) -> requests.Response:
     try:
         return http().request(method, url, timeout=kw.pop("timeout", TIMEOUT), **kw)
     except requests.ReadTimeout as exc:
-        raise TimeoutUnknown(f"timeout: {url.split('?')[0]}") from exc
+        # the host only: Telegram's path carries the bot token, others put keys in the query
+        raise TimeoutUnknown(f"timeout: {urlsplit(url).hostname or 'провайдер'}") from exc
     except requests.RequestException as exc:
         raise TransientError(f"connection: {type(exc).__name__}") from exc
 

@@ -83,7 +83,7 @@ def configure(session: Session, tenant_id: str, provider: str, *, settings: dict
     when created, the webhook secret (shown once; only its hash is kept)."""
     if provider not in PROVIDERS:
         raise Invalid("unknown_provider", f"Неизвестный провайдер «{provider}».",
-                      {"provider": [f"One of: {', '.join(PROVIDERS)}."]})
+                      {"provider": [f"Одно из значений: {', '.join(PROVIDERS)}."]})
     channel = CHANNEL_OF[provider]
     row = session.scalar(select(NotifyChannel).where(NotifyChannel.tenant_id == tenant_id,
                                                      NotifyChannel.channel == channel))
@@ -94,7 +94,7 @@ def configure(session: Session, tenant_id: str, provider: str, *, settings: dict
     missing = [k for k in REQUIRED_CREDENTIALS[provider] if not creds.get(k)]
     if missing:
         raise Invalid("credentials_missing", "Не хватает учётных данных провайдера: " + ", ".join(missing) + ".",
-                      {"credentials": {k: ["Required."] for k in missing}})
+                      {"credentials": {k: ["Обязательное поле."] for k in missing}})
     if row is None:
         secret = pysecrets.token_urlsafe(32)
         row = NotifyChannel(tenant_id=tenant_id, channel=channel, provider=provider,

@@ -24,7 +24,7 @@ from hub.extensions import db
 from hub.models import Customer
 from hub.models.notify import OutboxMessage
 from hub.notify import bots, registry
-from hub.notify.channels import SMSAERO_STATES, ChannelError, Max, smsru_state
+from hub.notify.channels import SMSAERO_STATES, ChannelError, Max, _kopecks, smsru_state
 from hub.notify.outbox import check_unsubscribe_token
 from hub.notify.rules import CONSENT_KEY, is_stop, withdraw
 
@@ -51,6 +51,19 @@ def _json_body() -> dict:
     return data if isinstance(data, dict) else {}
 
 
+def _obj(value) -> dict:  # noqa: ANN001
+    """A JSON object from an update, or {} when the sender put anything else there."""
+    return value if isinstance(value, dict) else {}
+
+
+def _scalar(value) -> str:  # noqa: ANN001
+    """An id or a text from an update: strings and integers only (no floats, lists, objects)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return ""
+    text = str(value) if isinstance(value, str) or abs(value) < 10 ** 20 else ""
+    return text if len(text) <= 4096 and "\x00" not in text else ""
+
+
 # --- Telegram ------------------------------------------------------------------------------
 
 @blp.post("/telegram/<webhook_id>")
@@ -60,17 +73,19 @@ def telegram(webhook_id: str):
     if row is None:
         return _unauthorized()
     update = _json_body()
-    message = update.get("message") or {}
-    chat = message.get("chat") or {}
-    sender = message.get("from") or {}
-    if not chat.get("id") or chat.get("type", "private") != "private":
+    message = _obj(update.get("message"))
+    chat = _obj(message.get("chat"))
+    sender = _obj(message.get("from"))
+    chat_id = _scalar(chat.get("id"))
+    if not chat_id or chat.get("type", "private") != "private":
+        db.session.rollback()
         return jsonify({})                         # nothing for us; 200 so Telegram stops retrying
-    chat_id = str(chat["id"])
-    contact = message.get("contact")
+    contact = _obj(message.get("contact"))
+    sender_id = _scalar(sender.get("id"))
     reply, ask = bots.handle(
-        db.session, row.tenant_id, "telegram", chat_id, text=message.get("text"),
-        contact_phone=str(contact.get("phone_number") or "") if contact else None,
-        contact_is_sender=bool(contact) and contact.get("user_id") == sender.get("id"))
+        db.session, row.tenant_id, "telegram", chat_id, text=_scalar(message.get("text")) or None,
+        contact_phone=_scalar(contact.get("phone_number")) if contact else None,
+        contact_is_sender=bool(contact) and bool(sender_id) and _scalar(contact.get("user_id")) == sender_id)
     db.session.commit()
     return jsonify({"method": "sendMessage", "chat_id": chat["id"], "text": reply,
                     "reply_markup": bots.telegram_keyboard(ask)})
@@ -89,26 +104,30 @@ def max_bot(webhook_id: str):
     update = _json_body()
     kind = update.get("update_type")
     if kind == "bot_started":
-        user_id = str((update.get("user") or {}).get("user_id") or "")
+        user_id = _scalar(_obj(update.get("user")).get("user_id"))
+        if not user_id:
+            db.session.rollback()
+            return jsonify({})
         reply, ask = bots.handle(db.session, row.tenant_id, "max", user_id, started=True)
     elif kind == "message_created":
-        message = update.get("message") or {}
-        user_id = str((message.get("sender") or {}).get("user_id") or "")
-        body = message.get("body") or {}
-        contact = next((a for a in body.get("attachments") or []
-                        if isinstance(a, dict) and a.get("type") == "contact"), None)
+        message = _obj(update.get("message"))
+        user_id = _scalar(_obj(message.get("sender")).get("user_id"))
+        if not user_id:
+            db.session.rollback()
+            return jsonify({})
+        body = _obj(message.get("body"))
+        attachments = body.get("attachments") if isinstance(body.get("attachments"), list) else []
+        contact = next((a for a in attachments if isinstance(a, dict) and a.get("type") == "contact"), None)
         phone = None
         is_sender = False
         if contact is not None:
-            payload = contact.get("payload") or {}
-            found = _TEL.search(payload.get("vcf_info") or "")
-            phone = re.sub(r"[^\d+]", "", found.group(1)) if found else (payload.get("vcf_phone") or "")
-            is_sender = str((payload.get("max_info") or {}).get("user_id")) == user_id
-        reply, ask = bots.handle(db.session, row.tenant_id, "max", user_id, text=body.get("text"),
+            payload = _obj(contact.get("payload"))
+            found = _TEL.search(_scalar(payload.get("vcf_info")))
+            phone = re.sub(r"[^\d+]", "", found.group(1)) if found else _scalar(payload.get("vcf_phone"))
+            is_sender = _scalar(_obj(payload.get("max_info")).get("user_id")) == user_id
+        reply, ask = bots.handle(db.session, row.tenant_id, "max", user_id, text=_scalar(body.get("text")) or None,
                                  contact_phone=phone, contact_is_sender=is_sender)
     else:
-        return jsonify({})
-    if not user_id:
         db.session.rollback()
         return jsonify({})
     db.session.commit()
@@ -163,12 +182,10 @@ def sms_status(webhook_id: str):
     for item in items:
         if not isinstance(item, dict) or item.get("id") in (None, ""):
             continue
-        try:
-            state = SMSAERO_STATES.get(int(item.get("status")))
-        except (TypeError, ValueError):
-            state = None
-        from hub.notify.channels import _kopecks
-        _apply_status(row.tenant_id, str(item["id"]), state, _kopecks(item.get("cost")))
+        provider_id, status = _scalar(item.get("id")), _scalar(item.get("status"))
+        state = SMSAERO_STATES.get(int(status)) if status.lstrip("-").isdigit() and len(status) < 4 else None
+        if provider_id:
+            _apply_status(row.tenant_id, provider_id, state, _kopecks(item.get("cost")))
     db.session.commit()
     return jsonify({"success": True})
 
@@ -179,12 +196,13 @@ def sms_inbound(webhook_id: str):
     if row is None:
         return _unauthorized()
     data = _json_body() or request.form.to_dict()
-    text, phone = data.get("text") or data.get("message"), data.get("phone") or data.get("from")
+    text = _scalar(data.get("text")) or _scalar(data.get("message"))
+    phone = _scalar(data.get("phone")) or _scalar(data.get("from"))
     done = False
     if phone and is_stop(text):
         from hub.phones import normalize_phone
         try:
-            phone = normalize_phone(str(phone) if str(phone).startswith("+") else "+" + str(phone))
+            phone = normalize_phone(phone if phone.startswith("+") else "+" + phone)
         except DomainError:
             phone = None
         customer = db.session.scalar(select(Customer).where(

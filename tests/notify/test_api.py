@@ -72,3 +72,26 @@ def test_message_log_is_per_tenant(api, client, session, tenant):
     other = Api(client, key)
     assert other.get(f"/api/v1/notify/messages/{mid}").status_code == 404
     assert other.get("/api/v1/notify/messages").json["items"] == []
+
+
+def test_error_details_are_russian(api, client, session, tenant):
+    """Every message of an error answer — details included — is Russian (issue 8, item 23)."""
+    import re
+
+    def latin_words(value) -> list[str]:  # noqa: ANN001
+        if isinstance(value, dict):
+            return [w for v in value.values() for w in latin_words(v)]
+        if isinstance(value, list):
+            return [w for v in value for w in latin_words(v)]
+        text = re.sub(r"\{[^}]*\}|smsru|smsaero|telegram|max|smtp|sms|email|api_id|api_key|token|"
+                      r"sale|gift|\w+_\w+", "", str(value))
+        return re.findall(r"[A-Za-z]{3,}", text)
+
+    answers = [
+        api.put("/api/v1/notify/channels/sms", json={"provider": "telegram", "credentials": {"token": "x"}}),
+        api.put("/api/v1/notify/channels/telegram", json={"provider": "telegram"}),
+        api.put("/api/v1/notify/templates/gift", json={"text": "{nmae}"}),
+    ]
+    for r in answers:
+        assert r.status_code == 422, r.json
+        assert latin_words(r.json["error"]["message"]) == [] and latin_words(r.json["error"]["details"]) == [], r.json

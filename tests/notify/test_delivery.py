@@ -214,3 +214,18 @@ def test_limiter_spacing_per_bot_and_per_chat():
     assert waits[0] == 0 and 0.95 < waits[30] <= 1.0 + 1e-6
     assert lim.reserve("chat-1", 1.0) == 0 and 0.9 < lim.reserve("chat-1", 1.0) <= 1.0
     assert lim.reserve("chat-2", 1.0) == 0
+
+
+def test_telegram_timeout_never_puts_the_bot_token_in_the_reason(session, tid, customer, channel, caplog):
+    """Telegram's URL carries the bot token (/bot<token>/sendMessage): a timeout's reason is
+    stored on the message, shown by GET /api/v1/notify/messages and logged — never the token."""
+    channel("telegram")
+    c = customer()
+    session.add(ChatLink(tenant_id=tid, channel="telegram", chat_id="7", customer_id=c.id, active=True))
+    session.commit()
+    m = _sale(session, tid, c)
+    with responses.RequestsMock() as rsps:
+        rsps.post(f"{TG}/bot123:ABC/sendMessage", body=requests.exceptions.ReadTimeout("slow"))
+        deliver(session, m.id)
+    assert m.reason and m.reason.startswith("timeout") and "123:ABC" not in m.reason
+    assert "123:ABC" not in caplog.text
