@@ -5,9 +5,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, bindparam, case, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
-from hub.models import Account, Hold, Lot
+from hub.models import Account, Hold, Lot, LotDraw
 from hub.models.base import UTCDateTime
 
 
@@ -30,11 +30,12 @@ def lock_account(session: Session, tenant_id: str, customer_id: str) -> Account:
 
 @dataclass(frozen=True)
 class AccountView:
-    balance: int        # the customer's bonuses: available + pending + held (+ burnt, not yet swept)
+    balance: int        # the customer's bonuses at the moment asked: available + pending + held
     available: int      # spendable at the moment asked
     pending: int        # accrued, waiting for activation
     debt: int           # taken back by returns after being spent (shown as positive)
     held: int = 0       # reserved by open receipts at tills
+    burnt: int = 0      # burnt by the moment asked, its expiry not written yet (not in balance)
 
 
 def _view_statement():
@@ -45,21 +46,30 @@ def _view_statement():
                   .where(Account.tenant_id == bindparam("tenant_id"),
                          Account.customer_id == bindparam("customer_id"))
                   .scalar_subquery())
-    active = and_(Lot.active_from <= at, or_(Lot.expires_at.is_(None), Lot.expires_at > at))
+    # A lot past its expiry moment is burnt whether or not the sweep wrote its expiry.
+    alive = or_(Lot.expires_at.is_(None), Lot.expires_at > at)
+    active = and_(Lot.active_from <= at, alive)
 
     def total(expr):  # noqa: ANN001, ANN202
         return func.coalesce(func.sum(expr), 0)
 
     def holds(lapsed: bool):  # noqa: ANN202
+        # What active holds took from lots still alive at `at`: a part of a burnt lot is not
+        # the customer's any more (its release burns it at once).
         window = Hold.expires_at <= at if lapsed else Hold.expires_at > at
-        return (select(total(Hold.amount))
-                .where(Hold.account_id == account_id, Hold.status == "active", window)
+        drawn = aliased(Lot)
+        return (select(total(-LotDraw.amount)).select_from(Hold)
+                .join(LotDraw, LotDraw.posting_id == Hold.posting_id)
+                .join(drawn, drawn.id == LotDraw.lot_id)
+                .where(Hold.account_id == account_id, Hold.status == "active", window,
+                       or_(drawn.expires_at.is_(None), drawn.expires_at > at))
                 .scalar_subquery())
 
     return (select(total(case((and_(active, Lot.remaining > 0), Lot.remaining), else_=0)),
-                   total(case((and_(Lot.active_from > at, Lot.remaining > 0), Lot.remaining), else_=0)),
+                   total(case((and_(Lot.active_from > at, alive, Lot.remaining > 0), Lot.remaining),
+                              else_=0)),
                    total(case((Lot.remaining < 0, Lot.remaining), else_=0)),
-                   total(Lot.remaining),
+                   total(case((and_(Lot.remaining > 0, Lot.expires_at <= at), Lot.remaining), else_=0)),
                    holds(lapsed=False), holds(lapsed=True))
             .where(Lot.account_id == account_id, Lot.remaining != 0))
 
@@ -68,10 +78,13 @@ _VIEW = _view_statement()
 
 
 def account_view(session: Session, tenant_id: str, customer_id: str, moment: datetime) -> AccountView:
-    """Balance figures at `moment`, from the lots and holds (one query)."""
+    """Balance figures at `moment`, from the lots and holds (one query).
+
+    The same with or without an expiry sweep before `moment`: burnt lots count as burnt."""
     row = session.execute(_VIEW, {"tenant_id": tenant_id, "customer_id": customer_id,
                                   "at": moment}).one()
-    positive_active, pending, debt, total, held, lapsed = (int(v) for v in row)
+    positive_active, pending, debt, burnt, held, lapsed = (int(v) for v in row)
     # A lapsed hold is free again even before the sweep writes its release.
-    return AccountView(balance=total + held + lapsed, available=positive_active + debt + lapsed,
-                       pending=pending, debt=-debt, held=held)
+    available = positive_active + debt + lapsed
+    return AccountView(balance=available + pending + held, available=available,
+                       pending=pending, debt=-debt, held=held, burnt=burnt)

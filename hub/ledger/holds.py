@@ -8,14 +8,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.ledger.accounts import lock_account
-from hub.ledger.postings import _draw, _lots, _post, spend
+from hub.ledger.postings import _give_back, _lots, _post, spend
 from hub.models import Account, Hold, Lot, LotDraw
 
 
 def place_hold(session: Session, account: Account, amount: int, moment: datetime, *,
                expires_at: datetime, source: str, reference: str) -> Hold:
-    """Reserve `amount` (raises InsufficientBonuses like a spend)."""
-    posting = spend(session, account, amount, moment, kind="hold", meta={"reference": reference})
+    """Reserve `amount` at `moment`, the moment the hub processes the quote (raises
+    InsufficientBonuses like a spend)."""
+    posting = spend(session, account, amount, moment, kind="hold", now=moment,
+                    meta={"reference": reference})
     hold = Hold(tenant_id=account.tenant_id, account_id=account.id, source=source,
                 reference=reference, amount=amount, status="active", posting=posting,
                 expires_at=expires_at)
@@ -25,7 +27,9 @@ def place_hold(session: Session, account: Account, amount: int, moment: datetime
 
 def release_hold(session: Session, account: Account, hold: Hold, moment: datetime,
                  status: str = "released") -> None:
-    """Give the held bonuses back to exactly the lots they came from."""
+    """Give the held bonuses back to exactly the lots they came from (at `moment`: now, or
+    when the hold lapsed). A part whose lot has burnt by then burns at once, like a restored
+    part of a return, so the result is the same whether or not a sweep ran before."""
     if hold.status != "active":
         return
     session.flush()
@@ -34,8 +38,9 @@ def release_hold(session: Session, account: Account, hold: Hold, moment: datetim
         drawn[draw.lot_id] -= draw.amount
     posting = _post(session, account, "hold_release", hold.amount, moment,
                     meta={"reference": hold.reference, "hold_id": hold.id})
-    for lot in _lots(session, account, Lot.id.in_(list(drawn))):
-        _draw(session, posting, lot, drawn[lot.id])
+    _give_back(session, account, posting,
+               [(lot, drawn[lot.id]) for lot in _lots(session, account, Lot.id.in_(list(drawn)))],
+               moment)
     hold.status = status
     hold.closed_at = moment
 

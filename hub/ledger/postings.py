@@ -1,17 +1,26 @@
 """Postings: every change of a balance, with the lots it creates or draws from.
 
 Callers hold the account's lock (lock_account) for the whole transaction. Each function
-writes one posting, moves lot remainders to match, and keeps the cached balance equal to
-the sum of postings, which equals the sum of lot remainders.
+writes one posting (plus, where a part given back lands in a burnt lot, the expiry posting
+that burns it at once), moves lot remainders to match, and keeps the cached balance equal
+to the sum of postings, which equals the sum of lot remainders.
+
+Sweep independence: a lot whose expiry moment has passed is burnt, whether or not the
+sweep (`expire_due`) has written its expiry posting yet. Every choice below (what can be
+spent, what a return takes back, where restored bonuses go, which lots a purchase
+redates) is made at the moment the hub processes the operation (`now`, by default the one
+clock), never from whether the sweep already ran; the sweep only writes down what is
+already true. The operation's own moment dates its postings and the lots it creates.
 """
 from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from hub.clock import utcnow
 from hub.ledger.accounts import lock_account
 from hub.models import Account, Lot, LotDraw, Posting
 from hub.models.base import new_id
@@ -22,6 +31,15 @@ class InsufficientBonuses(Exception):
         super().__init__(f"requested {requested}, available {available}")
         self.requested = requested
         self.available = available
+
+
+def burnt(lot: Lot, at: datetime) -> bool:
+    """The lot's expiry moment has passed at `at` (swept or not)."""
+    return lot.expires_at is not None and lot.expires_at <= at
+
+
+def _now(now: datetime | None) -> datetime:
+    return utcnow() if now is None else now
 
 
 def _post(session: Session, account: Account, kind: str, amount: int, moment: datetime,
@@ -44,12 +62,25 @@ def _lots(session: Session, account: Account, *conditions) -> list[Lot]:
         .order_by(Lot.expires_at.is_(None), Lot.expires_at, Lot.active_from, Lot.created_at, Lot.id)))
 
 
-def _spendable(session: Session, account: Account, moment: datetime) -> tuple[list[Lot], int]:
+def _give_back(session: Session, account: Account, posting: Posting,
+               parts: list[tuple[Lot, int]], at: datetime) -> None:
+    """Give `parts` back to their lots; a part whose lot has burnt by `at` burns at once,
+    in sight: an expiry posting right after the one that gave it back."""
+    for lot, amount in parts:
+        _draw(session, posting, lot, amount)
+    for lot, amount in parts:
+        if amount > 0 and burnt(lot, at):
+            expiry = _post(session, account, "expiry", -amount, max(posting.moment, lot.expires_at),
+                           meta={"lot_id": lot.id, "after": posting.id})
+            _draw(session, expiry, lot, -amount)
+
+
+def _spendable(session: Session, account: Account, now: datetime) -> tuple[list[Lot], int]:
     # Every debt counts, whenever it arose: a back-dated spend must not take what a later
     # return already owes (account_view counts it the same way).
     lots = _lots(session, account, Lot.remaining != 0)
-    live = [lot for lot in lots if lot.remaining > 0 and lot.active_from <= moment
-            and (lot.expires_at is None or lot.expires_at > moment)]
+    live = [lot for lot in lots if lot.remaining > 0 and lot.active_from <= now
+            and not burnt(lot, now)]
     debt = sum(lot.remaining for lot in lots if lot.remaining < 0)
     return live, sum(lot.remaining for lot in live) + debt
 
@@ -75,11 +106,14 @@ def accrue(session: Session, account: Account, amount: int, moment: datetime, *,
 
 
 def spend(session: Session, account: Account, amount: int, moment: datetime, *,
-          kind: str = "spend", **fields) -> Posting:
-    """Debit active bonuses, soonest-expiring lots first, remembering the lots drawn."""
+          kind: str = "spend", now: datetime | None = None, **fields) -> Posting:
+    """Debit active bonuses, soonest-expiring lots first, remembering the lots drawn.
+
+    What can be spent is what the ledger holds at `now` (when the hub processes the
+    operation), whatever the operation's own `moment`."""
     if amount <= 0:
         raise ValueError("a debit must be positive")
-    lots, available = _spendable(session, account, moment)
+    lots, available = _spendable(session, account, _now(now))
     if amount > available:
         raise InsufficientBonuses(amount, max(available, 0))
     posting = _post(session, account, kind, -amount, moment, **fields)
@@ -93,56 +127,115 @@ def spend(session: Session, account: Account, amount: int, moment: datetime, *,
     return posting
 
 
-def debit(session: Session, account: Account, amount: int, moment: datetime, **fields) -> Posting:
-    return spend(session, account, amount, moment, kind="manual_debit", **fields)
+def debit(session: Session, account: Account, amount: int, moment: datetime, *,
+          now: datetime | None = None, **fields) -> Posting:
+    return spend(session, account, amount, moment, kind="manual_debit", now=now, **fields)
 
 
 def restore(session: Session, account: Account, amount: int, moment: datetime, *,
-            receipt_id: str, **fields) -> Posting | None:
-    """Give spent bonuses back to the very lots the receipt's spending drew from."""
+            receipt_id: str, now: datetime | None = None, grace_until: datetime | None = None,
+            **fields) -> Posting | None:
+    """Give spent bonuses back to the very lots the receipt's spending drew from.
+
+    Latest-expiring lots first (a partial return favours the customer); each part keeps
+    its lot's expiry. A part whose lot has burnt by `now` is restored and burns at once
+    (a restore and an expiry posting), unless `grace_until` is given and still ahead: then
+    the burnt lots' parts go to one new "restore" lot that lives until `grace_until`.
+    """
     if amount <= 0:
         return None
-    spent_postings = select(Posting.id).where(Posting.account_id == account.id,
-                                              Posting.receipt_id == receipt_id,
-                                              Posting.kind.in_(("spend", "restore")))
+    now = _now(now)
+    ours = (Posting.account_id == account.id, Posting.receipt_id == receipt_id)
+    spent_postings = select(Posting.id).where(*ours, Posting.kind.in_(("spend", "restore")))
     room: dict[str, int] = defaultdict(int)
     for draw in session.scalars(select(LotDraw).where(LotDraw.posting_id.in_(spent_postings))):
         room[draw.lot_id] -= draw.amount      # drawn (negative) adds room; restored takes it
+    for meta in session.scalars(select(Posting.meta).where(*ours, Posting.kind == "restore")):
+        for lot_id, part in ((meta or {}).get("grace") or {}).items():
+            room[lot_id] -= int(part)         # restored to a grace lot on this lot's behalf
     lots = [lot for lot in _lots(session, account, Lot.id.in_(list(room))) if room[lot.id] > 0]
-    posting = _post(session, account, "restore", amount, moment, receipt_id=receipt_id, **fields)
+    parts: list[tuple[Lot, int]] = []
     left = amount
     for lot in reversed(lots):                # latest-expiring first: the customer's favour
         give = min(left, room[lot.id])
-        _draw(session, posting, lot, give)
+        parts.append((lot, give))
         left -= give
         if not left:
             break
     if left:
         raise ValueError(f"receipt {receipt_id} spent less than {amount} to restore")
+    graced = {}
+    if grace_until is not None and grace_until > now:
+        graced = {lot.id: give for lot, give in parts if burnt(lot, now)}
+    if graced:
+        fields["meta"] = {**(fields.get("meta") or {}), "grace": graced}
+    posting = _post(session, account, "restore", amount, moment, receipt_id=receipt_id, **fields)
+    _give_back(session, account, posting, [(lot, give) for lot, give in parts
+                                           if lot.id not in graced], now)
+    if graced:
+        total = sum(graced.values())
+        session.add(Lot(tenant_id=account.tenant_id, account_id=account.id, posting=posting,
+                        kind="restore", amount=total, remaining=total, active_from=moment,
+                        expires_at=grace_until))
     return posting
 
 
 def reverse_accrual(session: Session, account: Account, amount: int, moment: datetime, *,
-                    receipt_id: str, **fields) -> Posting | None:
-    """Take back bonuses a returned purchase earned.
+                    receipt_id: str, reversed_before: int = 0, now: datetime | None = None,
+                    **fields) -> Posting | None:
+    """Take back `amount` of what a returned purchase earned (its share for this return).
 
-    From the receipt's own accrual lot first, then from the other lots; what the customer
-    has already spent becomes a debt lot (negative), paid by later accruals.
+    First from what is left of the receipt's own lot; the part of that lot that burnt is
+    not taken back (the customer never had the use of it); the rest — what the customer
+    spent — from the balance: the other lots not burnt by `now`, soonest-expiring first,
+    and what they cannot cover becomes a debt lot (negative), paid by later accruals.
+
+    `reversed_before` is the sum of the shares earlier returns of this receipt reversed
+    (taken or written off as burnt), so the burnt part is written off once in all.
+    Returns the posting of what was taken, or None when nothing was (all burnt).
     """
     if amount <= 0:
         return None
-    posting = _post(session, account, "reversal", -amount, moment, receipt_id=receipt_id, **fields)
-    own = select(Posting.id).where(Posting.account_id == account.id,
-                                   Posting.receipt_id == receipt_id, Posting.kind == "accrual")
-    own_lots = _lots(session, account, Lot.posting_id.in_(own), Lot.remaining > 0)
-    other = [lot for lot in _lots(session, account, Lot.remaining > 0) if lot not in own_lots]
+    now = _now(now)
+    ours = (Posting.account_id == account.id, Posting.receipt_id == receipt_id)
+    own = _lots(session, account, Lot.posting_id.in_(
+        select(Posting.id).where(*ours, Posting.kind == "accrual")))
+    own_ids = [lot.id for lot in own]
+    expired = -int(session.scalar(
+        select(func.coalesce(func.sum(LotDraw.amount), 0))
+        .join(Posting, Posting.id == LotDraw.posting_id)
+        .where(LotDraw.lot_id.in_(own_ids), Posting.kind == "expiry")) or 0) if own_ids else 0
+    burnt_total = expired + sum(lot.remaining for lot in own
+                                if lot.remaining > 0 and burnt(lot, now))
+    taken_before = -int(session.scalar(select(func.coalesce(func.sum(Posting.amount), 0))
+                                       .where(*ours, Posting.kind == "reversal")) or 0)
+    written_off = max(0, reversed_before - taken_before)
+
     left = amount
-    for lot in own_lots + other:
-        take = min(left, lot.remaining)
+    parts: list[tuple[Lot, int]] = []
+
+    def take_from(lots: list[Lot]) -> None:
+        nonlocal left
+        for lot in lots:
+            if not left:
+                return
+            if lot.remaining > 0 and not burnt(lot, now):
+                take = min(left, lot.remaining)
+                parts.append((lot, take))
+                left -= take
+
+    take_from(own)
+    burnt_part = min(left, max(0, burnt_total - written_off))
+    left -= burnt_part
+    take_from([lot for lot in _lots(session, account, Lot.remaining > 0) if lot.id not in own_ids])
+    taken = amount - burnt_part
+    if not taken:
+        return None
+    if burnt_part:
+        fields["meta"] = {**(fields.get("meta") or {}), "burnt": burnt_part}
+    posting = _post(session, account, "reversal", -taken, moment, receipt_id=receipt_id, **fields)
+    for lot, take in parts:
         _draw(session, posting, lot, -take)
-        left -= take
-        if not left:
-            break
     if left:
         session.add(Lot(tenant_id=account.tenant_id, account_id=account.id, posting=posting,
                         kind="debt", amount=-left, remaining=-left, active_from=moment,
@@ -151,15 +244,20 @@ def reverse_accrual(session: Session, account: Account, amount: int, moment: dat
 
 
 def redate_lots(session: Session, account: Account, moment: datetime,
-                expires_at: datetime | None) -> None:
-    """Since-last-purchase expiry: a purchase moves the burn date of every live lot."""
+                expires_at: datetime | None, *, now: datetime | None = None) -> None:
+    """Since-last-purchase expiry: a purchase moves the burn date of every live lot.
+
+    A lot that burnt before the purchase, or before the hub processed it, stays burnt."""
+    alive_after = max(moment, _now(now))
     for lot in _lots(session, account, Lot.follows_purchases.is_(True), Lot.remaining > 0):
-        if lot.expires_at is None or lot.expires_at > moment:
+        if lot.expires_at is None or lot.expires_at > alive_after:
             lot.expires_at = expires_at
 
 
 def expire_due(session: Session, tenant_id: str, at: datetime) -> int:
-    """Write an expiry posting for every lot that burnt by `at`; returns how many."""
+    """Write an expiry posting for every lot that burnt by `at`; returns how many.
+
+    Only writes down what every other operation already treats as true."""
     due = session.execute(
         select(Lot.id, Account.customer_id).join(Account, Account.id == Lot.account_id)
         .where(Lot.tenant_id == tenant_id, Lot.remaining > 0, Lot.expires_at <= at)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from hub.clock import utcnow
 from hub.engine.expiry import end_of_validity, expiry_from
 from hub.engine.text import rub
 from hub.errors import Invalid
@@ -22,6 +23,7 @@ def adjust_bonuses(session, tenant_id: str, customer_id: str, *, amount: int, ki
     def work() -> dict:
         program = get_program(session, tenant_id)
         account = lock_account(session, tenant_id, customer_id)
+        now = utcnow()
         customer = get_customer(session, tenant_id, customer_id)
         meta = {"kind": kind}
         if amount > 0:
@@ -41,14 +43,16 @@ def adjust_bonuses(session, tenant_id: str, customer_id: str, *, amount: int, ki
                              reason=reason, meta=meta)
         else:
             try:
-                posting = debit(session, account, -amount, moment, reason=reason, meta=meta)
+                # What can be debited is what the ledger holds now, whatever `moment` says.
+                posting = debit(session, account, -amount, moment, now=now, reason=reason,
+                                meta=meta)
             except InsufficientBonuses as exc:
                 raise Invalid("insufficient_bonuses",
                               f"Недостаточно бонусов: доступно {rub(exc.available)}, "
                               f"списать нужно {rub(exc.requested)}.",
                               {"amount": [f"at most {rub(exc.available)}"]}) from exc
         session.flush()
-        view = account_view(session, tenant_id, customer_id, moment)
+        view = account_view(session, tenant_id, customer_id, now)
         return {"id": posting.id, "kind": posting.kind, "amount": posting.amount,
                 "moment": moment.isoformat(), "reason": reason,
                 "balance": {"available": view.available, "pending": view.pending}}

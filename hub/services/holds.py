@@ -55,7 +55,7 @@ def quote_and_hold(session: Session, tenant_id: str, source: str, req: SaleReque
         release_expired(session, account, now)
         for old in active_holds(session, account, source=source, reference=req.external_id):
             release_hold(session, account, old, now)
-        view = account_view(session, tenant_id, customer.id, req.moment)
+        view = account_view(session, tenant_id, customer.id, now)   # spendable: what the ledger holds now
         promo = promotion_context(session, tenant_id, customer, req.moment, req.promo_codes,
                                   lock=True)
         quote = engine.calculate(program, req.as_engine(), _state(customer, view), promo=promo)

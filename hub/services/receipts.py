@@ -6,10 +6,11 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Callable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hub import engine
+from hub.engine.expiry import end_of_validity
 from hub.engine.text import rub
 from hub.errors import Invalid, NotFound
 from hub.ledger import (
@@ -20,8 +21,10 @@ from hub.models import Customer, Receipt, ReceiptReturn
 from hub.models.base import new_id
 from hub.moments import utcnow
 from hub.services.customers import resolve_customer
+from hub.services.guards import TillDiscount, check_till_discount, require_customer_for_spend
 from hub.services.idempotency import run_once
-from hub.services.programs import get_program
+from hub.services.programs import get_program, load_settings
+from hub.services.promotions import promotion_context, promotions_payload, record_promotions
 from hub.services.tenants import ensure_cashier, ensure_store
 
 
@@ -37,6 +40,7 @@ class SaleRequest:
     payment_method: str | None = None
     spend: int | None = None
     spend_max: bool = False
+    promo_codes: tuple[str, ...] = ()
 
     def as_engine(self) -> engine.Receipt:
         return engine.Receipt(positions=self.positions, moment=self.moment, store=self.store,
@@ -60,7 +64,7 @@ def _state(customer: Customer | None, view: AccountView | None = None) -> engine
 
 def quote_payload(q: engine.Quote, customer: Customer | None) -> dict:
     """The canonical answer (kopecks); adapters render it in their own format."""
-    return {
+    return promotions_payload(q, {
         "positions": [{"id": p.id, "amount": p.amount, "discount": p.discount,
                        "level_discount": p.level_discount, "bonus_spent": p.bonus_spent,
                        "amount_to_pay": p.amount_to_pay, "bonus_earned": p.bonus_earned}
@@ -77,7 +81,7 @@ def quote_payload(q: engine.Quote, customer: Customer | None) -> dict:
         "bonus_earned_active_from": q.earned_active_from.isoformat() if q.earned_active_from else None,
         "bonus_earned_expires_at": q.earned_expires_at.isoformat() if q.earned_expires_at else None,
         "messages": {"cashier": q.cashier_message, "receipt": q.receipt_message},
-    }
+    })
 
 
 def calculate_receipt(session: Session, tenant_id: str, req: SaleRequest) -> dict:
@@ -86,16 +90,20 @@ def calculate_receipt(session: Session, tenant_id: str, req: SaleRequest) -> dic
     customer = resolve_customer(session, tenant_id, req.customer)
     if customer is None and (req.spend or req.spend_max):
         raise Invalid("customer_required", "Списать бонусы можно только по карте клиента.")
-    view = account_view(session, tenant_id, customer.id, req.moment) if customer else None
+    # What the customer can spend is what the ledger holds now; the receipt's moment governs
+    # rules, accrual dates and levels (DESIGN.md, invariant 6).
+    view = account_view(session, tenant_id, customer.id, utcnow()) if customer else None
     state = _state(customer, view)
-    answer = quote_payload(engine.calculate(program, req.as_engine(), state), customer)
+    promo = promotion_context(session, tenant_id, customer, req.moment, req.promo_codes)
+    answer = quote_payload(engine.calculate(program, req.as_engine(), state, promo=promo), customer)
     session.rollback()   # after the payload: a rollback expires the customer it reads
     return answer
 
 
 def commit_sale(session: Session, tenant_id: str, source: str, req: SaleRequest,
                 body: Any, *, hold_reference: str | None = None,
-                accept: Callable[[dict], None] | None = None) -> tuple[dict, bool]:
+                accept: Callable[[dict], None] | None = None,
+                till_discount: TillDiscount | None = None) -> tuple[dict, bool]:
     """Commit a sale: the same calculation again, strictly, then the ledger postings.
 
     With `hold_reference`, the bonuses a quote held for this receipt are released in the
@@ -105,36 +113,40 @@ def commit_sale(session: Session, tenant_id: str, source: str, req: SaleRequest,
     discount than the program allows.
     """
     return run_once(session, tenant_id, source, req.external_id, "sale", body,
-                    lambda: _commit(session, tenant_id, source, req, hold_reference, accept))
+                    lambda: _commit(session, tenant_id, source, req, hold_reference, accept,
+                                    till_discount))
 
 
 def _commit(session: Session, tenant_id: str, source: str, req: SaleRequest,
             hold_reference: str | None = None,
-            accept: Callable[[dict], None] | None = None) -> dict:
+            accept: Callable[[dict], None] | None = None,
+            till_discount: TillDiscount | None = None) -> dict:
     program = get_program(session, tenant_id)
     customer = resolve_customer(session, tenant_id, req.customer)
-    if customer is None and (req.spend or req.spend_max):
-        raise Invalid("customer_required", "Списать бонусы можно только по карте клиента.")
+    require_customer_for_spend(customer, req.spend, req.spend_max)
     account = None
     state = _state(None)
+    now = utcnow()
     if customer is not None:
         account = lock_account(session, tenant_id, customer.id)
         session.refresh(customer)   # statistics as of the lock, not of an earlier read
-        now = utcnow()
         release_expired(session, account, now)
         if hold_reference is not None:
             for hold in active_holds(session, account, source=source, reference=hold_reference):
                 release_hold(session, account, hold, now, status="committed")
-        view = account_view(session, tenant_id, customer.id, req.moment)
+        # Spending is checked against what the ledger holds now, under the lock.
+        view = account_view(session, tenant_id, customer.id, now)
         state = _state(customer, view)
     try:
-        quote = engine.calculate(program, req.as_engine(), state, strict=True)
+        quote = engine.calculate(program, req.as_engine(), state, strict=True, promo=promotion_context(
+            session, tenant_id, customer, req.moment, req.promo_codes, lock=True))
     except engine.SpendNotAllowed as exc:
         raise Invalid("spend_not_allowed",
                       f"Нельзя списать {rub(exc.requested)} бонусов: доступно не больше "
                       f"{rub(exc.allowed)}.",
                       {"spend_bonuses": [f"at most {rub(exc.allowed)}"]}) from exc
     payload = quote_payload(quote, customer)
+    check_till_discount(payload["totals"], till_discount, req.spend)
     if accept is not None:
         accept(payload)
     ensure_store(session, tenant_id, req.store)
@@ -145,7 +157,7 @@ def _commit(session: Session, tenant_id: str, source: str, req: SaleRequest,
     level_after = None
     follows_purchases = program.expiry_mode == "since_last_purchase"
     if customer is not None:
-        level_after = program.level_for(customer.total_purchases + quote.amount_to_pay)
+        level_after = program.level_for(customer.total_purchases + quote.purchase_amount)
         payload["customer"]["level_after"] = {"code": level_after.code}
         if follows_purchases:
             burn_at = engine.purchase_burn_date(program, level_after, req.moment,
@@ -164,20 +176,21 @@ def _commit(session: Session, tenant_id: str, source: str, req: SaleRequest,
                for p, q in zip(req.positions, quote.positions)])
     session.add(receipt)
     session.flush()
+    record_promotions(session, tenant_id, receipt.id, receipt.customer_id, quote, req.promo_codes)
     if account is not None:
         if quote.bonus_spent:
-            spend(session, account, quote.bonus_spent, req.moment, receipt_id=receipt.id)
+            spend(session, account, quote.bonus_spent, req.moment, now=now, receipt_id=receipt.id)
         if quote.bonus_earned:
             accrue(session, account, quote.bonus_earned, req.moment,
                    active_from=quote.earned_active_from, expires_at=quote.earned_expires_at,
                    receipt_id=receipt.id, follows_purchases=follows_purchases)
-        customer.total_purchases += quote.amount_to_pay
+        customer.total_purchases += quote.purchase_amount
         customer.purchase_count += 1
         if customer.last_purchase_at is None or req.moment > customer.last_purchase_at:
             customer.last_purchase_at = req.moment
         customer.level_code = level_after.code
         if follows_purchases:
-            redate_lots(session, account, customer.last_purchase_at, burn_at)
+            redate_lots(session, account, customer.last_purchase_at, burn_at, now=now)
     return payload
 
 
@@ -210,6 +223,15 @@ def return_sale(session: Session, tenant_id: str, source: str, receipt_external_
                        lambda: _return(session, tenant_id, source, receipt_external_id, req))
 
 
+def _grace_until(session: Session, tenant_id: str, program: engine.Program,
+                 moment: datetime) -> datetime | None:
+    """Until when bonuses restored to an already burnt lot live (the program's
+    `restored_bonus_grace_days`, counted from the return like any validity); None: they
+    burn at once."""
+    days = int(load_settings(session, tenant_id)[0].get("restored_bonus_grace_days") or 0)
+    return end_of_validity(moment, days, program.timezone) if days > 0 else None
+
+
 def _return(session: Session, tenant_id: str, source: str, receipt_external_id: str,
             req: ReturnRequest) -> dict:
     receipt = get_receipt(session, tenant_id, receipt_external_id, source)
@@ -239,6 +261,10 @@ def _return(session: Session, tenant_id: str, source: str, receipt_external_id: 
                       {"positions": {exc.position_id: [f"at most {exc.sold - before.get(exc.position_id, 0)}"]}}) from exc
     if not rq.quantities:
         raise Invalid("nothing_to_return", f"Чек «{receipt.external_id}» уже возвращён полностью.")
+    # The shares of the sale's earning that earlier returns reversed (taken or burnt).
+    reversed_before = int(session.scalar(
+        select(func.coalesce(func.sum(ReceiptReturn.bonus_earned_reversed), 0))
+        .where(ReceiptReturn.receipt_id == receipt.id)) or 0)
     ret = ReceiptReturn(tenant_id=tenant_id, source=source, external_id=req.external_id,
                         receipt_id=receipt.id, moment=req.moment,
                         quantities={k: str(v) for k, v in rq.quantities.items()}, amount=rq.amount,
@@ -256,16 +282,20 @@ def _return(session: Session, tenant_id: str, source: str, receipt_external_id: 
               "bonus_spent_restored": rq.bonus_spent_restored,
               "bonus_earned_reversed": rq.bonus_earned_reversed, "customer": None}
     if account is not None:
-        reverse_accrual(session, account, rq.bonus_earned_reversed, req.moment,
-                        receipt_id=receipt.id, return_id=ret.id)
-        restore(session, account, rq.bonus_spent_restored, req.moment,
+        # Restore first, then take back: what the return restores can cover what it takes.
+        now = utcnow()
+        restore(session, account, rq.bonus_spent_restored, req.moment, now=now,
+                grace_until=_grace_until(session, tenant_id, program, req.moment)
+                if rq.bonus_spent_restored else None,
                 receipt_id=receipt.id, return_id=ret.id)
+        reverse_accrual(session, account, rq.bonus_earned_reversed, req.moment, now=now,
+                        reversed_before=reversed_before, receipt_id=receipt.id, return_id=ret.id)
         customer.total_purchases -= rq.amount_returned
         if all(returned.get(ln.id, 0) >= ln.quantity for ln in lines):
             customer.purchase_count = max(0, customer.purchase_count - 1)
         customer.level_code = program.level_for(customer.total_purchases).code
         session.flush()
-        view = account_view(session, tenant_id, customer.id, req.moment)
+        view = account_view(session, tenant_id, customer.id, now)
         answer["customer"] = {"id": customer.id, "balance": view.available, "debt": view.debt,
                               "level": {"code": customer.level_code}}
     return answer

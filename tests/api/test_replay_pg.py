@@ -147,7 +147,7 @@ def test_replaying_200_receipts_and_returns_leaves_the_first_pass_state(live):
 
     statuses = [(url == "/api/v1/receipts", status) for (url, _), (status, _) in zip(calls, first)]
     assert statuses.count((True, 201)) > 80 and statuses.count((False, 201)) > 30
-    assert statuses.count((True, 422)) > 3 and statuses.count((False, 422)) > 3
+    assert statuses.count((True, 422)) >= 3 and statuses.count((False, 422)) > 3
     state = snapshot(tid)
     assert len(state["postings"]) > 150 and len(state["lots"]) > 80 and len(state["returns"]) > 30
 
