@@ -17,6 +17,7 @@ from hub.models import Receipt
 from hub.moments import utcnow
 from hub.services.customers import resolve_customer
 from hub.services.programs import get_program
+from hub.services.guards import require_customer_for_spend
 from hub.services.promotions import promotion_context
 from hub.services.receipts import SaleRequest, _state, quote_payload
 
@@ -35,9 +36,8 @@ def quote_and_hold(session: Session, tenant_id: str, source: str, req: SaleReque
     """
     program = get_program(session, tenant_id)
     customer = resolve_customer(session, tenant_id, req.customer)
+    require_customer_for_spend(customer, req.spend, req.spend_max)
     if customer is None:
-        if req.spend or req.spend_max:
-            raise Invalid("customer_required", "Списать бонусы можно только по карте клиента.")
         promo = promotion_context(session, tenant_id, None, req.moment, req.promo_codes)
         quote = engine.calculate(program, req.as_engine(), _state(None), promo=promo)
         session.rollback()

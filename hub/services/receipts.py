@@ -88,8 +88,7 @@ def calculate_receipt(session: Session, tenant_id: str, req: SaleRequest) -> dic
     """The quote for an open receipt; writes nothing."""
     program = get_program(session, tenant_id)
     customer = resolve_customer(session, tenant_id, req.customer)
-    if customer is None and (req.spend or req.spend_max):
-        raise Invalid("customer_required", "Списать бонусы можно только по карте клиента.")
+    require_customer_for_spend(customer, req.spend, req.spend_max)
     # What the customer can spend is what the ledger holds now; the receipt's moment governs
     # rules, accrual dates and levels (DESIGN.md, invariant 6).
     view = account_view(session, tenant_id, customer.id, utcnow()) if customer else None

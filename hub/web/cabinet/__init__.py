@@ -435,3 +435,10 @@ ACTIONS = {"program.update": "изменены настройки програм
            "user.update": "изменён пользователь", "customer.register": "зарегистрирован клиент (касса)",
            "sale.commit": "продажа (касса)", "sale.return": "возврат (касса)",
            "customer.consents": "изменены согласия (личный кабинет)"}
+ACTIONS.update({"export.create": "выгрузка в Excel", "store.save": "сохранён магазин",
+                "cashier.save": "сохранён кассир", "apikey.create": "выпущен API-ключ",
+                "apikey.revoke": "отозван API-ключ", "inbox.retry": "повтор входящего события",
+                "template.update": "изменён шаблон сообщения", "notify.settings": "изменены тихие часы"})
+
+# The pages kept in their own modules register their routes on `bp` when imported.
+from hub.web.cabinet import exports, messages, settings_pages  # noqa: E402,F401

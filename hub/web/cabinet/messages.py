@@ -1,0 +1,164 @@
+"""Messages in the owner's cabinet: templates with preview and SMS cost, topics on/off, quiet
+hours, the message log with costs. Every rule is hub.notify's (catalog, rules): this module
+only turns forms into their calls and their errors into messages next to the fields."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from sqlalchemy import and_, func, or_, select
+
+from hub.errors import DomainError
+from hub.extensions import db
+from hub.models.notify import OutboxMessage
+from hub.web.cabinet import bp
+from hub.web.ui.auth import CABINET_ROLES, EDIT_ROLES, audit, require_roles
+
+PAGE = 50
+MESSAGE_STATUSES = {"queued": "в очереди", "sending": "отправляется", "sent": "отправлено",
+                    "delivered": "доставлено", "failed": "не доставлено", "skipped": "пропущено", "suppressed": "не отправлено (нет согласия или выключено)",
+                    "unknown": "неизвестно"}
+CHANNEL_NAMES = {"sms": "SMS", "telegram": "Telegram", "max": "MAX", "email": "почта"}
+
+
+def _topic_or_404(topic: str) -> str:
+    from hub.notify.templates import TOPICS
+    if topic not in TOPICS:
+        abort(404)
+    return topic
+
+
+def _overview(errors: dict | None = None, form=None, status: int = 200):  # noqa: ANN001, ANN202
+    from hub.notify import catalog, rules
+    items = catalog.describe_all(db.session, g.tenant_id)
+    settings = rules.get_settings(db.session, g.tenant_id)
+    db.session.rollback()
+    quiet = (form and {"start": form.get("quiet_start", ""), "end": form.get("quiet_end", "")}) \
+        or settings.get("quiet_hours") or {}
+    return render_template("cabinet/messages.html", items=items, settings=settings, quiet=quiet,
+                           errors=errors or {}), status
+
+
+@bp.get("/messages")
+@require_roles(*CABINET_ROLES)
+def messages():  # noqa: ANN201
+    return _overview()
+
+
+@bp.post("/messages/settings")
+@require_roles(*EDIT_ROLES)
+def messages_settings():  # noqa: ANN201
+    from hub.notify import rules
+    form = request.form
+    start, end = (form.get("quiet_start") or "").strip(), (form.get("quiet_end") or "").strip()
+    try:
+        rules.put_settings(db.session, g.tenant_id, {"quiet_hours": {"start": start, "end": end}})
+    except DomainError as exc:
+        db.session.rollback()
+        errors = {k.replace("quiet_hours.", "quiet_"): list(v) for k, v in (exc.details or {}).items()}
+        return _overview(errors or {"_form": [exc.message]}, form, 422)
+    audit(db.session, "notify.settings", "notify", None, {"quiet_hours": {"start": start, "end": end}})
+    db.session.commit()
+    flash("Тихие часы сохранены.", "success")
+    return redirect(url_for("cabinet.messages"), code=303)
+
+
+@bp.post("/messages/<topic>/toggle")
+@require_roles(*EDIT_ROLES)
+def message_toggle(topic: str):  # noqa: ANN201
+    from hub.notify import catalog
+    topic = _topic_or_404(topic)
+    enabled = request.form.get("enabled") == "1"
+    catalog.put_template(db.session, g.tenant_id, topic, enabled=enabled)
+    audit(db.session, "template.update", "template", topic, {"enabled": enabled})
+    db.session.commit()
+    flash("Сообщение включено." if enabled else "Сообщение выключено.", "success")
+    return redirect(url_for("cabinet.messages") + f"#t-{topic}", code=303)
+
+
+def _template_page(topic: str, errors: dict | None = None, text: str | None = None, status: int = 200):  # noqa: ANN202
+    from hub.notify import catalog
+    from hub.notify.templates import PLACEHOLDERS
+    item = next(t for t in catalog.describe_all(db.session, g.tenant_id) if t["topic"] == topic)
+    preview = catalog.preview(db.session, g.tenant_id, topic, text=text if text is not None else item["text"])
+    db.session.rollback()
+    return render_template("cabinet/message.html", t=item, text=text if text is not None else item["text"],
+                           preview=preview, placeholders=PLACEHOLDERS, errors=errors or {}), status
+
+
+@bp.get("/messages/<topic>")
+@require_roles(*CABINET_ROLES)
+def message(topic: str):  # noqa: ANN201
+    return _template_page(_topic_or_404(topic))
+
+
+@bp.post("/messages/<topic>")
+@require_roles(*EDIT_ROLES)
+def message_save(topic: str):  # noqa: ANN201
+    from hub.notify import catalog
+    topic = _topic_or_404(topic)
+    if request.form.get("reset") == "1":
+        catalog.put_template(db.session, g.tenant_id, topic, reset=True)
+        audit(db.session, "template.update", "template", topic, {"reset": True})
+        db.session.commit()
+        flash("Восстановлен текст по умолчанию.", "success")
+        return redirect(url_for("cabinet.message", topic=topic), code=303)
+    text = request.form.get("text", "")
+    try:
+        catalog.put_template(db.session, g.tenant_id, topic, text=text)
+    except DomainError as exc:
+        db.session.rollback()
+        errors = {k: list(v) for k, v in (exc.details or {}).items()}
+        errors.setdefault("_form", []).append(exc.message)
+        return _template_page(topic, errors, text, 422)
+    audit(db.session, "template.update", "template", topic, {"text": text})
+    db.session.commit()
+    flash("Шаблон сохранён.", "success")
+    return redirect(url_for("cabinet.message", topic=topic), code=303)
+
+
+@bp.post("/messages/<topic>/preview")
+@require_roles(*CABINET_ROLES)
+def message_preview(topic: str):  # noqa: ANN201
+    """The text as the customer would see it with sample data, its SMS parts and cost
+    (hub.notify.catalog.preview); nothing is saved."""
+    from hub.notify import catalog
+    topic = _topic_or_404(topic)
+    text = request.form.get("text", "")
+    preview = catalog.preview(db.session, g.tenant_id, topic, text=text)
+    db.session.rollback()
+    return render_template("cabinet/_message_preview.html", preview=preview)
+
+
+@bp.get("/messages/log")
+@require_roles(*CABINET_ROLES)
+def message_log():  # noqa: ANN201
+    from hub.notify.templates import TITLES, TOPICS
+    stmt = select(OutboxMessage).where(OutboxMessage.tenant_id == g.tenant_id)
+    status, topic = request.args.get("status", ""), request.args.get("topic", "")
+    if status in MESSAGE_STATUSES:
+        stmt = stmt.where(OutboxMessage.status == status)
+    if topic in TOPICS:
+        stmt = stmt.where(OutboxMessage.topic == topic)
+    totals = db.session.execute(stmt.with_only_columns(
+        func.count(), func.coalesce(func.sum(OutboxMessage.cost), 0),
+        func.coalesce(func.sum(OutboxMessage.expected_cost), 0)).order_by(None)).one()
+    after = request.args.get("after", "")
+    if after:
+        try:
+            moment_text, mid = after.split("|", 1)
+            moment = datetime.fromisoformat(moment_text)
+        except ValueError:
+            abort(404)
+        stmt = stmt.where(or_(OutboxMessage.created_at < moment,
+                              and_(OutboxMessage.created_at == moment, OutboxMessage.id < mid)))
+    rows = list(db.session.scalars(stmt.order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+                                   .limit(PAGE + 1)))
+    more = len(rows) > PAGE
+    rows = rows[:PAGE]
+    nxt = f"{rows[-1].created_at.isoformat()}|{rows[-1].id}" if more else None
+    db.session.rollback()
+    args = {k: v for k, v in request.args.items() if k != "after"}
+    return render_template("cabinet/message_log.html", rows=rows, next_cursor=nxt, args=args,
+                           totals={"count": totals[0], "cost": totals[1], "expected": totals[2]},
+                           statuses=MESSAGE_STATUSES, channels=CHANNEL_NAMES, titles=TITLES, topics=TOPICS)

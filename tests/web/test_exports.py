@@ -1,0 +1,217 @@
+"""Exports to Excel in the owner's cabinet: the client base and transactions for a period,
+built by a background job (inline here; rq through a stand-in queue), progress in a row,
+download when ready; owner and manager only; tenants sealed; audited."""
+from __future__ import annotations
+
+import io
+import re
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from hub.clock import frozen
+from tests.web.conftest import text, token
+from tests.web.test_cabinet import _sale
+
+NOW = datetime(2026, 11, 20, 21, 30, tzinfo=timezone.utc)     # 21 Nov 00:30 in Moscow
+
+
+@pytest.fixture(autouse=True)
+def _export_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("KOPILKA_EXPORT_DIR", str(tmp_path / "exports"))
+    monkeypatch.delenv("REDIS_URL", raising=False)
+
+
+def _export(client, session, data: dict):
+    t = token(client, "/cabinet/exports")
+    r = client.post("/cabinet/exports", data={"csrf_token": t, **data})
+    return r
+
+
+def _sheet(book, name):
+    ws = book[name]
+    return [list(r) for r in ws.iter_rows(values_only=True)]
+
+
+def test_clients_export_is_built_and_downloaded(client, session, shop, as_role, customer_of):
+    from hub.models.web import AuditEntry, Export
+    with frozen(NOW):
+        anna = customer_of(shop["a"], "+79161110001", first_name="Анна", last_name="Петрова", gender="female",
+                           birth_date=date(1990, 5, 17), email="anna@example.ru", comment="любит капучино")
+        customer_of(shop["a"], "+79161110002")
+        theirs = customer_of(shop["b"], "+79990000001")
+        _sale(session, shop["a"], anna, 100000)
+        _sale(session, shop["a"], anna, 50000)
+        _sale(session, shop["b"], theirs, 70000)
+        as_role("manager")
+        r = _export(client, session, {"kind": "clients"})
+        assert r.status_code == 303
+        page = text(client.get(r.headers["Location"]))
+    export_id = r.headers["Location"].rsplit("/", 1)[1]
+    assert "готово" in page and "Скачать clients-2026-11-20.xlsx" in page and "hx-trigger" not in page
+    row = session.get(Export, export_id)
+    assert (row.status, row.rows_total, row.rows_done, row.user_email) == ("done", 2, 2, "manager@zerno.test")
+    entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "export.create")).one()
+    assert entry.object_id == export_id and entry.details == {"kind": "clients"}
+    assert entry.tenant_id == shop["a"]
+    dl = client.get(f"/cabinet/exports/{export_id}/download")
+    assert dl.status_code == 200 and "clients-2026-11-20.xlsx" in dl.headers["Content-Disposition"]
+    rows = _sheet(load_workbook(io.BytesIO(dl.data), read_only=True), "Клиенты")
+    assert rows[0][:3] == ["Телефон", "ФИО", "Пол"] and len(rows[0]) == 13
+    assert [r[0] for r in rows[1:]] == ["+79161110001", "+79161110002"]      # B's client is not there
+    first = rows[1]
+    assert first[1:6] == ["Петрова Анна", "женский", datetime(1990, 5, 17), "anna@example.ru", "любит капучино"]
+    assert first[6] == datetime(2026, 11, 21, 0, 30)                       # registration, Moscow time
+    assert first[7] == "Базовый" or first[7]                               # the level's name
+    assert first[8] == 75.0                                                # 5% of 1 500 ₽ in bonuses
+    assert first[9:] == [2, 750.0, datetime(2026, 11, 20, 12, 0), 1500.0]   # the sales at 09:00 UTC
+    assert rows[2][9] == 0 and rows[2][10] is None and rows[2][8] == 0
+    listing = text(client.get("/cabinet/exports"))
+    assert f"/cabinet/exports/{export_id}/download" in listing and "manager@zerno.test" in listing
+
+
+def test_keyset_batches_record_progress(client, session, shop, as_role, customer_of, monkeypatch):
+    from hub.web.cabinet import exports
+    monkeypatch.setattr(exports, "BATCH", 2)
+    seen = []
+    real = exports._progress
+    monkeypatch.setattr(exports, "_progress", lambda s, eid, done: (seen.append(done), real(s, eid, done)))
+    for i in range(5):
+        customer_of(shop["a"], f"+7916222000{i}")
+    as_role("owner")
+    r = _export(client, session, {"kind": "clients"})
+    export_id = r.headers["Location"].rsplit("/", 1)[1]
+    dl = client.get(f"/cabinet/exports/{export_id}/download")
+    rows = _sheet(load_workbook(io.BytesIO(dl.data), read_only=True), "Клиенты")
+    assert [r[0] for r in rows[1:]] == [f"+7916222000{i}" for i in range(5)]
+    assert seen == [2, 4, 5]
+
+
+def test_transactions_for_a_period_with_returns(client, session, shop, as_role, customer_of):
+    from decimal import Decimal
+
+    from hub.services.receipts import ReturnRequest, return_sale
+    c = customer_of(shop["a"], "+79161110003", card_number="2000300040")
+    inside = datetime(2026, 11, 10, 8, 0, tzinfo=timezone.utc)
+    _sale(session, shop["a"], c, 100000, external_id="R-IN", moment=inside)
+    _sale(session, shop["a"], None, 30000, external_id="R-ANON", moment=inside + timedelta(hours=1))
+    _sale(session, shop["a"], c, 20000, external_id="R-OUT", moment=datetime(2026, 10, 31, 20, 59, tzinfo=timezone.utc))
+    _sale(session, shop["b"], None, 40000, external_id="R-B", moment=inside)
+    return_sale(session, shop["a"], "api", "R-IN",
+                ReturnRequest(external_id="RET-1", moment=inside + timedelta(days=1),
+                              quantities={"1": Decimal(1)}), {"x": 1})
+    session.commit()
+    with frozen(NOW):
+        as_role("owner")
+        r = _export(client, session, {"kind": "transactions", "date_from": "2026-11-01", "date_to": "2026-11-30"})
+        assert r.status_code == 303
+        export_id = r.headers["Location"].rsplit("/", 1)[1]
+        page = text(client.get(r.headers["Location"]))
+    assert "01.11.2026 — 30.11.2026" in page
+    dl = client.get(f"/cabinet/exports/{export_id}/download")
+    assert "transactions-2026-11-01_2026-11-30.xlsx" in dl.headers["Content-Disposition"]
+    book = load_workbook(io.BytesIO(dl.data), read_only=True)
+    sales = _sheet(book, "Продажи")
+    assert sales[0][:8] == ["Дата операции", "Чек", "Телефон клиента", "Номер карты", "Сумма покупки, ₽",
+                            "Потрачено бонусов", "Начислено бонусов", "Тип карты (уровень)"]
+    # R-OUT is 31 Oct 23:59 in Moscow: outside; B's receipt is not there
+    assert [s[1] for s in sales[1:]] == ["R-IN", "R-ANON"]
+    assert sales[1][:7] == [datetime(2026, 11, 10, 11, 0), "R-IN", "+79161110003", "2000300040", 1000.0, 0, 50.0]
+    assert sales[2][2] is None and sales[2][4] == 300.0
+    returns = _sheet(book, "Возвраты")
+    assert [r[1] for r in returns[1:]] == ["R-IN"] and returns[1][4] == 1000.0 and returns[1][6] == 50.0
+
+
+def test_validation_messages(client, session, shop, as_role):
+    from hub.models.web import Export
+    as_role("owner")
+    r = _export(client, session, {"kind": "transactions", "date_from": "", "date_to": "2026-13-01"})
+    assert r.status_code == 422
+    page = text(r)
+    assert "Укажите дату начала периода." in page and "Дата в формате ГГГГ-ММ-ДД." in page
+    r = _export(client, session, {"kind": "transactions", "date_from": "2026-11-10", "date_to": "2026-11-01"})
+    assert r.status_code == 422 and "Конец периода раньше начала." in text(r)
+    r = _export(client, session, {"kind": "transactions", "date_from": "2024-01-01", "date_to": "2026-01-01"})
+    assert r.status_code == 422 and "не длиннее 366 дней" in text(r)
+    r = _export(client, session, {"kind": "everything"})
+    assert r.status_code == 422 and "Выберите, что выгрузить." in text(r)
+    assert session.scalars(select(Export)).all() == []
+
+
+def test_roles_csrf_and_sign_in(client, session, shop, as_role):
+    from hub.models.web import Export
+    assert client.get("/cabinet/exports").status_code == 302                  # not signed in
+    as_role("readonly")
+    assert client.get("/cabinet/exports").status_code == 403
+    t = token(client, "/cabinet/")
+    assert client.post("/cabinet/exports", data={"csrf_token": t, "kind": "clients"}).status_code == 403
+    assert "/cabinet/exports" not in text(client.get("/cabinet/"))           # no link in the menu
+    client.post("/cabinet/logout", data={"csrf_token": t})
+    as_role("owner")
+    r = client.post("/cabinet/exports", data={"kind": "clients"})
+    assert r.status_code == 400 and "Страница устарела" in text(r)
+    assert session.scalars(select(Export)).all() == []
+    assert "/cabinet/exports" in text(client.get("/cabinet/"))
+
+
+def test_another_tenants_export_is_not_found(client, session, shop, as_role):
+    from flask_login import login_user  # noqa: F401
+    from hub.models.web import Export
+    theirs = Export(tenant_id=shop["b"], kind="clients", params={}, status="done", rows_done=0,
+                    file_name="clients.xlsx", user_email="owner@other.test", created_at=NOW)
+    session.add(theirs)
+    session.commit()
+    from hub.web.cabinet.exports import file_path
+    path = file_path(theirs)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"secret")
+    as_role("owner")
+    assert client.get(f"/cabinet/exports/{theirs.id}").status_code == 404
+    assert client.get(f"/cabinet/exports/{theirs.id}/download").status_code == 404
+    assert client.get("/cabinet/exports/nope/download").status_code == 404
+    assert "owner@other.test" not in text(client.get("/cabinet/exports"))
+
+
+class _Queue:
+    def __init__(self):
+        self.jobs = []
+
+    def enqueue(self, func, *args, **kwargs):
+        self.jobs.append((func, args))
+
+
+def test_background_job_progress_is_polled(client, session, shop, as_role, customer_of, monkeypatch):
+    """With rq the request only enqueues; the page polls until the worker has built the file."""
+    import hub.jobs
+    from hub.db import upgrade  # noqa: F401
+    from hub.extensions import db
+    from hub.web.cabinet import exports
+    queue = _Queue()
+    monkeypatch.setattr(hub.jobs, "get_queue", lambda config=None: queue)
+    customer_of(shop["a"], "+79161110004")
+    as_role("owner")
+    r = _export(client, session, {"kind": "clients"})
+    (func, (export_id,)), = queue.jobs
+    assert func is exports.build_export_job
+    page = text(client.get(r.headers["Location"]))
+    assert "в очереди" in page and 'hx-trigger="every 1s"' in page and "Выгрузка запущена." in page
+    assert f"/cabinet/exports/{export_id}/download" not in page
+    assert client.get(f"/cabinet/exports/{export_id}/download").status_code == 404
+    assert exports.build_export(db.session, export_id) == "done"              # what the worker does
+    fragment = text(client.get(r.headers["Location"], headers={"HX-Request": "true"}))
+    assert fragment.startswith('<div id="export-status"') and "<html" not in fragment
+    assert "hx-trigger" not in fragment and "1 из 1" in fragment and "Скачать" in fragment
+    assert exports.build_export(db.session, export_id) == "done"              # a second run changes nothing
+
+
+def test_a_failed_build_says_so(client, session, shop, as_role, tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    monkeypatch.setenv("KOPILKA_EXPORT_DIR", str(blocker))
+    as_role("owner")
+    r = _export(client, session, {"kind": "clients"})
+    page = text(client.get(r.headers["Location"]))
+    assert "ошибка" in page and "Не удалось собрать файл" in page
+    assert re.search(r"hx-trigger", page) is None
