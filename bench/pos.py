@@ -1187,6 +1187,11 @@ def print_report(res: dict) -> None:
 # --- main --------------------------------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> int:
+    # Outside SQLite the hub wants its secrets set explicitly: a throwaway pair for this run,
+    # in the environment of the set-up and of gunicorn alike.
+    from cryptography.fernet import Fernet
+    os.environ.setdefault("KOPILKA_ENCRYPTION_KEY", Fernet.generate_key().decode())
+    os.environ.setdefault("SECRET_KEY", os.urandom(24).hex())
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="smoke run: 5,000 customers, 4 s per scenario")

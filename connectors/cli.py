@@ -5,17 +5,9 @@ import json
 
 import click
 
-from hub.extensions import db
+from hub.cli_support import cli_session as _session
 
 TENANT_HELP = "ID или название организации"
-
-
-def _session():
-    from hub.adapters import load_adapters
-    from hub.config import Config
-    load_adapters()
-    db.configure(Config().DATABASE_URL)
-    return db.session
 
 
 def _tenant(ref: str) -> str:

@@ -2,19 +2,11 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
 
 import click
 
-from hub.cli import parse_since
-from hub.clock import utcnow
 from hub.extensions import db
-
-
-def _session():  # noqa: ANN202
-    from hub.config import Config
-    db.configure(Config().DATABASE_URL)
-    return db.session
+from hub.cli_support import cli_session as _session, parse_since
 
 
 @click.group("evotor")

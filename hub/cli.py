@@ -12,6 +12,7 @@ import click
 from sqlalchemy import func, select
 
 from hub.clock import utcnow
+from hub.cli_support import parse_since  # noqa: F401  (re-exported)
 from hub.config import Config
 from hub.extensions import db
 from hub.text import plural
@@ -85,23 +86,6 @@ def resolve_tenant_id(ref: str) -> str:
         return resolve_tenant(db.session, ref).id
     except DomainError as exc:
         raise CliError(exc.message) from None
-
-
-def parse_since(value: str) -> datetime:
-    """A CLI moment: ISO 8601 (UTC when no offset), milliseconds since the epoch, or "2d" /
-    "6h" ago. Anything else (or out of range) is click's BadParameter, never a traceback."""
-    from datetime import timedelta
-    value = (value or "").strip()
-    try:
-        if value[:-1].isdigit() and value[-1:] in ("d", "h"):
-            amount = int(value[:-1])
-            return utcnow() - (timedelta(days=amount) if value[-1] == "d" else timedelta(hours=amount))
-        if value.isdigit():
-            return datetime.fromtimestamp(int(value) / 1000, timezone.utc)
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except (ValueError, OverflowError, OSError) as exc:
-        raise click.BadParameter(f"«{value[:40]}»: нужно время ISO 8601, миллисекунды или 2d/6h") from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _moment(value) -> str:  # noqa: ANN001

@@ -6,17 +6,12 @@ import json
 import click
 
 from hub.extensions import db
-
-
-def _session():  # noqa: ANN202
-    from hub.config import Config
-    db.configure(Config().DATABASE_URL)
-    return db.session
+from hub.cli_support import cli_session as _session
 
 
 @click.group("moysklad")
 def cli() -> None:
-    """МойСклад: Loyalty API registration and JSON API webhooks."""
+    """МойСклад: регистрация Loyalty API и подписка на вебхуки JSON API."""
 
 
 @cli.command("register-loyalty")

@@ -4,15 +4,9 @@ from __future__ import annotations
 import json
 import click
 
-from hub.cli import parse_since
 from hub.clock import utcnow
 from hub.extensions import db
-
-
-def _session():  # noqa: ANN202
-    from hub.config import Config
-    db.configure(Config().DATABASE_URL)
-    return db.session
+from hub.cli_support import cli_session as _session, parse_since
 
 
 @click.group("onec")

@@ -9,15 +9,7 @@ from decimal import Decimal, InvalidOperation
 
 import click
 
-from hub.extensions import db
-
-
-def _session():  # noqa: ANN202
-    from hub.adapters import load_adapters
-    from hub.config import Config
-    load_adapters()
-    db.configure(Config().DATABASE_URL)
-    return db.session
+from hub.cli_support import cli_session as _session
 
 
 def _tenant(ref: str) -> str:
