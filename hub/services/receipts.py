@@ -190,6 +190,9 @@ def _commit(session: Session, tenant_id: str, source: str, req: SaleRequest,
         customer.level_code = level_after.code
         if follows_purchases:
             redate_lots(session, account, customer.last_purchase_at, burn_at, now=now)
+        # The sale's messages, in this transaction and its own savepoint (never fails the sale).
+        from hub.notify.events import on_sale
+        on_sale(session, tenant_id, payload)
     return payload
 
 
