@@ -378,33 +378,186 @@ def fill_card(session, conn, answer: dict, customer: Customer, *, existing: bool
     return answer
 
 
-# --- gift cards and promo codes: none yet ---------------------------------------------------
+# --- gift cards and promo codes -------------------------------------------------------------
+#
+# Certificates have no hold: getgiftcardinfo only reads, writeoffgiftcard (sent after the
+# fiscal receipt is printed) is the one state change (hub.services.certificates.redeem, or
+# refund for a negative amount = a return), unlockgiftcard is a no-op success. Promo codes
+# are not reserved by a quote either (only a committed sale redeems one), so unlockpromocode
+# is a no-op success too. 1С's writeoff carries no receipt or operation id: an id is used
+# when the request has one (ReceiptID / OperationID / ReceiptUID), otherwise a repeat of the
+# same amount on the same certificate from this connection within GIFT_REPLAY_SECONDS is
+# answered as already done (the cash desk retries a write-off whose answer it lost).
+
+GIFT_WRITTEN_OFF = "Подарочный сертификат успешно списан на указанную сумму"
+GIFT_UNLOCKED = "Подарочный сертификат разблокирован"
+PROMO_UNLOCKED = "Промокод разблокирован"
+GIFT_REPLAY_SECONDS = 120
+_GIFT_STATES = {"issued": "Подарочный сертификат не активирован: его ещё не продали.",
+                "blocked": "Подарочный сертификат заблокирован.",
+                "expired": "Срок действия подарочного сертификата истёк."}
+
+
+def giftcard_answer() -> dict:
+    return base(GiftCard={"GiftCardName": "", "GiftCardRef": ""}, GiftCardNumber="", GiftCardValue=0,
+                GiftCardBalance=0, Blocked=False)
+
+
+def _gift_number(params: dict) -> str:
+    return (params.get("GiftCardNumber") or "").strip()
+
+
+def _certificate(session, conn, params: dict):  # noqa: ANN001, ANN202
+    from hub.services import certificates
+    number = _gift_number(params)
+    return certificates.find(session, conn.tenant_id, number) if number else None
+
 
 def getgiftcardinfo(session, conn, params):  # noqa: ANN001, ANN201
-    return as_json(error_answer(base(GiftCard={"GiftCardName": "", "GiftCardRef": ""}, GiftCardNumber="",
-                                     GiftCardValue=0, GiftCardBalance=0, Blocked=False), GIFT_NOT_FOUND))
+    from hub.services.certificates import status_of
+    answer = giftcard_answer()
+    if not _gift_number(params):
+        session.rollback()
+        return as_json(error_answer(answer, "Не указан номер подарочного сертификата (GiftCardNumber)."))
+    cert = _certificate(session, conn, params)
+    if cert is None:
+        session.rollback()
+        return as_json(error_answer(answer, GIFT_NOT_FOUND))
+    status = status_of(cert, utcnow())
+    answer.update(GiftCard={"GiftCardName": f"Подарочный сертификат {rub_json(cert.nominal)} ₽",
+                            "GiftCardRef": cert.id},
+                  GiftCardNumber=cert.number, GiftCardValue=rub_json(cert.nominal),
+                  GiftCardBalance=rub_json(cert.balance if status == "active" else 0),
+                  Blocked=status == "blocked")
+    session.rollback()
+    if status != "active":
+        return as_json(error_answer(answer, _GIFT_STATES.get(status, GIFT_NOT_FOUND)))
+    return as_json(answer)
 
 
 def checkgiftcard(session, conn, params):  # noqa: ANN001, ANN201
-    return as_json(error_answer(base(GiftCardUsed=False), GIFT_NOT_FOUND))
+    """Before a certificate is sold: GiftCardUsed tells the cash desk it was sold already."""
+    answer = base(GiftCardUsed=False)
+    if not _gift_number(params):
+        session.rollback()
+        return as_json(error_answer(answer, "Не указан номер подарочного сертификата (GiftCardNumber)."))
+    cert = _certificate(session, conn, params)
+    session.rollback()
+    if cert is None:
+        return as_json(error_answer(answer, GIFT_NOT_FOUND))
+    answer["GiftCardUsed"] = cert.status != "issued"
+    return as_json(answer)
+
+
+def _operation_id(params: dict) -> str | None:
+    for key in ("ReceiptID", "OperationID", "ReceiptUID", "ReceiptGUID"):
+        value = (params.get(key) or "").strip()
+        if value:
+            return value[:100]
+    return None
+
+
+def _recent_gift_posting(session, conn, cert, kind: str, amount: int):  # noqa: ANN001, ANN202
+    """This connection's latest `kind` posting of the certificate, when it is a repeat."""
+    from hub.models.promotions import CertificatePosting
+    last = session.scalars(select(CertificatePosting).where(
+        CertificatePosting.certificate_id == cert.id, CertificatePosting.kind == kind,
+        CertificatePosting.reference.startswith(f"1c:{conn.id}:", autoescape=True))
+        .order_by(CertificatePosting.moment.desc(), CertificatePosting.created_at.desc()).limit(1)).first()
+    if last is None or abs(last.amount) != amount:
+        return None
+    moment = last.moment if last.moment.tzinfo else last.moment.replace(tzinfo=utcnow().tzinfo)
+    return last if utcnow() - moment <= timedelta(seconds=GIFT_REPLAY_SECONDS) else None
 
 
 def writeoffgiftcard(session, conn, params):  # noqa: ANN001, ANN201
-    return as_text(GIFT_NOT_FOUND)
+    from hub.services import certificates
+    cert = _certificate(session, conn, params)
+    if cert is None:
+        session.rollback()
+        return as_text(GIFT_NOT_FOUND)
+    try:
+        value = ru_number(params.get("GiftCardWriteOffAmount"))
+    except BadNumber:
+        value = None
+    if not value:
+        session.rollback()
+        return as_text("Сумма списания с подарочного сертификата не указана.")
+    try:
+        amount = kopecks(abs(value))
+    except ValueError:
+        session.rollback()
+        return as_text("Сертификат не списан: сумма — с точностью до копейки.")
+    number, now = cert.number, utcnow()
+    op = _operation_id(params)
+    try:
+        if value > 0:
+            if op is None and _recent_gift_posting(session, conn, cert, "redeem", amount) is not None:
+                session.rollback()
+                return as_text(GIFT_WRITTEN_OFF)
+            certificates.redeem(session, conn.tenant_id, number, amount, f"1c:{conn.id}:{op or new_id()}",
+                                now, now)
+        else:          # a return paid back to the certificate: against this connection's redemptions
+            if op is None and _recent_gift_posting(session, conn, cert, "restore", amount) is not None:
+                session.rollback()
+                return as_text(GIFT_WRITTEN_OFF)
+            target = None
+            for r in reversed(certificates.redemptions(session, conn.tenant_id, f"1c:{conn.id}:")):
+                if r["number"] == number and r["amount"] - sum(r["restored"].values()) >= amount:
+                    target = r["reference"]
+                    break
+            if target is None:
+                session.rollback()
+                return as_text("Сертификат не пополнен: списания с него на такую сумму через эту кассу не найдено.")
+            certificates.refund(session, conn.tenant_id, number, amount, f"1c:{conn.id}:r:{op or new_id()}",
+                                target, now, now)
+    except DomainError as exc:
+        session.rollback()
+        return as_text(f"Сертификат не списан: {exc.message}")
+    return as_text(GIFT_WRITTEN_OFF)
 
 
 def unlockgiftcard(session, conn, params):  # noqa: ANN001, ANN201
-    return as_text(GIFT_NOT_FOUND)
+    session.rollback()
+    return as_text(GIFT_UNLOCKED)      # nothing is held on a certificate before the write-off
 
 
 def promocodeinfo(session, conn, params):  # noqa: ANN001, ANN201
-    return as_json(error_answer(base(PromocodeIsAvalible=False, PromocodeStatus="Не найден",
-                                     PromocodeDiscountDescription="", PromocodeDiscount=""),
-                                "Промокод не найден"))
+    from hub.models.promotions import Promotion
+    from hub.services.promotions import get_code, promotion_context
+    answer = base(PromocodeIsAvalible=False, PromocodeStatus="Промокод не найден",
+                  PromocodeDiscountDescription="", PromocodeDiscount=_ref(None))
+    code = (params.get("Promocode") or "").strip()
+    if not code:
+        session.rollback()
+        return as_json(error_answer(answer, "Не указан промокод (Promocode)."))
+    if len(code) > 64:
+        session.rollback()
+        return as_json(error_answer(answer, "Промокод слишком длинный."))
+    try:
+        row = get_code(session, conn.tenant_id, code)
+    except DomainError:
+        session.rollback()
+        return as_json(answer)
+    promotion = session.get(Promotion, row.promotion_id)
+    name = promotion.name if promotion is not None else ""
+    answer.update(PromocodeDiscount={"Ref": row.promotion_id, "Name": name}, PromocodeDiscountDescription=name)
+    customer, _ = lookup(session, conn, params) if (params.get("ClientCardID") or params.get("Phone")) else (None, "")
+    try:
+        promotion_context(session, conn.tenant_id, customer, utcnow(), (code,))
+    except DomainError as exc:
+        first = next(iter((exc.details.get("promo_codes") or {}).values()), None)
+        answer["PromocodeStatus"] = first[0] if first else exc.message
+        session.rollback()
+        return as_json(answer)
+    answer.update(PromocodeIsAvalible=True, PromocodeStatus="Действует")
+    session.rollback()
+    return as_json(answer)
 
 
 def unlockpromocode(session, conn, params):  # noqa: ANN001, ANN201
-    return as_text("Промокод разблокирован")
+    session.rollback()
+    return as_text(PROMO_UNLOCKED)     # a code is redeemed only by a committed sale: nothing held
 
 
 # --- calculatediscounts ------------------------------------------------------------------------
@@ -528,10 +681,12 @@ def calculatediscounts(session, conn, params):  # noqa: ANN001, ANN201
     except DomainError:
         moment = now
     customer_id = customer.id if customer else None
+    promo = read_promocodes(session, conn, data.get("PromocodesList"), customer, moment)
     req = SaleRequest(external_id="1c-calc", moment=moment, positions=engine_positions(lines),
-                      customer={"id": customer_id} if customer_id else None, store=store)
+                      customer={"id": customer_id} if customer_id else None, store=store,
+                      promo_codes=tuple(c for c, problem in promo if problem is None))
     quote = calculate_receipt(session, conn.tenant_id, req)
-    answer = render_calculation(session, conn, data, lines, quote, program)
+    answer = render_calculation(session, conn, data, lines, quote, program, promo)
     is_locked_now = False
     if customer_id is not None:
         block = str(data.get("BlockBonuses") or "0") == "1"
@@ -575,7 +730,31 @@ def remember(session, conn, customer_id: str, lines: list[dict], store: str | No
     session.commit()
 
 
-def render_calculation(session, conn, data: dict, lines: list[dict], quote: dict, program) -> dict:  # noqa: ANN001
+MAX_PROMOCODES = 20
+
+
+def read_promocodes(session, conn, codes, customer, moment) -> list[tuple[str, str | None]]:  # noqa: ANN001
+    """PromocodesList (strings or {Promocode, PromocodeDiscountUID, PromocodeUID}) → [(code,
+    why it cannot be used or None)]; each code checked on its own, so one bad code does not
+    stop the others or the calculation."""
+    from hub.services.promotions import promotion_context
+    out: list[tuple[str, str | None]] = []
+    for item in (codes if isinstance(codes, list) else [])[:MAX_PROMOCODES]:
+        code = str((item.get("Promocode") if isinstance(item, dict) else item) or "").strip()[:64]
+        if not code:
+            continue
+        try:
+            promotion_context(session, conn.tenant_id, customer, moment, (code,))
+            out.append((code, None))
+        except DomainError as exc:
+            problems = exc.details.get("promo_codes") or {}
+            first = next(iter(problems.values()), None)
+            out.append((code, first[0] if first else exc.message))
+    return out
+
+
+def render_calculation(session, conn, data: dict, lines: list[dict], quote: dict, program,  # noqa: ANN001
+                       promo: list | None = None) -> dict:
     by_id = {p["id"]: p for p in quote["positions"]}
     goods, discounts, accruals = [], [], []
     level = (quote.get("customer") or {}).get("level") or {}
@@ -617,13 +796,25 @@ def render_calculation(session, conn, data: dict, lines: list[dict], quote: dict
     if msgs.get("receipt"):
         messages.append({"AfterSale": True, "MessageText": msgs["receipt"]})
     promos = []
+    applied = {p["id"]: p for p in quote.get("promotions") or []}
+    uids = {}
     codes = data.get("PromocodesList")
-    for code in codes if isinstance(codes, list) else []:
-        text_code = code.get("Promocode") if isinstance(code, dict) else code
-        promos.append({"Promocode": str(text_code or ""), "ErrorDescription": "Промокод не найден",
-                       "DiscountActive": False, "PromocodeActivation": False,
-                       "PromocodeDiscount": _ref(None), "DiscountCondition": _ref(None),
-                       "PromocodeUID": str(code.get("PromocodeUID") or "") if isinstance(code, dict) else ""})
+    for item in codes if isinstance(codes, list) else []:
+        if isinstance(item, dict):
+            uids.setdefault(str(item.get("Promocode") or "").strip()[:64], str(item.get("PromocodeUID") or ""))
+    for code, problem in promo or []:
+        discount, active = _ref(None), False
+        if problem is None:
+            from hub.services.promotions import get_code
+            row = get_code(session, conn.tenant_id, code)
+            hit = applied.get(row.promotion_id)
+            active = hit is not None
+            discount = {"Ref": row.promotion_id, "Name": hit["name"] if hit else ""}
+            if not active:
+                problem = "Условия акции промокода в этом чеке не выполнены."
+        promos.append({"Promocode": code, "ErrorDescription": problem or "", "DiscountActive": active,
+                       "PromocodeActivation": False, "PromocodeDiscount": discount,
+                       "DiscountCondition": _ref(None), "PromocodeUID": uids.get(code, "")})
     return base(Goods=goods, DiscountsList=discounts, Messages=messages, BonusesToAccrue=accruals,
                 Gifts=[], PromocodesList=promos, CurrentDiscounts=[])
 
