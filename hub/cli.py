@@ -161,6 +161,28 @@ def _demo(config: Config) -> tuple[str | None, str | None]:
         db.session.remove()
 
 
+def _demo_users(config: Config, tenant_id: str) -> list[tuple[str, str, str]]:
+    """On the embedded default, the demo tenant's owner and cashier for the cabinets, made on
+    the first start and kept (mode 0600) beside the demo key: (role, email, password)."""
+    import secrets as pysecrets
+    from hub.web.ui.auth import create_user
+    path = os.path.join(os.path.dirname(config.DATABASE_URL.split("///", 1)[1]), "demo-users.txt")
+    if not os.path.exists(path):
+        rows = [(role, f"{role}@demo.kopilka", pysecrets.token_urlsafe(9)) for role in ("owner", "cashier")]
+        try:
+            for role, email, password in rows:
+                create_user(db.session, tenant_id, email, role, password,
+                            "Владелец" if role == "owner" else "Кассир")
+            db.session.commit()
+        finally:
+            db.session.remove()
+        with open(path, "w") as fh:
+            fh.writelines(" ".join(row) + "\n" for row in rows)
+        os.chmod(path, 0o600)
+    with open(path) as fh:
+        return [tuple(line.split()) for line in fh if line.strip()]
+
+
 def _listen(host: str, port: int) -> socket.socket:
     """The server's listening socket, bound before anything is printed: a port in use is one
     clear line and exit 1 (gunicorn then serves on this very socket, so nothing can take
@@ -205,6 +227,7 @@ def serve(host: str, port: int, workers: int | None) -> None:
     try:
         upgrade(db.engine)
         tenant_id, key = _demo(config)
+        users = _demo_users(config, tenant_id) if key and tenant_id else []
     except BaseException:
         listener.close()
         raise
@@ -222,6 +245,11 @@ def serve(host: str, port: int, workers: int | None) -> None:
         click.echo(f"  Демо-магазин, ID:   {tenant_id}")
         click.echo(f"  API-ключ демо-магазина: {key}")
         click.echo(f"  Пример: curl -H 'Authorization: Bearer {key}' {base}/api/v1/program")
+        for role, email, password in users:
+            door = "Кабинет управления:   " if role == "owner" else "Рабочее место кассира:"
+            click.echo(f"  {door} {base}/{'cabinet' if role == 'owner' else 'cashier'}/  "
+                       f"вход {email}, пароль {password}")
+        click.echo(f"  Кабинет участника:  {base}/my/{tenant_id}/")
     click.echo(f"  База данных: {database_place(config.DATABASE_URL)}")
     click.echo(f"  Фоновые задачи: {'rq на ' + config.REDIS_URL if config.REDIS_URL else 'в процессе (без Redis)'}")
     sys.stdout.flush()

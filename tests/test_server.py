@@ -150,9 +150,23 @@ def test_embedded_default_needs_no_secrets_and_banner_shows_demo_tenant(tmp_path
     from hub.extensions import db
     from hub.models import Tenant
     from sqlalchemy import select
-    tenant = db.new_session().scalar(select(Tenant))
+    session = db.new_session()
+    tenant = session.scalar(select(Tenant))
     assert f"Демо-магазин, ID:   {tenant.id}" in result.stdout
     assert "API-ключ демо-магазина: kp_" in result.stdout
+    # The cabinets' doors with a demo owner and cashier who can sign in; the same on a restart.
+    import re
+    from hub.web.ui.auth import LoginRefused, authenticate  # noqa: F401
+    found = re.findall(r"/(cabinet|cashier)/  вход (\S+), пароль (\S+)", result.stdout)
+    assert [door for door, _, _ in found] == ["cabinet", "cashier"], result.stdout
+    assert f"/my/{tenant.id}/" in result.stdout
+    for door, email, password in found:
+        role = "owner" if door == "cabinet" else "cashier"
+        assert authenticate(session, email, password, "127.0.0.1", (role,)).email == email
+    session.commit()
+    session.close()
+    again = CliRunner().invoke(cli.main, ["serve", "--port", str(_free_port())], env=env)
+    assert re.findall(r"/(cabinet|cashier)/  вход (\S+), пароль (\S+)", again.stdout) == found
 
 
 @pytest.fixture
