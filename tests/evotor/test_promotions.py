@@ -49,7 +49,8 @@ def test_a_promotion_shows_in_the_quote_and_the_commit_matches_it(session, linke
     c = linked.ok("/receipts/commit", {"receipt_uuid": "P-1", "extra": q["extra"]})
     assert c["discount"] == q["discount"] and c["promotions"] == q["promotions"]
     assert c["bonus"] == {"spent": 0, "earned": q["bonus"]["earned"]}
-    receipt = session.scalar(select(Receipt).where(Receipt.external_id == "P-1"))
+    receipt = session.scalar(select(Receipt).where(Receipt.external_id == "P-1",
+                                                   Receipt.tenant_id == linked.tenant_id))
     assert receipt.amount_to_pay == 70000 and receipt.customer_id == customer_id
     assert session.scalar(select(func.count()).select_from(PromotionUse)
                           .where(PromotionUse.receipt_id == receipt.id)) == 1
@@ -129,7 +130,7 @@ def test_a_lost_commit_is_applied_from_the_document_with_the_codes_of_its_extra(
     # The receipt closed with our extra, the app's commit never came: the document commits it.
     doc = sell("D-1", [doc_position("p1", "coffee", 300, 2, ours=60)], extras={APP_UUID: q["extra"]})
     assert _deliver(linked, [doc]).status_code == 200
-    receipt = session.scalar(select(Receipt).where(Receipt.external_id == "D-1"))
+    receipt = session.scalar(select(Receipt).where(Receipt.external_id == "D-1", Receipt.tenant_id == linked.tenant_id))
     assert receipt is not None and receipt.amount_to_pay == 54000 and receipt.customer_id is None
     assert session.scalar(select(PromoCode.uses).where(PromoCode.code == code)) == 1
     session.rollback()
