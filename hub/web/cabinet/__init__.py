@@ -9,7 +9,7 @@ from datetime import datetime
 from flask import (Blueprint, abort, flash, g, redirect, render_template, request, session as web_session,
                    url_for)
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import and_, or_, select
+from sqlalchemy import or_, select
 
 from hub.clock import utcnow
 from hub.errors import DomainError
@@ -21,6 +21,7 @@ from hub.web.cabinet import program_form
 from hub.web.ui.auth import (CABINET_ROLES, EDIT_ROLES, LoginRefused, audit, authenticate, create_user,
                              require_roles)
 from hub.web.ui.formatting import parse_rub
+from hub.web.ui.paging import newest_first
 
 bp = Blueprint("cabinet", __name__, url_prefix="/cabinet", template_folder="templates")
 PAGE = 50
@@ -110,22 +111,11 @@ def clients():  # noqa: ANN201
     q = request.args.get("q", "")
     stmt = _client_query(q)
     after = request.args.get("after", "")
-    if after:
-        try:
-            moment_text, cid = after.split("|", 1)
-            moment = datetime.fromisoformat(moment_text)
-        except ValueError:
-            abort(404)
-        stmt = stmt.where(or_(Customer.created_at < moment,
-                              and_(Customer.created_at == moment, Customer.id < cid)))
-    rows = list(db.session.scalars(stmt.order_by(Customer.created_at.desc(), Customer.id.desc()).limit(PAGE + 1)))
-    more = len(rows) > PAGE
-    rows = rows[:PAGE]
+    rows, nxt = newest_first(stmt, Customer.created_at, Customer.id, after, PAGE)
     balances = {}
     if rows:
         balances = dict(db.session.execute(select(Account.customer_id, Account.balance).where(
             Account.tenant_id == g.tenant_id, Account.customer_id.in_([c.id for c in rows]))).all())
-    nxt = f"{rows[-1].created_at.isoformat()}|{rows[-1].id}" if more else None
     db.session.rollback()
     template = "cabinet/_clients_rows.html" if request.headers.get("HX-Request") else "cabinet/clients.html"
     return render_template(template, rows=rows, q=q, next_cursor=nxt, balances=balances, first=not after)
@@ -330,18 +320,7 @@ def receipts():  # noqa: ANN201
                 continue
             moment = datetime.combine(d, dtime(0), tz)
             stmt = stmt.where(Receipt.moment >= moment if op == "ge" else Receipt.moment < moment)
-    after = request.args.get("after", "")
-    if after:
-        try:
-            moment_text, rid = after.split("|", 1)
-            moment = datetime.fromisoformat(moment_text)
-        except ValueError:
-            abort(404)
-        stmt = stmt.where(or_(Receipt.moment < moment, and_(Receipt.moment == moment, Receipt.id < rid)))
-    rows = list(db.session.scalars(stmt.order_by(Receipt.moment.desc(), Receipt.id.desc()).limit(PAGE + 1)))
-    more = len(rows) > PAGE
-    rows = rows[:PAGE]
-    nxt = f"{rows[-1].moment.isoformat()}|{rows[-1].id}" if more else None
+    rows, nxt = newest_first(stmt, Receipt.moment, Receipt.id, request.args.get("after", ""), PAGE)
     db.session.rollback()
     args = {k: v for k, v in request.args.items() if k != "after"}
     return render_template("cabinet/receipts.html", rows=rows, next_cursor=nxt, args=args, errors=errors)
@@ -414,18 +393,7 @@ def user_update(user_id: str):  # noqa: ANN201
 @require_roles("owner", "manager")
 def audit_log():  # noqa: ANN201
     stmt = select(AuditEntry).where(AuditEntry.tenant_id == g.tenant_id)
-    after = request.args.get("after", "")
-    if after:
-        try:
-            moment_text, aid = after.split("|", 1)
-            moment = datetime.fromisoformat(moment_text)
-        except ValueError:
-            abort(404)
-        stmt = stmt.where(or_(AuditEntry.created_at < moment, and_(AuditEntry.created_at == moment, AuditEntry.id < aid)))
-    rows = list(db.session.scalars(stmt.order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc()).limit(PAGE + 1)))
-    more = len(rows) > PAGE
-    rows = rows[:PAGE]
-    nxt = f"{rows[-1].created_at.isoformat()}|{rows[-1].id}" if more else None
+    rows, nxt = newest_first(stmt, AuditEntry.created_at, AuditEntry.id, request.args.get("after", ""), PAGE)
     db.session.rollback()
     return render_template("cabinet/audit.html", rows=rows, next_cursor=nxt, actions=ACTIONS)
 

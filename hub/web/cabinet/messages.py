@@ -3,16 +3,15 @@ hours, the message log with costs. Every rule is hub.notify's (catalog, rules): 
 only turns forms into their calls and their errors into messages next to the fields."""
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import abort, flash, g, redirect, render_template, request, url_for
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 
 from hub.errors import DomainError
 from hub.extensions import db
 from hub.models.notify import OutboxMessage
 from hub.web.cabinet import bp
 from hub.web.ui.auth import CABINET_ROLES, EDIT_ROLES, audit, require_roles
+from hub.web.ui.paging import newest_first
 
 PAGE = 50
 MESSAGE_STATUSES = {"queued": "в очереди", "sending": "отправляется", "sent": "отправлено",
@@ -143,20 +142,7 @@ def message_log():  # noqa: ANN201
     totals = db.session.execute(stmt.with_only_columns(
         func.count(), func.coalesce(func.sum(OutboxMessage.cost), 0),
         func.coalesce(func.sum(OutboxMessage.expected_cost), 0)).order_by(None)).one()
-    after = request.args.get("after", "")
-    if after:
-        try:
-            moment_text, mid = after.split("|", 1)
-            moment = datetime.fromisoformat(moment_text)
-        except ValueError:
-            abort(404)
-        stmt = stmt.where(or_(OutboxMessage.created_at < moment,
-                              and_(OutboxMessage.created_at == moment, OutboxMessage.id < mid)))
-    rows = list(db.session.scalars(stmt.order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
-                                   .limit(PAGE + 1)))
-    more = len(rows) > PAGE
-    rows = rows[:PAGE]
-    nxt = f"{rows[-1].created_at.isoformat()}|{rows[-1].id}" if more else None
+    rows, nxt = newest_first(stmt, OutboxMessage.created_at, OutboxMessage.id, request.args.get("after", ""), PAGE)
     db.session.rollback()
     args = {k: v for k, v in request.args.items() if k != "after"}
     return render_template("cabinet/message_log.html", rows=rows, next_cursor=nxt, args=args,
