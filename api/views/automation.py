@@ -156,7 +156,7 @@ class ReferralCode(MethodView):
     def get(self, customer_id):
         code = referrals.referral_code(db.session, g.tenant_id, customer_id)
         return {"customer_id": customer_id, "code": code,
-                "link": f"{request.host_url.rstrip('/')}/r/{code}"}
+                "link": referrals.invitation_link(request.host_url, g.tenant_id, code)}
 
 
 def _mailing_out(m, estimate: dict | None = None, queued: int | None = None) -> dict:  # noqa: ANN001

@@ -55,6 +55,11 @@ def referral_code(session: Session, tenant_id: str, customer_id: str) -> str:
     raise Conflict("code_unavailable", "Не удалось выдать код приглашения, повторите запрос.")
 
 
+def invitation_link(base_url: str, tenant_id: str, code: str) -> str:
+    """Where a friend registers with this code: the participant's cabinet's join page."""
+    return f"{base_url.rstrip('/')}/my/{tenant_id}/join/{code}"
+
+
 def find_inviter(session: Session, tenant_id: str, ref: dict) -> tuple[Customer, str]:
     if ref.get("code"):
         cid = session.scalar(select(ReferralCode.customer_id).where(

@@ -61,7 +61,7 @@ def test_referral_and_mailing_endpoints(api):
     inviter = api.post("/api/v1/customers", json={"phone": "+79160000001", "consents": {"sms": True}}).json
     newcomer = api.post("/api/v1/customers", json={"phone": "+79160000002", "consents": {"sms": True}}).json
     code = api.get(f"{P}/referrals/code/{inviter['id']}").json
-    assert code["link"].endswith("/r/" + code["code"])
+    assert code["link"].endswith("/join/" + code["code"])   # the participant cabinet's join page
     r = api.post(f"{P}/referrals", json={"customer_id": newcomer["id"], "inviter": {"code": code["code"]}})
     assert r.status_code == 201 and r.json["gift"] == 200, r.json
     assert api.get(f"/api/v1/customers/{newcomer['id']}").json["balance"]["available"] == 200

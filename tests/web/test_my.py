@@ -96,3 +96,48 @@ def test_logout(client, session, shop, customer_of):
     t = _login(client, session, shop["a"])
     assert client.post(f"/my/{shop['a']}/logout", data={"csrf_token": t}).status_code == 303
     assert client.get(f"/my/{shop['a']}/").status_code == 302
+
+
+def test_a_friend_registers_by_the_invitation_link(client, session, shop, customer_of):
+    """The participant's invitation (code, link, QR) → the friend opens the link, confirms the
+    phone with a code and the consent, becomes a participant with the inviter recorded and the
+    newcomer's gift; a link with an unknown code is 404; no consent, no registration."""
+    from sqlalchemy import select
+    from hub.automation import settings as auto_settings
+    from hub.models import Customer
+    from hub.models.automation import Referral
+    from hub.services.customers import summarize
+    auto_settings.save(session, shop["a"], {"referral": {
+        "enabled": True, "newcomer_gift": {"amount": 20000, "valid_days": 14}, "levels": [{"percent": 10}]}},
+        datetime.now(timezone.utc))
+    inviter = customer_of(shop["a"]).id
+    _login(client, session, shop["a"])
+    home = text(client.get(f"/my/{shop['a']}/"))
+    assert "Пригласите друга" in home and f"/my/{shop['a']}/join/" in home
+    link = home.split(f"/my/{shop['a']}/join/", 1)[1].split('"', 1)[0]
+    client.post(f"/my/{shop['a']}/logout", data={"csrf_token": token(client, f"/my/{shop['a']}/")})
+
+    assert client.get(f"/my/{shop['a']}/join/NOSUCHCODE").status_code == 404
+    r = client.get(f"/my/{shop['a']}/join/{link}")
+    assert r.status_code == 303
+    page = client.get(f"/my/{shop['a']}/login")
+    assert "Вас пригласил друг" in text(page)
+    t = token(client, f"/my/{shop['a']}/login")
+    friend = "+79165550101"
+    r = client.post(f"/my/{shop['a']}/login", data={"csrf_token": t, "phone": friend})
+    assert r.status_code == 422 and "согласие на обработку персональных данных" in text(r)
+    r = client.post(f"/my/{shop['a']}/login", data={"csrf_token": t, "phone": friend, "personal_data": "on",
+                                                   "sms": "on"})
+    assert r.status_code == 200 and "Зарегистрироваться" in text(r)
+    code = last_code(session, shop["a"], friend)
+    r = client.post(f"/my/{shop['a']}/login", data={"csrf_token": t, "phone": friend, "personal_data": "on",
+                                                   "sms": "on", "code": code})
+    assert r.status_code == 303, text(r)
+    newcomer = session.scalars(select(Customer).where(Customer.tenant_id == shop["a"],
+                                                      Customer.phone == friend)).one()
+    assert newcomer.consents["personal_data"]["given"] and newcomer.consents["sms"]["given"]
+    ref = session.scalars(select(Referral).where(Referral.tenant_id == shop["a"],
+                                                 Referral.invitee_id == newcomer.id)).one()
+    assert ref.inviter_id == inviter
+    assert summarize(session, shop["a"], newcomer, datetime.now(timezone.utc)).balance.available == 20000
+    assert "Доступно бонусов" in text(client.get(f"/my/{shop['a']}/"))

@@ -60,10 +60,48 @@ def _customer() -> Customer | None:
     return customer if customer is not None and customer.tenant_id == g.tenant_id else None
 
 
+REF_KEY = "my_ref"          # the inviter's code a newcomer arrived with, per tenant
+
+
+@bp.get("/join/<code>")
+def join(code: str):  # noqa: ANN201
+    """The link a participant shares: the newcomer registers here with a code sent to the
+    phone, and the inviter is recorded (the referral gifts follow the tenant's settings)."""
+    from hub.models.automation import ReferralCode
+    code = code.strip().upper()[:32]
+    if db.session.scalar(select(ReferralCode.customer_id).where(
+            ReferralCode.tenant_id == g.tenant_id, ReferralCode.code == code)) is None:
+        abort(404)
+    db.session.rollback()
+    web_session[REF_KEY] = {**(web_session.get(REF_KEY) or {}), g.tenant_id: code}
+    return redirect(url_for("my.login"), code=303)
+
+
+def _register(phone: str, sms: bool):  # noqa: ANN202
+    """A newcomer who confirmed the phone: the customer, and the inviter when they came by a
+    friend's link (a referral the program refuses does not stop the registration)."""
+    from hub.services.customers import register_customer
+    now = utcnow()
+    customer = register_customer(db.session, g.tenant_id,
+                                 {"phone": phone, "consents": {"personal_data": True, "sms": sms}},
+                                 source="self_registration", moment=now)
+    db.session.commit()
+    code = (web_session.get(REF_KEY) or {}).get(g.tenant_id)
+    if code:
+        from hub.automation.referrals import attach
+        try:
+            attach(db.session, g.tenant_id, customer.id, {"code": code}, now)   # commits
+        except DomainError:
+            db.session.rollback()
+    return customer
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():  # noqa: ANN201
     from hub.phones import normalize_phone
     step, phone, errors = "phone", "", {}
+    invited = bool((web_session.get(REF_KEY) or {}).get(g.tenant_id))
+    newcomer = False
     if request.method == "POST":
         raw = request.form.get("phone", "")
         try:
@@ -74,24 +112,35 @@ def login():  # noqa: ANN201
         if not errors:
             exists = db.session.scalar(select(Customer.id).where(Customer.tenant_id == g.tenant_id,
                                                                  Customer.phone == phone))
-            if exists is None:
-                errors["phone"] = ["Этот номер не участвует в программе. Зарегистрироваться можно на кассе."]
+            newcomer = exists is None
+            purpose = "my_join" if newcomer else "my_login"
+            if newcomer and request.form.get("personal_data") != "on":
+                errors["personal_data"] = ["Номер ещё не участвует в программе. Чтобы зарегистрироваться, "
+                                           "дайте согласие на обработку персональных данных."]
             elif request.form.get("code") is None or request.form.get("resend"):
                 try:
-                    codes.issue(db.session, g.tenant_id, phone, "my_login")
+                    codes.issue(db.session, g.tenant_id, phone, purpose)
                     step = "code"
                 except DomainError as exc:
                     errors["code"], step = [exc.message], "code"
-            elif codes.confirm(db.session, g.tenant_id, phone, "my_login", request.form.get("code", "")):
-                sessions = dict(web_session.get(SESSION_KEY) or {})
-                web_session.clear()
-                sessions[g.tenant_id] = exists
-                web_session[SESSION_KEY] = sessions
-                return redirect(url_for("my.home"), code=303)
+            elif codes.confirm(db.session, g.tenant_id, phone, purpose, request.form.get("code", "")):
+                if newcomer:
+                    try:
+                        exists = _register(phone, request.form.get("sms") == "on").id
+                    except DomainError as exc:
+                        db.session.rollback()
+                        errors["phone"] = [exc.message]
+                if not errors:
+                    sessions = dict(web_session.get(SESSION_KEY) or {})
+                    web_session.clear()
+                    sessions[g.tenant_id] = exists
+                    web_session[SESSION_KEY] = sessions
+                    return redirect(url_for("my.home"), code=303)
             else:
                 step, errors["code"] = "code", ["Неверный или просроченный код."]
         db.session.rollback()
-    return render_template("my/login.html", step=step, phone=phone, errors=errors), (422 if errors else 200)
+    return render_template("my/login.html", step=step, phone=phone, errors=errors, invited=invited,
+                           newcomer=newcomer, form=request.form), (422 if errors else 200)
 
 
 @bp.post("/logout")
@@ -117,10 +166,22 @@ def home():  # noqa: ANN201
     receipts = {r.id: r for r in db.session.scalars(select(Receipt).where(
         Receipt.tenant_id == g.tenant_id, Receipt.id.in_([p.receipt_id for p in history if p.receipt_id])))}
     card = customer.card_number or customer.phone
+    invite = _invite(customer)
     db.session.rollback()
     return render_template("my/home.html", c=customer, s=summary, expiry=expiry, history=history,
                            receipts=receipts, qr=qr_svg(card), barcode=barcode_svg(card), card=card,
-                           names=POSTING_NAMES)
+                           names=POSTING_NAMES, invite=invite,
+                           invite_qr=qr_svg(invite["link"]) if invite else None)
+
+
+def _invite(customer: Customer) -> dict | None:
+    """The customer's invitation (code and link) when the tenant runs referrals."""
+    from hub.automation.referrals import invitation_link, referral_code
+    from hub.automation.settings import load
+    if not load(db.session, g.tenant_id)["referral"].get("enabled"):
+        return None
+    code = referral_code(db.session, g.tenant_id, customer.id)
+    return {"code": code, "link": invitation_link(request.host_url, g.tenant_id, code)}
 
 
 @bp.route("/profile", methods=["GET", "POST"])
