@@ -8,7 +8,7 @@ from datetime import datetime
 
 from flask import (Blueprint, abort, flash, g, redirect, render_template, request, session as web_session,
                    url_for)
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 from sqlalchemy import or_, select
 
 from hub.clock import utcnow
@@ -18,9 +18,10 @@ from hub.models import Customer, Lot, Receipt, ReceiptReturn
 from hub.models.ledger import Account
 from hub.models.web import AuditEntry, WebUser
 from hub.web.cabinet import program_form
-from hub.web.ui.auth import (CABINET_ROLES, EDIT_ROLES, LoginRefused, audit, authenticate, create_user,
+from hub.web.ui.auth import (CABINET_ROLES, EDIT_ROLES, audit, create_user,
                              require_roles)
 from hub.web.ui.formatting import parse_rub
+from hub.web.ui.auth import sign_in_view
 from hub.web.ui.paging import newest_first
 
 bp = Blueprint("cabinet", __name__, url_prefix="/cabinet", template_folder="templates")
@@ -45,20 +46,10 @@ def _forbidden(exc):  # noqa: ANN001, ANN202
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():  # noqa: ANN201
-    error = None
-    if request.method == "POST":
-        try:
-            user = authenticate(db.session, request.form.get("email", ""), request.form.get("password", ""),
-                                request.remote_addr or "", CABINET_ROLES)
-        except LoginRefused as exc:
-            error = str(exc)
-        else:
-            web_session.clear()
-            login_user(user)
-            nxt = request.args.get("next") or ""
-            return redirect(nxt if nxt.startswith("/cabinet") else url_for("cabinet.dashboard"))
-    return render_template("cabinet/login.html", error=error, email=request.form.get("email", "")), \
-        (401 if error else 200)
+    def landing() -> str:
+        nxt = request.args.get("next") or ""
+        return nxt if nxt.startswith("/cabinet") else url_for("cabinet.dashboard")
+    return sign_in_view(CABINET_ROLES, "cabinet/login.html", landing)
 
 
 @bp.post("/logout")

@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 
 from flask import (Blueprint, abort, g, redirect, render_template, request, session as web_session,
                    url_for)
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 from sqlalchemy import select
 
 from hub import engine
@@ -18,7 +18,7 @@ from hub.errors import DomainError
 from hub.extensions import db
 from hub.models import Cashier, Customer, Receipt, Store
 from hub.web.ui import codes
-from hub.web.ui.auth import LoginRefused, audit, authenticate, require_roles
+from hub.web.ui.auth import audit, require_roles, sign_in_view
 from hub.web.ui.formatting import parse_rub
 
 bp = Blueprint("cashier", __name__, url_prefix="/cashier", template_folder="templates")
@@ -43,19 +43,7 @@ def _forbidden(exc):  # noqa: ANN001, ANN202
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():  # noqa: ANN201
-    error = None
-    if request.method == "POST":
-        try:
-            user = authenticate(db.session, request.form.get("email", ""), request.form.get("password", ""),
-                                request.remote_addr or "", ROLES)
-        except LoginRefused as exc:
-            error = str(exc)
-        else:
-            web_session.clear()
-            login_user(user)
-            return redirect(url_for("cashier.shift"))
-    return render_template("cashier/login.html", error=error, email=request.form.get("email", "")), \
-        (401 if error else 200)
+    return sign_in_view(ROLES, "cashier/login.html", lambda: url_for("cashier.shift"))
 
 
 @bp.post("/logout")

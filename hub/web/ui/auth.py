@@ -170,3 +170,23 @@ def audit(session, action: str, object_type: str = "", object_id: str | None = N
                            user_email=user.email if user else "", action=action,
                            object_type=object_type, object_id=object_id, details=details or {},
                            created_at=utcnow()))
+
+
+def sign_in_view(roles: tuple[str, ...], template: str, landing):  # noqa: ANN001, ANN201
+    """The sign-in page of a door (cabinet, cashier): the form, and on success a fresh session
+    and a redirect to `landing()`; a refusal is 401 with the Russian reason on the form."""
+    from flask import redirect, render_template, request, session as web_session
+    from flask_login import login_user
+    from hub.extensions import db
+    error = None
+    if request.method == "POST":
+        try:
+            user = authenticate(db.session, request.form.get("email", ""), request.form.get("password", ""),
+                                request.remote_addr or "", roles)
+        except LoginRefused as exc:
+            error = str(exc)
+        else:
+            web_session.clear()
+            login_user(user)
+            return redirect(landing())
+    return render_template(template, error=error, email=request.form.get("email", "")), (401 if error else 200)
