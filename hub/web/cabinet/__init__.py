@@ -400,4 +400,4 @@ ACTIONS.update({"export.create": "выгрузка в Excel", "store.save": "с�
                 "template.update": "изменён шаблон сообщения", "notify.settings": "изменены тихие часы"})
 
 # The pages kept in their own modules register their routes on `bp` when imported.
-from hub.web.cabinet import exports, messages, settings_pages  # noqa: E402,F401
+from hub.web.cabinet import automation_pages, exports, messages, promotions_pages, reviews, settings_pages  # noqa: E402,F401

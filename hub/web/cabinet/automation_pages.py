@@ -1,0 +1,1 @@
+"""Placeholder: filled in this session (see /work/notes/COMMON.md)."""
