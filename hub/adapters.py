@@ -11,7 +11,7 @@ import importlib
 import importlib.util
 from types import ModuleType
 
-ADAPTER_MODULES = ("connectors.inbox", "connectors.cli", "moysklad", "evotor", "onec", "hub.notify", "hub.automation", "hub.web.ui.commands")
+ADAPTER_MODULES = ("connectors.inbox", "connectors.cli", "moysklad", "evotor", "onec", "hub.notify", "hub.notify.cli", "hub.automation", "hub.web.ui.commands", "hub.web.my.wallet_cli")
 
 
 def load_adapters() -> list[ModuleType]:
@@ -29,4 +29,5 @@ def init_adapters(app) -> None:  # noqa: ANN001
 
 
 def adapter_commands() -> list:
-    return [m.cli for m in load_adapters() if hasattr(m, "cli")]
+    # (a package whose cli.py is listed itself has that module as its `cli` attribute)
+    return [m.cli for m in load_adapters() if hasattr(m, "cli") and not isinstance(m.cli, ModuleType)]
