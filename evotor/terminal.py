@@ -34,7 +34,7 @@ from evotor.common import (
     user_connection,
 )
 from evotor.mapping import (
-    customer_view, engine_positions, our_extra, payback_key, print_lines, promotions_view,
+    EXTRA_KEY, customer_view, engine_positions, our_extra, payback_key, print_lines, promotions_view,
     render_quote, sale_key, terminal_positions, with_known_groups,
 )
 from evotor.models import EvotorDevice, EvotorReceipt
@@ -284,6 +284,91 @@ def _payment(body: dict) -> str | None:
     return mapping[value]
 
 
+# --- gift certificates ------------------------------------------------------------------------
+
+MAX_CERTIFICATES = 10
+
+
+def _certificate_view(cert: dict) -> dict:
+    return {"number": cert["number"], "status": cert["status"], "balance": rub_json(cert["balance"]),
+            "nominal": rub_json(cert["nominal"]), "expires_at": cert["expires_at"]}
+
+
+@bp.post("/certificates/check")
+@terminal_call
+def check_certificate(session, till: Till, body: dict):  # noqa: ANN001, ANN201
+    """The balance of a certificate the cashier scanned or typed."""
+    from hub.services import certificates
+    number = text(first(body, "number", "certificate"), "number", required=True, limit=60)
+    cert = certificates.find(session, till.tenant_id, number)
+    if cert is None:
+        raise NotFound("certificate_not_found", f"Сертификат {number} не найден.")
+    raw = certificates.view(cert, utcnow())
+    session.rollback()
+    answer, status = _certificate_view(raw), raw["status"]
+    message = {"active": f"На сертификате {rub(raw['balance'])} ₽.",
+               "issued": "Сертификат не активирован: его ещё не продали.",
+               "blocked": "Сертификат заблокирован.", "expired": "Срок действия сертификата истёк."}[status]
+    return jsonify({"certificate": answer, "message": message})
+
+
+def certificate_payments(body: dict, extra: dict | None = None) -> list[tuple[str, int]]:
+    """`certificates`: [{"number", "amount"}] (roubles) paid with gift certificates, else those
+    the quote wrote into our extra."""
+    value = first(body, "certificates", "gift_certificates", "giftCertificates")
+    field = "certificates"
+    if value is None and extra:
+        value, field = extra.get("certificates"), "extra.kopilka.certificates"
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > MAX_CERTIFICATES:
+        raise BadValue(field, f"Поле certificates: нужен список, не больше {MAX_CERTIFICATES} сертификатов.")
+    out: dict[str, int] = {}
+    for i, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise BadValue(f"{field}[{i}]", f"Сертификат {i + 1}: нужен объект с number и amount.")
+        number = text(first(item, "number"), f"{field}[{i}].number", required=True, limit=60)
+        amount = money(first(item, "amount", "sum"), f"{field}[{i}].amount")
+        if not amount:
+            raise BadValue(f"{field}[{i}].amount", f"Сертификат {number}: сумма оплаты должна быть больше 0.")
+        if number in out:
+            raise BadValue(f"{field}[{i}].number", f"Сертификат {number} указан дважды.")
+        out[number] = amount
+    return list(out.items())
+
+
+def _check_payments(session, tenant_id: str, payments: list[tuple[str, int]], to_pay: int) -> list[dict]:  # noqa: ANN001
+    """Each certificate can pay its part now, and together they pay at most the receipt."""
+    from hub.services import certificates
+    total = sum(a for _, a in payments)
+    if total > to_pay:
+        raise Invalid("certificates_exceed_receipt",
+                      f"Сертификатами можно оплатить не больше {rub(to_pay)} ₽ по чеку, "
+                      f"а указано {rub(total)} ₽.", {"certificates": [f"at most {rub(to_pay)}"]})
+    now = utcnow()
+    out = []
+    for number, amount in payments:
+        cert = certificates.find(session, tenant_id, number)
+        if cert is None:
+            raise NotFound("certificate_not_found", f"Сертификат {number} не найден.")
+        view = certificates.view(cert, now)
+        if view["status"] != "active":
+            raise Invalid(f"certificate_{view['status']}", f"Сертификат {number}: " + {
+                "issued": "не активирован, его ещё не продали.", "blocked": "заблокирован.",
+                "expired": "срок действия истёк."}[view["status"]], {"certificates": {number: [view["status"]]}})
+        if amount > view["balance"]:
+            raise Invalid("certificate_insufficient",
+                          f"На сертификате {number} {rub(view['balance'])} ₽, оплатить {rub(amount)} ₽ нельзя.",
+                          {"certificates": {number: [f"at most {rub(view['balance'])}"]}})
+        out.append({"number": view["number"], "amount": rub_json(amount),
+                    "balance_after": rub_json(view["balance"] - amount)})
+    return out
+
+
+def _redemption_prefix(receipt_uuid: str) -> str:
+    return f"evotor:{receipt_uuid}:"
+
+
 @bp.post("/receipts/quote")
 @terminal_call
 def quote(session, till: Till, body: dict):  # noqa: ANN001, ANN201
@@ -293,6 +378,7 @@ def quote(session, till: Till, body: dict):  # noqa: ANN001, ANN201
     ref = _customer_ref(body)
     spend, spend_max = _spend(body)
     codes_in = promo_codes(body)
+    payments = certificate_payments(body)
     employee = text(first(body, "employee_uuid", "employeeUuid", "employee_id"), "employee_uuid")
     record = _record(session, till, receipt_uuid)
     if record is not None and record.status == "committed":
@@ -308,10 +394,23 @@ def quote(session, till: Till, body: dict):  # noqa: ANN001, ANN201
         release_receipt_hold(session, till.tenant_id, SOURCE, receipt_uuid, {"id": record.customer_id})
     answer = quote_and_hold(session, till.tenant_id, SOURCE, req,
                             ttl=timedelta(seconds=setting(till.conn, "hold_ttl_seconds")))
+    paid = _check_payments(session, till.tenant_id, payments, answer["totals"]["amount_to_pay"]) \
+        if payments else []
     hold = answer.get("hold")
     _save_record(session, till, receipt_uuid, customer.id if customer else None, positions,
                  hold["amount"] if hold else 0, hold["id"] if hold else None, employee)
-    return jsonify(render_quote(answer, receipt_uuid, hold, codes_in))
+    rendered = render_quote(answer, receipt_uuid, hold, codes_in)
+    if paid:
+        # What the certificates pay is a payment, not a discount: the app adds it as a
+        # payment of the receipt; the commit redeems it once with the sale.
+        rendered["certificates"] = paid
+        rendered["to_pay_after_certificates"] = rub_json(
+            answer["totals"]["amount_to_pay"] - sum(a for _, a in payments))
+        extra = rendered.get("extra") or {EXTRA_KEY: {"v": 1, "receipt_uuid": receipt_uuid,
+                                                      "customer_id": None}}
+        extra[EXTRA_KEY]["certificates"] = [{"number": n, "amount": rub_json(a)} for n, a in payments]
+        rendered["extra"] = extra
+    return jsonify(rendered)
 
 
 def _save_record(session, till: Till, receipt_uuid: str, customer_id, positions, spend, hold_id,  # noqa: ANN001
@@ -370,24 +469,37 @@ def commit(session, till: Till, body: dict):  # noqa: ANN001, ANN201
     answer = commit_positions(session, till.conn, receipt_uuid, positions, customer_id, spend,
                               store=till.store or (record.store_uuid if record else None),
                               cashier=employee, payment_method=_payment(body),
-                              promo_codes=promo_codes(body, extra))
+                              promo_codes=promo_codes(body, extra),
+                              certificates=certificate_payments(body, extra))
     return jsonify(answer)
 
 
 def commit_positions(session, conn: Connection, receipt_uuid: str, positions: list[dict],  # noqa: ANN001
                      customer_id: str | None, spend: int, *, store: str | None, cashier: str | None,
                      payment_method: str | None, moment=None,  # noqa: ANN001
-                     promo_codes: tuple[str, ...] = ()) -> dict:
+                     promo_codes: tuple[str, ...] = (),
+                     certificates: list[tuple[str, int]] = ()) -> dict:  # noqa: B006
     """The sale committed once, whichever path (terminal or document) comes first; the promo
-    codes of its quote make the commit apply the same promotions."""
+    codes of its quote make the commit apply the same promotions. Gift certificates paying
+    for it are redeemed in the sale's own transaction (both are written or neither), once."""
     req = SaleRequest(external_id=receipt_uuid, moment=moment or utcnow(),
                       positions=engine_positions(positions),
                       customer={"id": customer_id} if customer_id else None, store=store,
                       cashier=cashier, payment_method=payment_method, spend=spend or None,
                       promo_codes=tuple(promo_codes))
+    paid: list[dict] = []
+
+    def pay_with_certificates(payload: dict) -> None:
+        if not certificates:
+            return
+        from hub.services.certificates import redeem_payments
+        _check_payments(session, conn.tenant_id, list(certificates), payload["totals"]["amount_to_pay"])
+        paid.extend(redeem_payments(session, conn.tenant_id, _redemption_prefix(receipt_uuid),
+                                    list(certificates), req.moment, utcnow()))
+
     answer, created = commit_sale(session, conn.tenant_id, SOURCE, req,
                                   sale_key(receipt_uuid, customer_id, positions),
-                                  hold_reference=receipt_uuid)
+                                  hold_reference=receipt_uuid, accept=pay_with_certificates)
     if not created and answer["totals"]["bonus_spent"] != (spend or 0):
         # The other path (terminal or document) came first with another spending: say so
         # rather than replay an answer that does not match this sale.
@@ -401,7 +513,7 @@ def commit_positions(session, conn: Connection, receipt_uuid: str, positions: li
         session.commit()
     else:
         session.rollback()
-    return {"receipt_uuid": receipt_uuid, "committed": True, "repeated": not created,
+    result = {"receipt_uuid": receipt_uuid, "committed": True, "repeated": not created,
             "bonus": {"spent": rub_json(answer["totals"]["bonus_spent"]),
                       "earned": rub_json(answer["totals"]["bonus_earned"])},
             "discount": rub_json(answer["totals"]["discount"]),
@@ -411,6 +523,12 @@ def commit_positions(session, conn: Connection, receipt_uuid: str, positions: li
                 "level": answer["customer"].get("level_after") or answer["customer"]["level"]},
             "print": {"summary": print_lines(answer, committed=True)},
             "message": (answer.get("messages") or {}).get("cashier") or ""}
+    if paid:
+        result["certificates"] = [{"number": c["number"], "redeemed": rub_json(c["redeemed"]),
+                                   "balance": rub_json(c["balance"])} for c in paid]
+        result["print"]["summary"] += [f"Оплачено сертификатом {c['number']}: {rub(c['redeemed'])}, "
+                                       f"остаток {rub(c['balance'])}" for c in paid]
+    return result
 
 
 @bp.post("/receipts/release")
@@ -462,13 +580,27 @@ def return_items(session, conn: Connection, payback_uuid: str, base_uuid: str,  
     req = ReturnRequest(external_id=payback_uuid, moment=moment or utcnow(), quantities=quantities)
     answer, created = return_sale(session, conn.tenant_id, SOURCE, base_uuid, req,
                                   payback_key(payback_uuid, base_uuid, items))
+    # The money of the return goes back to the certificates the sale was paid with first
+    # (once per payback: a repeat finds its own refunds).
+    from hub.services.certificates import refund_payments
+    restored = refund_payments(session, conn.tenant_id, _redemption_prefix(base_uuid), payback_uuid,
+                               answer["amount_returned"], req.moment, utcnow())
+    session.commit()
     customer = answer.get("customer")
-    return {"payback_uuid": payback_uuid, "base_receipt_uuid": base_uuid, "repeated": not created,
-            "amount_returned": rub_json(answer["amount_returned"]),
-            "bonus_spent_restored": rub_json(answer["bonus_spent_restored"]),
-            "bonus_earned_reversed": rub_json(answer["bonus_earned_reversed"]),
-            "customer": None if not customer else {"id": customer["id"], "balance": rub_json(customer["balance"]),
-                                                   "level": customer["level"]}}, answer
+    rendered = {"payback_uuid": payback_uuid, "base_receipt_uuid": base_uuid, "repeated": not created,
+                "amount_returned": rub_json(answer["amount_returned"]),
+                "bonus_spent_restored": rub_json(answer["bonus_spent_restored"]),
+                "bonus_earned_reversed": rub_json(answer["bonus_earned_reversed"]),
+                "customer": None if not customer else {"id": customer["id"], "balance": rub_json(customer["balance"]),
+                                                       "level": customer["level"]}}
+    if answer.get("promo_withheld"):
+        rendered["promo_withheld"] = rub_json(answer["promo_withheld"])
+        rendered["message"] = answer.get("message") or ""
+    if restored:
+        rendered["certificates"] = [{"number": c["number"], "restored": rub_json(c["restored"]),
+                                     "balance": rub_json(c["balance"])} for c in restored]
+        rendered["to_cash"] = rub_json(answer["amount_returned"] - sum(c["restored"] for c in restored))
+    return rendered, answer
 
 
 @bp.post("/receipts/payback")
@@ -479,7 +611,8 @@ def payback(session, till: Till, body: dict):  # noqa: ANN001, ANN201
     base_uuid = _receipt_uuid(body, "base_receipt_uuid", "baseReceiptUuid", "base_document_id")
     items = payback_items(body.get("positions"))
     answer, raw = return_items(session, till.conn, payback_uuid, base_uuid, items)
-    lines = []
+    lines = [f"Возвращено на сертификат {c['number']}: {rub(round(c['restored'] * 100))}"
+             for c in answer.get("certificates") or []]
     if raw.get("customer"):
         if raw["bonus_spent_restored"]:
             lines.append(f"Возвращено бонусов: {rub(raw['bonus_spent_restored'])}")

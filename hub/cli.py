@@ -380,17 +380,28 @@ def apikey_revoke(tenant_ref: str, key: str) -> None:
 
 @main.command("check-ledger")
 def check_ledger_cmd() -> None:
-    """Проверить каждый счёт: кэш баланса = сумма проводок = сумма остатков лотов."""
-    from hub.ledger import check_ledger
+    """Проверить каждый счёт: кэш баланса = сумма проводок = сумма остатков лотов; и каждый
+    подарочный сертификат: баланс = сумма проводок, не меньше нуля, проводки целы."""
+    from hub.ledger import check_certificates, check_ledger
     from hub.models import Account
+    from hub.models.promotions import GiftCertificate
     _setup()
     bad = check_ledger(db.session)
+    bad_certs = check_certificates(db.session)
     total = db.session.scalar(select(func.count()).select_from(Account))
+    certs = db.session.scalar(select(func.count()).select_from(GiftCertificate))
     if bad:
         click.echo(f"Расхождения: {plural(len(bad), 'счёт', 'счёта', 'счетов')} из {total}:")
         for d in bad:
             click.echo(f"  tenant={d.tenant_id} account={d.account_id} customer={d.customer_id} "
                        f"cached={d.cached} postings={d.postings} lots={d.lots}")
+    if bad_certs:
+        click.echo(f"Расхождения в сертификатах: "
+                   f"{plural(len(bad_certs), 'сертификат', 'сертификата', 'сертификатов')} из {certs}:")
+        for c in bad_certs:
+            click.echo(f"  tenant={c.tenant_id} certificate={c.certificate_id} number={c.number} "
+                       f"cached={c.cached} postings={c.postings} problems={','.join(c.problems)}")
+    if bad or bad_certs:
         sys.exit(1)
     if total == 0:
         click.echo("Счетов пока нет: проверять нечего.")

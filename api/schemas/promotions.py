@@ -8,7 +8,8 @@ from __future__ import annotations
 from api import fields, validate
 from api.schemas.base import Schema
 
-REWARDS = ("percent_off", "amount_off", "free_items", "bonus_multiplier", "bonus_extra", "spend_share")
+REWARDS = ("percent_off", "amount_off", "free_items", "bonus_multiplier", "bonus_extra", "spend_share",
+           "gift_product")
 _NAME = validate.Length(min=1, max=200)
 _TAG = fields.String(validate=validate.Length(min=1, max=100))
 
@@ -45,6 +46,11 @@ class PromotionSchema(Schema):
     multiplier = fields.Percent(maximum=100, allow_none=True, metadata={"description": "bonus_multiplier"})
     buy = fields.Integer(allow_none=True, metadata={"description": "free_items: N paid"})
     free = fields.Integer(allow_none=True, metadata={"description": "free_items: M free (the cheapest)"})
+    gift_product = fields.String(allow_none=True, validate=validate.Length(max=100),
+                                 metadata={"description": "gift_product: the gift's product id"})
+    gift_name = fields.String(allow_none=True, validate=validate.Length(max=200))
+    gift_price = fields.Money(allow_none=True, metadata={"description": "gift_product: roubles per unit (0: free)"})
+    gift_quantity = fields.Integer(allow_none=True, metadata={"description": "gift_product: units per receipt"})
     priority = fields.Integer(load_default=0)
     exclusive = fields.Boolean(load_default=False)
     combine = fields.String(load_default="stack", validate=validate.OneOf(("stack", "best")))

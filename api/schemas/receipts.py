@@ -154,4 +154,7 @@ class ReturnOutSchema(Schema):
     amount_returned = Money()
     bonus_spent_restored = Money()
     bonus_earned_reversed = Money()
+    promo_withheld = Money(allow_negative=True, metadata={
+        "description": "a set promotion's discount the kept goods no longer deserve (negative: given back)"})
+    message = fields.String(metadata={"description": "why, for the cashier (Russian)"})
     customer = fields.Nested(ReturnCustomerSchema, allow_none=True)

@@ -12,13 +12,13 @@ from hub.engine.promotions import (
     AppliedPromotion, LinePromotion, PromoConditions, PromoContext, Promotion,
 )
 from hub.engine.quote import PositionQuote, Quote, calculate, SpendNotAllowed
-from hub.engine.returns import ReturnLine, ReturnQuote, ReturnTooLarge, compute_return
+from hub.engine.returns import PromoSet, ReturnLine, ReturnQuote, ReturnTooLarge, compute_return
 from hub.engine.expiry import accrual_window, expiry_from, local_day_start, purchase_burn_date
 
 __all__ = [
     "allocate", "Condition", "Effect", "Level", "Program", "Rule", "Scheme", "Step",
     "AccountState", "Position", "Receipt", "PositionQuote", "Quote", "calculate",
-    "SpendNotAllowed", "ReturnLine", "ReturnQuote", "ReturnTooLarge", "compute_return",
+    "SpendNotAllowed", "PromoSet", "ReturnLine", "ReturnQuote", "ReturnTooLarge", "compute_return",
     "accrual_window", "expiry_from", "local_day_start", "purchase_burn_date",
     "AppliedPromotion", "LinePromotion", "PromoConditions", "PromoContext", "Promotion",
 ]

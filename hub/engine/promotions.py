@@ -20,6 +20,17 @@ The one order (README, "Program rules in brief"):
    lines of a promotion that says `bonus_spend=False`; a `spend_share` promotion raises the share
    payable with bonuses); then accrual on what is paid with money, multiplied by the bonus
    multipliers (best: the largest; stack: the product), plus fixed extra bonuses.
+
+A gift product ("buy X — get G free or at a price") is a discount promotion like the others:
+its conditions (groups/products, minimum amount or quantity) are counted on the receipt's lines
+other than the gift's; when they hold and G is on the receipt, G's line gets the discount (up
+to `gift_quantity` units, each down to `gift_price`, never below zero) in the same order as
+every discount; when G is missing the quote says "Добавьте в чек подарок: <name>." instead.
+
+Speed: a receipt only evaluates the promotions that can apply to it. `promotion_index` files
+each promotion, once per promotion set (cached by the tuple's identity), under its most
+selective key — its code, a segment, a level, first purchase, birthday, a weekday, its
+groups/products, a store, or "everywhere" — and a receipt looks up only its own keys.
 """
 from __future__ import annotations
 
@@ -33,8 +44,8 @@ from hub.engine.receipt import AccountState, Position, Receipt
 from hub.engine.text import rub
 
 REWARDS = ("percent_off", "amount_off", "free_items", "bonus_multiplier", "bonus_extra",
-           "spend_share")
-DISCOUNT_REWARDS = ("percent_off", "amount_off", "free_items")
+           "spend_share", "gift_product")
+DISCOUNT_REWARDS = ("percent_off", "amount_off", "free_items", "gift_product")
 BONUS_REWARDS = ("bonus_multiplier", "bonus_extra", "spend_share")
 COMBINE = ("stack", "best")
 
@@ -86,6 +97,10 @@ class Promotion:
     combine: str = "stack"                     # "stack" | "best"
     level_discount: bool = True                # its lines still get the level discount
     bonus_spend: bool = True                   # its lines can still be paid with bonuses
+    gift_product: str = ""                     # gift_product: the gift's product (or position) id
+    gift_name: str = ""                        # … as the cashier and the customer read it
+    gift_price: int = 0                        # … kopecks per unit it sells at (0: free)
+    gift_quantity: int = 1                     # … units per receipt
 
     @property
     def gives_discount(self) -> bool:
@@ -119,6 +134,7 @@ class AppliedPromotion:
     reward: str
     discount: int
     bonus: int
+    lines: tuple[str, ...] = ()    # the lines it counted (a gift: those that earned the gift)
 
 
 @dataclass(frozen=True)
@@ -134,6 +150,7 @@ class PromoOutcome:
     no_spend: tuple[bool, ...]
     applied: tuple[Promotion, ...]
     hints: tuple[str, ...]
+    counted: tuple[tuple[int, ...], ...] = ()     # per applied promotion: the lines it counted
 
 
 EMPTY_CONTEXT = PromoContext()
@@ -254,6 +271,8 @@ def _discount(promo: Promotion, positions: Sequence[Position], lines: list[int],
         for i, k in _free_units(promo, positions, lines).items():
             q = positions[i].quantity
             out[i] = min(room[i], _floor(base[i] * k / q))
+    elif promo.reward == "gift_product":
+        out = _gift_discount(promo, positions, lines, base, room)
     else:
         return {}
     return {i: d for i, d in out.items() if d > 0}
@@ -284,15 +303,41 @@ def _what(promo: Promotion) -> str:
         return f"+{rub(promo.amount)} бонусов"
     if promo.reward == "spend_share":
         return f"оплата бонусами до {promo.percent.normalize():f}%"
+    if promo.reward == "gift_product":
+        return f"подарок: {_gift_name(promo)}"
     return "подарок"
+
+
+def _gift_name(promo: Promotion) -> str:
+    return promo.gift_name or promo.gift_product
+
+
+def _gift_hint(promo: Promotion) -> str:
+    price = f" за {rub(promo.gift_price)} ₽" if promo.gift_price else ""
+    return f"Добавьте в чек подарок: {_gift_name(promo)}{price} (акция «{promo.name}»)."
+
+
+def _gift_discount(promo: Promotion, positions: Sequence[Position], lines: list[int],
+                   base: list[int], room: list[int]) -> dict[int, int]:
+    """Up to `gift_quantity` whole units of the gift lines, each down to `gift_price`."""
+    left = promo.gift_quantity
+    out = {}
+    for i in lines:
+        if left <= 0:
+            break
+        q = positions[i].quantity
+        k = min(_units(q), left)
+        if k <= 0:
+            continue
+        left -= k
+        out[i] = min(room[i], max(0, _floor(base[i] * k / q) - promo.gift_price * k))
+    return out
 
 
 def _hint(promo: Promotion, positions: Sequence[Position], lines: list[int]) -> str | None:
     """'One step away' for a promotion whose only unmet condition is the amount/quantity,
     or an N+M one short of the next free item."""
     cond = promo.when
-    amount = sum(positions[i].amount for i in lines)
-    quantity = sum((positions[i].quantity for i in lines), Decimal(0))
     if promo.reward == "free_items" and promo.buy + promo.free > 0 and lines:
         size = promo.buy + promo.free
         have = sum(_units(positions[i].quantity) for i in lines) % size
@@ -301,11 +346,13 @@ def _hint(promo: Promotion, positions: Sequence[Position], lines: list[int]) -> 
             prize = (_ordinal(size) if promo.free == 1 else f"{_items(promo.free)}")
             return f"«{promo.name}»: ещё {_items(missing)} — и {prize} в подарок."
         return None
+    amount = sum(positions[i].amount for i in lines)
     if cond.min_amount and amount < cond.min_amount:
         # One step: the receipt has at least 70% of the minimum.
         if (cond.min_amount - amount) * 10 > cond.min_amount * 3:
             return None
         return f"«{promo.name}»: ещё на {rub(cond.min_amount - amount)} ₽ — и {_what(promo)}."
+    quantity = sum((positions[i].quantity for i in lines), Decimal(0))
     if cond.min_quantity and quantity < cond.min_quantity:
         short = cond.min_quantity - quantity
         if short <= 2 and short == short.to_integral_value():
@@ -318,6 +365,106 @@ MAX_HINTS = 3
 
 def _order(promo: Promotion) -> tuple[int, str]:
     return (-promo.priority, promo.id)
+
+
+@dataclass(frozen=True)
+class PromoIndex:
+    """A promotion set in the one order, each promotion filed under the key a receipt must
+    have for it to possibly apply (see the module's "Speed")."""
+    ordered: tuple[Promotion, ...]
+    keys: Mapping[tuple[str, str], tuple[int, ...]]     # key -> positions in `ordered`
+    everywhere: tuple[int, ...]
+    gift_products: frozenset[str]
+
+
+def _key(promo: Promotion) -> list[tuple[str, str]]:
+    """The most selective condition a receipt must meet for `promo`, as lookup keys (any)."""
+    c = promo.when
+    if c.requires_code:
+        return [("code", promo.id)]
+    if c.segments:
+        return [("segment", x) for x in c.segments]
+    if c.levels:
+        return [("level", x) for x in c.levels]
+    if c.first_purchase:
+        return [("first", "")]
+    if c.birthday_days is not None:
+        return [("birthday", "")]
+    if c.products and not c.groups:
+        return [("product", x) for x in c.products]
+    if c.groups and not c.products:
+        return [("group", x) for x in c.groups]
+    if c.groups and c.products:
+        return [("group", x) for x in c.groups] + [("product", x) for x in c.products]
+    if c.stores:
+        return [("store", x) for x in c.stores]
+    if c.weekdays:
+        return [("weekday", str(d)) for d in c.weekdays]
+    return []
+
+
+def _build_index(promotions: tuple[Promotion, ...]) -> PromoIndex:
+    ordered = tuple(sorted(promotions, key=_order))
+    keys: dict[tuple[str, str], list[int]] = {}
+    everywhere = []
+    for k, promo in enumerate(ordered):
+        found = _key(promo)
+        if not found:
+            everywhere.append(k)
+        for key in dict.fromkeys(found):
+            keys.setdefault(key, []).append(k)
+    return PromoIndex(ordered, {k: tuple(v) for k, v in keys.items()}, tuple(everywhere),
+                      frozenset(p.gift_product for p in ordered if p.reward == "gift_product"))
+
+
+_indexes: dict[int, tuple[tuple[Promotion, ...], PromoIndex]] = {}
+
+
+def promotion_index(promotions: tuple[Promotion, ...]) -> PromoIndex:
+    """The index of a promotion set, built once per set: the services parse a tenant's set
+    once per revision and hand the same tuple to every receipt, so its identity is the key
+    (the tuple itself is kept with the entry: an id is never reused while it is cached)."""
+    entry = _indexes.get(id(promotions))
+    if entry is not None and entry[0] is promotions:
+        return entry[1]
+    index = _build_index(promotions)
+    if len(_indexes) > 256:
+        _indexes.clear()
+    _indexes[id(promotions)] = (promotions, index)
+    return index
+
+
+def _candidates(index: PromoIndex, ctx: PromoContext, receipt: Receipt, account: AccountState,
+                level_code: str, weekday: int, groups: Mapping[str, object],
+                products: Mapping[str, object]) -> list[int]:
+    keys = index.keys
+    if not keys:
+        return list(index.everywhere)
+    found = set(index.everywhere)
+
+    def add(kind: str, value: str) -> None:
+        hit = keys.get((kind, value))
+        if hit:
+            found.update(hit)
+
+    for pid in ctx.unlocked:
+        add("code", pid)
+    if ctx.known_customer:
+        for seg in ctx.segments:
+            add("segment", seg)
+        add("level", level_code)
+        if account.purchase_count == 0:
+            add("first", "")
+        if ctx.birth_date is not None:
+            add("birthday", "")
+    for g in groups:
+        add("group", g)
+    for pid in products:
+        add("product", pid)
+    if receipt.store is not None:
+        add("store", receipt.store)
+    add("weekday", str(weekday))
+    return sorted(found)
 
 
 def apply_promotions(ctx: PromoContext, receipt: Receipt, account: AccountState, level_code: str,
@@ -340,10 +487,14 @@ def apply_promotions(ctx: PromoContext, receipt: Receipt, account: AccountState,
         by_product.setdefault(p.id, set()).add(i)
         if p.product is not None:
             by_product.setdefault(p.product, set()).add(i)
-    now = _Now(receipt.moment, local.isoweekday(), local.time().replace(tzinfo=None), local.date())
+    index = promotion_index(ctx.promotions)
+    weekday = local.isoweekday()
+    now = _Now(receipt.moment, weekday, local.time().replace(tzinfo=None), local.date())
     hints: list[str] = []
-    candidates: list[tuple[Promotion, list[int], dict[int, int]]] = []
-    for promo in sorted(ctx.promotions, key=_order):
+    # (promotion, lines it discounts or boosts, its standalone discounts, lines it counted)
+    candidates: list[tuple[Promotion, list[int], dict[int, int], list[int]]] = []
+    for k in _candidates(index, ctx, receipt, account, level_code, weekday, by_group, by_product):
+        promo = index.ordered[k]
         if not _receipt_ok(promo, receipt, now, ctx, account, level_code):
             continue
         cond = promo.when
@@ -353,13 +504,16 @@ def apply_promotions(ctx: PromoContext, receipt: Receipt, account: AccountState,
                 hit.update(by_group.get(g, ()))
             for g in cond.products:
                 hit.update(by_product.get(g, ()))
-            if not hit:
-                continue
             lines = sorted(hit)
         else:
-            if not everything:
-                continue
             lines = everything
+        gifts: list[int] = []
+        if promo.reward == "gift_product":
+            gifts = sorted(by_product.get(promo.gift_product, ()))
+            if gifts:
+                lines = [i for i in lines if i not in gifts]
+        if not lines:
+            continue
         if (cond.min_amount and sum(amounts[i] for i in lines) < cond.min_amount) or (
                 cond.min_quantity and sum((positions[i].quantity for i in lines), Decimal(0))
                 < cond.min_quantity):
@@ -368,6 +522,13 @@ def apply_promotions(ctx: PromoContext, receipt: Receipt, account: AccountState,
                 if hint:
                     hints.append(hint)
             continue
+        counted = lines
+        if promo.reward == "gift_product":
+            if not gifts:
+                if len(hints) < MAX_HINTS:
+                    hints.append(_gift_hint(promo))
+                continue
+            lines = gifts
         if promo.gives_discount:
             alone = _discount(promo, positions, lines, amounts, caps)
             if promo.reward == "free_items" and len(hints) < MAX_HINTS:
@@ -382,7 +543,7 @@ def apply_promotions(ctx: PromoContext, receipt: Receipt, account: AccountState,
                 if not lines:
                     continue
             alone = {}
-        candidates.append((promo, lines, alone))
+        candidates.append((promo, lines, alone, counted))
 
     if candidates and candidates[0][0].exclusive:
         chosen = candidates[:1]
@@ -392,17 +553,21 @@ def apply_promotions(ctx: PromoContext, receipt: Receipt, account: AccountState,
     discounts = [0] * n
     given: list[dict[str, int]] = [{} for _ in range(n)]
     # Best-of discounts: the largest standalone discount per line.
-    for promo, lines, alone in chosen:
+    for promo, lines, alone, _ in chosen:
         if promo.gives_discount and promo.combine == "best":
             for i, d in alone.items():
                 if d > discounts[i]:
                     discounts[i] = d
                     given[i] = {promo.id: d}
-    for promo, lines, _ in chosen:
+    for promo, lines, alone, _ in chosen:
         if promo.gives_discount and promo.combine != "best":
-            base = [a - d for a, d in zip(amounts, discounts)]
-            room = [max(0, c - d) for c, d in zip(caps, discounts)]
-            for i, d in _discount(promo, positions, lines, base, room).items():
+            if any(discounts[i] for i in lines):
+                base = [a - d for a, d in zip(amounts, discounts)]
+                room = [max(0, c - d) for c, d in zip(caps, discounts)]
+                mine = _discount(promo, positions, lines, base, room)
+            else:      # nothing taken off its lines yet: what it gives alone
+                mine = alone
+            for i, d in mine.items():
                 discounts[i] += d
                 given[i][promo.id] = given[i].get(promo.id, 0) + d
 
@@ -416,7 +581,7 @@ def apply_promotions(ctx: PromoContext, receipt: Receipt, account: AccountState,
     no_spend = [False] * n
     best_extra: tuple[Promotion, list[int]] | None = None
     used: set[str] = set()
-    for promo, lines, _ in chosen:
+    for promo, lines, _, _ in chosen:
         if promo.gives_discount:
             for i in lines:
                 if promo.id in given[i]:
@@ -451,14 +616,15 @@ def apply_promotions(ctx: PromoContext, receipt: Receipt, account: AccountState,
             multipliers[i] *= best_mult[i]
             mult_ids[i].insert(0, best_mult_id[i])
         used.update(mult_ids[i])
-    applied = tuple(p for p, _, _ in chosen if p.id in used)
+    applied = tuple(p for p, _, _, _ in chosen if p.id in used)
+    counted = tuple(tuple(c) for p, _, _, c in chosen if p.id in used)
     return PromoOutcome(
         discounts=tuple(discounts),
         line_discounts=tuple(tuple(g.items()) for g in given),
         multipliers=tuple(multipliers), multiplier_ids=tuple(tuple(m) for m in mult_ids),
         extra=tuple(tuple(e) for e in extra), spend_percent=tuple(spend_percent),
         no_level_discount=tuple(no_level), no_spend=tuple(no_spend), applied=applied,
-        hints=tuple(hints))
+        hints=tuple(hints), counted=counted)
 
 
 def _spread_extra(promo: Promotion, lines: list[int], amounts: list[int],
@@ -478,4 +644,5 @@ def no_promotions(n: int, hints: tuple[str, ...] = ()) -> PromoOutcome:
 
 
 __all__ = ["REWARDS", "COMBINE", "PromoConditions", "Promotion", "PromoContext", "LinePromotion",
-           "AppliedPromotion", "PromoOutcome", "apply_promotions", "no_promotions", "EMPTY_CONTEXT"]
+           "AppliedPromotion", "PromoOutcome", "PromoIndex", "apply_promotions", "no_promotions",
+           "promotion_index", "EMPTY_CONTEXT"]

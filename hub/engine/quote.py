@@ -288,7 +288,7 @@ def calculate(program: Program, receipt: Receipt, account: AccountState, *,
         earned_active_from=active_from, earned_expires_at=expires_at,
         to_next_level_after=to_next, earned_pending=bool(earned_total) and not earned_active,
         cashier_message="", receipt_message="", promo_discount=promo_total,
-        promotions=_applied(outcome, line_promos), hints=outcome.hints,
+        promotions=_applied(outcome, line_promos, receipt), hints=outcome.hints,
         certificates_sold=certificates)
     return _with_messages(program, quote)
 
@@ -316,14 +316,18 @@ def _line_promotions(outcome: PromoOutcome, earned: list[int]) -> list[tuple[Lin
     return out
 
 
-def _applied(outcome: PromoOutcome, lines: list[tuple[LinePromotion, ...]]) -> tuple[AppliedPromotion, ...]:
+def _applied(outcome: PromoOutcome, lines: list[tuple[LinePromotion, ...]],
+             receipt: Receipt) -> tuple[AppliedPromotion, ...]:
     totals: dict[str, list[int]] = {p.id: [0, 0] for p in outcome.applied}
     for row in lines:
         for lp in row:
             if lp.id in totals:
                 totals[lp.id][0] += lp.discount
                 totals[lp.id][1] += lp.bonus
-    return tuple(AppliedPromotion(p.id, p.name, p.reward, *totals[p.id]) for p in outcome.applied)
+    ids = [p.id for p in receipt.positions]
+    counted = outcome.counted or ((),) * len(outcome.applied)
+    return tuple(AppliedPromotion(p.id, p.name, p.reward, *totals[p.id], tuple(ids[i] for i in c))
+                 for p, c in zip(outcome.applied, counted))
 
 
 def _with_messages(program: Program, q: Quote) -> Quote:

@@ -41,6 +41,11 @@ class PromotionUse(TenantScoped, Base):
     receipt_id: Mapped[str] = mapped_column(String(36), ForeignKey("receipts.id", ondelete="CASCADE"))
     discount: Mapped[int] = mapped_column(Kopecks, default=0)
     bonus: Mapped[int] = mapped_column(Kopecks, default=0)
+    # What a return needs of a promotion whose discount depends on other goods of the receipt
+    # (N+M, a gift): its terms and which lines it counted and discounted.
+    details: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    # Set when a return gave the use back (the customer may use a limited promotion again).
+    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

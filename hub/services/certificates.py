@@ -241,17 +241,21 @@ def expire_certificates(session: Session, tenant_id: str, now: datetime) -> int:
     return len(rows)
 
 
-def expiry_sweep(session: Session, at: datetime) -> int:
+def expiry_sweep(session: Session, at: datetime, tenant_id: str | None = None) -> int:
     """The automation run's part (hub.services.automation.register_sweep): every tenant's
-    certificates due by `at` get their expiry posting, each tenant in its own transaction."""
-    tenants = session.scalars(select(GiftCertificate.tenant_id).where(
+    (or only `tenant_id`'s) certificates due by `at` get their expiry posting, each tenant in
+    its own transaction."""
+    stmt = select(GiftCertificate.tenant_id).where(
         GiftCertificate.status == "active", GiftCertificate.expires_at <= at,
-        GiftCertificate.balance > 0).distinct()).all()
+        GiftCertificate.balance > 0)
+    if tenant_id is not None:
+        stmt = stmt.where(GiftCertificate.tenant_id == tenant_id)
+    tenants = session.scalars(stmt.distinct()).all()
     session.rollback()
     expired = 0
-    for tenant_id in sorted(tenants):
+    for tid in sorted(tenants):
         try:
-            expired += expire_certificates(session, tenant_id, at)
+            expired += expire_certificates(session, tid, at)
         except BaseException:
             session.rollback()
             raise
@@ -290,6 +294,50 @@ def redemptions(session: Session, tenant_id: str, prefix: str) -> list[dict]:
     return out
 
 
+def redeem_payments(session: Session, tenant_id: str, prefix: str, payments: list[tuple[str, int]],
+                    moment: datetime, now: datetime) -> list[dict]:
+    """A sale's certificate payments [(number, kopecks)] in the caller's transaction, each once
+    (reference prefix + number), in number order so two sales paying with the same
+    certificates cannot deadlock. A problem raises the redeem's error; nothing is committed."""
+    out = []
+    for number, amount in sorted(payments, key=lambda p: normalize_number(p[0])):
+        view_, _ = redeem(session, tenant_id, number, amount, f"{prefix}{normalize_number(number)}",
+                          moment, now, commit=False)
+        out.append(view_)
+    return out
+
+
+def refund_payments(session: Session, tenant_id: str, prefix: str, return_id: str,
+                    value: int | None, moment: datetime, now: datetime) -> list[dict]:
+    """A return gives the money back to the certificates its sale was paid with (redemptions
+    whose reference starts with `prefix`), oldest payment first, up to `value` kopecks (None:
+    everything they paid and earlier returns did not give back). Once per return: a repeat
+    finds its own refunds and repeats exactly them. In the caller's transaction."""
+    paid = redemptions(session, tenant_id, prefix)
+    budget = value
+    plan: list[tuple[dict, int]] = []
+    for r in paid:                       # what this very return already gave back (a repeat)
+        if return_id in r["restored"]:
+            plan.append((r, r["restored"][return_id]))
+            if budget is not None:
+                budget -= r["restored"][return_id]
+    for r in paid:
+        if return_id in r["restored"]:
+            continue
+        left = r["amount"] - sum(r["restored"].values())
+        take = left if budget is None else min(left, max(budget, 0))
+        if take > 0:
+            plan.append((r, take))
+            if budget is not None:
+                budget -= take
+    out = []
+    for r, amount in plan:
+        view_, _ = refund(session, tenant_id, r["number"], amount, return_id, r["reference"],
+                          moment, now, commit=False)
+        out.append({"number": r["number"], "restored": amount, "balance": view_["balance"]})
+    return out
+
+
 def _register() -> None:
     from hub.services.automation import register_sweep
     register_sweep("certificates", expiry_sweep)
@@ -298,4 +346,21 @@ def _register() -> None:
 _register()
 
 __all__ = ["issue", "get", "find", "list_certificates", "activate", "redeem", "refund", "block",
-           "expire_certificates", "expiry_sweep", "redemptions", "new_number", "status_of"]
+           "expire_certificates", "expiry_sweep", "redemptions", "new_number", "status_of",
+           "redeem_payments", "refund_payments"]
+
+
+def block_certificate(session: Session, tenant_id: str, number: str, blocked: bool, reason: str | None,
+                      now: datetime | None = None) -> dict:
+    """Block (status 'blocked': redeem and activate refuse it) or unblock a certificate from the
+    owner's cabinet; blocking needs a reason (the caller writes it to its audit log)."""
+    if blocked and not (reason or "").strip():
+        raise Invalid("validation_error", "Укажите причину блокировки.",
+                      {"reason": ["Укажите причину блокировки."]})
+    if reason is not None and len(reason) > 500:
+        raise Invalid("validation_error", "Причина — не длиннее 500 символов.",
+                      {"reason": ["Не длиннее 500 символов."]})
+    if now is None:
+        from hub.clock import utcnow
+        now = utcnow()
+    return block(session, tenant_id, number, blocked, now)

@@ -11,18 +11,19 @@ from datetime import datetime, time
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hub.engine.promotions import COMBINE, REWARDS, PromoConditions, PromoContext
 from hub.engine.promotions import Promotion as EnginePromotion
 from hub.errors import Invalid, NotFound
-from hub.models import Customer
+from hub.models import Customer, ProgramSettings
 from hub.models.base import new_id, utcnow
 from hub.models.promotions import (
     PromoCode, PromoCodeRedemption, Promotion, PromotionRevision, PromotionUse,
 )
+from hub.services.programs import _parsed as _programs_parsed
 from hub.services.programs import get_program, load_settings
 
 MAX_PROMOTIONS = 500
@@ -33,7 +34,8 @@ CODE_LENGTH = 10                                      # 31^10 ≈ 2^49.5: not gu
 DEFAULTS: dict = {
     "active": True, "percent": None, "amount": None, "multiplier": None, "buy": None,
     "free": None, "priority": 0, "exclusive": False, "combine": "stack", "level_discount": True,
-    "bonus_spend": True,
+    "bonus_spend": True, "gift_product": None, "gift_name": None, "gift_price": None,
+    "gift_quantity": None,
 }
 WHEN_DEFAULTS: dict = {
     "starts_at": None, "ends_at": None, "weekdays": [], "time_from": None, "time_to": None,
@@ -70,6 +72,8 @@ def to_engine(promotion_id: str, s: dict, tz: str) -> EnginePromotion:
         exclusive=bool(s.get("exclusive")), combine=s.get("combine") or "stack",
         level_discount=s.get("level_discount", True) is not False,
         bonus_spend=s.get("bonus_spend", True) is not False,
+        gift_product=s.get("gift_product") or "", gift_name=s.get("gift_name") or "",
+        gift_price=int(s.get("gift_price") or 0), gift_quantity=int(s.get("gift_quantity") or 1),
         when=PromoConditions(
             starts_at=_moment(w["starts_at"], tz), ends_at=_moment(w["ends_at"], tz),
             weekdays=tuple(int(d) for d in w["weekdays"]), time_from=_time(w["time_from"]),
@@ -110,6 +114,16 @@ def _check(s: dict, level_codes: set[str]) -> dict:
         for key in ("buy", "free"):
             if not isinstance(s.get(key), int) or not 1 <= s[key] <= 100:
                 bad(key, "Нужно целое число от 1 до 100.")
+    if reward == "gift_product":
+        gift = s.get("gift_product")
+        if not isinstance(gift, str) or not 1 <= len(gift.strip()) <= 100:
+            bad("gift_product", "Укажите товар-подарок (его идентификатор).")
+        price = s.get("gift_price")
+        if price is not None and (not isinstance(price, int) or price < 0):
+            bad("gift_price", "Цена подарка не может быть отрицательной.")
+        qty = s.get("gift_quantity")
+        if qty is not None and (not isinstance(qty, int) or not 1 <= qty <= 100):
+            bad("gift_quantity", "Нужно целое число от 1 до 100.")
     if s.get("combine", "stack") not in COMBINE:
         bad("combine", "Допустимые значения: stack, best.")
     if not isinstance(s.get("priority", 0), int) or not -1000 <= s.get("priority", 0) <= 1000:
@@ -174,13 +188,19 @@ def validate_promotion(session: Session, tenant_id: str, data: dict) -> dict:
 # --- CRUD ---------------------------------------------------------------------------------------
 
 def _bump(session: Session, tenant_id: str) -> None:
+    """A change of the tenant's promotions: a new revision, and a new version of its program
+    settings row (when it has one), which every calculation reads anyway — so processes that
+    cached the promotions with the program they were read with see the change at once."""
     row = session.scalars(select(PromotionRevision).where(PromotionRevision.tenant_id == tenant_id)
                           .with_for_update()).first()
     if row is None:
         session.add(PromotionRevision(tenant_id=tenant_id, revision=1))
     else:
         row.revision += 1
+    session.execute(update(ProgramSettings).where(ProgramSettings.tenant_id == tenant_id)
+                    .values(version=ProgramSettings.version + 1))
     session.info.get("promotions", {}).pop(tenant_id, None)
+    session.info.get("programs", {}).pop(tenant_id, None)
 
 
 def promotion_view(row: Promotion) -> dict:
@@ -244,14 +264,27 @@ def archive_promotion(session: Session, tenant_id: str, promotion_id: str) -> No
 # --- what a calculation is given --------------------------------------------------------------
 
 _parsed: dict[tuple[str, int], tuple[EnginePromotion, ...]] = {}
+# tenant -> (the Program object it was read with, its promotions): see active_promotions.
+_with_program: dict[str, tuple[object, tuple[EnginePromotion, ...]]] = {}
 
 
 def active_promotions(session: Session, tenant_id: str) -> tuple[EnginePromotion, ...]:
-    """The tenant's active promotions as engine dataclasses: one small query per session
-    (the revision), parsed once per revision."""
+    """The tenant's active promotions as engine dataclasses, parsed once per revision.
+
+    No query at all in the usual case: every change of the promotions bumps the version of
+    the tenant's program settings (`_bump`), which get_program reads with every request and
+    parses into a new Program object once per version; so "the promotions read together with
+    this very Program object" are still current. Otherwise (a new version, or a tenant without
+    a program row) one small query for the revision, and the set is parsed once per revision."""
     per_session = session.info.setdefault("promotions", {})
     if tenant_id in per_session:
         return per_session[tenant_id]
+    program = get_program(session, tenant_id)
+    versioned = _programs_parsed.get((tenant_id, 0)) is not program   # has a settings row
+    cached = _with_program.get(tenant_id)
+    if versioned and cached is not None and cached[0] is program:
+        per_session[tenant_id] = cached[1]
+        return cached[1]
     revision = session.scalar(select(PromotionRevision.revision)
                               .where(PromotionRevision.tenant_id == tenant_id)) or 0
     key = (tenant_id, revision)
@@ -270,6 +303,10 @@ def active_promotions(session: Session, tenant_id: str) -> tuple[EnginePromotion
         if len(_parsed) > 4096:
             _parsed.clear()
         _parsed[key] = parsed
+    if versioned:
+        if len(_with_program) > 4096:
+            _with_program.clear()
+        _with_program[tenant_id] = (program, parsed)
     per_session[tenant_id] = parsed
     return parsed
 
@@ -350,6 +387,7 @@ def promotion_context(session: Session, tenant_id: str, customer: Customer | Non
         uses = dict(session.execute(
             select(PromotionUse.promotion_id, func.count()).where(
                 PromotionUse.tenant_id == tenant_id, PromotionUse.customer_id == customer.id,
+                PromotionUse.returned_at.is_(None),
                 PromotionUse.promotion_id.in_(limited)).group_by(PromotionUse.promotion_id)).all())
     segments = (_segments(session, customer) if any(p.when.segments for p in promotions)
                 else frozenset())
@@ -358,17 +396,38 @@ def promotion_context(session: Session, tenant_id: str, customer: Customer | Non
                         unlocked=frozenset(r.promotion_id for r in rows))
 
 
+SET_REWARDS = ("free_items", "gift_product")
+
+
+def _set_details(promo: EnginePromotion | None, applied, quote) -> dict | None:  # noqa: ANN001
+    """What a return needs of a set promotion (hub.engine.returns.PromoSet)."""
+    if promo is None or promo.reward not in SET_REWARDS or not applied.discount:
+        return None
+    discounts = {}
+    for line in quote.positions:
+        for lp in line.promotions:
+            if lp.id == promo.id and lp.discount:
+                discounts[line.id] = discounts.get(line.id, 0) + lp.discount
+    return {"reward": promo.reward, "counted": list(applied.lines), "discounts": discounts,
+            "buy": promo.buy, "free": promo.free, "min_amount": promo.when.min_amount,
+            "min_quantity": str(promo.when.min_quantity)}
+
+
 def record_promotions(session: Session, tenant_id: str, receipt_id: str, customer_id: str | None,
-                      quote, codes: tuple[str, ...] = ()) -> None:  # noqa: ANN001
-    """A committed sale's promotions: a use each (per-customer limits count them), and a
-    redemption of every presented code whose promotion applied. The code rows were locked by
-    promotion_context(lock=True) in this transaction, so a single-use code is redeemed once."""
+                      quote, codes: tuple[str, ...] = (),  # noqa: ANN001
+                      context: PromoContext | None = None) -> None:
+    """A committed sale's promotions: a use each (per-customer limits count them; a set
+    promotion's use keeps what a return needs), and a redemption of every presented code whose
+    promotion applied. The code rows were locked by promotion_context(lock=True) in this
+    transaction, so a single-use code is redeemed once."""
     if not quote.promotions and not codes:
         return
     applied = {p.id for p in quote.promotions}
+    terms = {p.id: p for p in context.promotions} if context is not None else {}
     for p in quote.promotions:
         session.add(PromotionUse(tenant_id=tenant_id, promotion_id=p.id, customer_id=customer_id,
-                                 receipt_id=receipt_id, discount=p.discount, bonus=p.bonus))
+                                 receipt_id=receipt_id, discount=p.discount, bonus=p.bonus,
+                                 details=_set_details(terms.get(p.id), p, quote)))
     wanted = sorted({normalize_code(c) for c in codes or () if normalize_code(c)})
     if wanted:
         for row in session.scalars(select(PromoCode).where(PromoCode.tenant_id == tenant_id,
@@ -378,6 +437,37 @@ def record_promotions(session: Session, tenant_id: str, receipt_id: str, custome
                 session.add(PromoCodeRedemption(tenant_id=tenant_id, code_id=row.id,
                                                 customer_id=customer_id, receipt_id=receipt_id))
     session.flush()
+
+
+def receipt_sets(session: Session, receipt_id: str) -> tuple[list[PromotionUse], list]:
+    """The sale's promotion uses and its set promotions as the return engine reads them."""
+    from hub.engine.returns import PromoSet
+    uses = list(session.scalars(select(PromotionUse).where(PromotionUse.receipt_id == receipt_id)
+                                .order_by(PromotionUse.promotion_id)))
+    if not uses:
+        return uses, []
+    names = dict(session.execute(select(Promotion.id, Promotion.name).where(
+        Promotion.id.in_([u.promotion_id for u in uses]))).all())
+    sets = [PromoSet(id=u.promotion_id, name=names.get(u.promotion_id, ""), reward=d["reward"],
+                     counted=tuple(d.get("counted") or ()), discounts=dict(d.get("discounts") or {}),
+                     buy=int(d.get("buy") or 0), free=int(d.get("free") or 0),
+                     min_amount=int(d.get("min_amount") or 0),
+                     min_quantity=Decimal(d.get("min_quantity") or "0"))
+            for u in uses if (d := u.details)]
+    return uses, sets
+
+
+def give_back_uses(uses: list[PromotionUse], moment: datetime, *, whole: bool,
+                   lost: tuple[str, ...] = ()) -> list[str]:
+    """A return gives back the uses of the promotions of a receipt returned whole, and of the
+    set promotions nothing of whose discount stays with the customer: a "once per customer"
+    promotion can be used again. Returns the promotion ids given back now."""
+    back = []
+    for use in uses:
+        if use.returned_at is None and (whole or use.promotion_id in lost):
+            use.returned_at = moment
+            back.append(use.promotion_id)
+    return back
 
 
 def promotions_payload(q, payload: dict) -> dict:  # noqa: ANN001

@@ -24,7 +24,9 @@ from hub.services.customers import resolve_customer
 from hub.services.guards import TillDiscount, check_till_discount, require_customer_for_spend
 from hub.services.idempotency import run_once
 from hub.services.programs import get_program, load_settings
-from hub.services.promotions import promotion_context, promotions_payload, record_promotions
+from hub.services.promotions import (
+    give_back_uses, promotion_context, promotions_payload, receipt_sets, record_promotions,
+)
 from hub.services.tenants import ensure_cashier, ensure_store
 
 
@@ -136,9 +138,9 @@ def _commit(session: Session, tenant_id: str, source: str, req: SaleRequest,
         # Spending is checked against what the ledger holds now, under the lock.
         view = account_view(session, tenant_id, customer.id, now)
         state = _state(customer, view)
+    context = promotion_context(session, tenant_id, customer, req.moment, req.promo_codes, lock=True)
     try:
-        quote = engine.calculate(program, req.as_engine(), state, strict=True, promo=promotion_context(
-            session, tenant_id, customer, req.moment, req.promo_codes, lock=True))
+        quote = engine.calculate(program, req.as_engine(), state, strict=True, promo=context)
     except engine.SpendNotAllowed as exc:
         raise Invalid("spend_not_allowed",
                       f"Нельзя списать {rub(exc.requested)} бонусов: доступно не больше "
@@ -175,7 +177,8 @@ def _commit(session: Session, tenant_id: str, source: str, req: SaleRequest,
                for p, q in zip(req.positions, quote.positions)])
     session.add(receipt)
     session.flush()
-    record_promotions(session, tenant_id, receipt.id, receipt.customer_id, quote, req.promo_codes)
+    record_promotions(session, tenant_id, receipt.id, receipt.customer_id, quote, req.promo_codes,
+                      context)
     if account is not None:
         if quote.bonus_spent:
             spend(session, account, quote.bonus_spent, req.moment, now=now, receipt_id=receipt.id)
@@ -255,8 +258,9 @@ def _return(session: Session, tenant_id: str, source: str, receipt_external_id: 
             raise Invalid("unknown_position", f"В чеке «{receipt.external_id}» нет позиций "
                           f"{', '.join(unknown)}.", {"positions": {pid: ["not in the sale"] for pid in unknown}})
     before = {k: Decimal(v) for k, v in (receipt.returned or {}).items()}
+    uses, sets = receipt_sets(session, receipt.id)
     try:
-        rq = engine.compute_return(lines, before, req.quantities)
+        rq = engine.compute_return(lines, before, req.quantities, sets)
     except engine.ReturnTooLarge as exc:
         raise Invalid("return_exceeds_sale",
                       f"Позиция {exc.position_id}: продано {exc.sold}, к возврату всего {exc.asked}.",
@@ -279,10 +283,18 @@ def _return(session: Session, tenant_id: str, source: str, receipt_external_id: 
     for pid, qty in rq.quantities.items():
         returned[pid] = returned.get(pid, Decimal(0)) + qty
     receipt.returned = {k: str(v) for k, v in returned.items()}
+    whole = all(returned.get(ln.id, 0) >= ln.quantity for ln in lines)
+    give_back_uses(uses, req.moment, whole=whole, lost=rq.lost)
     answer = {"id": ret.id, "external_id": req.external_id, "receipt_external_id": receipt.external_id,
               "amount": rq.amount, "amount_returned": rq.amount_returned,
               "bonus_spent_restored": rq.bonus_spent_restored,
               "bonus_earned_reversed": rq.bonus_earned_reversed, "customer": None}
+    if rq.withheld:
+        answer["promo_withheld"] = rq.promo_withheld
+        answer["message"] = " ".join(
+            (f"Удержана скидка по акции «{name}»: {rub(k)} ₽ — оставшиеся товары её больше не дают."
+             if k > 0 else f"Возвращена удержанная ранее скидка по акции «{name}»: {rub(-k)} ₽.")
+            for _, name, k in rq.withheld)
     if account is not None:
         # Restore first, then take back: what the return restores can cover what it takes.
         now = utcnow()
@@ -293,7 +305,7 @@ def _return(session: Session, tenant_id: str, source: str, receipt_external_id: 
         reverse_accrual(session, account, rq.bonus_earned_reversed, req.moment, now=now,
                         reversed_before=reversed_before, receipt_id=receipt.id, return_id=ret.id)
         customer.total_purchases -= rq.amount_returned
-        if all(returned.get(ln.id, 0) >= ln.quantity for ln in lines):
+        if whole:
             customer.purchase_count = max(0, customer.purchase_count - 1)
         customer.level_code = program.level_for(customer.total_purchases).code
         session.flush()

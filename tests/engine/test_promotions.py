@@ -374,7 +374,7 @@ def promotions(draw):  # noqa: ANN001, ANN201
     out = []
     for k in range(draw(st.integers(0, 6))):
         reward = draw(st.sampled_from(["percent_off", "amount_off", "free_items", "bonus_multiplier",
-                                       "bonus_extra", "spend_share"]))
+                                       "bonus_extra", "spend_share", "gift_product"]))
         when = PromoConditions(
             groups=tuple(draw(st.lists(st.sampled_from(GROUPS), max_size=2, unique=True))),
             min_amount=draw(st.sampled_from([0, 0, rub(500), rub(3000)])),
@@ -386,7 +386,10 @@ def promotions(draw):  # noqa: ANN001, ANN201
             multiplier=draw(st.decimals(0, 5, places=1)), buy=draw(st.integers(0, 3)),
             free=draw(st.integers(0, 2)), priority=draw(st.integers(0, 3)),
             exclusive=draw(st.booleans()), combine=draw(st.sampled_from(["stack", "best"])),
-            level_discount=draw(st.booleans()), bonus_spend=draw(st.booleans())))
+            level_discount=draw(st.booleans()), bonus_spend=draw(st.booleans()),
+            gift_product=draw(st.sampled_from(["", "0", "1", "gift"])),
+            gift_price=draw(st.sampled_from([0, 0, 100, 50_000])),
+            gift_quantity=draw(st.integers(1, 3))))
     return tuple(out)
 
 
@@ -398,7 +401,8 @@ def receipts(draw):  # noqa: ANN001, ANN201
         qty = draw(st.sampled_from([Decimal(1), Decimal(2), Decimal(3), Decimal("0.5")]))
         price = draw(st.integers(0, 300_000))
         positions.append(Position(id=str(i), amount=int(price * qty), quantity=qty, price=price,
-                                  groups=(draw(st.sampled_from(GROUPS)),)))
+                                  groups=(draw(st.sampled_from(GROUPS)),),
+                                  product=draw(st.sampled_from([None, "gift"]))))
     moment = MONDAY_NOON + timedelta(days=draw(st.integers(0, 6)))
     spend = draw(st.none() | st.integers(0, 500_000))
     return Receipt(positions=tuple(positions), moment=moment, spend=spend,

@@ -16,8 +16,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table('promotion_uses', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('details', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('returned_at', hub.models.base.UTCDateTime(), nullable=True))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('promotion_uses', schema=None) as batch_op:
+        batch_op.drop_column('returned_at')
+        batch_op.drop_column('details')
