@@ -177,11 +177,15 @@ def hand_over(event_ids: list[str]) -> int:
     return done
 
 
-def retry_due(session: Session, at: datetime) -> int:
-    """Process events whose retry time has come (run by the automation sweep)."""
-    due = list(session.scalars(select(InboundEvent.id).where(
+def retry_due(session: Session, at: datetime, tenant_id: str | None = None) -> int:
+    """Process events whose retry time has come (run by the automation sweep; for one tenant
+    when `kopilka automation run --tenant` asks)."""
+    stmt = select(InboundEvent.id).where(
         InboundEvent.status.in_(("retry", "received")),
-        (InboundEvent.next_attempt_at.is_(None)) | (InboundEvent.next_attempt_at <= at))))
+        (InboundEvent.next_attempt_at.is_(None)) | (InboundEvent.next_attempt_at <= at))
+    if tenant_id is not None:
+        stmt = stmt.where(InboundEvent.tenant_id == tenant_id)
+    due = list(session.scalars(stmt))
     session.rollback()
     for event_id in due:
         process_event(session, event_id, now=at)

@@ -520,12 +520,14 @@ def review_writeoff(session: Session, event: InboundEvent) -> None:
     raise PermanentError(message)
 
 
-def flag_unclaimed(session: Session, at: datetime) -> int:
+def flag_unclaimed(session: Session, at: datetime, tenant_id: str | None = None) -> int:
     """Write-offs older than their connection's `writeoff_claim_hours` that no pulled receipt
-    claimed: one failed inbox event each, for review."""
-    rows = session.execute(select(OnecWriteoff.id, OnecWriteoff.connection_id, OnecWriteoff.tenant_id,
-                                  OnecWriteoff.created_at)
-                           .where(OnecWriteoff.claimed_by.is_(None), OnecWriteoff.flagged_at.is_(None))).all()
+    claimed: one failed inbox event each, for review (one tenant's only, when given)."""
+    stmt = (select(OnecWriteoff.id, OnecWriteoff.connection_id, OnecWriteoff.tenant_id, OnecWriteoff.created_at)
+            .where(OnecWriteoff.claimed_by.is_(None), OnecWriteoff.flagged_at.is_(None)))
+    if tenant_id is not None:
+        stmt = stmt.where(OnecWriteoff.tenant_id == tenant_id)
+    rows = session.execute(stmt).all()
     session.rollback()
     hours: dict[str, int] = {}
     flagged = 0
@@ -551,12 +553,14 @@ def flag_unclaimed(session: Session, at: datetime) -> int:
 
 # --- the periodic pull --------------------------------------------------------------------------
 
-def sync_due(session: Session, at: datetime) -> int:
-    """Every active 1С connection with an OData address: pull from where the last run got to
-    (minus `odata_overlap_minutes` for late offline receipts), at most `odata_initial_days` back."""
-    conns = [c.id for c in session.scalars(select(Connection).where(Connection.kind == KIND,
-                                                                    Connection.status == "active"))
-             if (c.settings or {}).get("odata_url")]
+def sync_due(session: Session, at: datetime, tenant_id: str | None = None) -> int:
+    """Every active 1С connection with an OData address (one tenant's, when given): pull from
+    where the last run got to (minus `odata_overlap_minutes` for late offline receipts), at most
+    `odata_initial_days` back."""
+    stmt = select(Connection).where(Connection.kind == KIND, Connection.status == "active")
+    if tenant_id is not None:
+        stmt = stmt.where(Connection.tenant_id == tenant_id)
+    conns = [c.id for c in session.scalars(stmt) if (c.settings or {}).get("odata_url")]
     session.rollback()
     pulled = 0
     for conn_id in conns:

@@ -430,31 +430,10 @@ def _redeem_gift_cards(session, conn, document_id: str, cards, moment, now,  # n
 
 def _refund_gift_cards(session, conn, demand_id: str, return_id: str, value: int | None,  # noqa: ANN001
                        moment, now) -> None:  # noqa: ANN001
-    """A return gives the money back to the certificates the sale was paid with, first of
-    all (oldest payment first), up to the value of what is returned (None: everything the
-    certificates paid and no earlier return gave back). Once per return: a repeat finds its
-    refunds and repeats exactly them."""
-    paid = certificates.redemptions(session, conn.tenant_id, f"{demand_id}:")
-    if not paid:
+    """A return gives the money back to the certificates the sale was paid with first
+    (hub.services.certificates.refund_payments: oldest payment first, once per return)."""
+    if not certificates.redemptions(session, conn.tenant_id, f"{demand_id}:"):
         session.rollback()
         return
-    budget = value
-    plan: list[tuple[dict, int]] = []
-    for r in paid:                       # what this very return already gave back (a repeat)
-        if return_id in r["restored"]:
-            plan.append((r, r["restored"][return_id]))
-            if budget is not None:
-                budget -= r["restored"][return_id]
-    for r in paid:
-        if return_id in r["restored"]:
-            continue
-        left = r["amount"] - sum(r["restored"].values())
-        take = left if budget is None else min(left, max(budget, 0))
-        if take > 0:
-            plan.append((r, take))
-            if budget is not None:
-                budget -= take
-    for r, amount in plan:
-        certificates.refund(session, conn.tenant_id, r["number"], amount, return_id, r["reference"],
-                            moment, now, commit=False)
+    certificates.refund_payments(session, conn.tenant_id, f"{demand_id}:", return_id, value, moment, now)
     session.commit()
