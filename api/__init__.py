@@ -75,8 +75,9 @@ def init_api(app: Flask) -> Api:
     from api.views import connections, customers, points, program, receipts
     from api.views import notify as notify_views
     from api.views import certificates as certificate_views, promotions as promotion_views
+    from api.views import reviews as review_views
     for blp in (program.blp, customers.blp, receipts.blp, points.blp, connections.blp, notify_views.blp,
-                promotion_views.blp, certificate_views.blp):
+                promotion_views.blp, certificate_views.blp, review_views.blp):
         blp.before_request(reject_unstorable_url)
         blp.before_request(require_tenant)
         api.register_blueprint(blp)

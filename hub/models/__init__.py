@@ -10,6 +10,7 @@ from hub.models.promotions import CertificatePosting, GiftCertificate, PromoCode
 from hub.models.tenant import ApiKey, Cashier, ProgramSettings, Store, Tenant
 from hub.models.automation import AutomationSettings, CustomerSegment, Mailing, MechanicEvent, Referral, ReferralCode, Segment, WinbackChain  # noqa: F401,E501
 from hub.models.web import AuditEntry, WebCode, WebUser  # noqa: F401
+from hub.models.reviews import Review, WalletPassConfig  # noqa: F401
 
 __all__ = ["Base", "Connection", "InboundEvent", "VerificationCode", "Customer", "Account", "Hold", "Lot", "LotDraw", "Posting", "Operation", "Receipt",
            "ReceiptReturn", "ApiKey", "Cashier", "ProgramSettings", "Store", "Tenant"]

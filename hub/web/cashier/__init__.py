@@ -1,7 +1,9 @@
 """The cashier's workplace (/cashier) for shops whose till is not integrated: sign in, choose
 the store and the cashier, find or register a client (phone confirmed by a code), type the
 purchase, see the quote, commit (idempotent per form: a double click never makes two sales)
-and return a purchase. Keyboard-first: F2 search, F4 amount, F8 quote, F9 commit."""
+and return a purchase. Keyboard-first: F2 search, F4 amount, F8 quote, F9 commit; a card's QR
+or barcode scanned by the camera where the browser can (static/scan.js) or by a scanner gun.
+Promo codes, gift certificates and the customer's code confirming a spending: payments.py."""
 from __future__ import annotations
 
 import uuid
@@ -21,7 +23,8 @@ from hub.web.ui import codes
 from hub.web.ui.auth import audit, require_roles, sign_in_view
 from hub.web.ui.formatting import parse_rub
 
-bp = Blueprint("cashier", __name__, url_prefix="/cashier", template_folder="templates")
+bp = Blueprint("cashier", __name__, url_prefix="/cashier", template_folder="templates",
+               static_folder="static")
 SOURCE = "web_cashier"
 ROLES = ("cashier", "owner", "manager")
 MAX_LINES = 50
@@ -170,7 +173,7 @@ def register_code():  # noqa: ANN201
     phone, errors = _reg_check(v)
     if not errors:
         try:
-            codes.issue(db.session, g.tenant_id, phone, "register")
+            codes.issue(db.session, g.tenant_id, phone, "register", ip=request.remote_addr)
         except DomainError as exc:
             errors["code"] = [exc.message]
             return _reg_form(v, errors, "code"), 422
@@ -253,6 +256,7 @@ def _sale_request(form, op_key: str):  # noqa: ANN001, ANN202
     from hub.services.receipts import SaleRequest
     shift_ = _shift()
     positions, errors, _ = _positions(form)
+    promo_codes, pay = payments.promo_codes(form, errors), payments.cert_payment(form, errors)
     customer_id = (form.get("customer_id") or "").strip() or None
     spend, spend_max = None, form.get("spend_max") == "on"
     if customer_id:
@@ -269,8 +273,9 @@ def _sale_request(form, op_key: str):  # noqa: ANN001, ANN202
     payment = form.get("payment_method") if form.get("payment_method") in ("cash", "card") else None
     req = SaleRequest(external_id="W-" + uuid.UUID(op_key).hex[:12].upper(), moment=utcnow(), positions=positions,
                       customer={"id": customer_id} if customer_id else None, store=shift_["store"],
-                      cashier=shift_["cashier"], payment_method=payment, spend=spend, spend_max=spend_max)
-    return req, errors
+                      cashier=shift_["cashier"], payment_method=payment, spend=spend, spend_max=spend_max,
+                      promo_codes=promo_codes)
+    return req, errors, pay
 
 
 def _op_key(form) -> str:  # noqa: ANN001
@@ -283,39 +288,83 @@ def _op_key(form) -> str:  # noqa: ANN001
 @bp.post("/quote")
 @require_roles(*ROLES)
 def quote():  # noqa: ANN201
-    from hub.services.receipts import calculate_receipt
-    req, errors = _sale_request(request.form, _op_key(request.form))
+    req, errors, pay = _sale_request(request.form, _op_key(request.form))
     if errors:
         db.session.rollback()
         return render_template("cashier/_quote.html", errors=errors, q=None), 422
     try:
-        answer = calculate_receipt(db.session, g.tenant_id, req)
+        answer, extras = _quote(req, pay)
     except DomainError as exc:
         db.session.rollback()
         return render_template("cashier/_quote.html", errors={"_form": [exc.message]}, q=None), 422
-    return render_template("cashier/_quote.html", errors={}, q=answer, spend_asked=req.spend, spend_max=req.spend_max)
+    return render_template("cashier/_quote.html", errors={}, q=answer, **extras)
+
+
+def _quote(req, pay: dict | None) -> tuple[dict, dict]:  # noqa: ANN001
+    """The quote with what the workplace shows around it: the promo code's fate, the
+    certificate's part, whether the spending needs the customer's code."""
+    answer, promo_refused = payments.calculate(db.session, g.tenant_id, req)
+    extras = {"promo": promo_refused or payments.promo_status(db.session, g.tenant_id, req.promo_codes, answer),
+              "promo_refused": promo_refused is not None, "cert": None, "cert_error": None,
+              "needs_code": bool(answer["customer"] and answer["totals"]["bonus_spent"] > 0
+                                 and payments.spending_needs_code(db.session, g.tenant_id))}
+    if pay is not None:
+        try:
+            extras["cert"] = payments.cert_plan(db.session, g.tenant_id, pay, answer["totals"]["amount_to_pay"], utcnow())
+        except DomainError as exc:
+            extras["cert_error"] = exc.message
+    db.session.rollback()
+    return answer, extras
 
 
 @bp.post("/sale")
 @require_roles(*ROLES)
 def sale():  # noqa: ANN201
-    from hub.services.receipts import commit_sale
+    from hub.services.receipts import commit_sale, find_receipt
     op_key = _op_key(request.form)
-    req, errors = _sale_request(request.form, op_key)
+    req, errors, pay = _sale_request(request.form, op_key)
     if errors:
         db.session.rollback()
         return render_template("cashier/_quote.html", errors=errors, q=None), 422
     body = {"positions": [(p.name, p.price, str(p.quantity), p.amount) for p in req.positions],
             "customer": req.customer, "spend": req.spend, "spend_max": req.spend_max,
-            "payment": req.payment_method, "store": req.store, "cashier": req.cashier}
+            "payment": req.payment_method, "store": req.store, "cashier": req.cashier,
+            "promo_codes": list(req.promo_codes), "certificate": pay}
+    needs_code = bool(req.customer and (req.spend or req.spend_max)
+                      and payments.spending_needs_code(db.session, g.tenant_id))
+    confirmed = False
+    if (pay is not None or needs_code or req.promo_codes) \
+            and find_receipt(db.session, g.tenant_id, req.external_id, SOURCE) is None:
+        # Refused before anything is used up: the quote, the promo code, the certificate, the code.
+        try:
+            answer, extras = _quote(req, pay)
+        except DomainError as exc:
+            db.session.rollback()
+            return render_template("cashier/_quote.html", errors={"_form": [exc.message]}, q=None), 422
+        refusal = {}
+        if extras["promo_refused"]:
+            refusal["_form"] = ["Продажа не проведена: промокод не подходит (причина ниже). Уберите или исправьте его."]
+        if extras["cert_error"]:
+            refusal.setdefault("_form", []).append("Продажа не проведена: сертификатом так оплатить нельзя (причина ниже).")
+        if not refusal and extras["needs_code"]:
+            reason = payments.confirm_spending(db.session, g.tenant_id, req.customer["id"],
+                                               request.form.get("spend_code"))
+            if reason and find_receipt(db.session, g.tenant_id, req.external_id, SOURCE) is None:
+                refusal["spend_code"] = [reason]
+            confirmed = True
+        if refusal:
+            db.session.rollback()
+            return render_template("cashier/_quote.html", errors=refusal, q=answer, **extras), 422
+    accept = payments.acceptor(db.session, g.tenant_id, req, pay, needs_code, confirmed)
     try:
-        answer, created = commit_sale(db.session, g.tenant_id, SOURCE, req, body)
+        answer, created = commit_sale(db.session, g.tenant_id, SOURCE, req, body, accept=accept)
     except DomainError as exc:
         db.session.rollback()
         return render_template("cashier/_quote.html", errors={"_form": [exc.message]}, q=None), 422
     if created:
         audit(db.session, "sale.commit", "receipt", answer["external_id"],
-              {"amount": answer["totals"]["amount"], "bonus_spent": answer["totals"]["bonus_spent"]})
+              {"amount": answer["totals"]["amount"], "bonus_spent": answer["totals"]["bonus_spent"],
+               "promo_codes": list(req.promo_codes), "certificate": answer.get("certificate")})
         db.session.commit()
     return render_template("cashier/_sale_done.html", a=answer, replay=not created, op_key=str(uuid.uuid4()))
 
@@ -381,8 +430,15 @@ def return_post(receipt_id: str):  # noqa: ANN201
                 audit(db.session, "sale.return", "receipt", r.external_id,
                       {"return": answer["external_id"], "amount": answer["amount_returned"]})
                 db.session.commit()
+            r = db.session.get(Receipt, receipt_id, populate_existing=True)
+            answer = {**answer, "certificates": payments.refund_certificates(db.session, g.tenant_id, r, answer)}
     r = db.session.get(Receipt, receipt_id, populate_existing=True)
     left = _left(r)
     db.session.rollback()
     return render_template("cashier/returns.html", number=r.external_id, r=r, error=None, errors=errors, done=answer,
                            op_key=op_key if errors else str(uuid.uuid4()), left=left), (422 if errors else 200)
+
+
+from hub.web.cashier import payments  # noqa: E402 - its routes need this module's names
+
+payments.register(bp)

@@ -96,6 +96,13 @@ def _register(phone: str, sms: bool):  # noqa: ANN202
     return customer
 
 
+def _back() -> str | None:
+    """Where a page that needed the sign-in sent the participant from (?next=), this tenant's only."""
+    nxt = request.args.get("next") or ""
+    ok = nxt.startswith(f"/my/{g.tenant_id}/") and "//" not in nxt and "\\" not in nxt and len(nxt) < 300
+    return nxt if ok else None
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():  # noqa: ANN201
     from hub.phones import normalize_phone
@@ -119,7 +126,7 @@ def login():  # noqa: ANN201
                                            "дайте согласие на обработку персональных данных."]
             elif request.form.get("code") is None or request.form.get("resend"):
                 try:
-                    codes.issue(db.session, g.tenant_id, phone, purpose)
+                    codes.issue(db.session, g.tenant_id, phone, purpose, ip=request.remote_addr)
                     step = "code"
                 except DomainError as exc:
                     errors["code"], step = [exc.message], "code"
@@ -135,7 +142,7 @@ def login():  # noqa: ANN201
                     web_session.clear()
                     sessions[g.tenant_id] = exists
                     web_session[SESSION_KEY] = sessions
-                    return redirect(url_for("my.home"), code=303)
+                    return redirect(_back() or url_for("my.home"), code=303)
             else:
                 step, errors["code"] = "code", ["Неверный или просроченный код."]
         db.session.rollback()
@@ -167,10 +174,14 @@ def home():  # noqa: ANN201
         Receipt.tenant_id == g.tenant_id, Receipt.id.in_([p.receipt_id for p in history if p.receipt_id])))}
     card = customer.card_number or customer.phone
     invite = _invite(customer)
+    from hub.web.my.reviews import receipts_to_rate
+    from hub.web.my.wallet import usable
+    to_rate = receipts_to_rate(db.session, g.tenant_id, customer.id, now)
+    wallet = usable(db.session, g.tenant_id) is not None
     db.session.rollback()
     return render_template("my/home.html", c=customer, s=summary, expiry=expiry, history=history,
                            receipts=receipts, qr=qr_svg(card), barcode=barcode_svg(card), card=card,
-                           names=POSTING_NAMES, invite=invite,
+                           names=POSTING_NAMES, invite=invite, to_rate=to_rate, wallet=wallet,
                            invite_qr=qr_svg(invite["link"]) if invite else None)
 
 
@@ -235,3 +246,7 @@ def profile():  # noqa: ANN201
     db.session.rollback()
     return render_template("my/profile.html", c=customer, errors=errors, form=form, consents=CONSENTS), \
         (422 if errors else 200)
+
+
+# Pages kept in their own modules register their routes on `bp` when imported.
+from hub.web.my import review_pages, wallet  # noqa: E402,F401
