@@ -95,5 +95,7 @@ class ProgramSchema(Schema):
     accrue_on_discounted = fields.Boolean(load_default=True)
     accrue_on_bonus_payment = fields.Boolean(load_default=False)
     spend_on_discounted = fields.Boolean(load_default=True)
+    verify_spending = fields.Boolean(load_default=False, metadata={
+        "description": "Списание бонусов в рабочем месте кассира — только по коду, отправленному клиенту."})
     restored_bonus_grace_days = fields.Integer(load_default=0, metadata={
         "minimum": 0, "maximum": hub_rules.MAX_LIFETIME_DAYS})

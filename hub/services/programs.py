@@ -31,6 +31,7 @@ DEFAULT_SETTINGS: dict = {
     "accrue_on_bonus_payment": False,
     "spend_on_discounted": True,
     "restored_bonus_grace_days": 0,
+    "verify_spending": False,
 }
 
 

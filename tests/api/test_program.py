@@ -49,6 +49,7 @@ FULL = {
     "accrue_on_bonus_payment": True,
     "spend_on_discounted": False,
     "restored_bonus_grace_days": 0,
+    "verify_spending": True,
 }
 
 
@@ -80,6 +81,7 @@ def test_defaults_fill_what_is_left_out(api):
     assert got["levels"][0]["accrual"] is None
     assert (got["expiry_mode"], got["activation_delay_days"], got["rounding"], got["rules"]) == \
         ("since_accrual", 0, "kopeck", [])
+    assert got["verify_spending"] is False
 
 
 def test_the_settings_take_effect_on_receipts(api):

@@ -161,6 +161,13 @@ def test_program_form_saves_and_is_audited(client, session, shop, as_role):
     settings, version = load_settings(session, shop["a"])
     assert version == 1 and [lv["threshold"] for lv in settings["levels"]] == [0, 1000000]
     assert settings["levels"][1]["accrual"] == {"scheme": "percent", "percent": "7"}
+    assert settings["verify_spending"] is False
+    r = client.post("/cabinet/program", data=_program_form(csrf_token=t, verify_spending="on"))
+    assert r.status_code == 303 and load_settings(session, shop["a"])[0]["verify_spending"] is True
+    assert "checked> Списание бонусов в рабочем месте кассира" in text(client.get("/cabinet/program"))
+    r = client.post("/cabinet/program", data=_program_form(csrf_token=t))
+    settings, version = load_settings(session, shop["a"])
+    assert settings["verify_spending"] is False and version == 3
     session.info.pop("programs", None)
     assert get_program(session, shop["a"]).levels[1].max_spend_percent == Decimal("50")
     page = text(client.get("/cabinet/program"))

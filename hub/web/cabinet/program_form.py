@@ -15,7 +15,8 @@ from hub.web.ui.formatting import number, parse_rub
 LEVEL_FIELDS = ("code", "name", "threshold", "accrual_scheme", "accrual_percent", "accrual_every",
                 "accrual_bonuses", "accrual_steps", "discount_percent", "max_spend_percent",
                 "bonus_lifetime_days")
-FLAGS = ("accrue_on_discounted", "accrue_on_bonus_payment", "spend_on_discounted")
+FLAGS = ("accrue_on_discounted", "accrue_on_bonus_payment", "spend_on_discounted", "verify_spending")
+OFF_BY_DEFAULT = ("accrue_on_bonus_payment", "verify_spending")
 EXTRA_ROWS = 1
 
 
@@ -53,7 +54,7 @@ def form_from_settings(s: dict) -> dict:
         "activation_delay_days": str(s.get("activation_delay_days") or 0),
         "rounding": s.get("rounding", "kopeck"),
         "restored_bonus_grace_days": str(s.get("restored_bonus_grace_days") or 0),
-        **{f: bool(s.get(f, f != "accrue_on_bonus_payment")) for f in FLAGS},
+        **{f: bool(s.get(f, f not in OFF_BY_DEFAULT)) for f in FLAGS},
         "rules": json.dumps(s.get("rules") or [], ensure_ascii=False, indent=2),
         "levels": levels + [dict.fromkeys(LEVEL_FIELDS, "") for _ in range(EXTRA_ROWS)],
     }
