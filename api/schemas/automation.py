@@ -94,6 +94,8 @@ class FiltersSchema(Schema):
     balance_min = Money()
     balance_max = Money()
     segment_id = fields.String(validate=validate.Length(max=36))
+    joined_from = fields.String(validate=validate.Regexp(r"^\d{4}-\d{2}-\d{2}$"), metadata={"format": "date"})
+    joined_to = fields.String(validate=validate.Regexp(r"^\d{4}-\d{2}-\d{2}$"), metadata={"format": "date"})
 
 
 class ChainStepSchema(Schema):

@@ -86,6 +86,7 @@ class CustomerOutSchema(Schema):
     purchase_count = fields.Integer()
     last_purchase_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()
+    blocked = fields.Boolean(metadata={"description": "Blocked in the cabinet: earns and spends nothing"})
 
 
 class CustomerListSchema(Schema):

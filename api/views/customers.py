@@ -34,7 +34,7 @@ def customer_out(customer, moment=None) -> dict:  # noqa: ANN001
         "next_level": {"code": s.next_level.code, "name": s.next_level.name} if s.next_level else None,
         "total_purchases": c.total_purchases, "to_next_level": s.to_next_level,
         "purchase_count": c.purchase_count, "last_purchase_at": c.last_purchase_at,
-        "created_at": c.created_at,
+        "created_at": c.created_at, "blocked": c.blocked,
     }
 
 

@@ -192,8 +192,9 @@ FILTER_KEYS = {
     "last_purchase_days_min": int, "last_purchase_days_max": int,
     "purchase_count_min": int, "purchase_count_max": int,
     "total_min": int, "total_max": int, "balance_min": int, "balance_max": int,
-    "segment_id": str,
+    "segment_id": str, "joined_from": str, "joined_to": str,
 }
+DATE_KEYS = ("joined_from", "joined_to")      # local dates, YYYY-MM-DD, both ends included
 
 
 def check_filters(filters: dict) -> dict:
@@ -219,6 +220,15 @@ def check_filters(filters: dict) -> dict:
         raise Invalid("invalid_filter", "Пол: male или female.", {"gender": ["male|female"]})
     if out.get("birth_month") is not None and not 1 <= out["birth_month"] <= 12:
         raise Invalid("invalid_filter", "Месяц рождения: от 1 до 12.", {"birth_month": ["1..12"]})
+    for key in DATE_KEYS:
+        if out.get(key) is not None:
+            try:
+                date.fromisoformat(out[key])
+            except ValueError:
+                raise Invalid("invalid_filter", f"Фильтр «{key}»: дата в формате ГГГГ-ММ-ДД.",
+                              {key: ["YYYY-MM-DD"]}) from None
+    if out.get("joined_from") and out.get("joined_to") and out["joined_from"] > out["joined_to"]:
+        raise Invalid("invalid_filter", "Дата регистрации «с» позже даты «по».", {"joined_to": [">= joined_from"]})
     if out.get("birthday_in_days") is not None and out["birthday_in_days"] > 366:
         raise Invalid("invalid_filter", "День рождения: не дальше 366 дней.", {"birthday_in_days": ["<= 366"]})
     return out
@@ -301,18 +311,28 @@ def conditions(session: Session, tenant_id: str, filters: dict, at: datetime, tz
     if f.get("last_purchase_days_max") is not None:
         out.append(Customer.last_purchase_at >= local_day_start(
             today - timedelta(days=f["last_purchase_days_max"]), tz))
+    if f.get("joined_from"):
+        out.append(Customer.created_at >= local_day_start(date.fromisoformat(f["joined_from"]), tz))
+    if f.get("joined_to"):
+        out.append(Customer.created_at < local_day_start(date.fromisoformat(f["joined_to"]) + timedelta(days=1), tz))
     for key, col in (("purchase_count", Customer.purchase_count), ("total", Customer.total_purchases)):
         if f.get(f"{key}_min") is not None:
             out.append(col >= f[f"{key}_min"])
         if f.get(f"{key}_max") is not None:
             out.append(col <= f[f"{key}_max"])
     if f.get("balance_min") is not None or f.get("balance_max") is not None:
-        balance = (select(func.coalesce(func.sum(Account.balance), 0))
-                   .where(Account.customer_id == Customer.id).scalar_subquery())
-        if f.get("balance_min") is not None:
-            out.append(balance >= f["balance_min"])
-        if f.get("balance_max") is not None:
-            out.append(balance <= f["balance_max"])
+        # One account per customer (accounts.customer_id is unique), none counting as 0: a
+        # semi-join on the (tenant, balance) index, not a subquery per customer.
+        low, high = f.get("balance_min"), f.get("balance_max")
+        in_range = [Account.tenant_id == tenant_id]
+        if low is not None:
+            in_range.append(Account.balance >= low)
+        if high is not None:
+            in_range.append(Account.balance <= high)
+        cond = Customer.id.in_(select(Account.customer_id).where(*in_range))
+        if (low is None or low <= 0) and (high is None or high >= 0):
+            cond = or_(cond, ~exists().where(Account.customer_id == Customer.id))
+        out.append(cond)
     return out
 
 

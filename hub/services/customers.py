@@ -87,6 +87,25 @@ def update_customer(session: Session, tenant_id: str, customer_id: str, data: di
     return customer
 
 
+def set_blocked(session: Session, tenant_id: str, customer_id: str, blocked: bool, *,
+                reason: str | None, moment: datetime) -> Customer:
+    """Block (with a reason) or unblock a customer; a blocked one earns and spends nothing at
+    any till (hub.services.guards). The caller commits (with its audit entry)."""
+    customer = get_customer(session, tenant_id, customer_id)
+    reason = (reason or "").strip()
+    if blocked:
+        if not reason:
+            raise Invalid("reason_required", "Укажите причину блокировки.", {"reason": ["Укажите причину."]})
+        if len(reason) > 500:
+            raise Invalid("reason_too_long", "Причина — не длиннее 500 символов.",
+                          {"reason": ["Не длиннее 500 символов."]})
+        customer.blocked_at, customer.blocked_reason = customer.blocked_at or moment, reason
+    else:
+        customer.blocked_at, customer.blocked_reason = None, None
+    session.flush()
+    return customer
+
+
 def get_customer(session: Session, tenant_id: str, customer_id: str) -> Customer:
     # By primary key: an adapter that has just found the customer pays no second query.
     customer = session.get(Customer, customer_id)

@@ -21,9 +21,16 @@ class TillDiscount:
 
 
 def require_customer_for_spend(customer, spend: int | None, spend_max: bool = False) -> None:  # noqa: ANN001
-    """A customer is required to spend bonuses."""
+    """A customer is required to spend bonuses; a blocked customer earns and spends nothing.
+
+    Every quote and sale (calculate, quote-and-hold, commit) of every till — the API,
+    МойСклад, Evotor, 1С, the cashier's workplace — calls this with the customer it resolved,
+    so the block is refused in one place with one message. Returns stay possible."""
     if customer is None and (spend or spend_max):
         raise Invalid("customer_required", "Списать бонусы можно только по карте клиента.")
+    if customer is not None and getattr(customer, "blocked_at", None) is not None:
+        raise Invalid("customer_blocked", "Клиент заблокирован: бонусы не начисляются и не списываются.",
+                      {"customer": ["Клиент заблокирован."]})
 
 
 def check_till_discount(totals: dict, till: TillDiscount | None, spend: int | None) -> None:

@@ -16,8 +16,26 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table('customers', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('blocked_at', hub.models.base.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('blocked_reason', sa.Text(), nullable=True))
+        batch_op.create_index('ix_customers_tenant_created', ['tenant_id', 'created_at', 'id'], unique=False)
+        batch_op.create_index('ix_customers_tenant_total', ['tenant_id', 'total_purchases'], unique=False)
+    with op.batch_alter_table('accounts', schema=None) as batch_op:
+        batch_op.create_index('ix_accounts_tenant_balance', ['tenant_id', 'balance'], unique=False)
+    # Expression indexes for the search by a name's first letters (text_pattern_ops on PostgreSQL).
+    ops = " text_pattern_ops" if op.get_bind().dialect.name == "postgresql" else ""
+    op.execute(f"CREATE INDEX ix_customers_tenant_last_name ON customers (tenant_id, lower(last_name){ops})")
+    op.execute(f"CREATE INDEX ix_customers_tenant_first_name ON customers (tenant_id, lower(first_name){ops})")
 
 
 def downgrade() -> None:
-    pass
+    op.drop_index('ix_customers_tenant_first_name', table_name='customers')
+    op.drop_index('ix_customers_tenant_last_name', table_name='customers')
+    with op.batch_alter_table('accounts', schema=None) as batch_op:
+        batch_op.drop_index('ix_accounts_tenant_balance')
+    with op.batch_alter_table('customers', schema=None) as batch_op:
+        batch_op.drop_index('ix_customers_tenant_total')
+        batch_op.drop_index('ix_customers_tenant_created')
+        batch_op.drop_column('blocked_reason')
+        batch_op.drop_column('blocked_at')

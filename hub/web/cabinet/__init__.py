@@ -9,7 +9,7 @@ from datetime import datetime
 from flask import (Blueprint, abort, flash, g, redirect, render_template, request, session as web_session,
                    url_for)
 from flask_login import current_user, logout_user
-from sqlalchemy import or_, select
+from sqlalchemy import and_, func, or_, select
 
 from hub.clock import utcnow
 from hub.errors import DomainError
@@ -77,11 +77,12 @@ def dashboard():  # noqa: ANN201
 
 # --- clients ---------------------------------------------------------------------------------
 
-def _client_query(q: str):  # noqa: ANN202
-    stmt = select(Customer).where(Customer.tenant_id == g.tenant_id)
-    q = (q or "").strip()
+def _search(q: str) -> list:
+    """Conditions for the search box: a card number, a phone, a name's first letters
+    («Иванова», «иван», «Иванова Анна»). Each is an index lookup (hub/models/customer.py)."""
+    q = (q or "").strip()[:100]
     if not q:
-        return stmt
+        return []
     from hub.phones import normalize_phone
     digits = "".join(ch for ch in q if ch.isdigit())
     conds = [Customer.card_number == q]
@@ -91,25 +92,93 @@ def _client_query(q: str):  # noqa: ANN202
         except DomainError:
             pass
     if not digits or len(digits) < len(q.replace(" ", "")):
-        like = q.replace("%", "").replace("_", "")[:50] + "%"
-        conds += [Customer.last_name.ilike(like), Customer.first_name.ilike(like)]
-    return stmt.where(or_(*conds))
+        words = [w for w in q.replace("\\", "").replace("%", "").replace("_", "").split() if w][:2]
+        if words:
+            if db.session.get_bind().dialect.name == "postgresql":
+                def starts(col, word):  # noqa: ANN001, ANN202
+                    return func.lower(col).like(word.lower() + "%")
+            else:   # SQLite folds ASCII only: match as typed and with a capital first letter
+                def starts(col, word):  # noqa: ANN001, ANN202
+                    return or_(*[col.like(w + "%") for w in {word, word[:1].upper() + word[1:]}])
+            if len(words) == 1:
+                conds += [starts(Customer.last_name, words[0]), starts(Customer.first_name, words[0])]
+            else:
+                conds.append(and_(starts(Customer.last_name, words[0]), starts(Customer.first_name, words[1])))
+    return [or_(*conds)]
+
+
+def _clients_page(args, errors: dict | None = None, status: int = 200, form: dict | None = None):  # noqa: ANN001, ANN202
+    from hub.automation.segments import conditions
+    from hub.web.cabinet import client_filters
+    q = (args.get("q") or "").strip()
+    filters, filter_errors = client_filters.check(db.session, g.tenant_id, args)
+    errors = {**filter_errors, **(errors or {})}
+    status = 422 if errors else status
+    rows, nxt, balances = [], None, {}
+    after = args.get("after", "")
+    if after and "|" in after:      # a cursor without a time zone is a wrong URL, not a 500
+        try:
+            if datetime.fromisoformat(after.split("|", 1)[0]).tzinfo is None:
+                abort(404)
+        except ValueError:
+            abort(404)
+    if not filter_errors:
+        stmt = select(Customer).where(*conditions(db.session, g.tenant_id, filters, utcnow(), g.tenant_tz),
+                                      *_search(q))
+        rows, nxt = newest_first(stmt, Customer.created_at, Customer.id, after, PAGE)
+        if rows:
+            balances = dict(db.session.execute(select(Account.customer_id, Account.balance).where(
+                Account.tenant_id == g.tenant_id, Account.customer_id.in_([c.id for c in rows]))).all())
+    fargs = client_filters.form_args(args)
+    list_args = {**fargs, **({"q": q} if q else {})}
+    # Rendered before the rollback: a rollback expires the rows, and each would be loaded again.
+    if request.headers.get("HX-Request") and args.get("after"):
+        page = render_template("cabinet/_clients_rows.html", rows=rows, next_cursor=nxt, balances=balances,
+                               list_args=list_args)
+    else:
+        from hub.services.programs import get_program
+        levels = [(lv.code, lv.name) for lv in get_program(db.session, g.tenant_id).levels]
+        page = render_template("cabinet/clients.html", rows=rows, q=q, next_cursor=nxt, balances=balances,
+                               first=not args.get("after"), args=args, fargs=fargs, list_args=list_args,
+                               filtered=bool(fargs), errors=errors, levels=levels, form=form or {},
+                               segment_choices=client_filters.segment_choices(db.session, g.tenant_id))
+    db.session.rollback()
+    return page, status
 
 
 @bp.get("/clients")
 @require_roles(*CABINET_ROLES)
 def clients():  # noqa: ANN201
-    q = request.args.get("q", "")
-    stmt = _client_query(q)
-    after = request.args.get("after", "")
-    rows, nxt = newest_first(stmt, Customer.created_at, Customer.id, after, PAGE)
-    balances = {}
-    if rows:
-        balances = dict(db.session.execute(select(Account.customer_id, Account.balance).where(
-            Account.tenant_id == g.tenant_id, Account.customer_id.in_([c.id for c in rows]))).all())
-    db.session.rollback()
-    template = "cabinet/_clients_rows.html" if request.headers.get("HX-Request") else "cabinet/clients.html"
-    return render_template(template, rows=rows, q=q, next_cursor=nxt, balances=balances, first=not after)
+    return _clients_page(request.args)
+
+
+@bp.post("/clients/segments")
+@require_roles(*EDIT_ROLES)
+def clients_save_segment():  # noqa: ANN201
+    """«Сохранить как сегмент»: the list's current filters become a custom segment (the same
+    filters hub.automation.segments evaluates for mailings and chains)."""
+    from hub.models.automation import Segment
+    from hub.web.cabinet import client_filters
+    form = request.form
+    name = (form.get("segment_name") or "").strip()
+    errors = {}
+    if not name:
+        errors["segment_name"] = ["Назовите сегмент."]
+    elif len(name) > 200:
+        errors["segment_name"] = ["Не длиннее 200 символов."]
+    filters, filter_errors = client_filters.check(db.session, g.tenant_id, form)
+    if not filter_errors and not filters:
+        errors["_form"] = ["Сначала выберите хотя бы один фильтр, затем сохраните сегмент."]
+    if errors or filter_errors:
+        db.session.rollback()
+        return _clients_page(form, errors, 422, form)
+    seg = Segment(tenant_id=g.tenant_id, name=name, filters=filters, created_at=utcnow())
+    db.session.add(seg)
+    db.session.flush()
+    audit(db.session, "segment.create", "segment", seg.id, {"name": name, "filters": filters})
+    db.session.commit()
+    flash(f"Сегмент «{name}» сохранён: он есть в списке сегментов, в рассылках и цепочках.", "success")
+    return redirect(url_for("cabinet.clients", segment=f"seg:{seg.id}"), code=303)
 
 
 def _client_or_404(customer_id: str) -> Customer:
@@ -121,6 +190,7 @@ def _client_or_404(customer_id: str) -> Customer:
 
 def _card_context(customer: Customer) -> dict:
     from hub.ledger import account_view
+    from hub.models.notify import OutboxMessage
     from hub.services.customers import ledger_entries, summarize
     now = utcnow()
     summary = summarize(db.session, g.tenant_id, customer, now)
@@ -131,9 +201,12 @@ def _card_context(customer: Customer) -> dict:
     receipts = list(db.session.scalars(select(Receipt).where(
         Receipt.tenant_id == g.tenant_id, Receipt.customer_id == customer.id)
         .order_by(Receipt.moment.desc()).limit(50)))
+    messages = list(db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.tenant_id == g.tenant_id, OutboxMessage.customer_id == customer.id)
+        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()).limit(20)))
     return {"c": customer, "summary": summary, "view": account_view(db.session, g.tenant_id, customer.id, now),
             "lots": lots, "postings": ledger_entries(db.session, g.tenant_id, customer.id, limit=100),
-            "receipts": receipts, "now": now}
+            "receipts": receipts, "messages": messages, "now": now}
 
 
 CONSENT_NAMES = {"personal_data": "обработка персональных данных", "sms": "SMS-рассылки",
@@ -141,16 +214,25 @@ CONSENT_NAMES = {"personal_data": "обработка персональных �
 POSTING_NAMES = {"accrual": "начисление за покупку", "spend": "списание в покупке", "expiry": "сгорание",
                  "manual_credit": "ручное начисление", "manual_debit": "ручное списание", "gift": "подарок",
                  "restore": "возврат списанных", "reversal": "отмена начисления", "debit": "списание"}
+PROFILE_FORM = ("last_name", "first_name", "middle_name", "gender", "birth_date", "email", "tags", "comment")
+
+
+def _card(customer_id: str, errors: dict | None = None, form=None, status: int = 200,  # noqa: ANN001, ANN202
+          op_key: str | None = None, which: str = ""):
+    from hub.notify.templates import TITLES
+    from hub.web.cabinet.messages import CHANNEL_NAMES, MESSAGE_STATUSES
+    ctx = _card_context(_client_or_404(customer_id))
+    page = render_template("cabinet/client.html", **ctx, consent_names=CONSENT_NAMES, posting_names=POSTING_NAMES,
+                           op_key=op_key or str(uuid.uuid4()), errors=errors or {}, form=form or {}, which=which,
+                           titles=TITLES, channels=CHANNEL_NAMES, statuses=MESSAGE_STATUSES)
+    db.session.rollback()     # after rendering: a rollback expires the rows the page shows
+    return page, status
 
 
 @bp.get("/clients/<customer_id>")
 @require_roles(*CABINET_ROLES)
 def client(customer_id: str):  # noqa: ANN201
-    customer = _client_or_404(customer_id)
-    ctx = _card_context(customer)
-    db.session.rollback()
-    return render_template("cabinet/client.html", **ctx, consent_names=CONSENT_NAMES,
-                           posting_names=POSTING_NAMES, op_key=str(uuid.uuid4()), errors={}, form={})
+    return _card(customer_id)
 
 
 @bp.post("/clients/<customer_id>/bonuses")
@@ -191,10 +273,9 @@ def adjust(customer_id: str):  # noqa: ANN201
                 body={"amount": signed, "kind": kind, "reason": reason, "valid_days": valid_days})
         except DomainError as exc:
             db.session.rollback()
-            for field, msgs in (exc.details or {}).items():
-                if field in ("amount", "valid_days"):
-                    errors.setdefault(field, [])
-            errors.setdefault("amount" if exc.code == "insufficient_bonuses" else "_form", []).append(exc.message)
+            field = "amount" if exc.code == "insufficient_bonuses" else next(
+                (k for k in (exc.details or {}) if k in ("amount", "valid_days", "reason")), "_form")
+            errors.setdefault(field, []).append(exc.message)
         else:
             if created:
                 audit(db.session, "bonuses." + kind, "customer", customer.id,
@@ -203,11 +284,73 @@ def adjust(customer_id: str):  # noqa: ANN201
             flash({"manual": "Бонусы начислены.", "gift": "Подарок начислен.",
                    "debit": "Бонусы списаны."}[kind], "success")
             return redirect(url_for("cabinet.client", customer_id=customer.id), code=303)
+    return _card(customer_id, errors, form, 422, op_key, which="gift" if kind == "gift" else "bonuses")
+
+
+def _profile_data(form) -> tuple[dict, dict]:  # noqa: ANN001
+    """The profile form as the API's PATCH body, checked by the API's own schema (one set of
+    rules and messages for both); (data, errors by field)."""
+    from marshmallow import ValidationError
+
+    from api.schemas.customers import CustomerPatchSchema
+    raw = {}
+    for name in PROFILE_FORM:
+        value = (form.get(name) or "").strip()
+        if name == "tags":
+            raw[name] = [t.strip() for t in value.split(",") if t.strip()]
+        else:
+            raw[name] = value or None
+    try:
+        return CustomerPatchSchema(partial=True).load(raw), {}
+    except ValidationError as exc:
+        return {}, {k: (v if isinstance(v, list) else [m for ms in v.values() for m in ms])
+                    for k, v in exc.messages.items()}
+
+
+@bp.post("/clients/<customer_id>/profile")
+@require_roles(*EDIT_ROLES)
+def client_profile(customer_id: str):  # noqa: ANN201
+    from hub.services.customers import update_customer
     customer = _client_or_404(customer_id)
-    ctx = _card_context(customer)
-    db.session.rollback()
-    return render_template("cabinet/client.html", **ctx, consent_names=CONSENT_NAMES, posting_names=POSTING_NAMES,
-                           op_key=op_key or str(uuid.uuid4()), errors=errors, form=form), 422
+    data, errors = _profile_data(request.form)
+    if not errors:
+        changes = {k: [_plain(getattr(customer, k)), _plain(v)] for k, v in data.items()
+                   if _plain(getattr(customer, k)) != _plain(v)}
+        if changes:
+            audit(db.session, "customer.update", "customer", customer.id, changes)
+        try:   # the service the API's PATCH /customers uses; it commits (the audit entry too)
+            update_customer(db.session, g.tenant_id, customer.id, data, source="cabinet", moment=utcnow())
+        except DomainError as exc:
+            db.session.rollback()
+            errors = {k: [exc.message] for k in (exc.details or {}) if k in PROFILE_FORM} or {"_profile": [exc.message]}
+        else:
+            flash("Профиль сохранён." if changes else "Изменений нет.", "success")
+            return redirect(url_for("cabinet.client", customer_id=customer_id), code=303)
+    return _card(customer_id, errors, request.form, 422, which="profile")
+
+
+def _plain(value):  # noqa: ANN001, ANN202
+    return value.isoformat() if hasattr(value, "isoformat") else (value if value not in ("", []) else None)
+
+
+@bp.post("/clients/<customer_id>/block")
+@require_roles(*EDIT_ROLES)
+def client_block(customer_id: str):  # noqa: ANN201
+    from hub.services.customers import set_blocked
+    customer = _client_or_404(customer_id)
+    blocking = request.form.get("action") == "block"
+    reason = (request.form.get("reason") or "").strip()
+    try:
+        set_blocked(db.session, g.tenant_id, customer.id, blocking, reason=reason, moment=utcnow())
+    except DomainError as exc:
+        db.session.rollback()
+        return _card(customer_id, {"block_reason": [exc.message]}, request.form, 422, which="block")
+    audit(db.session, "customer.block" if blocking else "customer.unblock", "customer", customer.id,
+          {"reason": reason} if blocking else {})
+    db.session.commit()
+    flash("Клиент заблокирован: на кассах он не получит и не спишет бонусы." if blocking
+          else "Клиент разблокирован.", "success")
+    return redirect(url_for("cabinet.client", customer_id=customer_id), code=303)
 
 
 # --- program settings ------------------------------------------------------------------------
@@ -398,6 +541,8 @@ ACTIONS.update({"export.create": "выгрузка в Excel", "store.save": "с�
                 "cashier.save": "сохранён кассир", "apikey.create": "выпущен API-ключ",
                 "apikey.revoke": "отозван API-ключ", "inbox.retry": "повтор входящего события",
                 "template.update": "изменён шаблон сообщения", "notify.settings": "изменены тихие часы"})
+ACTIONS.update({"customer.update": "изменён профиль клиента", "customer.block": "клиент заблокирован",
+                "customer.unblock": "клиент разблокирован", "segment.create": "сохранён сегмент клиентов"})
 
 # The pages kept in their own modules register their routes on `bp` when imported.
 from hub.web.cabinet import automation_pages, exports, messages, promotions_pages, reviews, settings_pages  # noqa: E402,F401
