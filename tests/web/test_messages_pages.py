@@ -117,3 +117,6 @@ def test_message_log_with_costs_and_isolation(client, session, shop, as_role, cu
         messages.PAGE = old
     assert "Текст 2" in first and "Текст 0" in second and "Текст 2" not in second
     assert client.get("/cabinet/messages/log?after=garbage").status_code == 404
+    # a cursor with a moment but no time zone is as wrong as garbage, on every keyset list
+    for page in ("/cabinet/messages/log", "/cabinet/receipts", "/cabinet/clients"):
+        assert client.get(page + "?after=2026-11-20T12:00:00|x").status_code == 404, page

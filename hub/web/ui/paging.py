@@ -21,6 +21,8 @@ def newest_first(stmt: Select, moment_col, id_col, after: str, size: int) -> tup
             moment = datetime.fromisoformat(moment_text)
         except ValueError:
             abort(404)
+        if moment.tzinfo is None:         # the pages only ever hand out aware moments
+            abort(404)
         stmt = stmt.where(or_(moment_col < moment, and_(moment_col == moment, id_col < last_id)))
     rows = list(db.session.scalars(stmt.order_by(moment_col.desc(), id_col.desc()).limit(size + 1)))
     more = len(rows) > size
