@@ -215,3 +215,106 @@ def test_a_failed_build_says_so(client, session, shop, as_role, tmp_path, monkey
     page = text(client.get(r.headers["Location"]))
     assert "ошибка" in page and "Не удалось собрать файл" in page
     assert re.search(r"hx-trigger", page) is None
+
+
+def test_fast_rows_are_the_bytes_xlsxwriter_writes():
+    """The sheet's rows written straight to XlsxWriter's constant-memory row file are byte for
+    byte what its own write_string/write_number calls give, escapes and odd values included."""
+    import zipfile
+
+    import xlsxwriter
+
+    from hub.web.cabinet import exports
+    rows = [("+79161110001", "Петрова Анна", "женский", 33000, "a&b<c>@x.ru", " пробел", 46000.5, "Золотой",
+             75.0, 2, 750.0, 46000.51234, 1500.0),
+            ("+7", "tab\there", None, None, "", "ctl\x01x _x0041_ y\r", None, "x\n", 0.0, 0, None, None, 0.1 + 0.2),
+            ("a" * 20000, 'q"uote', "end ", 1, "😀" * 17000, "snake_case", 1e20, "ok", -5.5, 10 ** 17, 1 / 3, 2.0, 3)]
+
+    def build(fast: bool) -> bytes:
+        buf = io.BytesIO()
+        book = xlsxwriter.Workbook(buf, {"constant_memory": True})
+        sheet = exports._Sheet(book, "Клиенты", exports.CLIENT_COLUMNS, exports._formats(book))
+        assert sheet.fast
+        sheet.fast = fast
+        sheet.write_rows(rows)
+        for values in rows:
+            sheet.write(values)
+        sheet.write_rows(iter(rows * 700))
+        book.close()
+        return zipfile.ZipFile(buf).read("xl/worksheets/sheet1.xml")
+
+    fast, reference = build(True), build(False)
+    assert b'<dimension ref="A1:M2107"/>' in reference
+    assert fast == reference
+
+
+def test_serials_follow_the_zone_offsets():
+    from zoneinfo import ZoneInfo
+
+    from hub.web.cabinet.exports import _EPOCH, _Serials
+    for name in ("Europe/Moscow", "Europe/Berlin", "America/St_Johns"):
+        tz = ZoneInfo(name)
+        serial = _Serials(tz)
+        moment = datetime(2026, 3, 28, 0, 0)
+        for _ in range(24 * 4 * 3):                       # around the spring change of Europe and before
+            local = moment.replace(tzinfo=timezone.utc).astimezone(tz).replace(tzinfo=None)
+            assert serial(moment) == pytest.approx((local - _EPOCH).total_seconds() / 86400, abs=1e-9)
+            assert serial(moment.replace(tzinfo=timezone.utc)) == serial(moment)
+            moment += timedelta(minutes=17)
+    assert _Serials(ZoneInfo("UTC"))(None) is None
+
+
+def test_large_export_without_a_queue_runs_after_the_response(client, session, shop, as_role, customer_of,
+                                                              monkeypatch):
+    """Without Redis a large export is not built in the request: a thread of the process builds
+    it, and the page polls the progress until the file is there."""
+    from hub.models.web import Export
+    from hub.web.cabinet import exports
+    spawned = []
+    monkeypatch.setattr(exports, "INLINE_ROWS", 2)
+    monkeypatch.setattr(exports, "_spawn", spawned.append)
+    for i in range(3):
+        customer_of(shop["a"], f"+7916333000{i}")
+    as_role("owner")
+    r = _export(client, session, {"kind": "clients"})
+    export_id = r.headers["Location"].rsplit("/", 1)[1]
+    assert spawned == [export_id]
+    page = text(client.get(r.headers["Location"]))
+    assert "в очереди" in page and 'hx-trigger="every 1s"' in page and "Выгрузка запущена." in page
+    assert session.get(Export, export_id).status == "queued"
+    assert exports.build_export(session, export_id) == "done"            # what the thread runs
+    frag = text(client.get(r.headers["Location"], headers={"HX-Request": "true"}))
+    assert "<html" not in frag and "готово" in frag and "3 из 3" in frag and "hx-trigger" not in frag
+
+
+def test_background_thread_builds_on_its_own_session(tmp_path, monkeypatch):
+    """build_in_thread in a real thread, on a committed SQLite database of its own."""
+    from sqlalchemy.orm import sessionmaker
+
+    import hub.models  # noqa: F401
+    from hub.clock import utcnow
+    from hub.extensions import db, make_engine
+    from hub.models.base import Base
+    from hub.models.web import Export
+    from hub.services.customers import register_customer
+    from hub.services.tenants import create_tenant
+    from hub.web.cabinet import exports
+    engine = make_engine(f"sqlite:///{tmp_path / 'thread.sqlite3'}")
+    Base.metadata.create_all(engine)
+    monkeypatch.setattr(db, "engine", engine)
+    s = sessionmaker(bind=engine, expire_on_commit=False)()
+    tenant, _ = create_tenant(s, "Поток")
+    for i in range(4):
+        register_customer(s, tenant.id, {"phone": f"+7916444000{i}"}, source="api", moment=utcnow())
+    row = Export(tenant_id=tenant.id, kind="clients", params={}, status="queued", rows_done=0,
+                 user_email="t@test", created_at=utcnow())
+    s.add(row)
+    s.commit()
+    exports._spawn(row.id).join(timeout=60)
+    s.expire_all()
+    done = s.get(Export, row.id)
+    assert (done.status, done.rows_done, done.rows_total) == ("done", 4, 4)
+    rows = _sheet(load_workbook(exports.file_path(done), read_only=True), "Клиенты")
+    assert [r[0] for r in rows[1:]] == [f"+7916444000{i}" for i in range(4)]
+    s.close()
+    engine.dispose()
