@@ -3,14 +3,16 @@
 
 A tiny SMS.ru-compatible HTTP server on 127.0.0.1 (a random free port, at most 16 handler
 threads, an optional per-request latency) stands in for the provider; the tenant's SMS.ru
-channel points at it (`api_base`). The run queues N messages through `hub.notify.enqueue`
-(batches of 500 per transaction), then W workers — each a thread with its own database
+channel points at it (`api_base`). The run queues N messages in batches of 500 per
+transaction — one set-based insert per batch through `hub.notify.outbox.enqueue_many`
+(`--enqueue many`, the default, as the automation does) or one `hub.notify.enqueue` call per
+message (`--enqueue one`, as a sale does) — then W workers — each a thread with its own database
 session running the delivery sweep (`deliver_due`: claim a batch with SKIP LOCKED, send, record)
 — deliver them. It prints enqueue and delivery rates and checks that the gateway received
 every message exactly once.
 
     python3 bench/notify.py [--db sqlite|postgres] [--messages 5000] [--workers 4]
-                            [--latency-ms 20] [--json out.json]
+                            [--latency-ms 20] [--enqueue many|one] [--json out.json]
 
 SQLite: a file in a temporary folder (one writer at a time; use --workers 1).
 PostgreSQL: 127.0.0.1:5432, trust auth, a database kopilka_bench_notify_<random> dropped
@@ -85,6 +87,7 @@ def main() -> int:
     ap.add_argument("--messages", type=int, default=5000)
     ap.add_argument("--workers", type=int, default=4)
     ap.add_argument("--latency-ms", type=float, default=20.0)
+    ap.add_argument("--enqueue", choices=("many", "one"), default="many")
     ap.add_argument("--json", dest="json_out")
     args = ap.parse_args()
     args.messages = max(1, min(args.messages, 200_000))
@@ -120,6 +123,7 @@ def main() -> int:
         import hub.models  # noqa: F401
         from hub.models.notify import OutboxMessage
         from hub.notify import enqueue, registry
+        from hub.notify.outbox import enqueue_many
         from hub.notify.delivery import deliver_due
         from hub.services.tenants import create_tenant
         Session = sessionmaker(bind=engine, expire_on_commit=False)
@@ -130,16 +134,19 @@ def main() -> int:
                                      "sender": "BENCH"})
         s.commit()
         t0 = time.perf_counter()
-        for i in range(args.messages):
-            enqueue(s, tenant_id=tenant.id, customer_id=None, topic="code",
-                    phone=f"+7916{i:07d}", context={"code": f"{i % 1000000:06d}"},
-                    dedupe_key=f"bench:{i}")
-            if i % 500 == 499:
-                s.commit()
-        s.commit()
+        for lo in range(0, args.messages, 500):
+            items = [{"customer_id": None, "topic": "code", "phone": f"+7916{i:07d}",
+                      "context": {"code": f"{i % 1000000:06d}"}, "dedupe_key": f"bench:{i}"}
+                     for i in range(lo, min(lo + 500, args.messages))]
+            if args.enqueue == "many":
+                enqueue_many(s, tenant.id, items)
+            else:
+                for item in items:
+                    enqueue(s, tenant_id=tenant.id, **item)
+            s.commit()
         s.close()
         enqueue_s = time.perf_counter() - t0
-        print(f"queued {args.messages} messages in {enqueue_s:.2f} s "
+        print(f"queued {args.messages} messages ({args.enqueue}) in {enqueue_s:.2f} s "
               f"({args.messages / enqueue_s:,.0f}/s)", flush=True)
 
         counts = [0] * args.workers
@@ -165,7 +172,8 @@ def main() -> int:
         check.close()
         dupes = sum(1 for v in gateway.received.values() if v > 1)
         result = {"db": args.db, "messages": args.messages, "workers": args.workers,
-                  "gateway_latency_ms": args.latency_ms, "enqueue_per_s": round(args.messages / enqueue_s),
+                  "gateway_latency_ms": args.latency_ms, "enqueue": args.enqueue,
+                  "enqueue_per_s": round(args.messages / enqueue_s),
                   "deliver_seconds": round(deliver_s, 2),
                   "delivered_per_s": round(args.messages / deliver_s), "statuses": by_status,
                   "gateway_received": sum(gateway.received.values()), "duplicates": dupes,

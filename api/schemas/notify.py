@@ -70,6 +70,7 @@ class ChannelInSchema(Schema):
         "description": "sms: sender; email: host, port, ssl, starttls, from, from_name"})
     credentials = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict,
                               metadata={"description": "smsru: api_id; smsaero: email, api_key; "
+                                                       "smsc: login, password; "
                                                        "telegram/max: token; smtp: username, password"})
 
 
@@ -99,8 +100,12 @@ class QuietHoursSchema(Schema):
 
 
 class CodeLimitSchema(Schema):
-    per_phone_interval = fields.Integer(validate=validate.Range(min=0, max=86400))
-    per_phone_hour = fields.Integer(validate=validate.Range(min=1, max=1000))
+    per_phone_interval = fields.Integer(validate=validate.Range(min=0, max=86400), metadata={
+        "description": "Seconds before a phone may get the next code"})
+    per_phone_hour = fields.Integer(validate=validate.Range(min=1, max=1000), metadata={
+        "description": "Codes per phone and purpose per hour"})
+    per_ip_hour = fields.Integer(validate=validate.Range(min=1, max=10000), metadata={
+        "description": "Codes per hour asked from one IP address (web cabinets), whatever the phones"})
 
 
 class NotifySettingsSchema(Schema):
@@ -109,6 +114,12 @@ class NotifySettingsSchema(Schema):
     sms_part_price = Money(metadata={"description": "Price of one SMS part, roubles"})
     max_attempts = fields.Integer(validate=validate.Range(min=1, max=50))
     code_limit = fields.Nested(CodeLimitSchema)
+    first_purchase_message = fields.Boolean(metadata={
+        "description": "After a customer's first purchase send the \"first purchase\" message "
+                       "instead of the usual one about the sale's bonuses"})
+    review_requests = fields.Boolean(metadata={
+        "description": "After a purchase ask for a review (a link to the review page); "
+                       "advertising: needs consent, waits for the end of quiet hours"})
 
 
 class MessageSchema(Schema):
@@ -122,7 +133,10 @@ class MessageSchema(Schema):
     text = fields.String()
     dedupe_key = fields.String()
     status = fields.String()
-    reason = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True, metadata={"description": "Why it failed, is suppressed or waits (Russian)"})
+    reason_code = fields.String(allow_none=True, metadata={
+        "description": "The same as a machine code: no_consent, no_channel, consent_withdrawn, quiet_hours, "
+                       "bad_number, no_funds, auth, rejected, blocked, unavailable, timeout, fallback..."})
     provider_message_id = fields.String(allow_none=True)
     parts = fields.Integer()
     expected_cost = Money()

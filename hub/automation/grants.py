@@ -98,6 +98,10 @@ def _ledger(session: Session, program: Program, ev, customer: Customer, at: date
     values: dict = {"id": ev.id, "status": "done", "done_at": at, "posting_id": None,
                     "active_from": None, "expires_at": None, "message_key": None}
     context = {"name": customer.first_name or "", **(ev.context or {})}
+    if customer.blocked_at is not None and ev.mechanic != "referral_reversal":
+        # A blocked client earns nothing and hears no offers; a take-back still happens.
+        values["status"] = "skipped"
+        return {"values": values, "context": context, "account": None, "skip": True}
     if not ev.amount:
         return {"values": values, "context": context, "account": None}
     account = locked.get(customer.id) or lock_account(session, ev.tenant_id, customer.id)
@@ -141,9 +145,10 @@ def process(session: Session, tenant_id: str, program: Program, at: datetime,
     Per batch: the claimed rows are locked (SKIP LOCKED), the accounts they credit locked in
     one statement in customer order (the order every multi-account writer uses; a missing
     account is made by lock_account); then the ledger work of every row, flushed together;
-    then one message per row through the outbox; then the rows marked done in one statement.
+    then one message per row, written to the outbox with one set-based insert (enqueue_many);
+    then the rows marked done in one statement.
     """
-    from hub.notify.outbox import enqueue
+    from hub.notify.outbox import enqueue_many
     cols = (MechanicEvent.id, MechanicEvent.tenant_id, MechanicEvent.mechanic, MechanicEvent.rule_id,
             MechanicEvent.customer_id, MechanicEvent.amount, MechanicEvent.valid_days,
             MechanicEvent.delay_days, MechanicEvent.receipt_id, MechanicEvent.context)
@@ -172,9 +177,10 @@ def process(session: Session, tenant_id: str, program: Program, at: datetime,
         session.flush()
         balances = _available(session, tenant_id, sorted({ev.customer_id for ev, r in zip(events, results)
                                                           if r["account"] is None}), at)
+        messages = []
         for ev, r in zip(events, results):
             topic, advertising, _ = MECHANICS.get(ev.mechanic, ("gift", False, ""))
-            if not topic:
+            if not topic or r.get("skip"):
                 continue
             context = r["context"]
             if "balance_kopecks" not in context:
@@ -182,8 +188,9 @@ def process(session: Session, tenant_id: str, program: Program, at: datetime,
                 context["balance_kopecks"] = account.balance if account is not None else \
                     balances.get(ev.customer_id, 0)
             r["values"]["message_key"] = key = f"auto:{ev.id}"
-            enqueue(session, tenant_id=tenant_id, customer_id=ev.customer_id, topic=topic, context=context,
-                    dedupe_key=key, advertising=advertising or bool(context.get("advertising")))
+            messages.append({"customer_id": ev.customer_id, "topic": topic, "context": context,
+                             "dedupe_key": key, "advertising": advertising or bool(context.get("advertising"))})
+        enqueue_many(session, tenant_id, messages)
         session.execute(update(MechanicEvent), [r["values"] for r in results])
         session.commit()
         done += len(events)

@@ -15,7 +15,8 @@ class OutboxMessage(TenantScoped, Base):
     __tablename__ = "notify_outbox"
     __table_args__ = (UniqueConstraint("tenant_id", "dedupe_key"),
                       Index("ix_notify_outbox_due", "status", "next_attempt_at"),
-                      Index("ix_notify_outbox_provider", "channel", "provider_message_id"))
+                      Index("ix_notify_outbox_provider", "channel", "provider_message_id"),
+                      Index("ix_notify_outbox_client_ip", "tenant_id", "client_ip", "created_at"))
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     customer_id: Mapped[str | None] = mapped_column(
         String(36), ForeignKey("customers.id", ondelete="SET NULL"), nullable=True, index=True)
@@ -30,7 +31,9 @@ class OutboxMessage(TenantScoped, Base):
     dedupe_key: Mapped[str] = mapped_column(String(300))
     # queued | sending | sent | delivered | failed | suppressed
     status: Mapped[str] = mapped_column(String(20), default="queued")
-    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)   # Russian, shown to the owner
+    reason_code: Mapped[str | None] = mapped_column(String(40), nullable=True)  # machine code of `reason`
+    client_ip: Mapped[str | None] = mapped_column(String(45), nullable=True)   # who asked for a code
     provider_message_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
     parts: Mapped[int] = mapped_column(default=1)
     expected_cost: Mapped[int] = mapped_column(Kopecks, default=0)

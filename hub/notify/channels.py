@@ -1,10 +1,13 @@
-"""Channels behind one small interface: SMS.ru, SMS Aero, a Telegram bot, a MAX bot, SMTP.
+"""Channels behind one small interface: SMS.ru, SMS Aero, SMSC, a Telegram bot, a MAX bot, SMTP.
 
 A channel sends one text to one recipient and says what happened:
 * `SendResult` — accepted (provider message id, cost in kopecks when the provider tells);
 * `TransientError` — try again later (timeouts, connection errors, 5xx, 429, "service busy");
 * `PermanentError` — the provider refused for good (bad number, no funds, bot blocked): the
   message fails with the reason shown.
+Every error carries a Russian `reason` (shown to the owner in the message log, without the
+provider's secrets) and a machine `code` (bad_number, no_funds, auth, sender, rejected,
+blocked, chat_not_found, unavailable, rate_limited, timeout, connection, bad_answer...).
 None of the providers takes an idempotency key, so after a timeout the delivery code asks
 `lookup()` before sending again where the provider can answer (SMS Aero's list, by number
 and text); elsewhere a timeout may, rarely, mean a second copy (at-least-once).
@@ -46,10 +49,11 @@ class SendResult:
 
 
 class ChannelError(Exception):
-    def __init__(self, reason: str, retry_after: float | None = None):
+    def __init__(self, reason: str, retry_after: float | None = None, code: str = "provider_error"):
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
+        self.code = code
 
 
 class TransientError(ChannelError):
@@ -81,18 +85,23 @@ def _request(method: str, url: str, **kw) -> requests.Response:
         return http().request(method, url, timeout=kw.pop("timeout", TIMEOUT), **kw)
     except requests.ReadTimeout as exc:
         # the host only: Telegram's path carries the bot token, others put keys in the query
-        raise TimeoutUnknown(f"timeout: {urlsplit(url).hostname or 'провайдер'}") from exc
+        raise TimeoutUnknown(f"Провайдер не ответил вовремя ({urlsplit(url).hostname or 'провайдер'})",
+                             code="timeout") from exc
     except requests.RequestException as exc:
-        raise TransientError(f"connection: {type(exc).__name__}") from exc
+        raise TransientError(f"Провайдер недоступен (ошибка соединения: {type(exc).__name__})",
+                             code="connection") from exc
+
+
+def rate_limited(retry_after: float | None = None) -> TransientError:
+    return TransientError("Провайдер просит отправлять реже (HTTP 429)", retry_after, code="rate_limited")
 
 
 def _http_status(resp: requests.Response, name: str) -> None:
     if resp.status_code == 429:
         retry = resp.headers.get("Retry-After")
-        raise TransientError(f"{name}: 429 too many requests",
-                             float(retry) if retry and retry.isdigit() else None)
+        raise rate_limited(float(retry) if retry and retry.isdigit() else None)
     if resp.status_code >= 500:
-        raise TransientError(f"{name}: HTTP {resp.status_code}")
+        raise TransientError(f"Провайдер недоступен (HTTP {resp.status_code})", code="unavailable")
 
 
 def _json(resp: requests.Response, name: str) -> dict:
@@ -100,8 +109,9 @@ def _json(resp: requests.Response, name: str) -> dict:
         data = resp.json()
     except ValueError as exc:
         if resp.status_code >= 400:
-            raise PermanentError(f"{name}: HTTP {resp.status_code}") from exc
-        raise TransientError(f"{name}: unreadable answer") from exc
+            raise PermanentError(f"Провайдер отклонил запрос (HTTP {resp.status_code})",
+                                 code="rejected") from exc
+        raise TransientError("Непонятный ответ провайдера", code="bad_answer") from exc
     return data if isinstance(data, dict) else {}
 
 
@@ -138,15 +148,21 @@ def digits(phone: str) -> str:
 
 # https://sms.ru/api/send: status codes that mean "later", the rest of the errors are final
 SMSRU_TRANSIENT = {220, 230, 231, 232, 233, 500, 501}
-SMSRU_REASONS = {
-    200: "неверный api_id", 201: "недостаточно средств на счёте SMS.ru",
-    202: "неверно указан получатель", 203: "нет текста сообщения",
-    204: "имя отправителя не согласовано с SMS.ru", 205: "сообщение слишком длинное",
-    206: "превышен дневной лимит", 207: "на этот номер нельзя отправлять сообщения",
-    208: "неверное время отправки", 209: "номер в стоп-листе", 220: "сервис временно недоступен",
-    230: "превышен лимит сообщений на этот номер в день", 231: "превышен лимит одинаковых сообщений в минуту",
-    232: "превышен лимит одинаковых сообщений в день", 300: "токен устарел", 301: "неверный api_id",
-    302: "аккаунт не подтверждён",
+SMSRU_REASONS = {   # code -> (machine code, Russian reason)
+    200: ("auth", "Провайдер не принял учётные данные (неверный api_id)"),
+    201: ("no_funds", "Недостаточно средств у провайдера"),
+    202: ("bad_number", "Неверный номер"), 203: ("rejected", "Нет текста сообщения"),
+    204: ("sender", "Имя отправителя не согласовано с провайдером"),
+    205: ("rejected", "Сообщение слишком длинное"), 206: ("limit", "Превышен дневной лимит провайдера"),
+    207: ("bad_number", "На этот номер нельзя отправлять сообщения"),
+    208: ("rejected", "Неверное время отправки"), 209: ("stop_list", "Номер в стоп-листе провайдера"),
+    220: ("unavailable", "Провайдер временно недоступен"),
+    230: ("limit", "Превышен лимит сообщений на этот номер в день"),
+    231: ("limit", "Превышен лимит одинаковых сообщений в минуту"),
+    232: ("limit", "Превышен лимит одинаковых сообщений в день"),
+    300: ("auth", "Провайдер не принял учётные данные (токен устарел)"),
+    301: ("auth", "Провайдер не принял учётные данные (неверный api_id)"),
+    302: ("auth", "Аккаунт у провайдера не подтверждён"),
 }
 # delivery-status codes (callback and /sms/status)
 SMSRU_DELIVERED = {103}
@@ -158,8 +174,9 @@ def _smsru_error(code, text: str | None) -> ChannelError:  # noqa: ANN001
         code = int(code)
     except (TypeError, ValueError):
         code = 0
-    reason = f"SMS.ru {code}: {SMSRU_REASONS.get(code) or text or 'ошибка'}"
-    return (TransientError if code in SMSRU_TRANSIENT else PermanentError)(reason)
+    kind, reason = SMSRU_REASONS.get(code) or ("rejected", f"Провайдер отклонил сообщение: {text or 'без причины'}")
+    return (TransientError if code in SMSRU_TRANSIENT else PermanentError)(
+        f"{reason} (SMS.ru, код {code})", code=kind)
 
 
 class SmsRu(Channel):
@@ -222,13 +239,16 @@ class SmsAero(Channel):
         _http_status(resp, "SMS Aero")
         body = _json(resp, "SMS Aero")
         if body.get("result") == "no credits":
-            raise PermanentError("SMS Aero: недостаточно средств на счёте")
+            raise PermanentError("Недостаточно средств у провайдера (SMS Aero)", code="no_funds")
         if body.get("result") == "reject":
-            raise PermanentError(f"SMS Aero: отклонено — {body.get('reason') or 'без причины'}")
+            raise PermanentError(f"Провайдер отклонил сообщение: {body.get('reason') or 'без причины'} (SMS Aero)",
+                                 code="rejected")
         if resp.status_code == 401:
-            raise PermanentError("SMS Aero: неверный email или API-ключ")
+            raise PermanentError("Провайдер не принял учётные данные: неверный email или API-ключ (SMS Aero)",
+                                 code="auth")
         if not body.get("success"):
-            raise PermanentError(f"SMS Aero: {body.get('message') or f'HTTP {resp.status_code}'}")
+            raise PermanentError(f"Провайдер отклонил запрос: {body.get('message') or f'HTTP {resp.status_code}'} "
+                                 f"(SMS Aero)", code="rejected")
         return body.get("data") or {}
 
     def send(self, recipient, text, *, subject=None, callback_url=None):  # noqa: ANN001
@@ -253,6 +273,101 @@ class SmsAero(Channel):
         return SMSAERO_STATES.get(int(data.get("status", -1)))
 
 
+# --- SMSC (smsc.ru) ------------------------------------------------------------------------
+
+# https://smsc.ru/api/http/send/ — answers with fmt=3: {"id", "cnt", "cost", "balance"} (cost=3)
+# or {"error", "error_code"[, "id"]}. Codes 4 (IP blocked for a while) and 9 (the same
+# request again within a minute) pass; the rest are final.
+SMSC_ERRORS = {
+    1: ("rejected", "Ошибка в параметрах запроса"),
+    2: ("auth", "Провайдер не принял учётные данные (неверный логин или пароль)"),
+    3: ("no_funds", "Недостаточно средств у провайдера"),
+    4: ("rate_limited", "Провайдер временно заблокировал IP-адрес из-за частых ошибок"),
+    5: ("rejected", "Неверный формат даты"),
+    6: ("rejected", "Сообщение запрещено (по тексту или имени отправителя)"),
+    7: ("bad_number", "Неверный номер"),
+    8: ("undeliverable", "Сообщение на этот номер не может быть доставлено"),
+    9: ("rate_limited", "Слишком много одинаковых запросов за минуту"),
+}
+SMSC_TRANSIENT = {4, 9}
+# https://smsc.ru/api/http/status_messages/ — message statuses (status.php and the callback)
+SMSC_DELIVERED = {1, 2, 4}            # delivered, read, link opened
+SMSC_FAILED = {3, 20, 22, 23, 24, 25}  # expired, undeliverable, bad number, forbidden, no funds, unavailable
+
+
+def smsc_state(code) -> str | None:  # noqa: ANN001
+    try:
+        code = int(str(code).strip())
+    except (TypeError, ValueError):
+        return None
+    if code == -3:                    # the message is unknown to SMSC
+        return None
+    if code in SMSC_DELIVERED:
+        return "delivered"
+    if code in SMSC_FAILED:
+        return "failed"
+    return "sent"
+
+
+class Smsc(Channel):
+    channel, provider = "sms", "smsc"
+    base = "https://smsc.ru/sys"
+
+    def _call(self, method: str, http_method: str, params: dict) -> dict:
+        base = (self.settings.get("api_base") or self.base).rstrip("/")
+        auth = {"login": self.credentials.get("login", ""), "psw": self.credentials.get("password", ""),
+                "fmt": 3, "charset": "utf-8"}
+        if http_method == "POST":
+            resp = _request("POST", f"{base}/{method}.php", data={**auth, **params})
+        else:
+            resp = _request("GET", f"{base}/{method}.php", params={**auth, **params})
+        _http_status(resp, "SMSC")
+        body = _json(resp, "SMSC")
+        if resp.status_code >= 400 and "error_code" not in body:
+            raise PermanentError(f"Провайдер отклонил запрос (HTTP {resp.status_code})", code="rejected")
+        if "error_code" in body or "error" in body:
+            try:
+                code = int(body.get("error_code"))
+            except (TypeError, ValueError):
+                code = 0
+            kind, reason = SMSC_ERRORS.get(code) or (
+                "rejected", f"Провайдер отклонил сообщение: {_scalar_text(body.get('error')) or 'без причины'}")
+            raise (TransientError if code in SMSC_TRANSIENT else PermanentError)(
+                f"{reason} (SMSC, код {code})", 60.0 if code in SMSC_TRANSIENT else None, code=kind)
+        return body
+
+    def send(self, recipient, text, *, subject=None, callback_url=None):  # noqa: ANN001
+        params = {"phones": digits(recipient), "mes": text, "cost": 3}
+        if self.settings.get("sender"):
+            params["sender"] = self.settings["sender"]
+        body = self._call("send", "POST", params)
+        if body.get("id") in (None, ""):
+            raise TransientError("Непонятный ответ провайдера", code="bad_answer")
+        return SendResult(str(body.get("id")), _kopecks(body.get("cost")))
+
+    def status(self, provider_message_id, phone: str | None = None):  # noqa: ANN001
+        if not phone:
+            return None               # SMSC asks for the phone with the id
+        body = self._call("status", "GET", {"id": provider_message_id, "phone": digits(phone)})
+        return smsc_state(body.get("status"))
+
+
+def _scalar_text(value) -> str:  # noqa: ANN001
+    return value[:200] if isinstance(value, str) else ""
+
+
+def messenger_error(name: str, code, description: str) -> PermanentError:  # noqa: ANN001
+    """A bot platform's refusal: blocked by the user, an unknown chat, or anything else."""
+    lowered = description.lower()
+    if code == 403 or "blocked" in lowered or "deactivated" in lowered:
+        kind, reason = "blocked", "Клиент заблокировал бота"
+    elif "chat not found" in lowered or "user not found" in lowered or "chat.not.found" in lowered:
+        kind, reason = "chat_not_found", "Чат с клиентом не найден"
+    else:
+        kind, reason = "rejected", f"Провайдер отклонил сообщение: {description[:200] or 'без причины'}"
+    return PermanentError(f"{reason} ({name} {code})", code=kind)
+
+
 # --- Telegram ------------------------------------------------------------------------------
 
 class Telegram(Channel):
@@ -266,11 +381,11 @@ class Telegram(Channel):
         body = _json(resp, "Telegram") if resp.status_code < 500 else {}
         if resp.status_code == 429 or body.get("error_code") == 429:
             retry = (body.get("parameters") or {}).get("retry_after")
-            raise TransientError("Telegram: 429 too many requests", float(retry) if retry else None)
+            raise rate_limited(float(retry) if retry else None)
         _http_status(resp, "Telegram")
         if not body.get("ok"):
-            raise PermanentError(f"Telegram {body.get('error_code') or resp.status_code}: "
-                                 f"{body.get('description') or 'error'}")
+            raise messenger_error("Telegram", body.get("error_code") or resp.status_code,
+                                  str(body.get("description") or ""))
         return body.get("result") or {}
 
     def send(self, recipient, text, *, subject=None, callback_url=None):  # noqa: ANN001
@@ -293,7 +408,7 @@ class Max(Channel):
         _http_status(resp, "MAX")
         body = _json(resp, "MAX")
         if resp.status_code >= 400:
-            raise PermanentError(f"MAX {resp.status_code}: {body.get('message') or body.get('code') or 'error'}")
+            raise messenger_error("MAX", resp.status_code, str(body.get("message") or body.get("code") or ""))
         return body
 
     def send(self, recipient, text, *, subject=None, callback_url=None):  # noqa: ANN001
@@ -332,18 +447,23 @@ class Smtp(Channel):
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [c for c, _ in exc.recipients.values()]
             cls = PermanentError if codes and all(c >= 500 for c in codes) else TransientError
-            raise cls(f"SMTP: адрес отклонён {codes}") from exc
+            raise cls(f"Почтовый сервер отклонил адрес (SMTP {', '.join(map(str, codes))})",
+                      code="bad_address") from exc
         except smtplib.SMTPAuthenticationError as exc:
-            raise PermanentError(f"SMTP: ошибка входа {exc.smtp_code}") from exc
+            raise PermanentError(f"Почтовый сервер не принял логин или пароль (SMTP {exc.smtp_code})",
+                                 code="auth") from exc
         except smtplib.SMTPResponseException as exc:
             cls = PermanentError if exc.smtp_code >= 500 else TransientError
-            raise cls(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}"[:300]) from exc
+            detail = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) \
+                else str(exc.smtp_error)
+            raise cls(f"Почтовый сервер ответил ошибкой (SMTP {exc.smtp_code}: {detail})"[:300],
+                      code="rejected" if exc.smtp_code >= 500 else "unavailable") from exc
         except (smtplib.SMTPException, OSError) as exc:
-            raise TransientError(f"SMTP: {type(exc).__name__}") from exc
+            raise TransientError(f"Почтовый сервер недоступен ({type(exc).__name__})", code="connection") from exc
         return SendResult(msg_id.strip("<>"), 0)
 
 
-PROVIDERS: dict[str, type[Channel]] = {c.provider: c for c in (SmsRu, SmsAero, Telegram, Max, Smtp)}
+PROVIDERS: dict[str, type[Channel]] = {c.provider: c for c in (SmsRu, SmsAero, Smsc, Telegram, Max, Smtp)}
 CHANNEL_OF = {p: c.channel for p, c in PROVIDERS.items()}
 CHANNELS = ("telegram", "max", "email", "sms")
 # Cheapest first: messengers and email cost nothing per message, SMS costs per part.

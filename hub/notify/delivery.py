@@ -30,7 +30,8 @@ from hub.models.notify import ChatLink, OutboxMessage
 from hub.notify import registry
 from hub.notify.channels import Channel, PermanentError, SendResult, TimeoutUnknown, TransientError
 from hub.notify.outbox import PENDING_KEY, render_for, route
-from hub.notify.rules import get_settings, has_consent, quiet_until, tenant_timezone
+from hub.notify.rules import (CHANNEL_NAMES, get_settings, has_consent, quiet_reason, quiet_until,
+                              tenant_timezone)
 
 log = logging.getLogger("kopilka.notify")
 
@@ -147,8 +148,11 @@ def _relaxed_commit(session: Session) -> None:
 
 
 def _finish(session: Session, msg: OutboxMessage, status: str, reason: str | None, now: datetime,
-            next_at: datetime | None = None) -> str:
+            next_at: datetime | None = None, code: str | None = None) -> str:
+    """Record the outcome: `reason` in Russian for the owner's message log, `code` the same
+    as a machine code (consent_withdrawn, quiet_hours, bad_number, no_funds, unavailable...)."""
     msg.status, msg.reason, msg.next_attempt_at, msg.updated_at = status, reason, next_at, now
+    msg.reason_code = code if reason is not None else None
     _relaxed_commit(session)
     return status
 
@@ -185,24 +189,28 @@ def _process(session: Session, msg: OutboxMessage, now: datetime, claimed: bool)
 
         if msg.advertising:
             if not has_consent(customer, msg.channel):
-                return _finish(session, msg, "suppressed", "consent_withdrawn", now)
-            later = quiet_until(now, tenant_timezone(session, tenant_id), settings.get("quiet_hours"))
+                return _finish(session, msg, "suppressed",
+                               "Клиент отозвал согласие на рекламу в этом канале "
+                               f"({CHANNEL_NAMES.get(msg.channel, msg.channel)})", now, code="consent_withdrawn")
+            tz = tenant_timezone(session, tenant_id)
+            later = quiet_until(now, tz, settings.get("quiet_hours"))
             if later is not None:
-                return _finish(session, msg, "queued", "quiet_hours", now, later)
+                return _finish(session, msg, "queued", quiet_reason(later, tz), now, later, code="quiet_hours")
 
         try:
             provider = _channel(session, tenant_id, msg.channel) if msg.channel else None
             if provider is None:
                 r = route(session, tenant_id, customer, msg.context.get("phone"), msg.advertising)
                 if r.channel is None:
-                    return _finish(session, msg, "suppressed", r.reason or "no_channel", now)
+                    return _finish(session, msg, "suppressed", r.reason, now, code=r.code)
                 msg.channel, msg.recipient = r.channel, r.recipient
                 render_for(session, msg)
                 provider = _channel(session, tenant_id, msg.channel)
         except ValueError as exc:   # credentials no configured key opens: wait for the admin
             log.error("notify: channel %s of tenant %s unusable: %s", msg.channel, tenant_id, exc)
-            return _finish(session, msg, "queued", f"channel unusable: {exc}"[:500], now,
-                           now + _backoff(max(msg.attempts, 1), None))
+            return _finish(session, msg, "queued",
+                           "Канал не работает: учётные данные не расшифровываются, введите их заново",
+                           now, now + _backoff(max(msg.attempts, 1), None), code="channel_unusable")
         if msg.channel in ("telegram", "max"):
             link = session.scalar(select(ChatLink).where(
                 ChatLink.tenant_id == tenant_id, ChatLink.channel == msg.channel,
@@ -210,13 +218,16 @@ def _process(session: Session, msg: OutboxMessage, now: datetime, claimed: bool)
             if link is not None and not link.active:
                 if customer is None and msg.customer_id:
                     customer = session.get(Customer, msg.customer_id)
-                return _fallback(session, msg, customer, settings, "chat_inactive", now)
+                return _fallback(session, msg, customer, settings, "Клиент отключил бота", now,
+                                 "chat_inactive")
 
         wait = _rate_wait(msg.channel, provider, tenant_id, msg.recipient or "")
         if wait > MAX_WAIT_INLINE:
-            return _finish(session, msg, "queued", msg.reason, now, now + timedelta(seconds=wait))
+            return _finish(session, msg, "queued", msg.reason, now, now + timedelta(seconds=wait),
+                           code=msg.reason_code)
 
-        timed_out_before = bool(msg.reason and msg.reason.startswith("timeout"))
+        timed_out_before = msg.reason_code == "timeout" or bool(
+            msg.reason_code is None and msg.reason and msg.reason.startswith("timeout"))   # rows of before 0016
         attempts, channel, recipient, body, subject = (msg.attempts + 1, msg.channel, msg.recipient,
                                                        msg.text, msg.subject)
         if claimed and msg.status == "sending" and msg.next_attempt_at and msg.next_attempt_at > now \
@@ -242,7 +253,7 @@ def _process(session: Session, msg: OutboxMessage, now: datetime, claimed: bool)
             error = exc
         except Exception as exc:  # noqa: BLE001 - a bug in a channel must not stop the worker
             log.exception("notify: channel %s crashed", channel)
-            error = TransientError(f"error: {type(exc).__name__}")
+            error = TransientError(f"Внутренняя ошибка канала ({type(exc).__name__})", code="internal_error")
 
         if not claimed:
             msg = session.get(OutboxMessage, message_id, populate_existing=True)
@@ -261,24 +272,23 @@ def _process(session: Session, msg: OutboxMessage, now: datetime, claimed: bool)
             if channel in ("telegram", "max"):
                 if customer is None and msg.customer_id:
                     customer = session.get(Customer, msg.customer_id)
-                _deactivate_if_blocked(session, msg, error.reason)
-                return _fallback(session, msg, customer, settings, error.reason, now)
-            return _finish(session, msg, "failed", error.reason, now)
-        reason = error.reason if isinstance(error, TransientError) else "error"
-        if isinstance(error, TimeoutUnknown):
-            reason = "timeout: " + reason.removeprefix("timeout: ")
+                _deactivate_if_blocked(session, msg, error.code)
+                return _fallback(session, msg, customer, settings, error.reason, now, error.code)
+            return _finish(session, msg, "failed", error.reason, now, code=error.code)
+        reason = error.reason if isinstance(error, TransientError) else "Внутренняя ошибка канала"
+        code = "timeout" if isinstance(error, TimeoutUnknown) else getattr(error, "code", "internal_error")
         if attempts >= int(settings.get("max_attempts", 8)):
-            return _finish(session, msg, "failed", f"attempts exhausted: {reason}", now)
+            return _finish(session, msg, "failed", f"Попытки исчерпаны ({attempts}): {reason}", now,
+                           code="attempts_exhausted")
         return _finish(session, msg, "queued", reason, now,
-                       now + _backoff(attempts, getattr(error, "retry_after", None)))
+                       now + _backoff(attempts, getattr(error, "retry_after", None)), code=code)
     except Exception:
         session.rollback()
         raise
 
 
-def _deactivate_if_blocked(session: Session, msg: OutboxMessage, reason: str) -> None:
-    lowered = reason.lower()
-    if "403" in reason or "blocked" in lowered or "chat not found" in lowered or "deactivated" in lowered:
+def _deactivate_if_blocked(session: Session, msg: OutboxMessage, code: str) -> None:
+    if code in ("blocked", "chat_not_found"):
         link = session.scalar(select(ChatLink).where(
             ChatLink.tenant_id == msg.tenant_id, ChatLink.channel == msg.channel,
             ChatLink.chat_id == msg.recipient))
@@ -287,7 +297,7 @@ def _deactivate_if_blocked(session: Session, msg: OutboxMessage, reason: str) ->
 
 
 def _fallback(session: Session, msg: OutboxMessage, customer: Customer | None, settings: dict,
-              reason: str, now: datetime) -> str:
+              reason: str, now: datetime, code: str | None = None) -> str:
     """A messenger refused: SMS instead where the tenant allows it, else the message fails."""
     if settings.get("sms_fallback", True) or msg.topic == "code":
         r = route(session, msg.tenant_id, customer, msg.context.get("phone"), msg.advertising,
@@ -297,8 +307,8 @@ def _fallback(session: Session, msg: OutboxMessage, customer: Customer | None, s
             row = registry.enabled_channels(session, msg.tenant_id).get("sms")
             msg.provider = row.provider if row else None
             render_for(session, msg)
-            return _finish(session, msg, "queued", f"fallback: {reason}"[:500], now, now)
-    return _finish(session, msg, "failed", reason, now)
+            return _finish(session, msg, "queued", f"Отправим по SMS: {reason}"[:500], now, now, code="fallback")
+    return _finish(session, msg, "failed", reason, now, code=code)
 
 
 def _callback_url(session: Session, tenant_id: str, channel: str) -> str | None:
@@ -439,8 +449,8 @@ def _after_rollback(session: Session) -> None:
         session.info.pop(key, None)
 
 
-def sweep(session: Session, at: datetime) -> int:
-    return deliver_due(session, at)
+def sweep(session: Session, at: datetime, tenant_id: str | None = None) -> int:
+    return deliver_due(session, at, tenant_id=tenant_id)
 
 
 def register() -> None:

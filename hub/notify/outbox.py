@@ -3,7 +3,8 @@
 The row is the message: rendered text, channel and recipient chosen now (so the log shows
 what will go out and what it costs), status `queued` with the moment it is due, or
 `suppressed` with the reason when it must never go (no consent, no channel). Delivery
-happens after the commit (hub.notify.delivery).
+happens after the commit (hub.notify.delivery). `enqueue_many` writes a batch of such rows
+with one set-based INSERT … ON CONFLICT DO NOTHING (the automation's batches).
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,7 +26,8 @@ from hub.models.notify import ChatLink, OutboxMessage
 from hub.notify import registry
 from hub.notify.catalog import check_topic, template_for
 from hub.notify.channels import ORDER
-from hub.notify.rules import get_settings, has_consent, quiet_until, tenant_timezone
+from hub.notify.rules import (get_settings, has_consent, no_consent_reason, quiet_reason, quiet_until,
+                              tenant_timezone)
 from hub.notify.templates import ADVERTISING_TOPICS, render, sms_size
 
 PENDING_KEY = "notify_new"
@@ -35,11 +37,15 @@ PENDING_KEY = "notify_new"
 class Route:
     channel: str | None
     recipient: str | None
-    reason: str | None = None       # why nothing can be sent (channel None)
+    reason: str | None = None       # why nothing can be sent (channel None), in Russian
+    code: str | None = None         # the same as a machine code: no_consent | no_channel
 
 
-def unsubscribe_token(tenant_id: str, customer_id: str) -> str:
-    key = Config().SECRET_KEY.encode()
+NO_CHANNEL = "Нет канала для отправки: клиент не подключил бота, нет телефона или email"
+
+
+def unsubscribe_token(tenant_id: str, customer_id: str, config: Config | None = None) -> str:
+    key = (config or Config()).SECRET_KEY.encode()
     mac = hmac.new(key, f"unsub:{tenant_id}:{customer_id}".encode(), hashlib.sha256).hexdigest()[:24]
     return f"{customer_id}.{mac}"
 
@@ -52,8 +58,9 @@ def check_unsubscribe_token(tenant_id: str, token: str) -> str | None:
     return None
 
 
-def unsubscribe_link(tenant_id: str, customer_id: str) -> str:
-    return f"{Config().PUBLIC_URL.rstrip('/')}/notify/u/{tenant_id}/{unsubscribe_token(tenant_id, customer_id)}"
+def unsubscribe_link(tenant_id: str, customer_id: str, config: Config | None = None) -> str:
+    config = config or Config()
+    return f"{config.PUBLIC_URL.rstrip('/')}/notify/u/{tenant_id}/{unsubscribe_token(tenant_id, customer_id, config)}"
 
 
 def chat_for(session: Session, tenant_id: str, channel: str, customer_id: str | None,
@@ -70,8 +77,9 @@ def chat_for(session: Session, tenant_id: str, channel: str, customer_id: str | 
 
 def route(session: Session, tenant_id: str, customer: Customer | None, phone: str | None,
           advertising: bool, wanted: str | None = None, exclude: tuple[str, ...] = (),
-          sms_always: bool = False) -> Route:
-    """The cheapest channel the customer opted into, among the tenant's enabled ones."""
+          sms_always: bool = False, chats: dict | None = None) -> Route:
+    """The cheapest channel the customer opted into, among the tenant's enabled ones.
+    `chats`: the customers' active bot chats, prefetched ({(channel, customer id): chat id})."""
     channels = registry.enabled_channels(session, tenant_id)
     settings = get_settings(session, tenant_id)
     phone = phone or (customer.phone if customer else None)
@@ -88,6 +96,11 @@ def route(session: Session, tenant_id: str, customer: Customer | None, phone: st
             refused.append(ch)
             continue
         if ch in ("telegram", "max"):
+            if chats is not None and customer is not None:
+                chat_id = chats.get((ch, customer.id))
+                if chat_id is not None:
+                    return Route(ch, chat_id)
+                continue
             link = chat_for(session, tenant_id, ch, customer.id if customer else None, phone)
             if link is not None:
                 return Route(ch, link.chat_id)
@@ -97,18 +110,18 @@ def route(session: Session, tenant_id: str, customer: Customer | None, phone: st
         elif ch == "sms" and phone:
             return Route(ch, phone)
     if refused:
-        return Route(None, None, "no_consent: " + ", ".join(refused))
-    return Route(None, None, "no_channel")
+        return Route(None, None, no_consent_reason(refused), "no_consent")
+    return Route(None, None, NO_CHANNEL, "no_channel")
 
 
-def render_for(session: Session, msg: OutboxMessage) -> bool:
+def render_for(session: Session, msg: OutboxMessage, config: Config | None = None) -> bool:
     """(Re-)render the message for its channel; False when the topic is switched off."""
     text, subject, enabled = template_for(session, msg.tenant_id, msg.topic, msg.channel)
     # A mailing or a chain step with a text of its own sends that text, not the topic's template.
     text = (msg.context or {}).get("text") or text
     body = render(text, msg.context or {})
     if msg.channel == "email" and msg.advertising and msg.customer_id:
-        body += "\n\nОтписаться от рассылки: " + unsubscribe_link(msg.tenant_id, msg.customer_id)
+        body += "\n\nОтписаться от рассылки: " + unsubscribe_link(msg.tenant_id, msg.customer_id, config)
     msg.text, msg.subject = body, subject
     if msg.channel == "sms":
         size = sms_size(body)
@@ -119,7 +132,8 @@ def render_for(session: Session, msg: OutboxMessage) -> bool:
     return enabled
 
 
-def _context(session: Session, customer: Customer | None, context: dict, tenant_id: str) -> dict:
+def _context(session: Session, customer: Customer | None, context: dict, tenant_id: str,
+             config: Config | None = None) -> dict:
     ctx = dict(context or {})
     if "shop" not in ctx:
         from hub.models import Tenant
@@ -132,7 +146,8 @@ def _context(session: Session, customer: Customer | None, context: dict, tenant_
         ctx.setdefault("name", customer.first_name or "")
         if customer.card_number:
             ctx.setdefault("card", customer.card_number)
-        ctx.setdefault("unsubscribe", unsubscribe_link(tenant_id, customer.id))
+        if "unsubscribe" not in ctx:
+            ctx["unsubscribe"] = unsubscribe_link(tenant_id, customer.id, config)
     return ctx
 
 
@@ -157,9 +172,44 @@ def _existing(session: Session, tenant_id: str, dedupe_key: str) -> OutboxMessag
         OutboxMessage.tenant_id == tenant_id, OutboxMessage.dedupe_key == dedupe_key))
 
 
+def _build(session: Session, tenant_id: str, customer: Customer | None, *, topic: str, context: dict,
+           dedupe_key: str, advertising: bool, phone: str | None, channel: str | None, now,
+           chats: dict | None = None, client_ip: str | None = None,
+           config: Config | None = None) -> OutboxMessage | None:
+    """The message row (not added to the session); None when the topic is switched off.
+    `config`: the hub's settings read once for a batch (secret key and public URL)."""
+    advertising = bool(advertising or topic in ADVERTISING_TOPICS)
+    r = route(session, tenant_id, customer, phone, advertising, channel, sms_always=topic == "code",
+              chats=chats)
+    ctx = _json_safe(_context(session, customer, context, tenant_id, config))
+    if phone:
+        ctx.setdefault("phone", phone)
+    msg = OutboxMessage(id=new_id(), tenant_id=tenant_id, customer_id=customer.id if customer else None,
+                        topic=topic, context=ctx, dedupe_key=dedupe_key, advertising=advertising,
+                        channel=r.channel, recipient=r.recipient, status="queued", created_at=now,
+                        updated_at=now, next_attempt_at=now, attempts=0, parts=1, expected_cost=0, text="",
+                        client_ip=client_ip)
+    if r.channel is not None:
+        provider_row = registry.enabled_channels(session, tenant_id).get(r.channel)
+        msg.provider = provider_row.provider if provider_row else None
+        if not render_for(session, msg, config):
+            return None
+        if advertising:
+            settings = get_settings(session, tenant_id)
+            tz = tenant_timezone(session, tenant_id)
+            later = quiet_until(now, tz, settings.get("quiet_hours"))
+            if later is not None:
+                msg.next_attempt_at = later
+                msg.reason, msg.reason_code = quiet_reason(later, tz), "quiet_hours"
+    else:
+        render_for(session, msg, config)
+        msg.status, msg.reason, msg.reason_code, msg.next_attempt_at = "suppressed", r.reason, r.code, None
+    return msg
+
+
 def enqueue(session: Session, *, tenant_id: str, customer_id: str | None, topic: str, context: dict,
             dedupe_key: str, advertising: bool = False, phone: str | None = None,
-            channel: str | None = None) -> OutboxMessage | None:
+            channel: str | None = None, client_ip: str | None = None) -> OutboxMessage | None:
     """Write one outbox row in the caller's transaction (no commit).
 
     The same (tenant_id, dedupe_key) again returns the existing row, never a second message.
@@ -185,29 +235,10 @@ def enqueue(session: Session, *, tenant_id: str, customer_id: str | None, topic:
     customer = session.get(Customer, customer_id) if customer_id else None
     if customer is not None and customer.tenant_id != tenant_id:
         raise ValueError("customer of another tenant")
-    advertising = bool(advertising or topic in ADVERTISING_TOPICS)
-    now = utcnow()
-    r = route(session, tenant_id, customer, phone, advertising, channel, sms_always=topic == "code")
-    ctx = _json_safe(_context(session, customer, context, tenant_id))
-    if phone:
-        ctx.setdefault("phone", phone)
-    msg = OutboxMessage(id=new_id(), tenant_id=tenant_id, customer_id=customer_id, topic=topic,
-                        context=ctx, dedupe_key=dedupe_key, advertising=advertising, channel=r.channel,
-                        recipient=r.recipient, status="queued", created_at=now, updated_at=now,
-                        next_attempt_at=now, attempts=0, parts=1, expected_cost=0, text="")
-    if r.channel is not None:
-        provider_row = registry.enabled_channels(session, tenant_id).get(r.channel)
-        msg.provider = provider_row.provider if provider_row else None
-        if not render_for(session, msg):
-            return None
-        if advertising:
-            settings = get_settings(session, tenant_id)
-            later = quiet_until(now, tenant_timezone(session, tenant_id), settings.get("quiet_hours"))
-            if later is not None:
-                msg.next_attempt_at = later
-    else:
-        render_for(session, msg)
-        msg.status, msg.reason, msg.next_attempt_at = "suppressed", r.reason, None
+    msg = _build(session, tenant_id, customer, topic=topic, context=context, dedupe_key=dedupe_key,
+                 advertising=advertising, phone=phone, channel=channel, now=utcnow(), client_ip=client_ip)
+    if msg is None:
+        return None
     if postgres:
         # Insert first, in a savepoint: the unique index decides between concurrent
         # transactions queuing the same event, and the caller's transaction survives.
@@ -223,14 +254,99 @@ def enqueue(session: Session, *, tenant_id: str, customer_id: str | None, topic:
     return msg
 
 
+_COLUMNS = tuple(c.key for c in OutboxMessage.__table__.columns)
+CHUNK = 1000
+
+
+def _chunks(values: list, size: int = CHUNK):  # noqa: ANN202
+    for i in range(0, len(values), size):
+        yield values[i:i + size]
+
+
+def enqueue_many(session: Session, tenant_id: str, items: list[dict]) -> int:
+    """Write many outbox rows of one tenant in the caller's transaction (no commit): the same
+    rules as `enqueue` per item (keys: customer_id, topic, context, dedupe_key, and optional
+    advertising, phone, channel), with the customers and their bot chats read in one query
+    each and the rows written with set-based INSERT … ON CONFLICT (tenant_id, dedupe_key)
+    DO NOTHING, so an event already queued (or twice in the batch) gives no second message.
+    Returns how many rows were new."""
+    seen: set[str] = set()
+    batch = []
+    for it in items:
+        key = it["dedupe_key"][:300]
+        if key not in seen:
+            seen.add(key)
+            batch.append({**it, "dedupe_key": key})
+    if not batch:
+        return 0
+    enabled = {}
+    for topic in {it["topic"] for it in batch}:
+        check_topic(topic)
+        enabled[topic] = template_for(session, tenant_id, topic, None)[2]
+    batch = [it for it in batch if enabled[it["topic"]]]
+    ids = sorted({it["customer_id"] for it in batch if it.get("customer_id")})
+    customers: dict[str, Customer] = {}
+    for part in _chunks(ids):
+        customers.update((c.id, c) for c in session.scalars(
+            select(Customer).where(Customer.tenant_id == tenant_id, Customer.id.in_(part))))
+    chats: dict[tuple[str, str], str] = {}
+    messengers = [c for c in ("telegram", "max") if c in registry.enabled_channels(session, tenant_id)]
+    if messengers:
+        for part in _chunks(ids):
+            for ch, cid, chat_id in session.execute(
+                    select(ChatLink.channel, ChatLink.customer_id, ChatLink.chat_id)
+                    .where(ChatLink.tenant_id == tenant_id, ChatLink.channel.in_(messengers),
+                           ChatLink.active.is_(True), ChatLink.customer_id.in_(part))
+                    .order_by(ChatLink.created_at)):
+                chats[(ch, cid)] = chat_id           # the newest chat wins, as in chat_for
+    now = utcnow()
+    config = Config()
+    rows = []
+    for it in batch:
+        cid = it.get("customer_id")
+        customer = customers.get(cid) if cid else None
+        if cid and customer is None:
+            raise ValueError("customer of another tenant")
+        msg = _build(session, tenant_id, customer, topic=it["topic"], context=it.get("context") or {},
+                     dedupe_key=it["dedupe_key"], advertising=bool(it.get("advertising")),
+                     phone=it.get("phone"), channel=it.get("channel"), now=now, chats=chats, config=config)
+        if msg is not None:
+            rows.append({k: getattr(msg, k) for k in _COLUMNS})
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:  # pragma: no cover - the hub runs on PostgreSQL and SQLite
+        dialect_insert = insert
+    # Core executemany: SQLAlchemy sends it as multi-row INSERT … VALUES pages ("insertmanyvalues")
+    # with one cached compiled statement, RETURNING only the rows really inserted.
+    table = OutboxMessage.__table__
+    stmt = dialect_insert(table).on_conflict_do_nothing(index_elements=["tenant_id", "dedupe_key"]) \
+        .returning(table.c.id, table.c.status)
+    session.flush()
+    new = 0
+    pending = session.info.setdefault(PENDING_KEY, [])
+    for mid, status in session.connection().execute(stmt, rows).all():
+        new += 1
+        if status == "queued":
+            pending.append(mid)
+    return new
+
+
 # --- one-time codes ------------------------------------------------------------------------
 
-def send_code(session: Session, tenant_id: str, phone: str, code: str, purpose: str) -> OutboxMessage | None:
+def send_code(session: Session, tenant_id: str, phone: str, code: str, purpose: str,
+              ip: str | None = None) -> OutboxMessage | None:
     """A confirmation code to `phone` through the cheapest channel that reaches it (a bot
     chat linked to that phone, else SMS), in the caller's transaction. Limited per phone:
     not twice within `code_limit.per_phone_interval` seconds, at most
-    `code_limit.per_phone_hour` an hour (Invalid "code_rate_limited" otherwise, nothing
-    written). Codes are service messages: no advertising consent, no quiet hours."""
+    `code_limit.per_phone_hour` an hour; and, when the caller knows the client's `ip` (the
+    web cabinets), at most `code_limit.per_ip_hour` codes an hour from that address, whatever
+    the phones (Invalid "code_rate_limited" otherwise, nothing written). Codes are service
+    messages: no advertising consent, no quiet hours."""
     from hub.phones import normalize_phone
     phone = normalize_phone(phone)
     limits = get_settings(session, tenant_id).get("code_limit") or {}
@@ -238,22 +354,28 @@ def send_code(session: Session, tenant_id: str, phone: str, code: str, purpose: 
     # Limited per phone and purpose: a registration code and, a minute later, the code that
     # confirms spending are one normal visit to the till, not abuse.
     prefix = f"code:{phone}:{purpose}:"
-    base = select(OutboxMessage).where(OutboxMessage.tenant_id == tenant_id,
-                                       OutboxMessage.topic == "code",
-                                       OutboxMessage.dedupe_key.startswith(prefix, autoescape=True))
+    codes = select(OutboxMessage).where(OutboxMessage.tenant_id == tenant_id, OutboxMessage.topic == "code")
+    base = codes.where(OutboxMessage.dedupe_key.startswith(prefix, autoescape=True))
     last = session.scalar(base.with_only_columns(func.max(OutboxMessage.created_at)))
     interval = int(limits.get("per_phone_interval", 60))
     if last is not None and (now - last).total_seconds() < interval:
         left = int(interval - (now - last).total_seconds()) + 1
         raise Invalid("code_rate_limited", f"Код уже отправлен. Новый можно запросить через {left} с.",
                       {"repeat_after": left})
-    hourly = session.scalar(base.where(OutboxMessage.created_at > now - timedelta(hours=1))
-                            .with_only_columns(func.count()))
+    hour_ago = now - timedelta(hours=1)
+    hourly = session.scalar(base.where(OutboxMessage.created_at > hour_ago).with_only_columns(func.count()))
     if hourly >= int(limits.get("per_phone_hour", 5)):
         raise Invalid("code_rate_limited", "Слишком много кодов на этот номер. Попробуйте через час.",
                       {"phone": ["Слишком много кодов за этот час."]})
+    ip = (ip or "").strip()[:45] or None
+    if ip is not None:
+        from_ip = session.scalar(codes.where(OutboxMessage.client_ip == ip, OutboxMessage.created_at > hour_ago)
+                                 .with_only_columns(func.count()))
+        if from_ip >= int(limits.get("per_ip_hour", 20)):
+            raise Invalid("code_rate_limited", "Слишком много запросов кода с этого адреса. Попробуйте через час.",
+                          {"ip": ["Слишком много кодов за этот час."]})
     customer = session.scalar(select(Customer).where(Customer.tenant_id == tenant_id,
                                                      Customer.phone == phone))
     return enqueue(session, tenant_id=tenant_id, customer_id=customer.id if customer else None,
                    topic="code", context={"code": code, "purpose": purpose}, phone=phone,
-                   dedupe_key=f"{prefix}{now.isoformat()}:{code}")
+                   dedupe_key=f"{prefix}{now.isoformat()}:{code}", client_ip=ip)

@@ -14,7 +14,7 @@ from hub.models.notify import NotifyChannel
 from hub.notify.channels import CHANNEL_OF, PROVIDERS, Channel
 
 WEBHOOK_SECRET = "_webhook_secret"   # kept encrypted too: SMS Aero needs it in each callbackUrl
-REQUIRED_CREDENTIALS = {"smsru": ("api_id",), "smsaero": ("email", "api_key"),
+REQUIRED_CREDENTIALS = {"smsru": ("api_id",), "smsaero": ("email", "api_key"), "smsc": ("login", "password"),
                         "telegram": ("token",), "max": ("token",), "smtp": ()}
 
 # `kopilka secrets rotate` re-encrypts channel credentials too.
@@ -64,7 +64,7 @@ def webhook_url(row: NotifyChannel, public_url: str) -> str:
 def register_webhook(row: NotifyChannel, public_url: str) -> dict:
     """Point the bot at the hub: Telegram setWebhook with the secret token; MAX
     POST /subscriptions with the secret. SMS gateways: the URL to paste in their cabinet
-    (SMS.ru) or sent with every message (SMS Aero)."""
+    (SMS.ru, SMSC: "Настройки" → the status handler) or sent with every message (SMS Aero)."""
     from hub.notify.channels import Max, Telegram
     url, secret = webhook_url(row, public_url), webhook_secret(row)
     bot = build(row)

@@ -16,19 +16,40 @@ DEFAULT_SETTINGS = {
     "sms_fallback": True,            # SMS when no cheaper channel works for the customer
     "sms_part_price": 250,           # kopecks per SMS part, for the expected cost (seed: 2,5 ₽)
     "max_attempts": 8,
-    "code_limit": {"per_phone_interval": 60, "per_phone_hour": 5},
+    "code_limit": {"per_phone_interval": 60, "per_phone_hour": 5, "per_ip_hour": 20},
+    "first_purchase_message": False,  # hub.notify.events: a "first purchase" message instead of "sale"
+    "review_requests": False,         # hub.notify.events: ask for a review after a purchase
 }
+
+CHANNEL_NAMES = {"sms": "SMS", "email": "email", "telegram": "Telegram", "max": "MAX"}
+
+
+def no_consent_reason(channels: list[str] | tuple[str, ...]) -> str:
+    names = ", ".join(CHANNEL_NAMES.get(c, c) for c in channels)
+    if len(channels) == 1:
+        return f"Нет согласия на рекламу в этом канале ({names})"
+    return f"Нет согласия на рекламу в этих каналах ({names})"
+
+
+def quiet_reason(until: datetime, tz: str) -> str:
+    return f"Тихие часы: отправка в {until.astimezone(ZoneInfo(tz)).strftime('%H:%M')} по местному времени"
 
 # Which consent (Customer.consents key) covers advertising in a channel.
 CONSENT_KEY = {"sms": "sms", "email": "email", "telegram": "messengers", "max": "messengers"}
+
+
+def _with_defaults(stored: dict) -> dict:
+    merged = {**DEFAULT_SETTINGS, **stored}
+    if isinstance(stored.get("code_limit"), dict):
+        merged["code_limit"] = {**DEFAULT_SETTINGS["code_limit"], **stored["code_limit"]}
+    return merged
 
 
 def get_settings(session: Session, tenant_id: str) -> dict:
     cache = session.info.setdefault("notify_settings", {})
     if tenant_id not in cache:
         row = session.scalar(select(NotifySettings).where(NotifySettings.tenant_id == tenant_id))
-        merged = {**DEFAULT_SETTINGS, **((row.settings if row else None) or {})}
-        cache[tenant_id] = merged
+        cache[tenant_id] = _with_defaults((row.settings if row else None) or {})
     return cache[tenant_id]
 
 
@@ -51,10 +72,16 @@ def put_settings(session: Session, tenant_id: str, data: dict) -> dict:
     if row is None:
         row = NotifySettings(tenant_id=tenant_id, settings={})
         session.add(row)
-    row.settings = {**(row.settings or {}), **data}
+    merged = dict(row.settings or {})
+    for key, value in data.items():
+        if key == "code_limit" and isinstance(value, dict):
+            # a partial update of the limits keeps the others
+            value = {**(merged.get(key) or DEFAULT_SETTINGS[key]), **value}
+        merged[key] = value
+    row.settings = merged
     row.updated_at = utcnow()
     session.info.get("notify_settings", {}).pop(tenant_id, None)
-    return {**DEFAULT_SETTINGS, **row.settings}
+    return _with_defaults(row.settings)
 
 
 def tenant_timezone(session: Session, tenant_id: str) -> str:

@@ -5,7 +5,8 @@ channel's secret; a wrong or missing secret is 401 and nothing is written).
   The reply goes back in the webhook answer (Telegram executes a method given there).
 * POST /notify/max/<webhook_id> — MAX updates; `X-Max-Bot-Api-Secret`.
 * POST /notify/sms/<webhook_id>/status?secret=… — delivery statuses: SMS.ru
-  (`data[N]=sms_status\\n<id>\\n<code>`, answered `100`) and SMS Aero (`id`, `status`).
+  (`data[N]=sms_status\\n<id>\\n<code>`, answered `100`), SMS Aero (`id`, `status`) and SMSC
+  (form fields `id`, `phone`, `status`, `err`; the URL goes into SMSC's cabinet, answered `OK`).
 * POST /notify/sms/<webhook_id>/inbound?secret=… — a customer's SMS reply (phone, text):
   "СТОП" withdraws the SMS advertising consent.
 * GET|POST /notify/u/<tenant_id>/<token> — the unsubscribe link of advertising messages.
@@ -24,7 +25,7 @@ from hub.extensions import db
 from hub.models import Customer
 from hub.models.notify import OutboxMessage
 from hub.notify import bots, registry
-from hub.notify.channels import SMSAERO_STATES, ChannelError, Max, _kopecks, smsru_state
+from hub.notify.channels import SMSAERO_STATES, ChannelError, Max, _kopecks, smsc_state, smsru_state
 from hub.notify.outbox import check_unsubscribe_token
 from hub.notify.rules import CONSENT_KEY, is_stop, withdraw
 
@@ -155,7 +156,7 @@ def _apply_status(tenant_id: str, provider_id: str, state: str | None, cost: int
     if state == "delivered" and msg.status in ("sent", "sending", "queued"):
         msg.status, msg.delivered_at = "delivered", now
     elif state == "failed" and msg.status != "delivered":
-        msg.status, msg.reason = "failed", "оператор не доставил сообщение"
+        msg.status, msg.reason, msg.reason_code = "failed", "Оператор не доставил сообщение", "undelivered"
     if cost is not None:
         msg.cost = cost
     msg.updated_at = now
@@ -177,6 +178,14 @@ def sms_status(webhook_id: str):
                 _apply_status(row.tenant_id, lines[1].strip(), smsru_state(lines[2].strip()))
         db.session.commit()
         return "100", 200, {"Content-Type": "text/plain"}
+    if row.provider == "smsc":
+        data = request.form.to_dict() or _json_body()
+        provider_id = _scalar(data.get("id"))
+        if provider_id:
+            _apply_status(row.tenant_id, provider_id, smsc_state(_scalar(data.get("status"))[:4]),
+                          _kopecks(data.get("cost")) if isinstance(data.get("cost"), (str, int)) else None)
+        db.session.commit()
+        return "OK", 200, {"Content-Type": "text/plain"}
     data = _json_body() or request.form.to_dict()
     items = data.get("data") if isinstance(data.get("data"), list) else [data]
     for item in items:

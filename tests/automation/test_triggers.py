@@ -126,3 +126,17 @@ def test_a_tenant_in_another_time_zone_counts_its_own_days(world):
     assert world.run(msk(2026, 6, 30, 22))["birthday"] == 1
     assert world.events("birthday")[0].expires_at.astimezone(MSK).hour == 20   # Novosibirsk midnight
     assert timedelta(0) < world.events("birthday")[0].expires_at - msk(2026, 7, 16) < timedelta(days=1)
+
+
+def test_a_blocked_client_gets_no_birthday_gift_nor_its_message(world):
+    from hub.services.customers import set_blocked
+    world.settings(msk(2026, 11, 1), {"gifts": [BIRTHDAY_500]})
+    anna = world.customer(msk(2026, 1, 5), first_name="Анна", birth_date=date(1990, 12, 15))
+    set_blocked(world.session, world.t, anna.id, True, reason="мошенничество", moment=msk(2026, 11, 2))
+    world.session.commit()
+    assert world.run(msk(2026, 12, 8, 10))["birthday"] == 1        # claimed once ...
+    [ev] = world.events("birthday")
+    assert ev.status == "skipped" and ev.posting_id is None         # ... and skipped
+    assert world.gift_postings() == 0 and world.messages("birthday") == []
+    world.run(msk(2026, 12, 8, 10))
+    assert world.gift_postings() == 0 and world.messages("birthday") == []

@@ -46,7 +46,7 @@ def test_provider_5xx_then_recovering(session, tid, customer, channel):
     with responses.RequestsMock() as rsps:
         rsps.post(f"{SMSRU}/sms/send", status=503)
         assert deliver(session, m.id) == "queued"
-    assert m.reason == "SMS.ru: HTTP 503" and m.attempts == 1
+    assert m.reason == "Провайдер недоступен (HTTP 503)" and m.reason_code == "unavailable" and m.attempts == 1
     assert m.next_attempt_at == DAY + timedelta(seconds=30)
     with responses.RequestsMock() as rsps:                       # not due yet: no call at all
         assert deliver_due(session, DAY + timedelta(seconds=10)) == 0
@@ -57,22 +57,25 @@ def test_provider_5xx_then_recovering(session, tid, customer, channel):
     with responses.RequestsMock() as rsps:
         smsru_ok(rsps)
         assert deliver_due(session, DAY + timedelta(minutes=5)) == 1
-    assert m.status == "sent" and m.attempts == 3 and m.reason is None
+    assert m.status == "sent" and m.attempts == 3 and m.reason is None and m.reason_code is None
     assert m.cost == m.expected_cost == 250                      # SMS.ru gave no price: the estimate
 
 
-@pytest.mark.parametrize("body, reason", [
-    ({"status": "ERROR", "status_code": 201, "status_text": "x"}, "SMS.ru 201: недостаточно средств на счёте SMS.ru"),
+@pytest.mark.parametrize("body, reason, code", [
+    ({"status": "ERROR", "status_code": 201, "status_text": "x"},
+     "Недостаточно средств у провайдера (SMS.ru, код 201)", "no_funds"),
+    ({"status": "OK", "status_code": 100, "sms": {"79161234567": {"status": "ERROR", "status_code": 202}}},
+     "Неверный номер (SMS.ru, код 202)", "bad_number"),
     ({"status": "OK", "status_code": 100, "sms": {"79161234567": {"status": "ERROR", "status_code": 207}}},
-     "SMS.ru 207: на этот номер нельзя отправлять сообщения"),
+     "На этот номер нельзя отправлять сообщения (SMS.ru, код 207)", "bad_number"),
 ])
-def test_provider_refusal_fails_with_the_reason(session, tid, customer, channel, body, reason):
+def test_provider_refusal_fails_with_the_reason(session, tid, customer, channel, body, reason, code):
     channel("smsru")
     m = _sale(session, tid, customer())
     with responses.RequestsMock() as rsps:
         rsps.post(f"{SMSRU}/sms/send", json=body)
         assert deliver(session, m.id) == "failed"
-    assert m.reason == reason and m.next_attempt_at is None
+    assert m.reason == reason and m.reason_code == code and m.next_attempt_at is None
 
 
 def test_consent_withdrawn_between_queueing_and_sending(session, tid, customer, channel):
@@ -84,7 +87,8 @@ def test_consent_withdrawn_between_queueing_and_sending(session, tid, customer, 
     with responses.RequestsMock() as rsps:
         assert deliver_due(session, DAY) == 1
         assert len(rsps.calls) == 0
-    assert m.status == "suppressed" and m.reason == "consent_withdrawn"
+    assert m.status == "suppressed" and m.reason_code == "consent_withdrawn"
+    assert m.reason == "Клиент отозвал согласие на рекламу в этом канале (SMS)"
 
 
 def test_quiet_hours_at_send_time(session, tid, customer, channel):
@@ -95,7 +99,8 @@ def test_quiet_hours_at_send_time(session, tid, customer, channel):
         assert deliver(session, m.id) == "queued"
         assert len(rsps.calls) == 0
     morning = DAY.replace(hour=6) + timedelta(days=1)
-    assert m.next_attempt_at == morning and m.reason == "quiet_hours" and m.attempts == 0
+    assert m.next_attempt_at == morning and m.attempts == 0
+    assert m.reason == "Тихие часы: отправка в 09:00 по местному времени" and m.reason_code == "quiet_hours"
     with responses.RequestsMock() as rsps:
         smsru_ok(rsps)
         assert deliver_due(session, morning) == 1
@@ -116,7 +121,8 @@ def test_blocked_bot_falls_back_to_sms(session, tid, customer, channel):
                   json={"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"})
         assert deliver(session, m.id) == "queued"
         assert json.loads(rsps.calls[0].request.body) == {"chat_id": "555", "text": m.text}
-    assert m.channel == "sms" and m.recipient == "+79161234567" and m.reason.startswith("fallback: Telegram 403")
+    assert m.channel == "sms" and m.recipient == "+79161234567" and m.reason_code == "fallback"
+    assert m.reason == "Отправим по SMS: Клиент заблокировал бота (Telegram 403)"
     assert m.expected_cost == 250
     link = session.query(ChatLink).filter_by(chat_id="555").one()
     assert link.active is False
@@ -149,7 +155,7 @@ def test_timeout_asks_sms_aero_before_sending_again(session, tid, customer, chan
     with responses.RequestsMock() as rsps:
         rsps.post(f"{AERO}/sms/send", body=requests.exceptions.ReadTimeout("slow"))
         assert deliver(session, m.id) == "queued"
-    assert m.reason.startswith("timeout")
+    assert m.reason == "Провайдер не ответил вовремя (gate.smsaero.ru)" and m.reason_code == "timeout"
     with responses.RequestsMock() as rsps:     # it did arrive: found by number and text, not resent
         rsps.post(f"{AERO}/sms/list", json={"success": True, "data": {
             "0": {"id": 777, "number": "79161234567", "text": m.text, "status": 0, "cost": 4.99},
@@ -179,7 +185,7 @@ def test_sms_aero_no_credits_fails(session, tid, customer, channel):
     with responses.RequestsMock() as rsps:
         rsps.post(f"{AERO}/sms/send", json={"success": False, "result": "no credits"})
         assert deliver(session, m.id) == "failed"
-    assert m.reason == "SMS Aero: недостаточно средств на счёте"
+    assert m.reason == "Недостаточно средств у провайдера (SMS Aero)" and m.reason_code == "no_funds"
 
 
 def test_attempts_run_out(session, tid, customer, channel):
@@ -191,7 +197,8 @@ def test_attempts_run_out(session, tid, customer, channel):
         rsps.post(f"{SMSRU}/sms/send", body=requests.exceptions.ConnectionError("down"))
         assert deliver(session, m.id) == "queued"
         assert deliver_due(session, DAY + timedelta(hours=1)) == 1
-    assert m.status == "failed" and m.reason.startswith("attempts exhausted: connection")
+    assert m.status == "failed" and m.reason_code == "attempts_exhausted"
+    assert m.reason == "Попытки исчерпаны (2): Провайдер недоступен (ошибка соединения: ConnectionError)"
 
 
 def test_a_sending_lease_expires(session, tid, customer, channel):
@@ -227,5 +234,6 @@ def test_telegram_timeout_never_puts_the_bot_token_in_the_reason(session, tid, c
     with responses.RequestsMock() as rsps:
         rsps.post(f"{TG}/bot123:ABC/sendMessage", body=requests.exceptions.ReadTimeout("slow"))
         deliver(session, m.id)
-    assert m.reason and m.reason.startswith("timeout") and "123:ABC" not in m.reason
+    assert m.reason_code == "timeout" and m.reason.startswith("Провайдер не ответил вовремя")
+    assert "123:ABC" not in m.reason
     assert "123:ABC" not in caplog.text

@@ -47,8 +47,9 @@ def test_smtp_refusals(session, tid, customer, channel, smtp):
     gone = customer("+79161234567", consents={"email": True}, email="gone@example.ru")
     busy = customer("+79161234568", consents={"email": True}, email="busy@example.ru")
     m1, m2 = _mail(session, tid, gone, "a"), _mail(session, tid, busy, "b")
-    assert deliver(session, m1.id) == "failed" and "550" in m1.reason
-    assert deliver(session, m2.id) == "queued" and "451" in m2.reason
+    assert deliver(session, m1.id) == "failed" and m1.reason == "Почтовый сервер отклонил адрес (SMTP 550)"
+    assert m1.reason_code == "bad_address"
+    assert deliver(session, m2.id) == "queued" and "451" in m2.reason and m2.reason.startswith("Почтовый сервер")
 
 
 def test_smtp_down_is_retried(session, tid, customer, channel):
@@ -56,4 +57,4 @@ def test_smtp_down_is_retried(session, tid, customer, channel):
         port = dead.port
     channel("smtp", host="127.0.0.1", port=port)
     m = _mail(session, tid, customer(consents={"email": True}, email="a@example.ru"))
-    assert deliver(session, m.id) == "queued" and m.reason.startswith("SMTP: ")
+    assert deliver(session, m.id) == "queued" and m.reason.startswith("Почтовый сервер недоступен")

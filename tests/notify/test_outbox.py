@@ -44,7 +44,8 @@ def test_cheapest_channel_first_and_sms_fallback(session, tid, customer, channel
     rules.put_settings(session, tid, {"sms_fallback": False})
     other = customer("+79161234568")
     m = _enq(session, tid, other, key="c")
-    assert m.status == "suppressed" and m.reason == "no_channel"
+    assert m.status == "suppressed" and m.reason_code == "no_channel"
+    assert m.reason == "Нет канала для отправки: клиент не подключил бота, нет телефона или email"
 
 
 def test_advertising_needs_consent_for_the_channel(session, tid, customer, channel):
@@ -52,7 +53,8 @@ def test_advertising_needs_consent_for_the_channel(session, tid, customer, chann
     no = customer("+79161234567", {"sms": False})
     yes = customer("+79161234568", {"sms": True})
     m = _enq(session, tid, no, topic="winback", key="w1")
-    assert m.status == "suppressed" and m.reason == "no_consent: sms" and m.advertising
+    assert m.status == "suppressed" and m.reason == "Нет согласия на рекламу в этом канале (SMS)" and m.advertising
+    assert m.reason_code == "no_consent"
     # birthdays are advertising whatever the caller says
     m = _enq(session, tid, no, topic="birthday", key="b1", advertising=False)
     assert m.status == "suppressed" and m.advertising

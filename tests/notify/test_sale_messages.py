@@ -194,7 +194,7 @@ def test_service_messages_need_no_consent_advertising_does(api, session, shop):
     assert set(by_topic) == {"sale", "level_change", "review_request"}
     assert by_topic["sale"].status == by_topic["level_change"].status == "queued"
     review = by_topic["review_request"]
-    assert review.status == "suppressed" and review.reason == "no_consent: sms"
+    assert review.status == "suppressed" and review.reason == "Нет согласия на рекламу в этом канале (SMS)"
     assert review.dedupe_key == f"review:{r.json['id']}"
 
 

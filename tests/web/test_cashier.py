@@ -135,3 +135,20 @@ def test_another_tenants_client_and_receipt_are_404(client, session, shop, as_ro
     t = token(client, "/cashier/returns")
     assert client.post(f"/cashier/returns/{answer['id']}", data={"csrf_token": t, "op_key": str(uuid.uuid4()),
                                                                  "qty-1": "1"}).status_code == 404
+
+
+def test_a_cashier_registering_many_clients_is_not_limited_per_address(client, session, shop, as_role):
+    """The per-IP code limit guards the participant's self-service door; a signed-in cashier at
+    a shop (one address for every till) registers as many clients as come."""
+    from hub.models import OutboxMessage
+    from hub.notify import registry, rules
+    registry.configure(session, shop["a"], "smsru", settings={}, credentials={"api_id": "KEY"})
+    rules.put_settings(session, shop["a"], {"code_limit": {"per_ip_hour": 1}})
+    session.commit()
+    h = _start(client, as_role)
+    for i in range(3):
+        form = {"phone": f"+7916555440{i}", "first_name": "Ольга", "personal_data": "on"}
+        r = client.post("/cashier/register/code", data=form, headers=h)   # every request from one address
+        assert r.status_code == 200 and "Код отправлен" in text(r), text(r)
+    sent = session.scalars(select(OutboxMessage.client_ip).where(OutboxMessage.tenant_id == shop["a"])).all()
+    assert len(sent) == 3 and set(sent) == {None}

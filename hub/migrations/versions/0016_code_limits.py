@@ -16,8 +16,15 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table('notify_outbox', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('reason_code', sa.String(length=40), nullable=True))
+        batch_op.add_column(sa.Column('client_ip', sa.String(length=45), nullable=True))
+        batch_op.create_index('ix_notify_outbox_client_ip', ['tenant_id', 'client_ip', 'created_at'],
+                              unique=False)
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('notify_outbox', schema=None) as batch_op:
+        batch_op.drop_index('ix_notify_outbox_client_ip')
+        batch_op.drop_column('client_ip')
+        batch_op.drop_column('reason_code')

@@ -1,6 +1,7 @@
 """One-time codes to a phone for the web cabinets (participant's login, registration at the
 cashier's workplace): sent through hub.notify's channels (bot chat or SMS; its per-phone limits
-apply), only a hash kept, 10 minutes valid, five tries."""
+apply, and its per-IP limit with the client's address), only a hash kept, 10 minutes valid,
+five tries."""
 from __future__ import annotations
 
 import hashlib
@@ -32,8 +33,9 @@ def _latest(session, tenant_id: str, phone: str, purpose: str) -> WebCode | None
         .order_by(WebCode.issued_at.desc()).limit(1)).first()
 
 
-def issue(session, tenant_id: str, phone: str, purpose: str) -> None:  # noqa: ANN001
-    """Send a new code to `phone` (E.164); commits. Invalid when asked again too early."""
+def issue(session, tenant_id: str, phone: str, purpose: str, ip: str | None = None) -> None:  # noqa: ANN001
+    """Send a new code to `phone` (E.164); commits. Invalid when asked again too early, or
+    too often from the client's `ip` (request.remote_addr; None when unknown)."""
     now = utcnow()
     last = _latest(session, tenant_id, phone, purpose)
     if last is not None and last.consumed_at is None and now - last.issued_at < REPEAT_AFTER:
@@ -47,7 +49,7 @@ def issue(session, tenant_id: str, phone: str, purpose: str) -> None:  # noqa: A
         send_code = None
     if send_code is not None:
         try:
-            send_code(session, tenant_id, phone, code, purpose)
+            send_code(session, tenant_id, phone, code, purpose, ip=ip)
         except Invalid:
             session.rollback()
             raise
