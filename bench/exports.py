@@ -20,11 +20,13 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,6 +86,63 @@ def child(url: str, export_id: str, export_dir: str) -> None:
                       "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
 
 
+@contextmanager
+def bench_database(prefix: str, keep: bool):
+    """A new migrated PostgreSQL database `<prefix>_<random>`: (engine, url); dropped at the
+    end, also on failure or Ctrl-C, unless `keep`."""
+    from hub.db import upgrade
+    from hub.extensions import make_engine
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = None
+    try:
+        engine = make_engine(url)
+        upgrade(engine)
+        yield engine, url
+    finally:
+        if engine is not None:
+            engine.dispose()
+        if keep:
+            say(f"база оставлена: {url}")
+        else:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def load_clients(engine, session, clients: int):  # noqa: ANN001, ANN201
+    """A tenant with three levels and `clients` customers with accounts, loaded set-based;
+    returns the tenant."""
+    from hub.services.programs import DEFAULT_SETTINGS, put_program
+    from hub.services.tenants import create_tenant
+    tenant, _ = create_tenant(session, "Сеть «Бенчмарк»")
+    levels = [{**DEFAULT_SETTINGS["levels"][0], "code": "base", "name": "Стандарт", "threshold": 0},
+              {**DEFAULT_SETTINGS["levels"][0], "code": "gold", "name": "Золотой", "threshold": 1_000_000},
+              {**DEFAULT_SETTINGS["levels"][0], "code": "vip", "name": "VIP", "threshold": 5_000_000}]
+    put_program(session, tenant.id, {**DEFAULT_SETTINGS, "levels": levels})
+    session.commit()
+    say(f"{clients:,} клиентов загружаются …")
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        for lo in range(1, clients + 1, CHUNK):
+            hi = min(lo + CHUNK - 1, clients)
+            conn.execute(text(CUSTOMERS), {"t": tenant.id, "lo": lo, "hi": hi})
+            say(f"  клиенты {hi:,}")
+        conn.execute(text(ACCOUNTS), {"t": tenant.id})
+    vacuum(engine, "customers", "accounts")
+    say(f"загружено за {time.perf_counter() - started:.1f} с")
+    return tenant
+
+
+def vacuum(engine, *tables: str) -> None:  # noqa: ANN001
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for table in tables:
+            conn.execute(text(f"VACUUM ANALYZE {table}"))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=1_000_000)
@@ -95,74 +154,37 @@ def main() -> int:
         child(*args.child)
         return 0
 
-    from hub.db import upgrade
-    from hub.extensions import make_engine
-    name = f"kopilka_bench_export_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
     workdir = tempfile.mkdtemp(prefix="kopilka-export-")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = None
     try:
-        engine = make_engine(url)
-        upgrade(engine)
-        from sqlalchemy.orm import sessionmaker
+        with bench_database("kopilka_bench_export", args.keep) as (engine, url):
+            from sqlalchemy.orm import sessionmaker
 
-        from hub.clock import utcnow
-        from hub.models.web import Export
-        from hub.services.programs import DEFAULT_SETTINGS, put_program
-        from hub.services.tenants import create_tenant
-        s = sessionmaker(bind=engine, expire_on_commit=False)()
-        tenant, _ = create_tenant(s, "Сеть «Бенчмарк»")
-        levels = [{**DEFAULT_SETTINGS["levels"][0], "code": "base", "name": "Стандарт", "threshold": 0},
-                  {**DEFAULT_SETTINGS["levels"][0], "code": "gold", "name": "Золотой", "threshold": 1_000_000},
-                  {**DEFAULT_SETTINGS["levels"][0], "code": "vip", "name": "VIP", "threshold": 5_000_000}]
-        put_program(s, tenant.id, {**DEFAULT_SETTINGS, "levels": levels})
-        s.commit()
-        say(f"{args.clients:,} клиентов загружаются в {name} …")
-        started = time.perf_counter()
-        with engine.begin() as conn:
-            for lo in range(1, args.clients + 1, CHUNK):
-                hi = min(lo + CHUNK - 1, args.clients)
-                conn.execute(text(CUSTOMERS), {"t": tenant.id, "lo": lo, "hi": hi})
-                say(f"  клиенты {hi:,}")
-            conn.execute(text(ACCOUNTS), {"t": tenant.id})
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE customers"))
-            conn.execute(text("VACUUM ANALYZE accounts"))
-        say(f"загружено за {time.perf_counter() - started:.1f} с")
-        export = Export(tenant_id=tenant.id, kind="clients", params={}, status="queued", rows_done=0,
-                        user_email="bench", created_at=utcnow())
-        s.add(export)
-        s.commit()
-        say("выгрузка клиентов в Excel (отдельный процесс, как фоновая задача) …")
-        out = subprocess.run([sys.executable, __file__, "--child", url, export.id, workdir],
-                             check=True, capture_output=True, text=True)
-        figures = json.loads(out.stdout.strip().splitlines()[-1])
-        s.expire_all()
-        export = s.get(Export, export.id)
-        figures.update({"clients": args.clients, "rows": export.rows_done,
-                        "file_mb": round((export.file_size or 0) / 1048576, 1)})
-        s.close()
-        say(f"готово: {figures['rows']:,} строк за {figures['seconds']} с (процессор {figures['cpu_seconds']} с), "
-            f"пик памяти процесса "
-            f"{figures['peak_rss_mb']} МБ (после импорта {figures['rss_before_mb']} МБ), файл {figures['file_mb']} МБ")
-        print(json.dumps(figures, ensure_ascii=False))
-        if args.json:
-            Path(args.json).write_text(json.dumps(figures, ensure_ascii=False, indent=2))
-        return 0 if figures["status"] == "done" and figures["rows"] == args.clients else 1
+            from hub.clock import utcnow
+            from hub.models.web import Export
+            s = sessionmaker(bind=engine, expire_on_commit=False)()
+            tenant = load_clients(engine, s, args.clients)
+            export = Export(tenant_id=tenant.id, kind="clients", params={}, status="queued", rows_done=0,
+                            user_email="bench", created_at=utcnow())
+            s.add(export)
+            s.commit()
+            say("выгрузка клиентов в Excel (отдельный процесс, как фоновая задача) …")
+            out = subprocess.run([sys.executable, __file__, "--child", url, export.id, workdir],
+                                 check=True, capture_output=True, text=True)
+            figures = json.loads(out.stdout.strip().splitlines()[-1])
+            s.expire_all()
+            export = s.get(Export, export.id)
+            figures.update({"clients": args.clients, "rows": export.rows_done,
+                            "file_mb": round((export.file_size or 0) / 1048576, 1)})
+            s.close()
     finally:
-        import shutil
         shutil.rmtree(workdir, ignore_errors=True)
-        if engine is not None:
-            engine.dispose()
-        if args.keep:
-            say(f"база оставлена: {url}")
-        else:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    say(f"готово: {figures['rows']:,} строк за {figures['seconds']} с (процессор {figures['cpu_seconds']} с), "
+        f"пик памяти процесса "
+        f"{figures['peak_rss_mb']} МБ (после импорта {figures['rss_before_mb']} МБ), файл {figures['file_mb']} МБ")
+    print(json.dumps(figures, ensure_ascii=False))
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, ensure_ascii=False, indent=2))
+    return 0 if figures["status"] == "done" and figures["rows"] == args.clients else 1
 
 
 if __name__ == "__main__":
