@@ -4,7 +4,8 @@
 One run: a fresh database with a tenant, a realistic program and 100,000 customers (with
 their accounts and starting bonuses as real lots and postings); gunicorn on a free port;
 `wrk` against /health, the core API's calculate and commit, МойСклад's Loyalty API recalc
-and retaildemand, and the Evotor terminal app's quote and commit; `pgbench` (TPC-B-like) in its own database; calculate's p50/p99 at a fixed
+and retaildemand, the Evotor terminal app's quote and commit, calculate again with 50 active
+promotions; `pgbench` (TPC-B-like) in its own database; calculate's p50/p99 at a fixed
 rate of half its peak; the workers' RSS; a table with the targets. Everything it created is
 stopped and dropped at the end, on failure too. See bench/README.md.
 
@@ -35,7 +36,7 @@ import tempfile
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
@@ -127,6 +128,9 @@ class Scenario:
     # from what earlier requests left in the database; called with the most it may return.
     feed: Callable[[Context, int], list[str]] | None = None
     needs: str | None = None                               # a scenario that must run before
+    # Set-up through the hub's own API just before the scenario runs (in process and under
+    # wrk alike), given `call(method, path, body, headers) -> (status, json)`; returns its undo.
+    around: Callable[[Context, Callable], Callable[[], None]] | None = None
 
     def resolve(self, ctx: Context) -> tuple[str, dict, list[str]]:
         path = self.path(ctx) if callable(self.path) else self.path
@@ -260,6 +264,24 @@ def evotor_commits(ctx: Context, limit: int) -> list[str]:
             for uid, customer, hold, spend in rows]
 
 
+def with_promotions(ctx: Context, call: Callable) -> Callable[[], None]:
+    """bench/promotions.py's 50 promotions, active for the scenario and deleted after it."""
+    from bench.promotions import promotions_wire
+    ids = []
+    for p in promotions_wire():
+        status, answer = call("POST", "/api/v1/promotions", p, _bearer(ctx))
+        if status != 201:
+            raise RuntimeError(f"POST /api/v1/promotions: {status} {answer}")
+        ids.append(answer["id"])
+
+    def undo() -> None:
+        for pid in ids:
+            status, answer = call("DELETE", f"/api/v1/promotions/{pid}", None, _bearer(ctx))
+            if status not in (200, 204):
+                raise RuntimeError(f"DELETE /api/v1/promotions/{pid}: {status} {answer}")
+    return undo
+
+
 def scenarios() -> list[Scenario]:
     """The benchmark's scenarios, in the order they run. Adapters add theirs here."""
     return [
@@ -273,6 +295,9 @@ def scenarios() -> list[Scenario]:
                  ok=(200,)),
         Scenario("evotor-commit", "POST", "/evotor/app/v1/receipts/commit", _evotor_headers,
                  feed=evotor_commits, needs="evotor-quote", ok=(200,)),
+        # Issue 12's aim: calculate with 50 active promotions ÷ calculate with none.
+        Scenario("calculate-promo", "POST", "/api/v1/receipts/calculate", _bearer, core_receipts,
+                 around=with_promotions),
     ]
 
 
@@ -292,6 +317,8 @@ TARGETS = [
     Target("recalc ÷ calculate", "rps:recalc", "rps:calculate", ">=", 0.80, "≥ 80%"),
     Target("retaildemand ÷ commit", "rps:retaildemand", "rps:commit", ">=", 0.80, "≥ 80%"),
     Target("calculate p99 at half peak, ms", "fixed_p99_ms", None, "<=", 25.0, "≤ 25 ms"),
+    Target("calculate-promo ÷ calculate", "rps:calculate-promo", "rps:calculate", ">=",
+           0.80, "≥ 80%"),
     Target("largest worker RSS, MB", "rss_max_mb", None, "<=", 150.0, "< 150 MB"),
 ]
 
@@ -539,12 +566,12 @@ def link_evotor(ctx: Context, post: Callable[[str, dict, dict], tuple[int, dict]
     return answer["token"]
 
 
-def http_post_json(base_url: str) -> Callable[[str, dict, dict], tuple[int, dict]]:
-    def post(path: str, body: dict, headers: dict) -> tuple[int, dict]:
+def http_call(base_url: str) -> Callable[[str, str, dict | None, dict], tuple[int, dict]]:
+    def call(method: str, path: str, body: dict | None, headers: dict) -> tuple[int, dict]:
         host, port = base_url.split("//", 1)[1].split(":")
         conn = http.client.HTTPConnection(host, int(port), timeout=10)
         try:
-            conn.request("POST", path, body=json.dumps(body, ensure_ascii=False).encode(),
+            conn.request(method, path, body=None if body is None else json.dumps(body, ensure_ascii=False).encode(),
                          headers={**headers, "Content-Type": "application/json"})
             resp = conn.getresponse()
             raw = resp.read()
@@ -554,7 +581,19 @@ def http_post_json(base_url: str) -> Callable[[str, dict, dict], tuple[int, dict
                 return resp.status, {"raw": raw[:300].decode(errors="replace")}
         finally:
             conn.close()
-    return post
+    return call
+
+
+def http_post_json(base_url: str) -> Callable[[str, dict, dict], tuple[int, dict]]:
+    call = http_call(base_url)
+    return lambda path, body, headers: call("POST", path, body, headers)
+
+
+def client_call(client) -> Callable[[str, str, dict | None, dict], tuple[int, dict]]:  # noqa: ANN001
+    def call(method: str, path: str, body: dict | None, headers: dict) -> tuple[int, dict]:
+        resp = client.open(path, method=method, json=body, headers=headers)
+        return resp.status_code, resp.get_json(silent=True) or {}
+    return call
 
 
 def load_customers(engine, ctx: Context, count: int, workdir: Path, seed: int) -> dict:  # noqa: ANN001
@@ -645,7 +684,6 @@ def sql_profile(app, ctx: Context, scen: list[Scenario], n: int, seed: int,  # n
     """Statements and single-request time per scenario, in process (the Flask test client);
     with `cprofile_dir`, a cProfile of each scenario's measured requests too."""
     import cProfile
-    import pstats
     from sqlalchemy import event
 
     from hub.extensions import db
@@ -664,6 +702,7 @@ def sql_profile(app, ctx: Context, scen: list[Scenario], n: int, seed: int,  # n
     seq = 0
     try:
         for sc in scen:
+            undo = sc.around(ctx, client_call(client)) if sc.around else None
             path, headers, bodies = sc.resolve(ctx)
             feed = sc.feed(ctx, n + 3) if sc.feed else None
             if feed is not None and len(feed) < n + 3:
@@ -702,6 +741,8 @@ def sql_profile(app, ctx: Context, scen: list[Scenario], n: int, seed: int,  # n
                 dump = cprofile_dir / f"{sc.name}.pstats"
                 prof.dump_stats(str(dump))
                 out[sc.name]["cprofile"] = cprofile_top(dump, n)
+            if undo is not None:
+                undo()
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
         db.session.remove()
@@ -1315,6 +1356,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise RuntimeError("a repeated /evotor/api/v1/user/verify answered another user token")
         by_name = {s.name: s for s in chosen}
         for sc in chosen:
+            undo = sc.around(ctx, http_call(hub.url)) if sc.around else None
             log(f"wrk {sc.name}: {warm} s warm-up, {seconds} s measured (load {loadavg()})")
             w = run_wrk(hub, sc, ctx, seconds=warm, threads=args.wrk_threads, connections=args.connections,
                         workdir=workdir, seed=args.seed + 1)
@@ -1334,6 +1376,8 @@ def main(argv: list[str] | None = None) -> int:
             res["scenarios"][sc.name] = r
             log(f"  {r['rps']} req/s, p99 {r['latency_ms']['p99']} ms, statuses {r['statuses']}"
                 + (f", {r['feed_bodies']} bodies in its feed" if r["feed_bodies"] is not None else ""))
+            if undo is not None:
+                undo()
 
         calc = next((s for s in chosen if s.name == "calculate"), None)
         if calc is not None:
