@@ -11,14 +11,14 @@ from datetime import datetime, time
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hub.engine.promotions import COMBINE, REWARDS, PromoConditions, PromoContext
 from hub.engine.promotions import Promotion as EnginePromotion
 from hub.errors import Invalid, NotFound
-from hub.models import Customer, ProgramSettings
+from hub.models import Customer, CustomerSegment, ProgramSettings
 from hub.models.base import new_id, utcnow
 from hub.models.promotions import (
     PromoCode, PromoCodeRedemption, Promotion, PromotionRevision, PromotionUse,
@@ -315,15 +315,15 @@ def normalize_code(code: str) -> str:
     return "".join(ch for ch in code.upper() if ch.isalnum())
 
 
+# Built once: a calculate with segment-targeted promotions asks it every time.
+_SEGMENTS_OF = select(CustomerSegment.segment).where(CustomerSegment.tenant_id == bindparam("tenant_id"),
+                                                     CustomerSegment.customer_id == bindparam("customer_id"))
+
+
 def _segments(session: Session, customer: Customer) -> frozenset[str]:
+    """The customer's tags and recency segments (what a promotion's `segments` condition names)."""
     found = set(customer.tags or ())
-    try:
-        from hub.models import CustomerSegment   # issue 10's recency segments, when present
-    except ImportError:                          # pragma: no cover
-        return frozenset(found)
-    found.update(session.scalars(select(CustomerSegment.segment).where(
-        CustomerSegment.tenant_id == customer.tenant_id,
-        CustomerSegment.customer_id == customer.id)).all())
+    found.update(session.scalars(_SEGMENTS_OF, {"tenant_id": customer.tenant_id, "customer_id": customer.id}))
     return frozenset(found)
 
 
