@@ -13,7 +13,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 from datetime import datetime
-from decimal import Decimal
 
 from flask import abort, g, render_template, request
 from sqlalchemy.exc import IntegrityError
@@ -163,28 +162,18 @@ def confirm_spending(session, tenant_id: str, customer_id: str, code: str) -> st
 
 
 def refund_certificates(session, tenant_id: str, receipt, ret: dict) -> list[dict]:  # noqa: ANN001
-    """A return of a sale paid with certificates gives them back their share of the money
-    returned (in proportion to what they paid; all that is left of it when the receipt is
-    returned in full); idempotent on the return's number. Commits."""
-    paid = certificates.redemptions(session, tenant_id, f"{receipt.external_id}:")
-    if not paid:
+    """A return of a sale paid with certificates gives the money back to them first, as at
+    every till (hub.services.certificates.refund_payments: oldest payment first, up to what the
+    return gives back; once per return). Commits."""
+    prefix = f"{receipt.external_id}:"
+    if not certificates.redemptions(session, tenant_id, prefix):
         session.rollback()
         return []
-    now, out = utcnow(), []
-    full = all(Decimal((receipt.returned or {}).get(ln["id"], "0")) >= Decimal(ln["quantity"])
-               for ln in receipt.lines)
-    total = receipt.amount_to_pay or 1
-    for red in paid:
-        done = red["restored"].get(ret["external_id"])
-        left = red["amount"] - sum(red["restored"].values()) + (done or 0)
-        amount = done if done is not None else (
-            left if full else min(left, ret["amount_returned"] * red["amount"] // total))
-        if amount <= 0:
-            continue
-        view, _ = certificates.refund(session, tenant_id, red["number"], amount, ret["external_id"],
-                                      red["reference"], now, now)
-        out.append({"number": red["number"], "amount": amount, "balance": view["balance"]})
-    return out
+    now = utcnow()
+    out = certificates.refund_payments(session, tenant_id, prefix, ret["external_id"], ret["amount_returned"],
+                                       now, now)
+    session.commit()
+    return [{"number": r["number"], "amount": r["restored"], "balance": r["balance"]} for r in out]
 
 
 # --- the certificates page -----------------------------------------------------------------------
