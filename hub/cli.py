@@ -6,6 +6,7 @@ import json
 import os
 import socket
 import sys
+import threading
 from datetime import datetime, timezone
 
 import click
@@ -251,7 +252,8 @@ def serve(host: str, port: int, workers: int | None) -> None:
                        f"вход {email}, пароль {password}")
         click.echo(f"  Кабинет участника:  {base}/my/{tenant_id}/")
     click.echo(f"  База данных: {database_place(config.DATABASE_URL)}")
-    click.echo(f"  Фоновые задачи: {'rq на ' + config.REDIS_URL if config.REDIS_URL else 'в процессе (без Redis)'}")
+    click.echo(f"  Фоновые задачи: {'rq на ' + config.REDIS_URL if config.REDIS_URL else 'в процессе (без Redis)'}; "
+               f"периодические проверки (сгорание, дни рождения, реанимация, рассылки) — каждые 15 минут")
     sys.stdout.flush()
     try:
         from gunicorn.app.base import BaseApplication
@@ -265,6 +267,17 @@ def serve(host: str, port: int, workers: int | None) -> None:
         if db.engine is not None:
             db.engine.dispose(close=False)      # the parent's pooled connections are not ours
 
+    stop_sweeps = threading.Event()
+
+    def when_ready(server):  # noqa: ANN001, ARG001
+        if not config.REDIS_URL:                # rq's worker schedules them when there is Redis
+            from hub.jobs.tasks import run_periodically
+            threading.Thread(target=run_periodically, args=(stop_sweeps,), name="kopilka-sweeps",
+                             daemon=True).start()
+
+    def on_exit(server):  # noqa: ANN001, ARG001
+        stop_sweeps.set()
+
     class HubServer(BaseApplication):
         def load_config(self):
             self.cfg.set("bind", f"fd://{listener.fileno()}")
@@ -272,6 +285,8 @@ def serve(host: str, port: int, workers: int | None) -> None:
             self.cfg.set("threads", 4 if sqlite else 1)
             self.cfg.set("accesslog", None)
             self.cfg.set("post_fork", post_fork)
+            self.cfg.set("when_ready", when_ready)
+            self.cfg.set("on_exit", on_exit)
 
         def load(self):
             return create_app(config)

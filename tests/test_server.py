@@ -143,7 +143,7 @@ def test_embedded_default_needs_no_secrets_and_banner_shows_demo_tenant(tmp_path
     started = []
     monkeypatch.setattr("gunicorn.app.base.BaseApplication.run", lambda self: started.append(self))
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'k.sqlite3'}", "KOPILKA_HOME": str(tmp_path),
-           "SECRET_KEY": "", "KOPILKA_ENCRYPTION_KEY": ""}
+           "SECRET_KEY": "", "KOPILKA_ENCRYPTION_KEY": "", "REDIS_URL": ""}
     result = CliRunner().invoke(cli.main, ["serve", "--port", str(_free_port())], env=env)
     assert result.exit_code == 0, result.output
     assert started, "gunicorn was not started"
@@ -167,6 +167,19 @@ def test_embedded_default_needs_no_secrets_and_banner_shows_demo_tenant(tmp_path
     session.close()
     again = CliRunner().invoke(cli.main, ["serve", "--port", str(_free_port())], env=env)
     assert re.findall(r"/(cabinet|cashier)/  вход (\S+), пароль (\S+)", again.stdout) == found
+    # Without Redis the server's master runs the periodic sweeps itself, until it exits.
+    assert "периодические проверки" in result.stdout and "каждые 15 минут" in result.stdout
+    import time
+    calls = []
+    monkeypatch.setattr("hub.jobs.tasks.run_periodically", lambda stop: calls.append(stop))
+    started[0].cfg.when_ready(None)
+    for _ in range(200):
+        if calls:
+            break
+        time.sleep(0.01)
+    assert len(calls) == 1 and not calls[0].is_set()
+    started[0].cfg.on_exit(None)
+    assert calls[0].is_set()
 
 
 @pytest.fixture

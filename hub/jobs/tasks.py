@@ -1,6 +1,8 @@
 """Job functions (importable by rq workers)."""
 from __future__ import annotations
 
+import logging
+import threading
 from datetime import datetime, timedelta
 
 from hub.clock import utcnow
@@ -9,6 +11,7 @@ from hub.config import Config
 from hub.extensions import db
 
 AUTOMATION_EVERY = timedelta(minutes=15)
+log = logging.getLogger(__name__)
 
 
 def run_automation(at: str | None = None, tenant_id: str | None = None,
@@ -29,3 +32,17 @@ def run_automation(at: str | None = None, tenant_id: str | None = None,
     if reschedule:
         get_queue(config).enqueue_in(AUTOMATION_EVERY, run_automation, reschedule=True)
     return result
+
+
+def run_periodically(stop: threading.Event, every: timedelta = AUTOMATION_EVERY) -> None:
+    """The embedded default's scheduler: without Redis there is no rq worker to reschedule
+    `run_automation`, so `kopilka serve` runs it in a thread of its master process — at start
+    (what came due while the hub was off) and then every 15 minutes, until `stop` is set.
+    A failed run is logged and the next one comes as usual."""
+    while True:
+        try:
+            run_automation()
+        except Exception:  # noqa: BLE001 - a scheduler thread has nobody to raise to
+            log.exception("periodic automation run failed")
+        if stop.wait(every.total_seconds()):
+            return

@@ -79,3 +79,44 @@ def test_automation_job_runs_on_an_rq_worker(redis_url, pg_engine, pg_sessions, 
     assert view.balance == 0 and view.available == 0
     check.close()
     db.session.remove()
+
+
+def test_the_embedded_scheduler_runs_what_is_due_and_stops(pg_engine, pg_sessions, monkeypatch):
+    """Without Redis `kopilka serve` runs hub.jobs.tasks.run_periodically in a thread: a run at
+    once (what came due while the hub was off), then one every 15 minutes until it is stopped;
+    a failing run does not end it."""
+    import threading
+
+    from hub import clock
+    from hub.jobs import tasks
+    from hub.models.web import Export
+    monkeypatch.setenv("DATABASE_URL", pg_engine.url.render_as_string(hide_password=False))
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    session = pg_sessions()
+    tenant_id, customer_id, moment = _customer_with_expiring_bonuses(session)
+    # an export the web process was building in a thread when it was restarted
+    session.add(Export(tenant_id=tenant_id, kind="clients", params={}, status="running", rows_done=10,
+                       user_email="owner@test", created_at=moment))
+    session.commit()
+    session.close()
+
+    stop, runs, real = threading.Event(), [], tasks.run_automation
+
+    def counted(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        runs.append(1)
+        if len(runs) == 1:
+            raise RuntimeError("the database went away for a moment")
+        if len(runs) == 2:
+            stop.set()
+        return real(*args, **kwargs)
+    monkeypatch.setattr(tasks, "run_automation", counted)
+    with clock.frozen(moment + timedelta(days=10), all_threads=True):
+        tasks.run_periodically(stop, every=timedelta(milliseconds=10))
+    assert len(runs) == 2
+
+    check = pg_sessions()
+    view = account_view(check, tenant_id, customer_id, moment + timedelta(days=10))
+    assert view.balance == 0 and view.available == 0
+    export = check.query(Export).filter_by(tenant_id=tenant_id).one()
+    assert export.status == "failed" and "Запустите её снова" in export.error
+    check.close()
