@@ -312,3 +312,29 @@ def test_other_tenants_things_are_not_found(kp):
             "Сегмент не найден.")
     assert len(kp.rows(Segment)) == 1
     refused(kp("messages", "templates", "--tenant", "нет такой организации"), "не найдена")
+
+
+def test_settings_and_the_bots_webhook(kp):  # noqa: ANN001
+    import responses as rsps_lib
+    out = kp.t("messages", "settings", "--sms-fallback", "on", "--sms-part-price", "3,50",
+               "--review-requests", "on", "--codes-per-ip-hour", "40")
+    assert out.exit_code == 0, out.output
+    assert "SMS как запасной канал: да" in out.output and "3,50 ₽" in out.output
+    assert "Просьба об отзыве после покупки: да" in out.output and "с одного адреса: 40" in out.output
+    shown = json.loads(kp.t("messages", "settings", "--json").output)
+    assert shown["sms_fallback"] is True and shown["sms_part_price"] == 3.5
+    assert shown["code_limit"]["per_ip_hour"] == 40
+    bad = kp.t("messages", "settings", "--max-attempts", "500")
+    assert bad.exit_code == 1 and "--max-attempts" in bad.output
+    assert json.loads(kp.t("messages", "settings", "--json").output) == shown      # nothing written
+
+    missing = kp.t("messages", "channel", "webhook", "--channel", "telegram")
+    assert missing.exit_code == 1 and "не настроен" in missing.output
+    assert kp.t("messages", "channel", "set", "--channel", "telegram", "--option", "token=123:ABC").exit_code == 0
+    with rsps_lib.RequestsMock() as rsps:
+        rsps.post("https://api.telegram.org/bot123:ABC/setWebhook", json={"ok": True, "result": True})
+        out = kp.t("messages", "channel", "webhook", "--channel", "telegram")
+        assert out.exit_code == 0, out.output
+        sent = json.loads(rsps.calls[0].request.body)
+    assert sent["url"].startswith("https://hub.example.ru/notify/telegram/") and len(sent["secret_token"]) > 20
+    assert sent["url"] in out.output and "123:ABC" not in out.output

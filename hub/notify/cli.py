@@ -482,6 +482,79 @@ def quiet_hours_cmd(tenant_ref: str, start: str | None, end: str | None, off: bo
         click.echo("Тихих часов нет: реклама отправляется в любое время.")
 
 
+ON_OFF = click.Choice(("on", "off"))
+
+
+@cli.command("settings")
+@_tenant_option
+@click.option("--sms-fallback", type=ON_OFF, default=None, help="SMS, когда мессенджер не доставил")
+@click.option("--sms-part-price", default=None, help="цена одной части SMS, ₽ (для оценки стоимости)")
+@click.option("--max-attempts", default=None, help="попыток отправки одного сообщения (1–50)")
+@click.option("--first-purchase-message", type=ON_OFF, default=None,
+              help="после первой покупки — приветствие вместо сообщения о бонусах")
+@click.option("--review-requests", type=ON_OFF, default=None, help="просить отзыв после покупки")
+@click.option("--codes-per-ip-hour", default=None, help="кодов в час с одного адреса (личный кабинет)")
+@json_option("как GET /api/v1/notify/settings")
+def settings_cmd(tenant_ref: str, sms_fallback: str | None, sms_part_price: str | None, max_attempts: str | None,
+                 first_purchase_message: str | None, review_requests: str | None, codes_per_ip_hour: str | None,
+                 as_json: bool) -> None:
+    """Настройки сообщений организации; без параметров — показать."""
+    from api.schemas.notify import NotifySettingsInSchema, NotifySettingsSchema
+    from hub.notify import rules
+    session = _session()
+    tid = tenant_id(tenant_ref)
+    body: dict = {}
+    for key, value in (("sms_fallback", sms_fallback), ("first_purchase_message", first_purchase_message),
+                       ("review_requests", review_requests)):
+        if value is not None:
+            body[key] = value == "on"
+    if sms_part_price is not None:
+        body["sms_part_price"] = money_text(sms_part_price)
+    if max_attempts is not None:
+        body["max_attempts"] = max_attempts
+    if codes_per_ip_hour is not None:
+        body["code_limit"] = {"per_ip_hour": codes_per_ip_hour}
+    if body:
+        data = load(NotifySettingsInSchema(partial=True), body,
+                    {"sms_part_price": "--sms-part-price", "max_attempts": "--max-attempts",
+                     "code_limit.per_ip_hour": "--codes-per-ip-hour"})
+        rules.put_settings(session, tid, data)
+        session.commit()
+    current = rules.get_settings(session, tid)
+    if as_json:
+        dump_json(NotifySettingsSchema(), current)
+        return
+    yes = {True: "да", False: "нет"}
+    click.echo(f"SMS как запасной канал: {yes[bool(current.get('sms_fallback'))]}")
+    click.echo(f"Цена части SMS: {rub(current.get('sms_part_price'))}")
+    click.echo(f"Попыток отправки: {current.get('max_attempts')}")
+    click.echo(f"Приветствие после первой покупки: {yes[bool(current.get('first_purchase_message'))]}")
+    click.echo(f"Просьба об отзыве после покупки: {yes[bool(current.get('review_requests'))]}")
+    click.echo(f"Кодов в час с одного адреса: {(current.get('code_limit') or {}).get('per_ip_hour', 20)}")
+
+
+@channel_group.command("webhook")
+@_tenant_option
+@click.option("--channel", "name", required=True, type=click.Choice(("telegram", "max")), help="бот")
+def channel_webhook(tenant_ref: str, name: str) -> None:
+    """Подключить вебхук бота (адрес хаба — PUBLIC_URL) с новым секретом."""
+    from hub.notify import registry
+    from hub.notify.channels import ChannelError
+    session = _session()
+    tid = tenant_id(tenant_ref)
+    row = registry.channel_rows(session, tid).get(name)
+    if row is None:
+        fail(f"канал «{name}» не настроен: kopilka messages channel set --channel {name} --option token=…")
+    registry.rotate_secret(session, row)
+    try:
+        out = registry.register_webhook(row, _public_url())
+    except ChannelError as exc:
+        session.rollback()
+        fail(f"провайдер не принял вебхук: {exc.reason}")
+    session.commit()
+    click.echo(f"Вебхук {name} подключён: {out.get('url', '')}")
+
+
 @cli.command("log")
 @_tenant_option
 @click.option("--since", default=None, help="с какого момента: ISO 8601, миллисекунды или 2d/6h")
