@@ -267,16 +267,21 @@ def serve(host: str, port: int, workers: int | None) -> None:
         if db.engine is not None:
             db.engine.dispose(close=False)      # the parent's pooled connections are not ours
 
-    stop_sweeps = threading.Event()
+    scheduler: list = []
 
     def when_ready(server):  # noqa: ANN001, ARG001
-        if not config.REDIS_URL:                # rq's worker schedules them when there is Redis
-            from hub.jobs.tasks import run_periodically
-            threading.Thread(target=run_periodically, args=(stop_sweeps,), name="kopilka-sweeps",
-                             daemon=True).start()
+        # Without Redis nobody else runs the periodic sweeps. A child process, not a thread:
+        # gunicorn forks workers from this process at any time, and a fork must not copy a
+        # thread that is half-way through the ORM.
+        if not config.REDIS_URL:
+            import subprocess
+            scheduler.append(subprocess.Popen([sys.executable, "-m", "hub.cli", "automation", "schedule",
+                                               "--parent", str(os.getpid())]))
 
     def on_exit(server):  # noqa: ANN001, ARG001
-        stop_sweeps.set()
+        for proc in scheduler:
+            proc.terminate()
+            proc.wait(timeout=30)
 
     class HubServer(BaseApplication):
         def load_config(self):
@@ -456,6 +461,22 @@ def automation_run(at: str | None, tenant_ref: str | None, queued: bool) -> None
         return
     result = run_due(db.session, moment, tenant_id)
     click.echo(json.dumps(result, ensure_ascii=False))
+
+
+@automation.command("schedule")
+@click.option("--every", default=15, show_default=True, type=click.IntRange(1, 1440), help="минут между запусками")
+@click.option("--parent", type=int, default=None, hidden=True, help="завершиться вместе с этим процессом")
+def automation_schedule(every: int, parent: int | None) -> None:
+    """Запускать все проверки сейчас и затем по расписанию, пока не остановят (без Redis;
+    `kopilka serve` запускает это сам)."""
+    import signal
+    from datetime import timedelta
+
+    from hub.jobs.tasks import run_periodically
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    run_periodically(stop, timedelta(minutes=every), parent=parent)
 
 
 @main.command()

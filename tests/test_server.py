@@ -167,19 +167,27 @@ def test_embedded_default_needs_no_secrets_and_banner_shows_demo_tenant(tmp_path
     session.close()
     again = CliRunner().invoke(cli.main, ["serve", "--port", str(_free_port())], env=env)
     assert re.findall(r"/(cabinet|cashier)/  вход (\S+), пароль (\S+)", again.stdout) == found
-    # Without Redis the server's master runs the periodic sweeps itself, until it exits.
+    # Without Redis the server starts `kopilka automation schedule` beside itself (a child
+    # process: its workers are forked from the master) and stops it when it exits.
     assert "периодические проверки" in result.stdout and "каждые 15 минут" in result.stdout
-    import time
-    calls = []
-    monkeypatch.setattr("hub.jobs.tasks.run_periodically", lambda stop: calls.append(stop))
+
+    class Child:
+        def __init__(self, args, **kwargs):  # noqa: ANN001, ANN003
+            self.args, self.stopped = args, False
+            children.append(self)
+
+        def terminate(self) -> None:
+            self.stopped = True
+
+        def wait(self, timeout=None):  # noqa: ANN001, ANN202
+            return 0
+    children: list = []
+    monkeypatch.setattr("subprocess.Popen", Child)
     started[0].cfg.when_ready(None)
-    for _ in range(200):
-        if calls:
-            break
-        time.sleep(0.01)
-    assert len(calls) == 1 and not calls[0].is_set()
+    [child] = children
+    assert child.args[-4:] == ["automation", "schedule", "--parent", str(os.getpid())]
     started[0].cfg.on_exit(None)
-    assert calls[0].is_set()
+    assert child.stopped
 
 
 @pytest.fixture

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import time
 from datetime import datetime, timedelta
 
 from hub.clock import utcnow
@@ -34,15 +36,21 @@ def run_automation(at: str | None = None, tenant_id: str | None = None,
     return result
 
 
-def run_periodically(stop: threading.Event, every: timedelta = AUTOMATION_EVERY) -> None:
-    """The embedded default's scheduler: without Redis there is no rq worker to reschedule
-    `run_automation`, so `kopilka serve` runs it in a thread of its master process — at start
-    (what came due while the hub was off) and then every 15 minutes, until `stop` is set.
-    A failed run is logged and the next one comes as usual."""
+def run_periodically(stop: threading.Event, every: timedelta = AUTOMATION_EVERY,
+                     parent: int | None = None) -> None:
+    """The embedded default's scheduler (`kopilka automation schedule`): without Redis there is
+    no rq worker to reschedule `run_automation`, so this runs it at once (what came due while
+    the hub was off) and then every 15 minutes, until `stop` is set or — given `parent`, the
+    `kopilka serve` that started it — that process is gone. A failed run is logged and the next
+    one comes as usual."""
     while True:
         try:
             run_automation()
-        except Exception:  # noqa: BLE001 - a scheduler thread has nobody to raise to
+        except Exception:  # noqa: BLE001 - a scheduler has nobody to raise to
             log.exception("periodic automation run failed")
-        if stop.wait(every.total_seconds()):
-            return
+        deadline = time.monotonic() + every.total_seconds()
+        while (left := deadline - time.monotonic()) > 0:
+            if stop.wait(min(left, 5.0)):
+                return
+            if parent is not None and os.getppid() != parent:
+                return

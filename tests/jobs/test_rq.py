@@ -120,3 +120,21 @@ def test_the_embedded_scheduler_runs_what_is_due_and_stops(pg_engine, pg_session
     export = check.query(Export).filter_by(tenant_id=tenant_id).one()
     assert export.status == "failed" and "Запустите её снова" in export.error
     check.close()
+
+
+def test_the_schedule_command_ends_with_the_server_that_started_it(pg_engine, monkeypatch):
+    """`kopilka automation schedule --parent PID` runs what is due at once and ends when PID is
+    no longer its parent (the server it was started by is gone), without waiting 15 minutes."""
+    import time
+
+    from click.testing import CliRunner
+
+    from hub.cli import main
+    monkeypatch.setenv("DATABASE_URL", pg_engine.url.render_as_string(hide_password=False))
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    runs = []
+    monkeypatch.setattr("hub.jobs.tasks.run_automation", lambda: runs.append(1))
+    started = time.monotonic()
+    result = CliRunner().invoke(main, ["automation", "schedule", "--parent", str(os.getppid() + 999_999)])
+    assert result.exit_code == 0, result.output
+    assert runs == [1] and time.monotonic() - started < 30
