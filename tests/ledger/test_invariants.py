@@ -16,6 +16,8 @@ every step checks that:
 """
 from __future__ import annotations
 
+import os
+
 from collections import Counter
 from datetime import datetime, timedelta
 
@@ -44,8 +46,10 @@ EXACT_DRAW_KINDS = ("spend", "manual_debit", "expiry", "restore")
 REPORTED_KINDS = ("accrual", "spend", "restore", "reversal", "gift", "manual_credit",
                   "manual_debit", "expiry")
 
+# The suite's default keeps the whole run within CI's time; KOPILKA_LEDGER_EXAMPLES=150 for a deep run.
+EXAMPLES = int(os.environ.get("KOPILKA_LEDGER_EXAMPLES", "25"))
 MACHINE_SETTINGS = settings(
-    max_examples=40, stateful_step_count=25, deadline=None, database=None,
+    max_examples=EXAMPLES, stateful_step_count=25, deadline=None, database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                            HealthCheck.filter_too_much, HealthCheck.data_too_large],
 )

@@ -212,7 +212,7 @@ def _run(session, clock, program: dict, steps: list, with_sweeps: bool) -> tuple
     return seen, final
 
 
-@settings(max_examples=40, deadline=None, database=None,
+@settings(max_examples=int(os.environ.get("KOPILKA_LEDGER_EXAMPLES", "25")), deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.data_too_large])
 @given(program=PROGRAM, steps=st.lists(st.tuples(OPS, st.booleans()), min_size=6, max_size=12))
