@@ -1,0 +1,22 @@
+"""faults (issue 17: trust) — a slot for this session's parallel work
+
+Revision ID: 0023_faults
+Revises: 0022_receipts_trust
+Create Date: 2026-12-08 01:00:00
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0023_faults'
+down_revision = '0022_receipts_trust'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
