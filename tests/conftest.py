@@ -68,6 +68,18 @@ def sqlite_engine(tmp_path_factory):
     engine.dispose()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing():
+    """Cabinet users' passwords hashed with one PBKDF2 round instead of scrypt: the web tests
+    create five users each, and scrypt was most of their set-up. Production keeps scrypt
+    (tests/web/test_auth.py checks the default)."""
+    from hub.web.ui import auth
+    default = auth.PASSWORD_METHOD
+    auth.PASSWORD_METHOD = "pbkdf2:sha256:1"
+    yield
+    auth.PASSWORD_METHOD = default
+
+
 @pytest.fixture(scope="session")
 def app():
     from hub.app import create_app

@@ -22,7 +22,10 @@ LOCK_FOR = timedelta(minutes=15)
 IP_MAX_FAILURES = 30                    # wrong passwords from one address per window
 IP_WINDOW = timedelta(minutes=15)
 MIN_PASSWORD = 8
-_DUMMY_HASH = generate_password_hash("kopilka-timing-equaliser")
+# werkzeug's scrypt: deliberately slow. The test suite swaps in a cheap method (tests/conftest.py)
+# because hashing five users per web test was most of its set-up time.
+PASSWORD_METHOD = "scrypt"
+_DUMMY_HASH = generate_password_hash("kopilka-timing-equaliser", method=PASSWORD_METHOD)
 
 # Roles allowed where: the owner manages users; owner and manager change things; everyone
 # (read-only too) reads. The cashier's role opens only the cashier's workplace.
@@ -73,7 +76,7 @@ def create_user(session, tenant_id: str, email: str, role: str, password: str,  
     if session.scalar(select(WebUser.id).where(WebUser.email == email)) is not None:
         raise Conflict("user_exists", f"Пользователь {email} уже есть.", {"email": ["Такой пользователь уже есть."]})
     row = WebUser(tenant_id=tenant_id, email=email, role=role, name=(name or "").strip()[:200],
-                  password_hash=generate_password_hash(password), active=True, failed_logins=0,
+                  password_hash=generate_password_hash(password, method=PASSWORD_METHOD), active=True, failed_logins=0,
                   created_at=utcnow())
     session.add(row)
     session.flush()
