@@ -10,7 +10,8 @@ Russian texts of write-off and unlock, business errors as 200 with `Error: true`
 Card lock = a hold of the card's spendable bonuses (hub.services.cards.lock_balance) that
 lapses after the connection's `lock_ttl_seconds`; write-off commits the receipt last
 calculated with the card, spending the bonuses written off, and the hold becomes that spend
-once (commit_sale with hold_reference). The receipt pulled later by OData claims the
+once (commit_sale with hold_reference); the calculation is consumed by that write-off, so a
+later write-off without a new calculation is refused instead of booking it again. The receipt pulled later by OData claims the
 write-off (onec/odata.py) instead of being applied again.
 """
 from __future__ import annotations
