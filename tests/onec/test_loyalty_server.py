@@ -299,8 +299,9 @@ def test_calculatediscounts_costs_few_queries(onec, session):
     assert len(lock_reads) == 1 and "card_number" in lock_reads[0]           # the lock read with the card
 
 
-def _accruals(session, tenant_id: str) -> list[int]:  # noqa: ANN001
+def _accruals(session, tenant_id: str) -> list[int]:
     from sqlalchemy import select
+
     from hub.models import Posting
     out = list(session.scalars(select(Posting.amount).where(Posting.tenant_id == tenant_id,
                                                              Posting.kind == "accrual").order_by(Posting.moment)))

@@ -418,6 +418,7 @@ def test_accrual_figure_assumes_no_bonus_payment_and_is_booked_once(base, sessio
     and says it counts no bonus payment; the 1 500 write-off accrues 112,50; the receipt pulled
     through OData afterwards claims the write-off and accrues nothing more."""
     import copy
+
     from hub.models import Posting
     from hub.services.bonuses import adjust_bonuses
     from hub.services.programs import put_program
