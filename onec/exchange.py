@@ -13,7 +13,6 @@ import logging
 import os
 import re
 import secrets
-import shutil
 import time
 import zipfile
 from pathlib import Path
@@ -147,7 +146,7 @@ def receive_file(session, conn, ex: OnecExchange, name: str | None) -> Response:
     folder = exchange_dir(ex)
     target = folder / name
     target.parent.mkdir(parents=True, exist_ok=True)
-    used = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+    used = exchange_bytes(ex.files)
     cap = setting(conn, "exchange_max_bytes")
     written = 0
     with open(target, "ab") as out:
@@ -162,31 +161,60 @@ def receive_file(session, conn, ex: OnecExchange, name: str | None) -> Response:
                 return failure("Превышен объём файлов одного обмена.")
             out.write(chunk)
     files = dict(ex.files or {})
-    files[name] = {"size": target.stat().st_size, "status": "received", "done": 0}
+    before = files.get(name) or {}
+    files[name] = {"size": target.stat().st_size, "status": "received", "done": 0,
+                   # what an archive unpacked stays counted against the exchange's cap
+                   **({"unpacked": before["unpacked"]} if "unpacked" in before else {})}
     ex.files, ex.updated_at = files, utcnow()
     session.commit()
     return text("success")
 
 
-def _unzip(folder: Path, cap: int) -> None:
+def exchange_bytes(files: dict | None) -> int:
+    """Bytes one exchange (one checkauth session) has taken: every file received, archives
+    included, and everything unpacked from each archive — a file unpacked twice counts twice."""
+    return sum(int(v.get("size") or 0) + int(v.get("unpacked") or 0) for v in (files or {}).values())
+
+
+class TooLarge(ValueError):
+    pass
+
+
+def _unzip(folder: Path, cap: int, files: dict) -> dict:
+    """Unpack the exchange's archives not unpacked yet; `files` with the bytes each one
+    unpacked. `cap` (exchange_max_bytes) bounds the whole exchange — received files and
+    archives, and what earlier archives and these unpack — in bytes really written, not the
+    sizes an archive declares. Over it, the file being written is removed and nothing more
+    is unpacked."""
+    files = {k: dict(v) for k, v in files.items()}
+    used = exchange_bytes(files)
     for archive in sorted(folder.glob("*.zip")):
-        done = archive.with_suffix(".zip.unpacked")
-        if done.exists():
+        state = files.setdefault(archive.name, {"size": archive.stat().st_size})
+        if "unpacked" in state:
             continue
+        unpacked = 0
         with zipfile.ZipFile(archive) as z:
-            total = 0
             for info in z.infolist():
                 if info.is_dir():
                     continue
                 name = safe_name(info.filename)
-                total += info.file_size
-                if name is None or total > cap:
-                    raise ValueError("архив содержит недопустимые имена файлов или слишком велик")
+                if name is None:
+                    raise ValueError("архив содержит недопустимые имена файлов")
+                if used + unpacked + info.file_size > cap:
+                    raise TooLarge()
                 target = folder / name
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with z.open(info) as src, open(target, "wb") as dst:
-                    shutil.copyfileobj(src, dst, 1024 * 1024)
-        done.write_text("ok")
+                    while chunk := src.read(1024 * 1024):
+                        unpacked += len(chunk)
+                        if used + unpacked > cap:
+                            dst.close()
+                            target.unlink(missing_ok=True)
+                            raise TooLarge()
+                        dst.write(chunk)
+        state["unpacked"] = unpacked
+        used += unpacked
+    return files
 
 
 def run_import(session, conn, ex: OnecExchange, name: str | None) -> Response:  # noqa: ANN001
@@ -194,14 +222,22 @@ def run_import(session, conn, ex: OnecExchange, name: str | None) -> Response:  
         session.rollback()
         return failure("Неверное имя файла (filename).")
     folder = exchange_dir(ex)
+    cap = setting(conn, "exchange_max_bytes")
     try:
-        _unzip(folder, setting(conn, "exchange_max_bytes"))
+        unpacked = _unzip(folder, cap, dict(ex.files or {}))
+    except TooLarge:
+        session.rollback()
+        return failure(f"Превышен объём файлов одного обмена ({cap} байт): архивы и распакованные "
+                       "из них файлы считаются вместе.")
     except zipfile.BadZipFile:
         session.rollback()
         return failure("Не удалось распаковать архив: файл повреждён или это не zip.")
     except ValueError as exc:
         session.rollback()
         return failure(f"Не удалось распаковать архив: {exc}.")
+    if unpacked != (ex.files or {}):
+        ex.files, ex.updated_at = unpacked, utcnow()
+        session.commit()
     path = folder / name
     if not path.is_file():
         session.rollback()

@@ -10,7 +10,8 @@ Russian texts of write-off and unlock, business errors as 200 with `Error: true`
 Card lock = a hold of the card's spendable bonuses (hub.services.cards.lock_balance) that
 lapses after the connection's `lock_ttl_seconds`; write-off commits the receipt last
 calculated with the card, spending the bonuses written off, and the hold becomes that spend
-once (commit_sale with hold_reference). The receipt pulled later by OData claims the
+once (commit_sale with hold_reference); the calculation is consumed by that write-off, so a
+later write-off without a new calculation is refused instead of booking it again. The receipt pulled later by OData claims the
 write-off (onec/odata.py) instead of being applied again.
 """
 from __future__ import annotations
@@ -34,6 +35,7 @@ from hub.extensions import db
 from hub.models import Customer
 from hub.models.base import new_id
 from hub.moments import parse_moment, utcnow
+from hub.engine.text import rub
 from hub.services.cards import card_holder_and_lock, find_card_holder, is_locked, lock_balance
 from hub.services.catalog import with_groups
 from hub.services.customers import register_customer, summarize, update_customer
@@ -54,6 +56,8 @@ WRITTEN_OFF = "Бонусы успешно списаны"
 NO_COUNT = "Количество баллов не указано"
 CARD_NOT_FOUND = "Карта клиента не найдена"
 UNLOCKED = "Бонусы разблокированы"
+NOT_CALCULATED = ("Бонусы не списаны: по этой карте нет рассчитанного чека (calculatediscounts) после "
+                  "прошлого списания. Повторите расчёт скидок и оплату бонусами.")
 GIFT_NOT_FOUND = "Подарочный сертификат не найден"
 MAX_GOODS = 1000
 
@@ -288,38 +292,59 @@ def writeoffclientbonuses(session, conn, params):  # noqa: ANN001, ANN201
     return as_text(write_off(session, conn, customer, amount))
 
 
+class _Consumed(Exception):
+    """The calculation a write-off was about to book was booked by another one meanwhile."""
+
+
 def write_off(session, conn, customer: Customer, amount: int) -> str:  # noqa: ANN001
-    """Commit the receipt last calculated with the card, spending `amount` (once)."""
+    """Commit the receipt last calculated with the card, spending `amount` (once).
+
+    The calculated receipt is consumed by the write-off that books it: a later write-off
+    without a new `calculatediscounts` is refused, never a second sale of the old receipt
+    (which would accrue for it again). Only the same write-off repeated before the card is
+    locked again (the cash desk retrying a lost answer) is answered as done."""
     customer_id = customer.id
     card = card_row(session, conn, customer_id)
-    if card.status == "written_off" and card.last_writeoff_id:
+    if card.status == "written_off" and card.last_writeoff_id and not card.positions:
         last = session.get(OnecWriteoff, card.last_writeoff_id)
-        if last is not None and last.amount == amount:
+        if last is not None and last.amount == amount and not locked(session, conn, customer_id):
             session.rollback()
             return WRITTEN_OFF          # the same write-off again: already done
     if not card.positions:
         session.rollback()
-        return ("Бонусы не списаны: по этой карте не было расчёта чека (calculatediscounts). "
-                "Повторите расчёт скидок и оплату бонусами.")
-    positions, store = list(card.positions), card.store
+        return NOT_CALCULATED
+    positions, store, calculated_at = list(card.positions), card.store, card.calculated_at
+    card_id = card.id
     session.rollback()
     writeoff_id = new_id()
     receipt_id = f"1c-wo-{writeoff_id}"
     req = SaleRequest(external_id=receipt_id, moment=utcnow(), positions=engine_positions(positions),
                       customer={"id": customer_id}, store=store, spend=amount)
+
+    def consume(answer: dict) -> None:
+        # Under the account lock of commit_sale and in its transaction: two write-offs of the
+        # card are serialized here, and the calculation is emptied together with the sale.
+        row = session.scalar(select(OnecCard).where(OnecCard.id == card_id)
+                             .execution_options(populate_existing=True).with_for_update())
+        if row is None or row.positions != positions or row.calculated_at != calculated_at:
+            raise _Consumed()
+        session.add(OnecWriteoff(id=writeoff_id, tenant_id=conn.tenant_id, connection_id=conn.id,
+                                 customer_id=customer_id, amount=amount, receipt_external_id=receipt_id))
+        row.positions, row.store = [], None
+        row.status, row.last_writeoff_id, row.updated_at = "written_off", writeoff_id, utcnow()
+
     try:
         commit_sale(session, conn.tenant_id, SOURCE, req,
                     operation_body("onec_writeoff", receipt_id,
                                    [(p["id"], p["quantity"]) for p in positions], customer=customer_id),
-                    hold_reference=reference(conn, customer_id))
+                    hold_reference=reference(conn, customer_id), accept=consume)
+    except _Consumed:
+        session.rollback()
+        return NOT_CALCULATED
     except DomainError as exc:
         session.rollback()
         return f"Бонусы не списаны: {exc.message}"
-    card = card_row(session, conn, customer_id)
-    session.add(OnecWriteoff(id=writeoff_id, tenant_id=conn.tenant_id, connection_id=conn.id,
-                             customer_id=customer_id, amount=amount, receipt_external_id=receipt_id))
-    card.status, card.last_writeoff_id, card.updated_at = "written_off", writeoff_id, utcnow()
-    session.commit()
+    session.rollback()
     return WRITTEN_OFF
 
 
@@ -698,6 +723,8 @@ def calculatediscounts(session, conn, params):  # noqa: ANN001, ANN201
         if is_locked_now or block:
             # what a write-off of this card will commit (only a locked card pays with bonuses)
             remember(session, conn, customer_id, lines, store)
+        if is_locked_now and answer["BonusesToAccrue"]:
+            answer["Messages"].append({"AfterSale": False, "MessageText": accrual_assumption(quote)})
     if data.get("GetLoyaltyCardData") is True:
         # УНФ reads the card's data from here when the cash desk has only its number
         answer["LoyaltyCardDescription"] = {"CardNotFound": customer_id is None, "LoyaltyCard": (
@@ -705,6 +732,15 @@ def calculatediscounts(session, conn, params):  # noqa: ANN001, ANN201
             if customer_id else None)}
     session.rollback()
     return as_json(answer)
+
+
+def accrual_assumption(quote: dict) -> str:
+    """What BonusesToAccrue assumes, for the cashier: the calculation comes before the payment,
+    so it counts no bonus payment; a payment with bonuses lowers the accrual, and the write-off
+    (whose answer is a fixed text in 1С's protocol, with no field for it) books the real one."""
+    earned = (quote.get("totals") or {}).get("bonus_earned") or 0
+    return (f"Бонусы к начислению ({rub(earned)}) рассчитаны без оплаты бонусами. При оплате "
+            "бонусами начислится меньше: начисление пересчитывается при списании бонусов.")
 
 
 def body_error(exc: Exception) -> str:

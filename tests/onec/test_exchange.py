@@ -155,3 +155,45 @@ def test_bad_exchange_requests(onec, ex, session):
     after = counts(session, onec.tenant_id)
     assert {k: v for k, v in after.items() if k != "onec_exchanges"} == \
         {k: v for k, v in before.items() if k != "onec_exchanges"}
+
+
+MIB = 1024 * 1024
+
+
+def _archive(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("same_name", [False, True])
+def test_exchange_cap_counts_every_archive_and_unpacked_file(onec, ex, session, tmp_path, same_name):
+    """Issue 17.9: three archives of 15 MiB unpacked each under a 20 MiB exchange_max_bytes —
+    the cap is the exchange's, not one archive's: the second archive is refused, whether its
+    files have new names or replace the first one's."""
+    set_settings(session, onec.connection_id, exchange_max_bytes=20 * MIB)
+    picture = bytes(15 * MIB)
+    archives = [_archive({"import.xml": catalog_xml(3),
+                          f"import_files/{'photo' if same_name else f'photo{n}'}.jpg": picture})
+                for n in range(1, 4)]
+    assert all(len(a) < MIB for a in archives)         # small on the wire, 15 MiB each unpacked
+    ex.start()
+    for n, data in enumerate(archives, 1):
+        ex.send(f"exchange{n}.zip", data)
+    r = ex.call("GET", "type=catalog&mode=import&filename=import.xml", auth=False)
+    answer = r.get_data(as_text=True)
+    assert r.status_code == 200 and answer.startswith("failure\n") and "Превышен объём" in answer, answer
+    unpacked = sum(f.stat().st_size for f in tmp_path.rglob("*") if f.is_file() and f.suffix != ".zip")
+    assert unpacked <= 20 * MIB
+    assert counts(session, onec.tenant_id)["catalog_products"] == 0
+    # the cap is per exchange: a new exchange (checkauth … import) with one of them goes through
+    ex.start()
+    ex.send("exchange.zip", archives[0])
+    assert ex.import_("import.xml") == ["success"]
+    assert counts(session, onec.tenant_id)["catalog_products"] == 3
+    # and what that archive unpacked counts against a file sent after it in the same exchange
+    answers = [ex.call("POST", "type=catalog&mode=file&filename=offers.xml", bytes(900_000), auth=False)
+               .get_data(as_text=True) for _ in range(7)]        # 1С's chunks of one 6 MB file
+    assert answers[:5] == ["success"] * 5 and answers[5].startswith("failure\nПревышен объём"), answers

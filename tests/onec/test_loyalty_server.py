@@ -297,3 +297,48 @@ def test_calculatediscounts_costs_few_queries(onec, session):
     assert sum("FROM connections" in s for s in selects) == 1
     lock_reads = [s for s in selects if "holds.reference" in s]
     assert len(lock_reads) == 1 and "card_number" in lock_reads[0]           # the lock read with the card
+
+
+def _accruals(session, tenant_id: str) -> list[int]:
+    from sqlalchemy import select
+
+    from hub.models import Posting
+    out = list(session.scalars(select(Posting.amount).where(Posting.tenant_id == tenant_id,
+                                                             Posting.kind == "accrual").order_by(Posting.moment)))
+    session.rollback()
+    return out
+
+
+def test_writeoff_consumes_its_calculation_no_second_booking(onec, session):
+    """Issue 17.1: lock, calculate 1 250 ₽, write off 12,5; then lock again and write off 7
+    (or 12,5 again) without a new calculation: refused, the old receipt is not booked again."""
+    tenant, customer = onec.tenant_id, onec.customer_id
+    assert _json(onec.get("getclientbonuses", ClientCardID=CARD))["BonusCount"] == 500
+    _json(onec.calculate(calc_body([goods_line("l-1", ITEM_COFFEE, "Капучино", 1250, 1)], [CARD])))
+    assert onec.post("writeoffclientbonuses", ClientCardID=CARD, BonusesCount="12,5").get_data(as_text=True) \
+        == WRITTEN_OFF
+    # 1 250 − 5 % = 1 187,50; 12,50 paid with bonuses; 10 % of 1 175 accrued
+    assert _accruals(session, tenant) == [11750]
+    assert balance(session, tenant, customer) == 50000 - 1250 + 11750
+    # the cash desk's retry of the same write-off (answer lost) is done already
+    assert onec.post("writeoffclientbonuses", ClientCardID=CARD, BonusesCount="12,5").get_data(as_text=True) \
+        == WRITTEN_OFF
+    # the next visit: lock again, write off with no calculatediscounts
+    assert _json(onec.get("getclientbonuses", ClientCardID=CARD))["BonusCount"] == 605
+    before = counts(session, tenant)
+    for amount in ("7", "12,5"):
+        text = onec.post("writeoffclientbonuses", ClientCardID=CARD, BonusesCount=amount).get_data(as_text=True)
+        assert text != WRITTEN_OFF and text.startswith("Бонусы не списаны"), text
+        assert "calculatediscounts" in text
+    assert counts(session, tenant) == before
+    assert _accruals(session, tenant) == [11750]            # no second accrual for the old receipt
+    assert onec.post("unlockclientbonuses", ClientCardID=CARD).get_data(as_text=True) == UNLOCKED
+    assert balance(session, tenant, customer) == 60500
+    # a fresh calculation is booked by the next write-off: 300 − 5 % = 285, 7 paid, 10 % of 278
+    onec.get("getclientbonuses", ClientCardID=CARD)
+    _json(onec.calculate(calc_body([goods_line("l-1", ITEM_CAKE, "Торт", 300, 1)], [CARD])))
+    assert onec.post("writeoffclientbonuses", ClientCardID=CARD, BonusesCount="7").get_data(as_text=True) \
+        == WRITTEN_OFF
+    assert _accruals(session, tenant) == [11750, 2780]
+    assert balance(session, tenant, customer) == 60500 - 700 + 2780
+    assert counts(session, tenant)["receipts"] == 2

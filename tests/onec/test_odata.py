@@ -411,3 +411,56 @@ def test_not_configured_and_the_command(onec, session):
         client = odata.ODataClient(session.get(Connection, onec.connection_id))
         client.http.retries, client.http.sleep = 0, lambda s: None
         list(client.documents("Document_ЧекККМ", "Posted eq true", None))
+
+
+def test_accrual_figure_assumes_no_bonus_payment_and_is_booked_once(base, session, fake):
+    """Issue 17.1 and 17.3 (1С): calculatediscounts before the payment answers 187,50 to accrue
+    and says it counts no bonus payment; the 1 500 write-off accrues 112,50; the receipt pulled
+    through OData afterwards claims the write-off and accrues nothing more."""
+    import copy
+
+    from hub.models import Posting
+    from hub.services.bonuses import adjust_bonuses
+    from hub.services.programs import put_program
+    from tests.onec.conftest import PROGRAM
+    desk, tenant = base, base.tenant_id
+    program = copy.deepcopy(PROGRAM)
+    program["levels"][0].update(accrual={"scheme": "percent", "percent": "5"},
+                                discount={"scheme": "percent", "percent": "0"})
+    put_program(session, tenant, program)
+    adjust_bonuses(session, tenant, desk.customer_id, amount=150000, kind="manual", reason="тест",
+                   valid_days=None, moment=utcnow(), idempotency_key=None, source="api", body={})
+    session.commit()
+
+    def accruals() -> list[int]:
+        out = list(session.scalars(select(Posting.amount).where(Posting.tenant_id == tenant,
+                                                                 Posting.kind == "accrual")))
+        session.rollback()
+        return out
+
+    now = utcnow().replace(microsecond=0) + timedelta(seconds=1)
+    with frozen(now, all_threads=True):
+        assert _json(desk.get("getclientbonuses", ClientCardID=CARD))["BonusCount"] == 2000
+        goods = [goods_line("l-1", ITEM_COFFEE, "Кофе в зёрнах", 2500, 1), goods_line("l-2", ITEM_CAKE, "Торт", 1250, 1)]
+        calc = _json(desk.calculate(calc_body(goods, [CARD], block="1")))
+        assert round(sum(b["BonusCount"] for b in calc["BonusesToAccrue"]), 2) == 187.5
+        (note,) = [m for m in calc["Messages"] if "без оплаты бонусами" in m["MessageText"]]
+        assert note["AfterSale"] is False and "187,50" in note["MessageText"]
+        assert desk.post("writeoffclientbonuses", ClientCardID=CARD, BonusesCount="1\u00a0500").get_data(as_text=True) \
+            == WRITTEN_OFF
+        assert accruals() == [11250]                          # 5 % of 3 750 − 1 500
+        after_writeoff = balance(session, tenant, desk.customer_id)
+        assert after_writeoff == 200000 - 150000 + 11250
+        fake.add("Document_ЧекККМ", receipt(guid(1), "0000-000001", fake.local(now),
+                                            [line(1, ITEM_COFFEE, 2500, 1, bonus=1000),
+                                             line(2, ITEM_CAKE, 1250, 1, bonus=500)], card_object()))
+        pull(session, desk)
+        (event,) = events(session, tenant)
+        assert event.status == "done"
+        assert accruals() == [11250]                          # accrued once, not twice
+        assert balance(session, tenant, desk.customer_id) == after_writeoff
+        assert counts(session, tenant)["receipts"] == 1
+        # a card that is not locked cannot pay with bonuses: its figure is exact, no note
+        desk.post("unlockclientbonuses", ClientCardID=CARD)
+        calc = _json(desk.calculate(calc_body(goods, [CARD])))
+        assert not [m for m in calc["Messages"] if "без оплаты бонусами" in m["MessageText"]]
