@@ -381,7 +381,15 @@ def retailsalesreturn(session, conn):  # noqa: ANN001, ANN201
 def giftcard(session, conn):  # noqa: ANN001, ANN201
     query = s.load(s.GiftCardQuerySchema(), request.args.to_dict())
     cert = certificates.find(session, conn.tenant_id, query["name"])
-    answer = gift_card(query["name"], None if cert is None else certificates.view(cert, utcnow()))
+    if cert is None:
+        # The docs mark `id` (the certificate's GUID) required in every 200 answer and
+        # describe no "not found" body; an unknown number has no id to give, so it is an
+        # error in the documented error format ("any status but 200/201/204 is an error"),
+        # which the till shows the cashier, rather than a 200 missing a required field.
+        session.rollback()
+        raise MsError(404, GIFT_CARD, f"Подарочный сертификат {query['name'][:64]} не найден.",
+                      "name", title="Сертификат не найден")
+    answer = gift_card(query["name"], certificates.view(cert, utcnow()))
     session.rollback()
     return jsonify(answer)
 
