@@ -207,8 +207,11 @@ def reverse_accrual(session: Session, account: Account, amount: int, moment: dat
         .where(LotDraw.lot_id.in_(own_ids), Posting.kind == "expiry")) or 0) if own_ids else 0
     burnt_total = expired + sum(lot.remaining for lot in own
                                 if lot.remaining > 0 and burnt(lot, now))
+    # Only returns' reversals: `reversed_before` counts returns alone (a sale's settlement,
+    # hub.services.receipts.settle_sale_spend, may reverse part of its accrual too).
     taken_before = -int(session.scalar(select(func.coalesce(func.sum(Posting.amount), 0))
-                                       .where(*ours, Posting.kind == "reversal")) or 0)
+                                       .where(*ours, Posting.kind == "reversal",
+                                              Posting.return_id.isnot(None))) or 0)
     written_off = max(0, reversed_before - taken_before)
 
     left = amount

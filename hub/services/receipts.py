@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 from hub import engine
 from hub.engine.expiry import end_of_validity
 from hub.engine.text import rub
-from hub.errors import Invalid, NotFound
+from hub.errors import Conflict, Invalid, NotFound
 from hub.ledger import (
-    AccountView, accrue, account_view, active_holds, lock_account, redate_lots, release_expired,
-    release_hold, restore, reverse_accrual, spend,
+    AccountView, InsufficientBonuses, accrue, account_view, active_holds, lock_account, redate_lots,
+    release_expired, release_hold, restore, reverse_accrual, spend,
 )
 from hub.models import Customer, Receipt, ReceiptReturn
 from hub.models.base import new_id
@@ -43,6 +43,9 @@ class SaleRequest:
     spend: int | None = None
     spend_max: bool = False
     promo_codes: tuple[str, ...] = ()
+    # False: the path cannot know the bonuses spent (a document read after the sale, e.g.
+    # МойСклад's JSON API); the till's own call settles them later (settle_sale_spend).
+    spend_settled: bool = True
 
     def as_engine(self) -> engine.Receipt:
         return engine.Receipt(positions=self.positions, moment=self.moment, store=self.store,
@@ -155,6 +158,8 @@ def _commit(session: Session, tenant_id: str, source: str, req: SaleRequest,
     # The answer is complete before the insert (id chosen here, level worked out ahead),
     # so the receipt row is written once.
     payload["id"], payload["external_id"] = new_id(), req.external_id
+    if not req.spend_settled:
+        payload["spend_unsettled"] = True
     level_after = None
     follows_purchases = program.expiry_mode == "since_last_purchase"
     if customer is not None:
@@ -196,6 +201,98 @@ def _commit(session: Session, tenant_id: str, source: str, req: SaleRequest,
         # The sale's messages, in this transaction and its own savepoint (never fails the sale).
         from hub.notify.events import on_sale
         on_sale(session, tenant_id, payload)
+    return payload
+
+
+def settle_sale_spend(session: Session, tenant_id: str, source: str, req: SaleRequest, body: Any, *,
+                      accept: Callable[[dict], None] | None = None,
+                      till_discount: TillDiscount | None = None) -> tuple[dict, bool]:
+    """Apply the till's spend to a sale first committed by a path that could not know it
+    (SaleRequest.spend_settled False), once, whichever order the two paths arrive in.
+
+    The till is the authority on the spend: the sale is calculated again, strictly, from
+    the till's request, and the ledger gets correcting postings only (append-only): the
+    spend (or a restore), and the accrual's difference (an accrual or a reversal). A sale
+    already settled (by its till, or by an earlier settlement) or partly returned is a
+    Conflict; the same settlement again replays its answer.
+    """
+    return run_once(session, tenant_id, source, req.external_id, "sale_settlement",
+                    {"sale": body, "spend": req.spend or 0},
+                    lambda: _settle(session, tenant_id, source, req, accept, till_discount))
+
+
+def _settle(session: Session, tenant_id: str, source: str, req: SaleRequest,
+            accept: Callable[[dict], None] | None, till_discount: TillDiscount | None) -> dict:
+    receipt = get_receipt(session, tenant_id, req.external_id, source)
+    program = get_program(session, tenant_id)
+    customer = resolve_customer(session, tenant_id, req.customer)
+    require_customer_for_spend(customer, req.spend, req.spend_max)
+    if customer is None or receipt.customer_id != customer.id:
+        raise Conflict("sale_settled", f"Продажа «{req.external_id}» уже учтена с другим покупателем.")
+    account = lock_account(session, tenant_id, customer.id)
+    session.refresh(customer)
+    receipt = session.scalars(select(Receipt).where(Receipt.id == receipt.id)
+                              .with_for_update().execution_options(populate_existing=True)).one()
+    if not (receipt.response or {}).get("spend_unsettled") or any(
+            Decimal(v) for v in (receipt.returned or {}).values()):
+        raise Conflict("sale_settled", f"Продажа «{req.external_id}» уже учтена с другим "
+                       "списанием бонусов.")
+    now = utcnow()
+    release_expired(session, account, now)
+    view = account_view(session, tenant_id, customer.id, now)
+    # The level and statistics as they were before this sale counted (its purchase amount
+    # is its amount to pay: a sale recorded without its spend sold no certificates here).
+    state = _state(customer, view)
+    state = engine.AccountState(available=state.available, pending=state.pending, debt=state.debt,
+                                last_purchase_at=state.last_purchase_at,
+                                total_purchases=customer.total_purchases - receipt.amount_to_pay,
+                                purchase_count=max(0, customer.purchase_count - 1))
+    context = promotion_context(session, tenant_id, customer, req.moment, req.promo_codes)
+    try:
+        quote = engine.calculate(program, req.as_engine(), state, strict=True, promo=context)
+    except engine.SpendNotAllowed as exc:
+        raise Invalid("spend_not_allowed",
+                      f"Нельзя списать {rub(exc.requested)} бонусов: доступно не больше "
+                      f"{rub(exc.allowed)}.",
+                      {"spend_bonuses": [f"at most {rub(exc.allowed)}"]}) from exc
+    payload = quote_payload(quote, customer)
+    check_till_discount(payload["totals"], till_discount, req.spend)
+    if accept is not None:
+        accept(payload)
+    payload["id"], payload["external_id"] = receipt.id, receipt.external_id
+    spent, earned = quote.bonus_spent - receipt.bonus_spent, quote.bonus_earned - receipt.bonus_earned
+    follows_purchases = program.expiry_mode == "since_last_purchase"
+    try:
+        if spent > 0:
+            spend(session, account, spent, receipt.moment, now=now, receipt_id=receipt.id,
+                  meta={"settles": receipt.id})
+    except InsufficientBonuses as exc:
+        raise Invalid("insufficient_bonuses",
+                      f"Недостаточно бонусов: доступно {rub(exc.available)}, "
+                      f"списать нужно {rub(exc.requested)}.",
+                      {"spend_bonuses": [f"at most {rub(exc.available)}"]}) from exc
+    if spent < 0:
+        restore(session, account, -spent, receipt.moment, now=now, receipt_id=receipt.id,
+                meta={"settles": receipt.id})
+    if earned > 0:
+        accrue(session, account, earned, receipt.moment, active_from=quote.earned_active_from,
+               expires_at=quote.earned_expires_at, receipt_id=receipt.id,
+               follows_purchases=follows_purchases, meta={"settles": receipt.id})
+    elif earned < 0:
+        reverse_accrual(session, account, -earned, receipt.moment, now=now, receipt_id=receipt.id,
+                        meta={"settles": receipt.id})
+    # The receipt's figures become the settled ones, so returns reverse what really happened.
+    customer.total_purchases += quote.amount_to_pay - receipt.amount_to_pay
+    customer.level_code = program.level_for(customer.total_purchases).code
+    payload["customer"]["level_after"] = {"code": customer.level_code}
+    receipt.amount, receipt.level_discount = quote.amount, quote.level_discount
+    receipt.bonus_spent, receipt.bonus_earned = quote.bonus_spent, quote.bonus_earned
+    receipt.amount_to_pay, receipt.response = quote.amount_to_pay, payload
+    receipt.lines = [{"id": p.id, "product": p.product, "name": p.name, "groups": list(p.groups),
+                      "price": p.price, "quantity": str(p.quantity), "amount": q.amount,
+                      "level_discount": q.level_discount, "bonus_spent": q.bonus_spent,
+                      "amount_to_pay": q.amount_to_pay, "bonus_earned": q.bonus_earned}
+                     for p, q in zip(req.positions, quote.positions)]
     return payload
 
 

@@ -94,7 +94,8 @@ def apply_retaildemand(session, event: InboundEvent) -> None:  # noqa: ANN001
         external_id=document_id, moment=_moment(session, conn, doc), positions=engine_positions(lines),
         customer={"id": customer.id}, store=store_of(doc),
         payment_method=payment_method(kopecks(doc.get("cashSum")),
-                                      kopecks(doc.get("noCashSum")) + kopecks(doc.get("qrSum"))))
+                                      kopecks(doc.get("noCashSum")) + kopecks(doc.get("qrSum"))),
+        spend_settled=False)        # the document does not say which bonuses were spent
     key = sale_body(document_id, customer.id, [(ln.assortment, ln.quantity) for ln in lines])
     try:
         _, created = commit_sale(session, conn.tenant_id, SOURCE, req, key)

@@ -92,17 +92,15 @@ def applied_discount(lines: list[Line]) -> tuple[int, int]:
 
 # --- gift certificates ------------------------------------------------------------------------
 
-def gift_card(name: str, cert: dict | None) -> dict:
+def gift_card(name: str, cert: dict) -> dict:
     """GET /giftcard's answer for the number the till asked (`name`), from the certificate's
-    view (hub.services.certificates.view; None: no such certificate).
+    view (hub.services.certificates.view; an unknown number is a 404 in the view).
 
     Status: sold and untouched → CAN_BE_USED; partly spent → PARTIALLY_REDEEMED; spent →
-    REDEEMED; past its date → EXPIRED; unknown, not sold yet or blocked → INVALID.
+    REDEEMED; past its date → EXPIRED; not sold yet or blocked → INVALID.
     `expireDate` is "YYYY-MM-DD HH:MM:SS" in UTC (the first moment it no longer pays);
     `currentBalance` and `initialBalance` are integers in kopecks, as the docs say (no
     rouble conversion here)."""
-    if cert is None:
-        return {"name": name, "status": "INVALID"}
     status, balance, nominal = cert["status"], cert["balance"], cert["nominal"]
     if status == "active":
         if balance <= 0:

@@ -21,6 +21,7 @@ from hub.services.customers import find_customers, register_customer, summarize
 from hub.services.guards import TillDiscount, require_customer_for_spend
 from hub.services.receipts import (
     ReturnRequest, SaleRequest, calculate_receipt, commit_sale, find_receipt, line_amount, return_sale,
+    settle_sale_spend,
 )
 from moysklad import verification
 from moysklad.common import (
@@ -326,7 +327,15 @@ def retaildemand(session, conn):  # noqa: ANN001, ANN201
     answer, created = commit_sale(session, conn.tenant_id, SOURCE, req, key, accept=accept,
                                   till_discount=TillDiscount(applied, tolerance))
     if not created and answer["totals"]["bonus_spent"] != spend:
-        raise MsError(409, CONFLICT, "Продажа уже учтена с другим списанием бонусов.", "meta.id")
+        # The sale came first by the JSON API webhook, which cannot know the bonuses spent:
+        # the till's call is the authority and settles it, once (the core refuses a sale
+        # its till already settled: that is a real conflict).
+        try:
+            settle_sale_spend(session, conn.tenant_id, SOURCE, req, key, accept=accept,
+                              till_discount=TillDiscount(applied, tolerance))
+        except Conflict as exc:
+            raise MsError(409, CONFLICT, "Продажа уже учтена с другим списанием бонусов.",
+                          "meta.id") from exc
     if created:
         link_counterparty(session, conn, agent.get("ms_id"), customer.id)
     elif cards:
@@ -381,7 +390,15 @@ def retailsalesreturn(session, conn):  # noqa: ANN001, ANN201
 def giftcard(session, conn):  # noqa: ANN001, ANN201
     query = s.load(s.GiftCardQuerySchema(), request.args.to_dict())
     cert = certificates.find(session, conn.tenant_id, query["name"])
-    answer = gift_card(query["name"], None if cert is None else certificates.view(cert, utcnow()))
+    if cert is None:
+        # The docs mark `id` (the certificate's GUID) required in every 200 answer and
+        # describe no "not found" body; an unknown number has no id to give, so it is an
+        # error in the documented error format ("any status but 200/201/204 is an error"),
+        # which the till shows the cashier, rather than a 200 missing a required field.
+        session.rollback()
+        raise MsError(404, GIFT_CARD, f"Подарочный сертификат {query['name'][:64]} не найден.",
+                      "name", title="Сертификат не найден")
+    answer = gift_card(query["name"], certificates.view(cert, utcnow()))
     session.rollback()
     return jsonify(answer)
 

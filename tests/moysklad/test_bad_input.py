@@ -8,6 +8,7 @@ from uuid import uuid4
 import pytest
 
 from connectors.registry import create_connection
+from hub.services import certificates
 from hub.services.customers import register_customer
 from hub.services.tenants import create_tenant
 from hub.moments import utcnow
@@ -42,7 +43,7 @@ GOOD = {
         "meta": _href("retailsalesreturn", str(uuid4())), "demand": {"meta": _href("retaildemand", SALE)},
         "agent": {"href": agent(MEMBER_MS)["meta"]["href"], "id": MEMBER_MS},
         "positions": [position(PRODUCT, 100, 1)], "cashSum": 100, "noCashSum": 0},
-    ("GET", "/giftcard"): lambda: {"name": "123", "retailStoreId": STORE_ID},
+    ("GET", "/giftcard"): lambda: {"name": "1230", "retailStoreId": STORE_ID},
 }
 CALLS = list(GOOD)
 
@@ -50,6 +51,8 @@ CALLS = list(GOOD)
 @pytest.fixture
 def shop(session, ms):
     register_customer(session, ms.tenant_id, {"phone": "+79160000001"}, source="test", moment=utcnow())
+    # The certificate GOOD's /giftcard asks about (an unknown number is a 404).
+    certificates.issue(session, ms.tenant_id, {"nominal": 1000, "numbers": ["1230"]}, utcnow())
     sale = GOOD[("POST", "/retaildemand")]()
     sale["meta"] = _href("retaildemand", SALE)
     sale["agent"] = agent(MEMBER_MS, phone="+79160000001")     # the first sale links the МойСклад id

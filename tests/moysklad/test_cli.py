@@ -35,7 +35,9 @@ def _jwt_payload(header_value: str, secret: str) -> dict:
 
 
 def _works(ms, token: str) -> int:  # noqa: ANN001
-    return ms.get("/giftcard", {"name": "1", "retailStoreId": STORE_ID}, token=token).status_code
+    """200 when the token is accepted (an unknown certificate's 404 is an authenticated answer)."""
+    status = ms.get("/giftcard", {"name": "1", "retailStoreId": STORE_ID}, token=token).status_code
+    return 200 if status == 404 else status
 
 
 def test_register_loyalty_rotates_the_token_and_tells_moysklad(session, ms):

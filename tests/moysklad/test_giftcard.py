@@ -113,13 +113,16 @@ def test_giftcard_statuses(session, ms):
     certificates.block(session, ms.tenant_id, "5550003", True, now)
     assert card(ms, "5550003")["status"] == "INVALID"
 
-    # Unknown numbers, another tenant's certificate: INVALID, nothing confirmed.
+    # Unknown numbers, another tenant's certificate: no certificate, so no `id` the docs
+    # require in a 200 answer — a 404 in the documented error format, nothing confirmed.
     other_id = create_tenant(session, "Чужой магазин")[0].id
     session.commit()
     sold(session, other_id, "7770001", 100000)
-    assert card(ms, "7770001") == {"name": "7770001", "status": "INVALID"}
-    assert card(ms, "no-such-card") == {"name": "no-such-card", "status": "INVALID"}
-    assert card(ms, "x" * 200) == {"name": "x" * 200, "status": "INVALID"}
+    for number in ("7770001", "no-such-card", "x" * 200):
+        err = assert_ms_error(ms.get("/giftcard", {"name": number, "retailStoreId": STORE_ID}), 404, "name")
+        assert err["code"] == 29012 and "не найден" in err["error_message"]
+    assert "7770001" in assert_ms_error(ms.get("/giftcard", {"name": "7770001", "retailStoreId": STORE_ID}),
+                                        404)["error_message"]
     assert_ms_error(ms.get("/giftcard", {"name": "5550001"}), 400, "retailStoreId")
 
 

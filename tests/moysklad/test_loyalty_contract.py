@@ -323,9 +323,12 @@ def test_retailsalesreturn_of_a_sale(session, ms):
 
 # --- GET /giftcard ----------------------------------------------------------------------------------
 
-def test_giftcard_is_invalid_until_certificates_exist(ms):
+def test_giftcard_is_not_found_until_certificates_exist(ms):
+    # A 200 must carry the certificate's `id` (required by the docs): without a certificate
+    # the answer is the documented error array, never a 200 without `id`.
     r = ms.get("/giftcard", {"name": "123456", "retailStoreId": STORE_ID})
-    assert r.status_code == 200 and r.get_json() == {"name": "123456", "status": "INVALID"}
+    assert r.status_code == 404 and "id" not in r.get_json()
+    assert assert_ms_error(r, 404, "name")["code"] == 29012
     assert_ms_error(ms.get("/giftcard", {"retailStoreId": STORE_ID}), 400, "name")
 
 
