@@ -30,7 +30,7 @@ from hub.services.receipts import find_receipt
 from hub.app import database_unavailable
 from evotor.common import (
     BAD_USER_TOKEN, INCORRECT, KIND, MISSING, PREFIX, SOURCE, SYNTAX, BadValue, EvotorError,
-    cloud_error, first, money, quantity, setting, text, user_connection,
+    cloud_error, first, money, setting, user_connection,
 )
 from evotor.mapping import (
     document_of_receipt_event, document_of_v1, document_positions, is_v1_document, our_extra, payback_line,

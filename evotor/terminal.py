@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from datetime import date, timedelta
-from decimal import Decimal
 from functools import wraps
 
 from flask import Blueprint, jsonify, request
@@ -30,7 +29,7 @@ from hub.services.holds import quote_and_hold, release_receipt_hold
 from hub.services.receipts import ReturnRequest, SaleRequest, commit_sale, get_receipt, return_sale
 from hub.app import database_unavailable
 from evotor.common import (
-    PREFIX, terminal_error as error_response, SOURCE, BadValue, first, money, quantity, rub_json, setting, subscription_stopped, text,
+    PREFIX, terminal_error as error_response, SOURCE, BadValue, first, money, rub_json, setting, subscription_stopped, text,
     user_connection,
 )
 from evotor.mapping import (
