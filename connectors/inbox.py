@@ -6,11 +6,12 @@ Nothing a partner sends is lost (it is committed before the answer) or applied t
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from datetime import datetime, timedelta
 from typing import Callable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -222,10 +223,29 @@ def list_events(session: Session, tenant_id: str, status: str | None = None, sou
     return list(session.scalars(stmt.order_by(InboundEvent.received_at.desc()).limit(limit)))
 
 
+def reason(event: InboundEvent) -> str | None:
+    """Why the event is not applied, in words for the shop's owner: the handler's own Russian
+    message without the exception's class name (`last_error` keeps both, for support); an
+    unexpected error with no message for people is named as one."""
+    if not event.last_error:
+        return None
+    _, _, message = event.last_error.partition(": ")
+    if re.search("[а-яА-ЯёЁ]", message):
+        return message
+    return f"Внутренняя ошибка при обработке события ({event.last_error}). Повторите позже."
+
+
+def failed_count(session: Session, tenant_id: str) -> int:
+    """How many of the tenant's events failed for good (the cabinet's summary warns of them)."""
+    return int(session.scalar(select(func.count()).select_from(InboundEvent).where(
+        InboundEvent.tenant_id == tenant_id, InboundEvent.status == "failed")) or 0)
+
+
 def describe(event: InboundEvent) -> dict:
     return {"id": event.id, "source": event.source, "kind": event.kind,
             "dedupe_key": event.dedupe_key, "status": event.status, "attempts": event.attempts,
-            "last_error": event.last_error, "received_at": event.received_at.isoformat(),
+            "last_error": event.last_error, "reason": reason(event),
+            "received_at": event.received_at.isoformat(),
             "next_attempt_at": event.next_attempt_at.isoformat() if event.next_attempt_at else None,
             "processed_at": event.processed_at.isoformat() if event.processed_at else None}
 

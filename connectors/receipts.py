@@ -92,13 +92,19 @@ def operation_body(kind: str, ident: str, lines, **context) -> dict:  # noqa: AN
     return {kind: ident, **context, "positions": quantities_by_key(lines)}
 
 
-def spread_return(sale_lines: list[dict], returned: dict,
-                  requested: list[tuple[str | None, str | None, Decimal]]) -> dict[str, Decimal]:
+def same_name(a: str | None, b: str | None) -> bool:
+    """Two tills' spellings of one product name: case and runs of spaces do not count."""
+    return bool(a and b) and " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+
+
+def spread_return(sale_lines: list[dict], returned: dict, requested: list[tuple]) -> dict[str, Decimal]:
     """Quantities to return per line of a sale, from what a POS says comes back.
 
-    Each requested item is (line id or None, product or None, quantity). An item naming a
-    line of the sale goes to that line; otherwise it is spread over the sale's lines of its
-    product, first line first, never above what is left of a line. What does not fit stays
+    Each requested item is (line id or None, product or None, quantity), optionally followed
+    by (name or None, unit price in kopecks or None). An item naming a line of the sale goes
+    to that line; otherwise it is spread over the sale's lines of its product, else (a till
+    that wrote the product on one document and not on the other) over those of its name and
+    price — first line first, never above what is left of a line. What does not fit stays
     on the last matching line (the core then reports the return as larger than the sale);
     an item matching nothing keeps its own id or product, which the core reports as unknown.
     """
@@ -109,12 +115,15 @@ def spread_return(sale_lines: list[dict], returned: dict,
         return (Decimal(line["quantity"]) - Decimal(returned.get(line["id"], "0"))
                 - out.get(line["id"], Decimal(0)))
 
-    for line_id, product, qty in requested:
-        qty = Decimal(qty)
+    for item in requested:
+        line_id, product, qty = item[0], item[1], Decimal(item[2])
+        name, price = (item[3], item[4]) if len(item) > 4 else (None, None)
         if line_id and line_id in by_id:
             out[line_id] = out.get(line_id, Decimal(0)) + qty
             continue
         lines = [ln for ln in sale_lines if product and ln.get("product") == product]
+        if not lines and name and price is not None:
+            lines = [ln for ln in sale_lines if ln.get("price") == price and same_name(ln.get("name"), name)]
         if not lines:
             key = line_id or product or "?"
             out[key] = out.get(key, Decimal(0)) + qty
@@ -127,3 +136,20 @@ def spread_return(sale_lines: list[dict], returned: dict,
         if qty > 0:
             out[lines[-1]["id"]] = out.get(lines[-1]["id"], Decimal(0)) + qty
     return {k: v for k, v in out.items() if v > 0}
+
+
+def returns_the_rest(sale_lines: list[dict], returned: dict, requested: list[tuple]) -> bool:
+    """Does a return of priced items (as for spread_return, with the unit price) give back
+    everything of the sale not returned yet — as many units for as much money? Then it is the
+    whole rest, however its lines are keyed (a till's return by its base receipt carries a
+    subset of the sale's lines, so equal units and money leave no other reading)."""
+    if not requested or any(len(item) < 5 or item[4] is None for item in requested):
+        return False
+    rest = [(ln, Decimal(ln["quantity"]) - Decimal(returned.get(ln["id"], "0"))) for ln in sale_lines]
+    rest = [(ln, q) for ln, q in rest if q > 0]
+    if any(ln.get("price") is None for ln, _ in rest):
+        return False
+    units = sum((Decimal(item[2]) for item in requested), Decimal(0))
+    money = sum(line_amount(item[4], Decimal(item[2])) for item in requested)
+    return bool(rest) and units == sum((q for _, q in rest), Decimal(0)) and \
+        money == sum(line_amount(ln["price"], q) for ln, q in rest)

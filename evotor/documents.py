@@ -30,10 +30,10 @@ from hub.services.receipts import find_receipt
 from hub.app import database_unavailable
 from evotor.common import (
     BAD_USER_TOKEN, INCORRECT, KIND, MISSING, PREFIX, SOURCE, SYNTAX, BadValue, EvotorError,
-    cloud_error, first, money, quantity, setting, text, user_connection,
+    cloud_error, first, money, setting, user_connection,
 )
 from evotor.mapping import (
-    document_of_receipt_event, document_of_v1, document_positions, is_v1_document, our_extra,
+    document_of_receipt_event, document_of_v1, document_positions, is_v1_document, our_extra, payback_line,
 )
 from evotor.models import EvotorReceipt
 from evotor.terminal import commit_positions, promo_codes, return_items
@@ -282,15 +282,13 @@ def _apply_payback(session, conn: Connection, event: InboundEvent, doc: dict, bo
         if not isinstance(p, dict):
             continue
         try:
-            items.append((text(first(p, "base_position_uuid", "uuid"), "uuid"),
-                          text(first(p, "product_id", "productUuid", "product_uuid"), "product_id"),
-                          quantity(first(p, "quantity"), f"body.positions[{i}].quantity")))
+            items.append(payback_line(p, f"body.positions[{i}]"))
         except BadValue as exc:
-            raise PermanentError(exc.message) from exc
+            raise PermanentError(f"Возврат {document_id(doc)} по чеку {base} не проведён: {exc.message}") from exc
     try:
         return_items(session, conn, document_id(doc), base, items, _moment(session, conn, doc, body))
     except (Invalid, Conflict) as exc:      # retrying cannot change the answer
-        raise PermanentError(exc.message) from exc
+        raise PermanentError(f"Возврат {document_id(doc)} по чеку {base} не проведён: {exc.message}") from exc
 
 
 @handler(KIND, "document")

@@ -147,9 +147,25 @@ def sale_key(receipt_uuid: str, customer_id: str | None, positions: list[dict]) 
                           [(p["id"], p["quantity"]) for p in positions], customer=customer_id)
 
 
-def payback_key(payback_uuid: str, base_uuid: str, items: list[tuple[str | None, str | None, Decimal]]) -> dict:
+def payback_line(item: dict, where: str) -> tuple[str | None, str | None, Decimal, str | None, int | None]:
+    """A returned position as connectors.receipts.spread_return reads it: (the sale's
+    position uuid, product, quantity, name, unit price in kopecks). The terminal matches a
+    return to its sale by uuid, then product, then name and price: a till may write the
+    product on the sale and not on the return (a free-price line), or the other way round."""
+    line = text(first(item, "base_position_uuid", "basePositionUuid", "uuid"), f"{where}.uuid")
+    product = text(first(item, "product_id", "productUuid", "product_uuid", "productId"), f"{where}.product_id")
+    name = text(first(item, "product_name", "name", "productName"), f"{where}.name", limit=300)
+    price = first(item, "price")
+    return (line, product, quantity(first(item, "quantity"), f"{where}.quantity"), name,
+            None if price is None or price == "" else money(price, f"{where}.price"))
+
+
+def payback_key(payback_uuid: str, base_uuid: str, items: list[tuple]) -> dict:
+    """A payback's idempotency body: by product (or line) and quantity, as before names and
+    prices were read, so a repeat of an earlier payback still replays its answer."""
     return operation_body("evotor_payback", payback_uuid,
-                          [(product or line_id or "?", qty) for line_id, product, qty in items],
+                          [(item[1] or item[0] or (item[3] if len(item) > 3 else None) or "?", item[2])
+                           for item in items],
                           base=base_uuid)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from datetime import date, timedelta
-from decimal import Decimal
 from functools import wraps
 
 from flask import Blueprint, jsonify, request
@@ -18,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from connectors import verification as codes
-from connectors.receipts import spread_return
+from connectors.receipts import returns_the_rest, spread_return
 from hub.engine.text import rub
 from hub.errors import Conflict, DomainError, Invalid, NotFound
 from hub.extensions import db
@@ -30,11 +29,11 @@ from hub.services.holds import quote_and_hold, release_receipt_hold
 from hub.services.receipts import ReturnRequest, SaleRequest, commit_sale, get_receipt, return_sale
 from hub.app import database_unavailable
 from evotor.common import (
-    PREFIX, terminal_error as error_response, SOURCE, BadValue, first, money, quantity, rub_json, setting, subscription_stopped, text,
+    PREFIX, terminal_error as error_response, SOURCE, BadValue, first, money, rub_json, setting, subscription_stopped, text,
     user_connection,
 )
 from evotor.mapping import (
-    EXTRA_KEY, customer_view, engine_positions, our_extra, payback_key, print_lines, promotions_view,
+    EXTRA_KEY, customer_view, engine_positions, our_extra, payback_key, payback_line, print_lines, promotions_view,
     render_quote, sale_key, terminal_positions, with_known_groups,
 )
 from evotor.models import EvotorDevice, EvotorReceipt
@@ -553,7 +552,7 @@ def release(session, till: Till, body: dict):  # noqa: ANN001, ANN201
     return jsonify({"receipt_uuid": receipt_uuid, "released": rub_json(released), "status": record.status})
 
 
-def payback_items(raw, field: str = "positions") -> list[tuple[str | None, str | None, Decimal]]:  # noqa: ANN001
+def payback_items(raw, field: str = "positions") -> list[tuple]:  # noqa: ANN001
     if raw is None:
         return []
     if not isinstance(raw, list):
@@ -563,11 +562,11 @@ def payback_items(raw, field: str = "positions") -> list[tuple[str | None, str |
         where = f"{field}[{i}]"
         if not isinstance(item, dict):
             raise BadValue(where, f"Позиция {i + 1}: нужен объект.")
-        line = text(first(item, "base_position_uuid", "basePositionUuid", "uuid"), f"{where}.uuid")
-        product = text(first(item, "product_id", "productUuid", "product_uuid", "productId"), f"{where}.product_id")
-        if not line and not product:
-            raise BadValue(where, f"Позиция {i + 1}: укажите uuid позиции продажи или product_id.")
-        items.append((line, product, quantity(first(item, "quantity"), f"{where}.quantity")))
+        line, product, qty, name, price = payback_line(item, where)
+        if not line and not product and not (name and price is not None):
+            raise BadValue(where, f"Позиция {i + 1}: укажите uuid позиции продажи, product_id "
+                           "или название и цену.")
+        items.append((line, product, qty, name, price))
     return items
 
 
@@ -575,7 +574,10 @@ def return_items(session, conn: Connection, payback_uuid: str, base_uuid: str,  
                  items: list, moment=None) -> tuple[dict, dict]:  # noqa: ANN001
     """A return of (part of) the sale `base_uuid`, once per payback: (rendered, core answer)."""
     receipt = get_receipt(session, conn.tenant_id, base_uuid, SOURCE)
-    quantities = spread_return(receipt.lines, receipt.returned or {}, items) if items else None
+    # A payback of as many units for as much money as the sale has left is the whole rest,
+    # even where a line matches nothing of the sale: everything is reversed, not nothing.
+    whole = not items or returns_the_rest(receipt.lines, receipt.returned or {}, items)
+    quantities = None if whole else spread_return(receipt.lines, receipt.returned or {}, items)
     session.rollback()
     req = ReturnRequest(external_id=payback_uuid, moment=moment or utcnow(), quantities=quantities)
     answer, created = return_sale(session, conn.tenant_id, SOURCE, base_uuid, req,

@@ -50,6 +50,8 @@ class EventSchema(Schema):
     status = fields.String()
     attempts = fields.Integer()
     last_error = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True, metadata={"description": "Why the event is not applied, "
+                                                                     "in Russian, for the shop's owner"})
     received_at = fields.String()
     next_attempt_at = fields.String(allow_none=True)
     processed_at = fields.String(allow_none=True)

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from hub.clock import frozen
 from hub.ledger import account_view, check_ledger
-from hub.models import Connection, Receipt, ReceiptReturn
+from hub.models import Connection, InboundEvent, Receipt, ReceiptReturn
 from hub.services.bonuses import adjust_bonuses
 from hub.services.customers import register_customer
 from hub.services.programs import put_program
@@ -105,6 +105,39 @@ def test_the_published_sell_and_payback_reconcile_like_v2(session, shop, fmt):
         ret = session.scalar(select(ReceiptReturn).where(ReceiptReturn.tenant_id == shop.tenant_id,
                                                          ReceiptReturn.external_id == PAYBACK_UUID))
         assert ret is not None, "the PAYBACK returned its base sale"
+        assert (ret.amount_returned, ret.bonus_spent_restored, ret.bonus_earned_reversed) == (348913, 2137, 34891)
+        session.rollback()
+        assert account_view(session, shop.tenant_id, shop.customer_id, NOW).available == 10000
+        assert check_ledger(session, shop.tenant_id) == []
+        session.rollback()
+
+
+def without_product(name: str) -> str:
+    """The published example as a free-price line: Evotor's docs say `commodityUuid` may then be
+    null (or a reserved uuid)."""
+    return published(name).replace(f'"commodityUuid" : "{PRODUCT}"', '"commodityUuid" : null')
+
+
+@pytest.mark.parametrize("bare", ["payback", "sale"])
+def test_a_published_payback_whose_product_differs_from_the_sale_returns_everything(session, shop, bare):
+    """Issue 17: a PAYBACK without the product of its sale (or the other way round) failed in
+    the inbox («В чеке … нет позиций …») and nothing was reversed."""
+    with frozen(NOW):
+        line = {"uuid": "p1", "price": 3548, "quantity": 1}
+        if bare != "sale":
+            line["product_id"] = PRODUCT
+        shop.ok("/receipts/quote", {"receipt_uuid": SALE_UUID, "customer": {"phone": PHONE},
+                                    "spend_bonuses": 21.37, "positions": [line]})
+        sale = without_product("02-SELL.json") if bare == "sale" else published("02-SELL.json")
+        assert _send(shop, sale, True) == {"accepted": 1, "new": 1}
+        assert account_view(session, shop.tenant_id, shop.customer_id, NOW).available == 10000 - 2137 + 34891
+        session.rollback()
+        back = without_product("03-PAYBACK.json") if bare == "payback" else published("03-PAYBACK.json")
+        assert _send(shop, back, True) == {"accepted": 1, "new": 1}
+        event = session.scalar(select(InboundEvent).where(InboundEvent.dedupe_key.like(f"%:{PAYBACK_UUID}")))
+        assert (event.status, event.last_error) == ("done", None)
+        ret = session.scalar(select(ReceiptReturn).where(ReceiptReturn.tenant_id == shop.tenant_id,
+                                                         ReceiptReturn.external_id == PAYBACK_UUID))
         assert (ret.amount_returned, ret.bonus_spent_restored, ret.bonus_earned_reversed) == (348913, 2137, 34891)
         session.rollback()
         assert account_view(session, shop.tenant_id, shop.customer_id, NOW).available == 10000

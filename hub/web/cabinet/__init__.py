@@ -71,8 +71,11 @@ def dashboard():  # noqa: ANN201
              "anonymous": [m["anonymous"]["revenue"] / 100 for m in data["months"]],
              "earned": [(m["members"]["earned"]) / 100 for m in data["months"]],
              "spent": [(m["members"]["spent"]) / 100 for m in data["months"]]}
+    from connectors.inbox import failed_count
+    failed = failed_count(db.session, g.tenant_id)   # what the tills sent and the hub could not apply
     db.session.rollback()
-    return render_template("cabinet/dashboard.html", data=data, chart=chart, this=data["months"][-1])
+    return render_template("cabinet/dashboard.html", data=data, chart=chart, this=data["months"][-1],
+                           failed_events=failed)
 
 
 # --- clients ---------------------------------------------------------------------------------

@@ -151,6 +151,7 @@ def _events(conn, status: str | None) -> list[InboundEvent]:  # noqa: ANN001
 @bp.get("/connections/<connection_id>")
 @require_roles(*CABINET_ROLES)
 def connection(connection_id: str):  # noqa: ANN201
+    from connectors.inbox import reason
     from connectors.registry import describe
     conn = _connection_or_404(connection_id)
     status = request.args.get("status", "failed")
@@ -160,7 +161,7 @@ def connection(connection_id: str):  # noqa: ANN201
     info = describe(conn)
     db.session.rollback()
     return render_template("cabinet/connection.html", c=info, events=events, status=status,
-                           statuses=EVENT_STATUSES, kinds=KIND_NAMES)
+                           statuses=EVENT_STATUSES, kinds=KIND_NAMES, reason=reason)
 
 
 @bp.post("/connections/<connection_id>/events/<event_id>/retry")
