@@ -57,7 +57,7 @@ def line_amount(price: int, quantity: Decimal) -> int:
 
 def _state(customer: Customer | None, view: AccountView | None = None) -> engine.AccountState:
     if customer is None or view is None:
-        return engine.AccountState()
+        return engine.AccountState(anonymous=customer is None)
     return engine.AccountState(available=view.available, pending=view.pending, debt=view.debt,
                                last_purchase_at=customer.last_purchase_at,
                                total_purchases=customer.total_purchases,
