@@ -46,7 +46,9 @@ class CertificatePaymentSchema(Schema):
 
 
 class ReceiptInSchema(Schema):
-    external_id = fields.String(required=True, validate=_ID)
+    external_id = fields.String(required=True, validate=_ID, metadata={"description": (
+        "required: the till's own id of the receipt (idempotency key: the same id again "
+        "answers the first commit); returns name the receipt by it; calculate needs it too")})
     moment = fields.String(allow_none=True)
     store = fields.String(allow_none=True, validate=validate.Length(min=1, max=100))
     cashier = fields.String(allow_none=True, validate=validate.Length(min=1, max=100))
@@ -87,7 +89,9 @@ class ReturnPositionSchema(Schema):
 
 
 class ReturnInSchema(Schema):
-    external_id = fields.String(required=True, validate=_ID)
+    external_id = fields.String(required=True, validate=_ID, metadata={"description": (
+        "required: the till's own id of the return (idempotency key: the same id again "
+        "answers the first return and refunds nothing twice)")})
     moment = fields.String(allow_none=True)
     positions = fields.List(fields.Nested(ReturnPositionSchema), allow_none=True, min_length=1,
                             max_length=MAX_POSITIONS)
