@@ -498,7 +498,8 @@ def commit_positions(session, conn: Connection, receipt_uuid: str, positions: li
 
     answer, created = commit_sale(session, conn.tenant_id, SOURCE, req,
                                   sale_key(receipt_uuid, customer_id, positions),
-                                  hold_reference=receipt_uuid, accept=pay_with_certificates)
+                                  hold_reference=receipt_uuid, accept=pay_with_certificates,
+                                  certificate_prefix=_redemption_prefix(receipt_uuid) if certificates else None)
     if not created and answer["totals"]["bonus_spent"] != (spend or 0):
         # The other path (terminal or document) came first with another spending: say so
         # rather than replay an answer that does not match this sale.

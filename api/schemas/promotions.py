@@ -141,20 +141,22 @@ class CertificateListSchema(Schema):
 
 class CertificateActivateSchema(Schema):
     external_id = fields.String(required=True, validate=validate.Length(min=1, max=200),
-                                metadata={"description": "the till's sale of the certificate"})
+                                metadata={"description": "required: the till's sale of the certificate (idempotency key)"})
     moment = fields.String(allow_none=True)
 
 
 class CertificateRedeemSchema(Schema):
     external_id = fields.String(required=True, validate=validate.Length(min=1, max=200),
-                                metadata={"description": "the payment's id (idempotency key)"})
+                                metadata={"description": "required: the payment's id (idempotency key)"})
     amount = fields.Money(required=True)
     moment = fields.String(allow_none=True)
 
 
 class CertificateRefundSchema(Schema):
-    external_id = fields.String(required=True, validate=validate.Length(min=1, max=90))
-    redemption_external_id = fields.String(required=True, validate=validate.Length(min=1, max=90))
+    external_id = fields.String(required=True, validate=validate.Length(min=1, max=90),
+                                metadata={"description": "required: the refund's id (idempotency key)"})
+    redemption_external_id = fields.String(required=True, validate=validate.Length(min=1, max=90),
+                                           metadata={"description": "required: the redeem's external_id"})
     amount = fields.Money(required=True)
     moment = fields.String(allow_none=True)
 

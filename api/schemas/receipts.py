@@ -40,8 +40,15 @@ class PaymentSchema(Schema):
     method = fields.String(required=True, validate=validate.OneOf(("cash", "card", "mixed")))
 
 
+class CertificatePaymentSchema(Schema):
+    number = fields.String(required=True, validate=validate.Length(min=4, max=40))
+    amount = Money(required=True, validate=validate.Range(min=1, error="Сумма должна быть больше 0."))
+
+
 class ReceiptInSchema(Schema):
-    external_id = fields.String(required=True, validate=_ID)
+    external_id = fields.String(required=True, validate=_ID, metadata={"description": (
+        "required: the till's own id of the receipt (idempotency key: the same id again "
+        "answers the first commit); returns name the receipt by it; calculate needs it too")})
     moment = fields.String(allow_none=True)
     store = fields.String(allow_none=True, validate=validate.Length(min=1, max=100))
     cashier = fields.String(allow_none=True, validate=validate.Length(min=1, max=100))
@@ -52,6 +59,12 @@ class ReceiptInSchema(Schema):
     spend_bonuses = fields.Spend(allow_none=True, metadata={"description": 'roubles or "max"'})
     promo_codes = fields.List(fields.String(validate=validate.Length(min=1, max=40)), max_length=20,
                               load_default=list, metadata={"description": "promo codes (coupons)"})
+    certificates = fields.List(fields.Nested(CertificatePaymentSchema), max_length=20, load_default=list,
+                               metadata={"description": (
+                                   "gift certificates paying for this sale (POST /receipts only; "
+                                   "calculate ignores them): redeemed in the sale's own "
+                                   "transaction, at most amount_to_pay in all; a return of the "
+                                   "sale refunds them first")})
 
     @validates_schema
     def _positions(self, data, **kwargs):  # noqa: ANN001
@@ -76,7 +89,9 @@ class ReturnPositionSchema(Schema):
 
 
 class ReturnInSchema(Schema):
-    external_id = fields.String(required=True, validate=_ID)
+    external_id = fields.String(required=True, validate=_ID, metadata={"description": (
+        "required: the till's own id of the return (idempotency key: the same id again "
+        "answers the first return and refunds nothing twice)")})
     moment = fields.String(allow_none=True)
     positions = fields.List(fields.Nested(ReturnPositionSchema), allow_none=True, min_length=1,
                             max_length=MAX_POSITIONS)
@@ -126,6 +141,12 @@ class MessagesSchema(Schema):
     receipt = fields.String()
 
 
+class CertificatePaidSchema(Schema):
+    number = fields.String()
+    amount = Money(metadata={"description": "redeemed by the sale, or refunded by the return"})
+    balance = Money(metadata={"description": "the certificate's balance after it"})
+
+
 class QuoteSchema(Schema):
     id = fields.String()
     external_id = fields.String()
@@ -137,6 +158,8 @@ class QuoteSchema(Schema):
     messages = fields.Nested(MessagesSchema)
     promotions = fields.List(fields.Nested(AppliedPromotionSchema))
     offers = fields.List(fields.String())
+    certificates = fields.List(fields.Nested(CertificatePaidSchema), metadata={
+        "description": "the gift certificates the sale was paid with (only when there were any)"})
 
 
 class ReturnCustomerSchema(Schema):
@@ -158,3 +181,8 @@ class ReturnOutSchema(Schema):
         "description": "a set promotion's discount the kept goods no longer deserve (negative: given back)"})
     message = fields.String(metadata={"description": "why, for the cashier (Russian)"})
     customer = fields.Nested(ReturnCustomerSchema, allow_none=True)
+    certificate_refunded = Money(metadata={
+        "description": "the part of amount_returned given back to the gift certificates the sale "
+                       "was paid with (refunded first); the rest goes back in money"})
+    certificates = fields.List(fields.Nested(CertificatePaidSchema), metadata={
+        "description": "each certificate refunded by this return (only when there were any)"})

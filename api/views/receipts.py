@@ -35,7 +35,8 @@ def sale_request(data: dict) -> SaleRequest:
         customer=data.get("customer") or None, store=data.get("store"), cashier=data.get("cashier"),
         payment_method=(data.get("payment") or {}).get("method"),
         spend=None if spend in (None, "max") else spend, spend_max=spend == "max",
-        promo_codes=tuple(data.get("promo_codes") or ()))
+        promo_codes=tuple(data.get("promo_codes") or ()),
+        certificates=tuple((c["number"], c["amount"]) for c in data.get("certificates") or ()))
 
 
 DUMP_QUOTE = plan_dump(QuoteSchema())     # the till's hottest answer (api/fast_dump.py)

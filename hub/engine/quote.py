@@ -70,6 +70,7 @@ class Quote:
     promotions: tuple[AppliedPromotion, ...] = ()
     hints: tuple[str, ...] = ()      # "one step away" offers for the cashier and the customer
     certificates_sold: int = 0       # kopecks of gift certificates sold on the receipt
+    anonymous: bool = False          # no customer: no bonus or card lines in the messages
 
     @property
     def discount(self) -> int:
@@ -113,8 +114,8 @@ def _level_discount(program: Program, level: Level, receipt: Receipt, terms: lis
 
 
 def _spend_caps(program: Program, rest: list[int], terms: list[Terms],
-                promo: PromoOutcome) -> list[int]:
-    if not program.earns_bonuses:
+                promo: PromoOutcome, earns: bool) -> list[int]:
+    if not earns:
         return [0] * len(rest)
     caps = []
     for r, t, share, blocked in zip(rest, terms, promo.spend_percent, promo.no_spend):
@@ -166,8 +167,8 @@ def _accrual_weights(scheme: Scheme | None, receipt_amount: int, bases: list[int
 
 
 def _accrual(program: Program, level: Level, receipt: Receipt, bases: list[int],
-             terms: list[Terms]) -> list[int]:
-    if not program.earns_bonuses:
+             terms: list[Terms], earns: bool) -> list[int]:
+    if not earns:
         return [0] * len(bases)
     scheme = level.accrual
     exact, per_amount_base, per_amount_plain = _accrual_weights(scheme, receipt.amount, bases, terms)
@@ -211,6 +212,8 @@ def calculate(program: Program, receipt: Receipt, account: AccountState, *,
     the order is promotions, level discount, bonus spending, accrual (hub.engine.promotions).
     """
     level = program.level_for(account.total_purchases)
+    # Bonuses need someone to hold them: a receipt without a customer earns and spends none.
+    earns = program.earns_bonuses and not account.anonymous
     terms = [_CERTIFICATE if p.certificate else position_terms(program, level, receipt, p)
              for p in receipt.positions]
     amounts = [p.amount for p in receipt.positions]
@@ -221,7 +224,7 @@ def calculate(program: Program, receipt: Receipt, account: AccountState, *,
         if any(p.certificate for p in receipt.positions):
             discount_caps = [0 if p.certificate else c for p, c in zip(receipt.positions, discount_caps)]
         outcome = apply_promotions(promo, receipt, account, level.code, local, discount_caps,
-                                   [program.earns_bonuses and not t.no_accrual for t in terms])
+                                   [earns and not t.no_accrual for t in terms])
     else:
         discount_caps = None
         outcome = no_promotions(len(amounts))
@@ -238,7 +241,7 @@ def calculate(program: Program, receipt: Receipt, account: AccountState, *,
                                       outcome.no_level_discount)
     rest = [a - d for a, d in zip(after_promo, level_discounts)]
 
-    caps = _spend_caps(program, rest, terms, outcome)
+    caps = _spend_caps(program, rest, terms, outcome, earns)
     max_spendable = _round(program, max(0, min(sum(caps), account.available)))
     requested = max_spendable if receipt.spend_max else (receipt.spend or 0)
     if strict and requested > max_spendable:
@@ -251,9 +254,9 @@ def calculate(program: Program, receipt: Receipt, account: AccountState, *,
         terms = [t if m == 1 else Terms(t.accrual_percent, t.accrual_multiplier * m, t.no_accrual,
                                         t.max_spend_percent, t.no_spend, t.no_discount)
                  for t, m in zip(terms, outcome.multipliers)]
-    earned = _accrual(program, level, receipt, bases, terms)
+    earned = _accrual(program, level, receipt, bases, terms, earns)
     line_promos = _line_promotions(outcome, earned)
-    if program.earns_bonuses:
+    if earns:
         earned = [e + sum(b for _, b in x) for e, x in zip(earned, outcome.extra)]
 
     positions = tuple(
@@ -289,7 +292,7 @@ def calculate(program: Program, receipt: Receipt, account: AccountState, *,
         to_next_level_after=to_next, earned_pending=bool(earned_total) and not earned_active,
         cashier_message="", receipt_message="", promo_discount=promo_total,
         promotions=_applied(outcome, line_promos, receipt), hints=outcome.hints,
-        certificates_sold=certificates)
+        certificates_sold=certificates, anonymous=account.anonymous)
     return _with_messages(program, quote)
 
 
@@ -331,8 +334,10 @@ def _applied(outcome: PromoOutcome, lines: list[tuple[LinePromotion, ...]],
 
 
 def _with_messages(program: Program, q: Quote) -> Quote:
-    cashier = [f"Уровень «{q.level.name}»."]
-    if program.earns_bonuses:
+    # Without a customer nothing is promised: a till prints this to a buyer with no card.
+    cashier = ["Покупатель без карты: бонусы не начисляются."] if q.anonymous else \
+        [f"Уровень «{q.level.name}»."]
+    if program.earns_bonuses and not q.anonymous:
         cashier.append(f"Доступно {rub(q.balance)} бонусов, можно списать до {rub(q.max_spendable)}.")
         if q.spend_limited:
             cashier.append(f"Запрошено к списанию {rub(q.spend_requested)}, "
@@ -359,6 +364,8 @@ def _with_messages(program: Program, q: Quote) -> Quote:
         receipt.append(f"Скидка по карте: {rub(q.level_discount)} ₽")
     receipt.extend(printed)
     receipt.extend(q.hints)
+    if q.anonymous:
+        return replace(q, cashier_message=" ".join(cashier), receipt_message="\n".join(receipt))
     if program.earns_bonuses:
         receipt.append(f"Списано бонусов: {rub(q.bonus_spent)}")
         receipt.append(f"Начислено бонусов: {rub(q.bonus_earned)}")

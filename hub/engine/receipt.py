@@ -44,3 +44,5 @@ class AccountState:
     total_purchases: int = 0    # kopecks, net of returns; decides the level
     purchase_count: int = 0
     last_purchase_at: datetime | None = None   # since_last_purchase counts from the latest
+    anonymous: bool = False     # no customer on the receipt: nobody to earn or spend bonuses,
+                                # so the quote promises none and prints no card lines

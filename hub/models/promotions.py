@@ -112,6 +112,8 @@ class CertificatePosting(TenantScoped, Base):
     kind: Mapped[str] = mapped_column(String(20))
     amount: Mapped[int] = mapped_column(Kopecks)          # signed
     moment: Mapped[datetime] = mapped_column(UTCDateTime)
-    reference: Mapped[str] = mapped_column(String(200))   # the idempotency key of the operation
+    # The idempotency key of the operation; a refund's is the redemption's reference, \x1f and
+    # the return's external id (up to 200 characters each).
+    reference: Mapped[str] = mapped_column(String(400))
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -30,6 +30,9 @@ class Receipt(TenantScoped, Base):
     lines: Mapped[list] = mapped_column(JSON)        # positions with their quote, kopecks
     returned: Mapped[dict] = mapped_column(JSON, default=dict)  # position id -> quantity (str)
     response: Mapped[dict] = mapped_column(JSON)     # the answer given at commit
+    # The reference prefix of the certificate payments this sale took (None: none); a return
+    # of the sale refunds them first (hub.services.receipts.return_sale).
+    certificate_prefix: Mapped[str | None] = mapped_column(String(210), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

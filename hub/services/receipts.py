@@ -46,6 +46,7 @@ class SaleRequest:
     # False: the path cannot know the bonuses spent (a document read after the sale, e.g.
     # МойСклад's JSON API); the till's own call settles them later (settle_sale_spend).
     spend_settled: bool = True
+    certificates: tuple[tuple[str, int], ...] = ()   # gift certificates paying: (number, kopecks)
 
     def as_engine(self) -> engine.Receipt:
         return engine.Receipt(positions=self.positions, moment=self.moment, store=self.store,
@@ -60,7 +61,7 @@ def line_amount(price: int, quantity: Decimal) -> int:
 
 def _state(customer: Customer | None, view: AccountView | None = None) -> engine.AccountState:
     if customer is None or view is None:
-        return engine.AccountState()
+        return engine.AccountState(anonymous=customer is None)
     return engine.AccountState(available=view.available, pending=view.pending, debt=view.debt,
                                last_purchase_at=customer.last_purchase_at,
                                total_purchases=customer.total_purchases,
@@ -107,8 +108,14 @@ def calculate_receipt(session: Session, tenant_id: str, req: SaleRequest) -> dic
 def commit_sale(session: Session, tenant_id: str, source: str, req: SaleRequest,
                 body: Any, *, hold_reference: str | None = None,
                 accept: Callable[[dict], None] | None = None,
-                till_discount: TillDiscount | None = None) -> tuple[dict, bool]:
+                till_discount: TillDiscount | None = None,
+                certificate_prefix: str | None = None) -> tuple[dict, bool]:
     """Commit a sale: the same calculation again, strictly, then the ledger postings.
+
+    The sale takes its gift-certificate payments (`req.certificates`) in its own transaction,
+    each redeemed once under `certificate_prefix` (default "sale:<receipt id>:"); the prefix is
+    kept on the receipt, so a return refunds them first. An adapter whose `accept` redeems
+    certificates itself passes the prefix it used, for the same link.
 
     With `hold_reference`, the bonuses a quote held for this receipt are released in the
     same transaction, just before the spend: the hold turns into the spend exactly once.
@@ -118,13 +125,14 @@ def commit_sale(session: Session, tenant_id: str, source: str, req: SaleRequest,
     """
     return run_once(session, tenant_id, source, req.external_id, "sale", body,
                     lambda: _commit(session, tenant_id, source, req, hold_reference, accept,
-                                    till_discount))
+                                    till_discount, certificate_prefix))
 
 
 def _commit(session: Session, tenant_id: str, source: str, req: SaleRequest,
             hold_reference: str | None = None,
             accept: Callable[[dict], None] | None = None,
-            till_discount: TillDiscount | None = None) -> dict:
+            till_discount: TillDiscount | None = None,
+            certificate_prefix: str | None = None) -> dict:
     program = get_program(session, tenant_id)
     customer = resolve_customer(session, tenant_id, req.customer)
     require_customer_for_spend(customer, req.spend, req.spend_max)
@@ -160,6 +168,10 @@ def _commit(session: Session, tenant_id: str, source: str, req: SaleRequest,
     payload["id"], payload["external_id"] = new_id(), req.external_id
     if not req.spend_settled:
         payload["spend_unsettled"] = True
+    if req.certificates:
+        certificate_prefix = certificate_prefix or f"sale:{payload['id']}:"
+        payload["certificates"] = _pay_with_certificates(session, tenant_id, req, certificate_prefix,
+                                                         quote.amount_to_pay, now)
     level_after = None
     follows_purchases = program.expiry_mode == "since_last_purchase"
     if customer is not None:
@@ -175,6 +187,7 @@ def _commit(session: Session, tenant_id: str, source: str, req: SaleRequest,
         level_discount=quote.level_discount, bonus_spent=quote.bonus_spent,
         bonus_earned=quote.bonus_earned, amount_to_pay=quote.amount_to_pay,
         level_code=quote.level.code, returned={}, response=payload,
+        certificate_prefix=certificate_prefix,
         lines=[{"id": p.id, "product": p.product, "name": p.name, "groups": list(p.groups),
                 "price": p.price, "quantity": str(p.quantity), "amount": q.amount,
                 "level_discount": q.level_discount, "bonus_spent": q.bonus_spent,
@@ -296,6 +309,22 @@ def _settle(session: Session, tenant_id: str, source: str, req: SaleRequest,
     return payload
 
 
+def _pay_with_certificates(session: Session, tenant_id: str, req: SaleRequest, prefix: str,
+                           to_pay: int, now: datetime) -> list[dict]:
+    from hub.services.certificates import normalize_number, redeem_payments
+    numbers = [normalize_number(n) for n, _ in req.certificates]
+    if len(set(numbers)) != len(numbers):
+        raise Invalid("validation_error", "Каждый сертификат — один раз в оплате.",
+                      {"certificates": ["повторяется номер"]})
+    total = sum(a for _, a in req.certificates)
+    if total > to_pay:
+        raise Invalid("certificates_exceed_total",
+                      f"Сертификатами можно оплатить не больше {rub(to_pay)} ₽ (к оплате по чеку), "
+                      f"а не {rub(total)} ₽.", {"certificates": [f"at most {rub(to_pay)}"]})
+    paid = redeem_payments(session, tenant_id, prefix, list(req.certificates), req.moment, now)
+    return [{"number": v["number"], "amount": v["redeemed"], "balance": v["balance"]} for v in paid]
+
+
 def find_receipt(session: Session, tenant_id: str, external_id: str,
                  source: str | None = None) -> Receipt | None:
     """The committed sale with this external id, or None (adapters asking "already applied?")."""
@@ -385,7 +414,18 @@ def _return(session: Session, tenant_id: str, source: str, receipt_external_id: 
     answer = {"id": ret.id, "external_id": req.external_id, "receipt_external_id": receipt.external_id,
               "amount": rq.amount, "amount_returned": rq.amount_returned,
               "bonus_spent_restored": rq.bonus_spent_restored,
-              "bonus_earned_reversed": rq.bonus_earned_reversed, "customer": None}
+              "bonus_earned_reversed": rq.bonus_earned_reversed, "customer": None,
+              "certificate_refunded": 0}
+    if receipt.certificate_prefix and rq.amount_returned:
+        # The certificates the sale was paid with get the money back first, as at every till;
+        # keyed by this return, so an adapter's own call for it repeats it and adds nothing.
+        from hub.services.certificates import refund_payments
+        refunded = refund_payments(session, tenant_id, receipt.certificate_prefix, req.external_id,
+                                   rq.amount_returned, req.moment, utcnow())
+        if refunded:
+            answer["certificate_refunded"] = sum(r["restored"] for r in refunded)
+            answer["certificates"] = [{"number": r["number"], "amount": r["restored"],
+                                       "balance": r["balance"]} for r in refunded]
     if rq.withheld:
         answer["promo_withheld"] = rq.promo_withheld
         answer["message"] = " ".join(

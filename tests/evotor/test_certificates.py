@@ -72,6 +72,14 @@ def test_check_pay_and_payback(session, linked):  # noqa: ANN001
     assert back["to_cash"] == 0
     assert f"Возвращено на сертификат {number}: 100,00" in back["print"]["summary"]
     assert balance_of(session, number) == 30_000
+    # The sale links its payments, so the hub's return refunded them (issue 17, item 3); the
+    # terminal's own call for the same payback repeated that refund and added nothing.
+    from hub.models import Receipt
+    assert session.scalar(select(Receipt.certificate_prefix).where(
+        Receipt.tenant_id == linked.tenant_id, Receipt.external_id == "GC-1")) == "evotor:GC-1:"
+    assert len(session.scalars(select(CertificatePosting).where(
+        CertificatePosting.kind == "restore", CertificatePosting.reference.endswith("\x1fPB-1"))).all()) == 1
+    session.rollback()
     # Repeated: the same, once.
     assert linked.ok("/receipts/payback", {"payback_uuid": "PB-1", "base_receipt_uuid": "GC-1",
                                            "positions": [{"uuid": "p2", "quantity": 1}]})["repeated"] is True

@@ -166,6 +166,12 @@ def test_an_anonymous_receipt_and_the_app_own_discounts(session, linked):
     q = linked.ok("/receipts/quote", {"receipt_uuid": "A-1", "positions": positions(discount_p1=60)})
     assert q["customer"] is None and q["extra"] is None and q["discount"] == 0
     assert q["totals"]["amount"] == 640
+    # Issue 17, item 5: no card, no promise — nothing earned, no bonus or card lines to print.
+    assert q["bonus"]["earned"] == 0, q
+    assert not any(w in str(q) for w in ("Начислено бонусов", "Баланс бонусов", "Уровень карты", "До уровня")), q
+    c = linked.ok("/receipts/commit", {"receipt_uuid": "A-1", "positions": positions(discount_p1=60)})
+    assert c["bonus"]["earned"] == 0 and c["customer"] is None
+    assert not any(w in str(c) for w in ("Начислено бонусов", "Баланс бонусов", "Уровень карты", "До уровня")), c
     assert_error(linked.post("/receipts/quote", {"receipt_uuid": "A-2", "positions": positions(),
                                                  "spend_bonuses": 10}), 422)
 

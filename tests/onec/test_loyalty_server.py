@@ -149,6 +149,9 @@ def test_calculatediscounts_russian_numbers_and_post(onec):
     body = _json(onec.calculate(calc_body([line]), method="POST", bom=False))
     assert body["Error"] is False
     assert body["Goods"][0]["Amount"] == 3001 - 150.05   # anonymous: still the level discount of the base level
+    # Issue 17, item 5: anonymous, so nothing to accrue and no bonus or card lines.
+    assert not body.get("BonusesToAccrue"), body.get("BonusesToAccrue")
+    assert not any(w in str(body) for w in ("Начислено бонусов", "Баланс бонусов", "Уровень карты", "До уровня")), body
 
 
 def test_calculatediscounts_bad_input_error_true_nothing_written(onec, session):

@@ -107,6 +107,8 @@ def test_lines_anonymous_sale_and_bad_input(client, session, shop, as_role):
             "line-1-name": "Круассан", "line-1-price": "120,50"}
     r = client.post("/cashier/quote", data=data, headers=h)
     assert "620,50 ₽" in text(r)
+    # Issue 17, item 5: no client, so no accrual promised and no bonus or card lines.
+    assert not any(w in text(r) for w in ("Начислено бонусов", "Баланс бонусов", "Уровень карты", "До уровня") + ("Будет начислено",)), text(r)
     r = client.post("/cashier/quote", data={**data, "line-1-price": "abc"}, headers=h)
     assert r.status_code == 422 and "Цена в рублях" in text(r)
     r = client.post("/cashier/quote", data={"op_key": str(uuid.uuid4()), "amount": "-5"}, headers=h)

@@ -357,7 +357,8 @@ def sale():  # noqa: ANN201
             return render_template("cashier/_quote.html", errors=refusal, q=answer, **extras), 422
     accept = payments.acceptor(db.session, g.tenant_id, req, pay, needs_code, confirmed)
     try:
-        answer, created = commit_sale(db.session, g.tenant_id, SOURCE, req, body, accept=accept)
+        answer, created = commit_sale(db.session, g.tenant_id, SOURCE, req, body, accept=accept,
+                                      certificate_prefix=f"{req.external_id}:" if pay else None)
     except DomainError as exc:
         db.session.rollback()
         return render_template("cashier/_quote.html", errors={"_form": [exc.message]}, q=None), 422
