@@ -458,4 +458,4 @@ def sweep(session: Session, at: datetime, tenant_id: str | None = None) -> int:
 
 def register() -> None:
     from hub.services.automation import register_sweep
-    register_sweep("notify", sweep)
+    register_sweep("notify", sweep, last=True)    # sends what the other sweeps of the run queued
