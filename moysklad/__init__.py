@@ -13,6 +13,13 @@ def init_app(app) -> None:  # noqa: ANN001
     from moysklad.loyalty.views import bp as loyalty_bp
     app.register_blueprint(loyalty_bp)
     app.register_blueprint(webhook_bp)
+    from hub.app import register_unavailable_renderer
+    from moysklad.loyalty.errors import INTERNAL, MsError, error_response
+
+    def unavailable(message: str):  # noqa: ANN202
+        return error_response(MsError(503, INTERNAL, message, title="Сервис временно недоступен"))
+    register_unavailable_renderer("moysklad_loyalty", unavailable)
+    register_unavailable_renderer("moysklad_webhook", unavailable)
 
 
 __all__ = ["cli", "init_app"]

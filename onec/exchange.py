@@ -21,6 +21,7 @@ from flask import Blueprint, Response, current_app, request
 from lxml import etree
 from sqlalchemy import select
 
+from hub.app import database_unavailable
 from hub.extensions import db
 from hub.moments import utcnow
 from hub.services.catalog import upsert_groups, upsert_products
@@ -133,7 +134,9 @@ def exchange(connection_id: str):  # noqa: ANN201
             return run_import(session, conn, ex, name)
         session.rollback()
         return failure(f"Неизвестный режим обмена «{mode}».")
-    except Exception:  # noqa: BLE001 - 1С shows the reason and stops the exchange
+    except Exception as exc:  # noqa: BLE001 - 1С shows the reason and stops the exchange
+        if database_unavailable(exc):
+            raise   # the app answers 503 with Retry-After in this surface's format
         log.exception("CommerceML exchange %s failed", request.full_path)
         session.rollback()
         return failure("Внутренняя ошибка при обмене, повторите обмен позже.")
@@ -253,6 +256,8 @@ def run_import(session, conn, ex: OnecExchange, name: str | None) -> Response:  
     try:
         done, finished = import_file(session, tenant_id, str(path), name, state.get("done", 0), budget, batch_size)
     except Exception as exc:  # noqa: BLE001 - a broken file: tell 1С, keep the catalog as it was
+        if database_unavailable(exc):
+            raise   # not the file's fault: 503 with Retry-After, 1С repeats the exchange
         session.rollback()
         log.warning("CommerceML import of %s failed: %s", name, exc)
         return failure(f"Ошибка разбора {name}: {import_error(exc)}")

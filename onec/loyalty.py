@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 
 from connectors.numbers import BadNumber
 from connectors.receipts import discount_percent, kopecks, make_position, operation_body
+from hub.app import database_unavailable
 from hub.errors import DomainError
 from hub.extensions import db
 from hub.models import Customer
@@ -915,7 +916,9 @@ def loyaltyservice(connection_id: str, resource: str):  # noqa: ANN201
     except DomainError as exc:
         session.rollback()
         return as_json(error_answer(base(), exc.message))
-    except Exception:  # noqa: BLE001 - like 1С's own provider: 500 with plain text
+    except Exception as exc:  # noqa: BLE001 - like 1С's own provider: 500 with plain text
+        if database_unavailable(exc):
+            raise   # the app answers 503 with Retry-After in this surface's format
         log.exception("1С loyalty call %s failed", request.path)
         session.rollback()
         return as_text("Ошибка сервера лояльности Копилка: операция не выполнена, повторите позже.", 500)

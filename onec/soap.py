@@ -18,6 +18,7 @@ from lxml import etree
 
 from connectors.numbers import BadNumber, wire_decimal
 from connectors.receipts import make_position, operation_body, roubles
+from hub.app import database_unavailable
 from hub.errors import DomainError
 from hub.extensions import db
 from hub.moments import utcnow
@@ -351,7 +352,9 @@ def service(connection_id: str):  # noqa: ANN201
     except DomainError as exc:
         session.rollback()
         return fault(version, exc.message, True)
-    except Exception:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001
+        if database_unavailable(exc):
+            raise   # the app answers 503 with Retry-After in this surface's format
         log.exception("1С SOAP call failed")
         session.rollback()
         return fault(version, "Внутренняя ошибка сервиса лояльности: операция не выполнена.", False)

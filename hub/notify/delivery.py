@@ -1,10 +1,12 @@
 """Delivery of outbox messages: after the commit, by the worker and by the sweep.
 
-* After a commit that queued messages, their ids go to rq (`deliver_job`) when REDIS_URL is
-  set; if Redis is down the ids are only logged — the rows are in the database and the
-  sweep sends them later. Without Redis, a web request delivers them after its response has
-  been sent (Werkzeug's `call_on_close`), so a sale never waits for a message; elsewhere
-  (CLI, jobs) the `notify` sweep of the automation run sends them.
+* After a commit that queued messages (written in the sale's own transaction), a web request
+  hands their ids on only after its response has been sent (Werkzeug's `call_on_close`), so
+  a sale never waits for Redis or a provider: to rq (`deliver_job`, through the process's one
+  Redis client, hub.jobs.redis_client, ≤ 300 ms) when REDIS_URL is set, else delivered there
+  and then. If Redis is down the ids are only logged — the rows are in the database and the
+  sweep sends them later. Elsewhere (CLI, jobs) they go to rq at once, or without Redis to
+  the `notify` sweep of the same automation run.
 * `deliver(session, id)` claims one message (row lock, SKIP LOCKED on PostgreSQL; a
   "sending" lease so a crashed worker's message is retried), re-checks consent, quiet hours
   and the channel, calls the provider outside any transaction and records the outcome:
@@ -80,15 +82,12 @@ class Limiter:
 
 
 limiter = Limiter()
-_redis_clients: dict[str, object] = {}
 
 
 def _redis(url: str):  # noqa: ANN202
-    client = _redis_clients.get(url)
-    if client is None:
-        from redis import Redis
-        client = _redis_clients[url] = Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
-    return client
+    # The process's one client (hub.jobs): ≤ 300 ms to connect and per command, no retries.
+    from hub.jobs import redis_client
+    return redis_client(url)
 
 
 def _rate_wait(row_channel: str, provider: Channel, tenant_id: str, recipient: str) -> float:
@@ -397,40 +396,44 @@ def deliver_job(ids: list[str]) -> dict:
 # --- after the commit ----------------------------------------------------------------------
 
 def dispatch(ids: list[str]) -> str:
-    """Hand freshly committed messages to delivery; never raises (the sweep is the net)."""
-    config = Config()
-    if config.REDIS_URL:
+    """Hand freshly committed messages to delivery; never raises (the sweep is the net).
+
+    In a web request nothing happens before the answer has been sent: a till never waits for
+    Redis (enqueuing) or a provider (inline delivery) — a hung Redis costs it nothing."""
+    ids = list(ids)
+    from flask import after_this_request, has_request_context
+    if has_request_context():
+        @after_this_request
+        def _after(response):  # noqa: ANN001, ANN202
+            response.call_on_close(lambda: _hand_over(ids, inline=True))
+            return response
+        return "after_response"
+    return _hand_over(ids, inline=False)
+
+
+def _hand_over(ids: list[str], *, inline: bool) -> str:
+    """To rq when REDIS_URL is set; otherwise sent here (`inline`, after a response) or left
+    to the `notify` sweep (CLI and jobs: `kopilka automation run` sends them in the same run)."""
+    url = Config().REDIS_URL
+    if url:
         try:
             from rq import Queue
 
             from hub.jobs import QUEUE_NAME
-            Queue(QUEUE_NAME, connection=_redis(config.REDIS_URL)).enqueue(
-                deliver_job, list(ids), job_timeout=300, result_ttl=60, failure_ttl=86400)
+            Queue(QUEUE_NAME, connection=_redis(url)).enqueue(
+                deliver_job, ids, job_timeout=300, result_ttl=60, failure_ttl=86400)
             return "rq"
         except Exception as exc:  # noqa: BLE001 - Redis down: the messages wait for the sweep
             log.warning("notify: Redis unavailable (%s); %d message(s) wait for the sweep",
                         type(exc).__name__, len(ids))
             return "sweep"
-    try:
-        from flask import after_this_request, has_request_context
-    except ImportError:  # pragma: no cover
+    if not inline:
         return "sweep"
-    if has_request_context():
-        ids = list(ids)
-
-        @after_this_request
-        def _after(response):  # noqa: ANN001, ANN202
-            response.call_on_close(lambda: _deliver_quietly(ids))
-            return response
-        return "after_response"
-    return "sweep"
-
-
-def _deliver_quietly(ids: list[str]) -> None:
     try:
         deliver_ids(ids)
     except Exception:  # noqa: BLE001
         log.exception("notify: inline delivery failed; the sweep retries")
+    return "inline"
 
 
 @event.listens_for(Session, "after_commit")
@@ -455,4 +458,4 @@ def sweep(session: Session, at: datetime, tenant_id: str | None = None) -> int:
 
 def register() -> None:
     from hub.services.automation import register_sweep
-    register_sweep("notify", sweep)
+    register_sweep("notify", sweep, last=True)    # sends what the other sweeps of the run queued

@@ -244,5 +244,16 @@ def unsubscribe(tenant_id: str, token: str):
             {"Content-Type": "text/html; charset=utf-8"})
 
 
+def _unavailable(message: str):  # noqa: ANN202
+    # The unsubscribe link is a page a person opens; the providers' webhooks get the API's JSON.
+    if request.endpoint == "notify_hooks.unsubscribe":
+        from hub.web.ui import unavailable_page
+        return unavailable_page(message)
+    from api.errors import error_response
+    return error_response(503, "database_unavailable", message)
+
+
 def init_app(app) -> None:  # noqa: ANN001
     app.register_blueprint(blp)
+    from hub.app import register_unavailable_renderer
+    register_unavailable_renderer("notify_hooks", _unavailable)

@@ -26,6 +26,7 @@ Sweep = Callable[..., Any]
 class _Registered:
     fn: Sweep
     tenant_keyword: str | None      # "tenant_id" | "tenant_ids" | None (cannot filter)
+    last: bool = False              # runs after every other sweep (see register_sweep)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.fn(*args, **kwargs)
@@ -45,9 +46,12 @@ def _tenant_keyword(fn: Sweep) -> str | None:
     return None
 
 
-def register_sweep(name: str, fn: Sweep) -> None:
-    """Add periodic work that runs across tenants (adapters live outside hub/)."""
-    _sweeps[name] = _Registered(fn, _tenant_keyword(fn))
+def register_sweep(name: str, fn: Sweep, *, last: bool = False) -> None:
+    """Add periodic work that runs across tenants (adapters live outside hub/). A `last`
+    sweep runs after all the others whatever the import order: message delivery, so that one
+    run sends what the run's own sweeps queued (a win-back SMS, a warning) instead of leaving
+    it for the next run — a day later under a daily cron."""
+    _sweeps[name] = _Registered(fn, _tenant_keyword(fn), last)
 
 
 def run_sweep(name: str, session: Session, at: datetime, tenant_id: str | None = None) -> Any:
@@ -75,7 +79,7 @@ def run_due(session: Session, at: datetime, tenant_id: str | None = None) -> dic
             raise
     result: dict = {"tenants": len(tenants), "expired_lots": expired, "holds_released": released}
     skipped = []
-    for name, reg in _sweeps.items():
+    for name, reg in sorted(_sweeps.items(), key=lambda item: item[1].last):   # stable: else as registered
         if tenant_id is not None and reg.tenant_keyword is None:
             skipped.append(name)
             continue

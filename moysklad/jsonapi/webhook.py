@@ -19,6 +19,7 @@ from flask import Blueprint, jsonify, request
 
 from connectors.inbox import process_after_acknowledging, store_event
 from connectors.registry import connection_by_id
+from hub.app import database_unavailable
 from hub.extensions import db
 from moysklad.common import KIND, UUID_RE, entity_id
 from moysklad.jsonapi.client import ENTITY_TYPES, webhook_secret_ok
@@ -79,7 +80,9 @@ def receive(connection_id: str, secret: str):  # noqa: ANN201
                       "accountId": account, "requestId": request_id})
             if created:
                 fresh.append(event)
-    except Exception:  # noqa: BLE001 - nothing acknowledged: МойСклад will send it again
+    except Exception as exc:  # noqa: BLE001 - nothing acknowledged: МойСклад will send it again
+        if database_unavailable(exc):
+            raise   # the app answers 503 with Retry-After in this surface's format
         log.exception("webhook for connection %s could not be stored", connection_id)
         session.rollback()
         return error_response(MsError(500, INTERNAL, "Событие не сохранено, повторите."))

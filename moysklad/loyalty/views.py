@@ -12,6 +12,7 @@ from functools import wraps
 from flask import Blueprint, jsonify, request
 
 from connectors.registry import connection_by_token
+from hub.app import database_unavailable
 from hub.errors import Conflict, DomainError
 from hub.extensions import db
 from hub.moments import utcnow
@@ -71,7 +72,9 @@ def loyalty_call(fn):  # noqa: ANN001, ANN201
         except DomainError as exc:
             session.rollback()
             return error_response(from_domain(exc))
-        except Exception:  # noqa: BLE001 - the till gets an answer it can show, never a page
+        except Exception as exc:  # noqa: BLE001 - the till gets an answer it can show, never a page
+            if database_unavailable(exc):
+                raise   # the app answers 503 with Retry-After in this surface's format
             log.exception("loyalty call %s failed", request.path)
             session.rollback()
             return error_response(MsError(500, INTERNAL, "Внутренняя ошибка программы лояльности; "

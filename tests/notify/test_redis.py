@@ -46,6 +46,8 @@ def test_redis_down_during_a_sale(api, session, tenant, monkeypatch, caplog, sal
             "external_id": "R-1", "customer": {"phone": "+79161234567"},
             "positions": [{"id": "1", "name": "Капучино", "price": 250, "quantity": 2}]})
         assert len(rsps.calls) == 0                       # nobody called a gateway during the sale
+        assert "Redis unavailable" not in caplog.text     # Redis is not asked before the answer...
+        r.close()                                         # ...but once it has been sent
     assert r.status_code == 201, r.json
     assert "Redis unavailable" in caplog.text
     msg = session.scalar(select(OutboxMessage).where(OutboxMessage.tenant_id == tenant["id"]))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from flask import Blueprint, Flask, has_request_context, render_template, request
+from flask import Blueprint, Flask, Response, g, has_request_context, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -60,6 +60,28 @@ def _csrf_failed(exc: CSRFError):  # noqa: ANN202
     return render_template("ui/error.html", title="Ошибка проверки формы", message=message), 400
 
 
+UNAVAILABLE_TITLE = "Сервис временно недоступен"
+
+
+UNAVAILABLE_TEXT = ("Сервис временно недоступен: база данных не отвечает, ничего не сохранено. "
+                    "Обновите страницу через несколько секунд.")
+
+
+def unavailable_page(message: str):  # noqa: ANN201, ARG001 - people read a page, not the API's wording
+    """The database is down: a Russian page (or an htmx fragment) instead of the API's JSON;
+    hub.app sets 503 and Retry-After. Nothing here may touch the database."""
+    if has_request_context():
+        # Flask-Login's template context loads the signed-in user from the database: the page
+        # is rendered for an anonymous visitor instead of failing a second time.
+        g._login_user = login_manager.anonymous_user()
+    if has_request_context() and request.headers.get("HX-Request"):
+        body = render_template("ui/error_fragment.html", message=UNAVAILABLE_TEXT)
+    else:
+        body = render_template("ui/error.html", title=UNAVAILABLE_TITLE, message=UNAVAILABLE_TEXT,
+                               back=request.full_path.rstrip("?") if has_request_context() else "/")
+    return Response(body, content_type="text/html; charset=utf-8")
+
+
 def init_cabinets(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)   # checked for our blueprints only
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", 12 * 3600)
@@ -83,3 +105,6 @@ def init_cabinets(app: Flask) -> None:
     app.register_blueprint(cabinet_bp)
     app.register_blueprint(cashier_bp)
     app.register_blueprint(my_bp)
+    from hub.app import register_unavailable_renderer
+    for name in ("ui", "web", *PROTECTED):
+        register_unavailable_renderer(name, unavailable_page)
