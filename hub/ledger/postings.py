@@ -193,8 +193,9 @@ def reverse_accrual(session: Session, account: Account, amount: int, moment: dat
 
     First from what is left of the receipt's own lot; the part of that lot that burnt is
     not taken back (the customer never had the use of it); the rest — what the customer
-    spent — from the balance: the other lots not burnt by `now`, soonest-expiring first,
-    and what they cannot cover becomes a debt lot (negative), paid by later accruals.
+    spent — from the balance: the other lots not burnt by `now`, active or still pending
+    activation alike, soonest-expiring first, and only what they cannot cover becomes a
+    debt lot (negative), paid by later accruals.
 
     `reversed_before` is the sum of the shares earlier returns of this receipt reversed
     (taken or written off as burnt), so the burnt part is written off once in all.

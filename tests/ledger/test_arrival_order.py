@@ -156,3 +156,22 @@ def test_balance_after_of_a_late_purchase_counts_the_lots_it_brings_back(session
     answer = _buy(session, clock, w, "B", ago(100), 1_000, arrives=NOW)
     assert answer["customer"]["balance_after"] == _shown(session, w) == 10_100
     assert "Баланс бонусов: 101" in answer["messages"]["receipt"]
+
+
+# -- issue 17, item 4: a return takes spent bonuses from pending lots before a debt ----------
+
+def test_a_return_takes_from_a_pending_lot_before_making_a_debt(session, clock):  # noqa: ANN001
+    """100 earned and spent, then a sale earning 50 that activates tomorrow: returning the
+    first sale takes those 50 pending bonuses and leaves a debt of 50, not of 100."""
+    s = program_settings(activation_delay_days=1, lifetime=30, base_percent="10",
+                         base_spend="100", silver_threshold=10**12)
+    w = SimpleNamespace(tid=make_tenant(session, s))
+    w.cid = register_customer(session, w.tid, {"phone": "+79160001818"}, source=SOURCE, moment=T0).id
+    _buy(session, clock, w, "A", ago(20), 100_000, arrives=ago(20))           # +100, active at −19
+    _buy(session, clock, w, "B", ago(18), 10_000, arrives=ago(18), spend=10_000)
+    _buy(session, clock, w, "C", ago(10), 50_000, arrives=ago(10))            # +50, pending
+    assert account_view(session, w.tid, w.cid, ago(10)).pending == 5_000
+    clock.set(ago(10))
+    answer, _ = return_sale(session, w.tid, SOURCE, "A", *return_of("RA", ago(10)))
+    view = account_view(session, w.tid, w.cid, ago(10))
+    assert (answer["customer"]["debt"], view.pending, view.debt) == (5_000, 0, 5_000)
