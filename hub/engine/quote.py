@@ -374,3 +374,9 @@ def _with_messages(program: Program, q: Quote) -> Quote:
     if q.next_level is not None and q.to_next_level_after:
         receipt.append(f"До уровня «{q.next_level.name}»: {rub(q.to_next_level_after)} ₽")
     return replace(q, cashier_message=" ".join(cashier), receipt_message="\n".join(receipt))
+
+
+def with_balance_after(program: Program, q: Quote, balance_after: int) -> Quote:
+    """The quote with the balance the ledger holds after the receipt (a late receipt's
+    bonuses may have burnt before it arrived), its messages told again."""
+    return _with_messages(program, replace(q, balance_after=balance_after))

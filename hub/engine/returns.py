@@ -13,6 +13,12 @@ units, in the proportion the sale gave; a gift: all of it while the kept goods s
 condition, else nothing). It is a function of what is kept, so each return withholds the
 difference to the earlier returns, and returning the rest of the set later gives it back.
 What is withheld comes off the money first, then off the bonuses the return restores.
+
+The ledger then applies the quote (hub.ledger.postings): spent bonuses go back to the lots
+they came from; the earned bonuses reversed come first from what is left of the sale's own
+lot (its burnt part is not taken back), then from the customer's other lots not burnt when
+the hub processes the return — active lots and lots still pending activation alike,
+soonest-expiring first — and only the rest becomes a debt lot that later accruals pay.
 """
 from __future__ import annotations
 

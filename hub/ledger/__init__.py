@@ -1,12 +1,12 @@
 """The only code that changes balances: accounts, lots, postings, expiry."""
 from hub.ledger.accounts import AccountView, account_view, lock_account
 from hub.ledger.postings import (
-    InsufficientBonuses, accrue, debit, expire_due, redate_lots, restore, reverse_accrual, spend,
+    InsufficientBonuses, accrue, debit, expire_due, followed_expiry, redate_lots, restore, reverse_accrual, spend,
 )
 from hub.ledger.check import CertificateDiscrepancy, Discrepancy, check_certificates, check_ledger
 from hub.ledger.holds import active_holds, expire_holds, place_hold, release_expired, release_hold
 
 __all__ = ["AccountView", "account_view", "lock_account", "InsufficientBonuses", "accrue",
-           "debit", "expire_due", "redate_lots", "restore", "reverse_accrual", "spend",
+           "debit", "expire_due", "followed_expiry", "redate_lots", "restore", "reverse_accrual", "spend",
            "Discrepancy", "check_ledger", "CertificateDiscrepancy", "check_certificates", "active_holds", "expire_holds", "place_hold",
            "release_expired", "release_hold"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
+from typing import Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -87,13 +88,18 @@ def _spendable(session: Session, account: Account, now: datetime) -> tuple[list[
 
 def accrue(session: Session, account: Account, amount: int, moment: datetime, *,
            active_from: datetime, expires_at: datetime | None, kind: str = "accrual",
-           lot_kind: str = "purchase", follows_purchases: bool = False, **fields) -> Posting:
-    """Credit bonuses as a new lot; an outstanding debt is paid from it first."""
+           lot_kind: str = "purchase", follows_purchases: bool = False,
+           now: datetime | None = None, **fields) -> Posting:
+    """Credit bonuses as a new lot; an outstanding debt is paid from it first — unless the
+    lot has already burnt when the hub processes it (`now`): a late receipt whose bonuses
+    burnt before it arrived pays nothing, as it would have paid nothing had it arrived on
+    time and the debt come after (the return would not take back burnt bonuses)."""
     if amount <= 0:
         raise ValueError("an accrual must be positive")
     posting = _post(session, account, kind, amount, moment, **fields)
     left = amount
-    for debt in _lots(session, account, Lot.remaining < 0):
+    dead = expires_at is not None and expires_at <= _now(now)
+    for debt in ([] if dead else _lots(session, account, Lot.remaining < 0)):
         pay = min(left, -debt.remaining)
         _draw(session, posting, debt, pay)
         left -= pay
@@ -187,8 +193,9 @@ def reverse_accrual(session: Session, account: Account, amount: int, moment: dat
 
     First from what is left of the receipt's own lot; the part of that lot that burnt is
     not taken back (the customer never had the use of it); the rest — what the customer
-    spent — from the balance: the other lots not burnt by `now`, soonest-expiring first,
-    and what they cannot cover becomes a debt lot (negative), paid by later accruals.
+    spent — from the balance: the other lots not burnt by `now`, active or still pending
+    activation alike, soonest-expiring first, and only what they cannot cover becomes a
+    debt lot (negative), paid by later accruals.
 
     `reversed_before` is the sum of the shares earlier returns of this receipt reversed
     (taken or written off as burnt), so the burnt part is written off once in all.
@@ -246,15 +253,62 @@ def reverse_accrual(session: Session, account: Account, amount: int, moment: dat
     return posting
 
 
-def redate_lots(session: Session, account: Account, moment: datetime,
-                expires_at: datetime | None, *, now: datetime | None = None) -> None:
-    """Since-last-purchase expiry: a purchase moves the burn date of every live lot.
+def _later(a: datetime | None, b: datetime | None) -> datetime | None:
+    """The later of two burn dates; None (never burns) is the latest."""
+    return None if a is None or b is None else max(a, b)
 
-    A lot that burnt before the purchase, or before the hub processed it, stays burnt."""
-    alive_after = max(moment, _now(now))
-    for lot in _lots(session, account, Lot.follows_purchases.is_(True), Lot.remaining > 0):
-        if lot.expires_at is None or lot.expires_at > alive_after:
-            lot.expires_at = expires_at
+
+def followed_expiry(expires_at: datetime | None, moment: datetime, burn_at: datetime | None,
+                    later: Sequence[tuple[datetime, datetime | None]] = ()) -> datetime | None:
+    """Since-last-purchase: the burn date of a lot alive at a purchase at `moment` (which
+    sets `burn_at`), followed through the customer's purchases after it (`later`: their
+    moments and burn dates, ascending) — each one moves the date if the lot is still alive
+    at that purchase. The same date whatever order the purchases arrived in."""
+    if expires_at is not None and expires_at <= moment:
+        return expires_at
+    date = _later(expires_at, burn_at)
+    for at, burn in later:
+        if date is not None and at < date:
+            date = _later(date, burn)
+    return date
+
+
+def redate_lots(session: Session, account: Account, moment: datetime,
+                burn_at: datetime | None, *, later: Sequence[tuple[datetime, datetime | None]] = (),
+                now: datetime | None = None) -> None:
+    """Since-last-purchase expiry: a purchase at `moment` moves the burn date of every lot
+    that was alive at `moment` (accrued by then and not burnt by then), by the receipt's
+    moment, not by when it arrived (DESIGN.md invariant 6: the moment governs accrual
+    dates). `later` lists the purchases after `moment` the hub already has, so a late
+    receipt leaves every date where arrival in order would have left it.
+
+    A lot alive at `moment` that burnt before the receipt arrived lives again; if the sweep
+    had already written its expiry, a positive "expiry" posting gives back what that expiry
+    (and any part that burnt at once on its way back to the lot) took, so the result does not
+    depend on whether the sweep ran. Lots burnt at `moment` stay burnt."""
+    now = _now(now)
+    accrued_by = select(Posting.id).where(Posting.account_id == account.id,
+                                          Posting.moment <= moment)
+    for lot in _lots(session, account, Lot.follows_purchases.is_(True),
+                     Lot.posting_id.in_(accrued_by)):
+        if burnt(lot, moment):
+            continue
+        date = followed_expiry(lot.expires_at, moment, burn_at, later)
+        if date == lot.expires_at:
+            continue
+        was_burnt = burnt(lot, now)
+        lot.expires_at = date
+        if not was_burnt or burnt(lot, now):
+            continue
+        session.flush()
+        gone = -int(session.scalar(
+            select(func.coalesce(func.sum(LotDraw.amount), 0))
+            .join(Posting, Posting.id == LotDraw.posting_id)
+            .where(LotDraw.lot_id == lot.id, Posting.kind == "expiry")) or 0)
+        if gone > 0:
+            revival = _post(session, account, "expiry", gone, moment,
+                            meta={"lot_id": lot.id, "revived": True})
+            _draw(session, revival, lot, gone)
 
 
 def expire_due(session: Session, tenant_id: str, at: datetime) -> int:

@@ -14,8 +14,8 @@ from hub.engine.expiry import end_of_validity
 from hub.engine.text import rub
 from hub.errors import Conflict, Invalid, NotFound
 from hub.ledger import (
-    AccountView, InsufficientBonuses, accrue, account_view, active_holds, lock_account, redate_lots,
-    release_expired, release_hold, restore, reverse_accrual, spend,
+    AccountView, InsufficientBonuses, accrue, account_view, active_holds, followed_expiry, lock_account,
+    redate_lots, release_expired, release_hold, restore, reverse_accrual, spend,
 )
 from hub.models import Customer, Receipt, ReceiptReturn
 from hub.models.base import new_id
@@ -178,8 +178,16 @@ def _commit(session: Session, tenant_id: str, source: str, req: SaleRequest,
         level_after = program.level_for(customer.total_purchases + quote.purchase_amount)
         payload["customer"]["level_after"] = {"code": level_after.code}
         if follows_purchases:
-            burn_at = engine.purchase_burn_date(program, level_after, req.moment,
-                                                customer.last_purchase_at)
+            # The receipt's moment dates the burn: lots alive at it move, followed through
+            # the purchases after it the hub already has (a late receipt changes nothing
+            # that arrival in order would not have).
+            burn_at = engine.expiry_from(program, level_after, req.moment)
+            later = [] if customer.last_purchase_at is None or customer.last_purchase_at <= req.moment \
+                else [(at, engine.expiry_from(program, level_after, at)) for at in session.scalars(
+                    select(Receipt.moment).where(Receipt.tenant_id == tenant_id,
+                                                 Receipt.customer_id == customer.id,
+                                                 Receipt.moment > req.moment)
+                    .order_by(Receipt.moment))]
     receipt = Receipt(
         id=payload["id"], tenant_id=tenant_id, source=source, external_id=req.external_id,
         customer_id=customer.id if customer else None, moment=req.moment, store=req.store,
@@ -201,8 +209,11 @@ def _commit(session: Session, tenant_id: str, source: str, req: SaleRequest,
         if quote.bonus_spent:
             spend(session, account, quote.bonus_spent, req.moment, now=now, receipt_id=receipt.id)
         if quote.bonus_earned:
-            accrue(session, account, quote.bonus_earned, req.moment,
-                   active_from=quote.earned_active_from, expires_at=quote.earned_expires_at,
+            expires_at = quote.earned_expires_at
+            if follows_purchases:
+                expires_at = followed_expiry(expires_at, req.moment, burn_at, later)
+            accrue(session, account, quote.bonus_earned, req.moment, now=now,
+                   active_from=quote.earned_active_from, expires_at=expires_at,
                    receipt_id=receipt.id, follows_purchases=follows_purchases)
         customer.total_purchases += quote.purchase_amount
         customer.purchase_count += 1
@@ -210,7 +221,9 @@ def _commit(session: Session, tenant_id: str, source: str, req: SaleRequest,
             customer.last_purchase_at = req.moment
         customer.level_code = level_after.code
         if follows_purchases:
-            redate_lots(session, account, customer.last_purchase_at, burn_at, now=now)
+            redate_lots(session, account, req.moment, burn_at, later=later, now=now)
+        if req.moment < now:
+            _balance_after_as_held(session, tenant_id, program, quote, payload, receipt, now)
         # The sale's messages, in this transaction and its own savepoint (never fails the sale).
         from hub.notify.events import on_sale
         on_sale(session, tenant_id, payload)
@@ -290,7 +303,7 @@ def _settle(session: Session, tenant_id: str, source: str, req: SaleRequest,
     if earned > 0:
         accrue(session, account, earned, receipt.moment, active_from=quote.earned_active_from,
                expires_at=quote.earned_expires_at, receipt_id=receipt.id,
-               follows_purchases=follows_purchases, meta={"settles": receipt.id})
+               follows_purchases=follows_purchases, now=now, meta={"settles": receipt.id})
     elif earned < 0:
         reverse_accrual(session, account, -earned, receipt.moment, now=now, receipt_id=receipt.id,
                         meta={"settles": receipt.id})
@@ -323,6 +336,22 @@ def _pay_with_certificates(session: Session, tenant_id: str, req: SaleRequest, p
                       f"а не {rub(total)} ₽.", {"certificates": [f"at most {rub(to_pay)}"]})
     paid = redeem_payments(session, tenant_id, prefix, list(req.certificates), req.moment, now)
     return [{"number": v["number"], "amount": v["redeemed"], "balance": v["balance"]} for v in paid]
+
+
+def _balance_after_as_held(session: Session, tenant_id: str, program: engine.Program,
+                           quote: engine.Quote, payload: dict, receipt: Receipt,
+                           now: datetime) -> None:
+    """A late receipt's answer tells the balance the ledger holds now, as
+    `GET /customers/{id}` shows it: the quote, priced at the receipt's moment, would count
+    bonuses that burnt before the receipt arrived, and miss lots it brought back to life."""
+    session.flush()
+    held = account_view(session, tenant_id, receipt.customer_id, now).available
+    if held == quote.balance_after:
+        return
+    fixed = engine.with_balance_after(program, quote, held)
+    payload["customer"]["balance_after"] = held
+    payload["messages"] = {"cashier": fixed.cashier_message, "receipt": fixed.receipt_message}
+    receipt.response = dict(payload)
 
 
 def find_receipt(session: Session, tenant_id: str, external_id: str,

@@ -379,7 +379,10 @@ def test_a_late_document_cannot_spend_what_burnt_before_it_arrived(session, cloc
 # -- since-last-purchase and holds ----------------------------------------------------------------
 
 @pytest.mark.parametrize("swept", [False, True])
-def test_a_late_purchase_does_not_revive_a_lot_that_burnt_before_it_arrived(session, clock, swept):  # noqa: ANN001
+def test_a_late_purchase_revives_a_lot_alive_at_its_moment(session, clock, swept):  # noqa: ANN001
+    """Issue 17 reversed the earlier rule: the receipt's moment dates its effects, so a lot
+    alive at a late purchase's moment moves with it even if it burnt (and was swept) before
+    the receipt arrived; a swept expiry is given back by a positive expiry posting."""
     w = _world(session, expiry_mode="since_last_purchase", silver_lifetime=None)
     a, _ = commit_sale(session, w.tid, SOURCE, *sale("A", T0, [(100_000, 1)], customer_id=w.cid))
     burn = _sale_lot(session, a).expires_at
@@ -388,10 +391,10 @@ def test_a_late_purchase_does_not_revive_a_lot_that_burnt_before_it_arrived(sess
     # A receipt dated a day before the burn arrives two days after it.
     commit_sale(session, w.tid, SOURCE, *sale("B", burn - timedelta(days=1), [(10_000, 1)],
                                               customer_id=w.cid))
-    assert _sale_lot(session, a).expires_at == burn
-    assert _available(session, w, late) == 500                       # B's own 5
+    assert _sale_lot(session, a).expires_at == end_of_validity(burn - timedelta(days=1), 30, TZ)
+    assert _available(session, w, late) == 5_500                     # A's 50 again, B's own 5
     run_due(session, late, w.tid)
-    assert posting_sums(session, w.tid, w.cid)["expiry"] == -5_000
+    assert posting_sums(session, w.tid, w.cid).get("expiry", 0) == 0
     assert check_ledger(session, w.tid) == []
 
 

@@ -1,0 +1,177 @@
+"""The ledger's result does not depend on the order receipts arrive in (issue 17, item 2).
+
+The three cases an independent model of the ledger found, with the issue's figures, each on
+both databases: a late receipt in since_last_purchase mode extends the lots alive at its
+moment; a sale whose own lot burnt before it arrived pays no debt; a late sale's
+`balance_after` (and the receipt text) is what `GET /customers/{id}` shows right after.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from types import SimpleNamespace
+
+import pytest
+
+from hub.engine.expiry import end_of_validity
+from hub.ledger import account_view, check_ledger
+from hub.services.programs import DEFAULT_SETTINGS
+from hub.services.automation import run_due
+from hub.services.customers import get_customer, register_customer, summarize
+from hub.services.receipts import commit_sale, return_sale
+from tests.ledger.helpers import SOURCE, T0, lots_of, make_tenant, program_settings, return_of, sale
+
+NOW = T0 + timedelta(days=300)
+
+
+def ago(days: int) -> datetime:
+    return NOW - timedelta(days=days)
+
+
+def _world(session, mode: str, lifetime: int):  # noqa: ANN001, ANN202
+    """10 % accrual, active at once, payable up to 100 %, one level."""
+    s = program_settings(expiry_mode=mode, lifetime=lifetime, activation_delay_days=0,
+                         base_percent="10", base_spend="100", silver_threshold=10**12)
+    tid = make_tenant(session, s)
+    c = register_customer(session, tid, {"phone": "+79160001717"}, source=SOURCE, moment=T0)
+    return SimpleNamespace(tid=tid, cid=c.id)
+
+
+def _buy(session, clock, w, eid: str, moment: datetime, price: int, *, arrives: datetime,  # noqa: ANN001
+         spend: int | None = None) -> dict:
+    clock.set(arrives)
+    answer, created = commit_sale(session, w.tid, SOURCE,
+                                  *sale(eid, moment, [(price, 1)], customer_id=w.cid, spend=spend))
+    assert created
+    return answer
+
+
+def _shown(session, w) -> int:  # noqa: ANN001
+    """The available balance as GET /customers/{id} shows it at the pinned clock."""
+    from hub.clock import utcnow
+    return summarize(session, w.tid, get_customer(session, w.tid, w.cid), utcnow()).balance.available
+
+
+# -- 1. since_last_purchase: a late receipt extends the lots alive at its moment ------------
+
+@pytest.mark.parametrize("arrival", ["in_order", "both_today", "both_today_reversed",
+                                     "first_swept_then_late"])
+def test_a_late_purchase_extends_lots_alive_at_its_moment(session, clock, arrival):  # noqa: ANN001
+    """b buys for 1 000 ₽ at −200 days and for 10 ₽ at −100 days, bonuses live 120 days
+    since the last purchase: the balance today is 101 however the two receipts arrive."""
+    w = _world(session, "since_last_purchase", 120)
+    first = ("A", ago(200), 100_000)
+    second = ("B", ago(100), 1_000)
+    if arrival == "in_order":
+        _buy(session, clock, w, *first, arrives=first[1])
+        _buy(session, clock, w, *second, arrives=second[1])
+    elif arrival == "both_today":
+        _buy(session, clock, w, *first, arrives=NOW)
+        _buy(session, clock, w, *second, arrives=NOW)
+    elif arrival == "both_today_reversed":
+        _buy(session, clock, w, *second, arrives=NOW)
+        _buy(session, clock, w, *first, arrives=NOW)
+    else:
+        # The first lot burnt at −80 days and the sweep wrote its expiry at −50 before the
+        # second receipt (dated −100, when the lot was alive) arrived today.
+        _buy(session, clock, w, *first, arrives=first[1])
+        run_due(session, clock.set(ago(50)), w.tid)
+        assert account_view(session, w.tid, w.cid, ago(50)).available == 0
+        _buy(session, clock, w, *second, arrives=NOW)
+    clock.set(NOW)
+    assert account_view(session, w.tid, w.cid, NOW).available == 10_100
+    assert _shown(session, w) == 10_100
+    burns = end_of_validity(ago(100), 120, DEFAULT_SETTINGS["timezone"])
+    assert sorted((lot.amount, lot.remaining, lot.expires_at)
+                  for lot in lots_of(session, w.tid, w.cid)) == [(100, 100, burns), (10_000, 10_000, burns)]
+    assert check_ledger(session, w.tid) == []
+    # Both lots burn together 120 days after the last purchase: nothing left at +21 days.
+    assert account_view(session, w.tid, w.cid, NOW + timedelta(days=21)).available == 0
+
+
+def test_a_late_purchase_does_not_bring_back_lots_burnt_at_its_moment(session, clock):  # noqa: ANN001
+    """A lot that had burnt by the receipt's own moment stays burnt."""
+    w = _world(session, "since_last_purchase", 120)
+    _buy(session, clock, w, "A", ago(290), 100_000, arrives=ago(290))   # burns at −169
+    _buy(session, clock, w, "B", ago(100), 1_000, arrives=NOW)
+    assert account_view(session, w.tid, w.cid, NOW).available == 100
+
+
+# -- 2. a sale whose own lot burnt before it arrived pays no debt ----------------------------
+
+def _debt_of_100(session, clock, w) -> None:  # noqa: ANN001
+    """100 bonuses earned at −20 days, spent at −19, the earning sale returned at −10."""
+    _buy(session, clock, w, "A", ago(20), 100_000, arrives=ago(20))           # +100
+    _buy(session, clock, w, "B", ago(19), 10_000, arrives=ago(19), spend=10_000)
+    clock.set(ago(10))
+    answer, _ = return_sale(session, w.tid, SOURCE, "A", *return_of("RA", ago(10)))
+    assert answer["customer"]["debt"] == 10_000
+
+
+@pytest.mark.parametrize("late", [False, True])
+def test_a_sale_burnt_on_arrival_pays_no_debt(session, clock, late):  # noqa: ANN001
+    """A sale of 500 ₽ at −60 days earns 50 living 30 days; a debt of 100 arises at −10.
+    Arrived on time, its lot burnt before the debt; arrived today, its lot had burnt before
+    it came: either way the debt stays 100 (it used to pay 50 of it when late)."""
+    w = _world(session, "since_accrual", 30)
+    if not late:
+        _buy(session, clock, w, "S", ago(60), 50_000, arrives=ago(60))
+    _debt_of_100(session, clock, w)
+    if late:
+        _buy(session, clock, w, "S", ago(60), 50_000, arrives=NOW)
+    clock.set(NOW)
+    view = account_view(session, w.tid, w.cid, NOW)
+    assert (view.debt, view.available) == (10_000, -10_000)
+    assert check_ledger(session, w.tid) == []
+
+
+def test_a_late_sale_whose_lot_is_alive_still_pays_the_debt(session, clock):  # noqa: ANN001
+    """The same sale at −25 days (its lot alive until −5... burns at −4) pays 50 of the debt
+    late, as arriving on time the return would have taken those 50 from its lot."""
+    w = _world(session, "since_accrual", 30)
+    _debt_of_100(session, clock, w)
+    _buy(session, clock, w, "S", ago(25), 50_000, arrives=ago(9))
+    assert account_view(session, w.tid, w.cid, ago(9)).debt == 5_000
+
+
+# -- 3. balance_after is what GET /customers/{id} shows right after --------------------------
+
+def test_balance_after_of_a_late_sale_leaves_out_bonuses_burnt_before_it_arrived(session, clock):  # noqa: ANN001
+    """500 ₽ at −60 days earns 50 that burnt at −29: the answer and the receipt's text say 0."""
+    w = _world(session, "since_accrual", 30)
+    answer = _buy(session, clock, w, "S", ago(60), 50_000, arrives=NOW)
+    assert answer["totals"]["bonus_earned"] == 5_000
+    assert answer["customer"]["balance_after"] == _shown(session, w) == 0
+    assert "Баланс бонусов: 0" in answer["messages"]["receipt"]
+    assert "Баланс бонусов: 50" not in answer["messages"]["receipt"]
+    # A replay answers the same (the stored answer was corrected too).
+    again, created = commit_sale(session, w.tid, SOURCE,
+                                 *sale("S", ago(60), [(50_000, 1)], customer_id=w.cid))
+    assert not created and again["customer"]["balance_after"] == 0
+
+
+def test_balance_after_of_a_late_purchase_counts_the_lots_it_brings_back(session, clock):  # noqa: ANN001
+    """The issue's since_last_purchase pair sent today: the second answer says 101."""
+    w = _world(session, "since_last_purchase", 120)
+    _buy(session, clock, w, "A", ago(200), 100_000, arrives=NOW)
+    answer = _buy(session, clock, w, "B", ago(100), 1_000, arrives=NOW)
+    assert answer["customer"]["balance_after"] == _shown(session, w) == 10_100
+    assert "Баланс бонусов: 101" in answer["messages"]["receipt"]
+
+
+# -- issue 17, item 4: a return takes spent bonuses from pending lots before a debt ----------
+
+def test_a_return_takes_from_a_pending_lot_before_making_a_debt(session, clock):  # noqa: ANN001
+    """100 earned and spent, then a sale earning 50 that activates tomorrow: returning the
+    first sale takes those 50 pending bonuses and leaves a debt of 50, not of 100."""
+    s = program_settings(activation_delay_days=1, lifetime=30, base_percent="10",
+                         base_spend="100", silver_threshold=10**12)
+    w = SimpleNamespace(tid=make_tenant(session, s))
+    w.cid = register_customer(session, w.tid, {"phone": "+79160001818"}, source=SOURCE, moment=T0).id
+    _buy(session, clock, w, "A", ago(20), 100_000, arrives=ago(20))           # +100, active at −19
+    _buy(session, clock, w, "B", ago(18), 10_000, arrives=ago(18), spend=10_000)
+    _buy(session, clock, w, "C", ago(10), 50_000, arrives=ago(10))            # +50, pending
+    assert account_view(session, w.tid, w.cid, ago(10)).pending == 5_000
+    clock.set(ago(10))
+    answer, _ = return_sale(session, w.tid, SOURCE, "A", *return_of("RA", ago(10)))
+    view = account_view(session, w.tid, w.cid, ago(10))
+    assert (answer["customer"]["debt"], view.pending, view.debt) == (5_000, 0, 5_000)
