@@ -63,7 +63,8 @@ def shift():  # noqa: ANN201
     from hub.services.tenants import list_points
     errors = {}
     if request.method == "POST":
-        store = (request.form.get("store") or "").strip()[:100]
+        # A store of the list, or a new code typed under it (remembered with the first sale).
+        store = (request.form.get("store") or request.form.get("store_new") or "").strip()[:100]
         cashier = (request.form.get("cashier") or "").strip()[:100]
         if not store:
             errors["store"] = ["Выберите магазин или введите его код."]
@@ -381,7 +382,17 @@ def sale():  # noqa: ANN201
               {"amount": answer["totals"]["amount"], "bonus_spent": answer["totals"]["bonus_spent"],
                "promo_codes": list(req.promo_codes), "certificate": answer.get("certificate")})
         db.session.commit()
-    return render_template("cashier/_sale_done.html", a=answer, replay=not created, op_key=str(uuid.uuid4()))
+    # The client's panel shows the balance after this sale (an out-of-band swap of #client),
+    # not the one it was opened with.
+    customer, summary = None, None
+    if req.customer and req.customer.get("id"):
+        from hub.services.customers import get_customer, summarize
+        customer = get_customer(db.session, g.tenant_id, req.customer["id"])
+        summary = summarize(db.session, g.tenant_id, customer, utcnow())
+    page = render_template("cashier/_sale_done.html", a=answer, replay=not created, op_key=str(uuid.uuid4()),
+                           c=customer, s=summary)
+    db.session.rollback()
+    return page
 
 
 # --- returns ---------------------------------------------------------------------------------
