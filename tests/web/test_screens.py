@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 import uuid
 
-from hub.services.tenants import save_point
 from hub.models import Cashier, Store
+from hub.services.tenants import save_point
 from tests.web.conftest import text, token
 from tests.web.test_my import _login
 from tests.web.test_reviews import _receipt
