@@ -143,7 +143,8 @@ def _demo(config: Config) -> tuple[str | None, str | None]:
     from hub.services.tenants import create_tenant, tenant_for_key
     if not config.DATABASE_URL.startswith("sqlite") or "///" not in config.DATABASE_URL:
         return None, None
-    path = os.path.join(os.path.dirname(config.DATABASE_URL.split("///", 1)[1]), "demo-api-key.txt")
+    from hub.web import demo_key_path
+    path = demo_key_path(config.DATABASE_URL)
     session = db.session
     try:
         if session.scalar(select(func.count()).select_from(Tenant)) == 0:

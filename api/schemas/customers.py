@@ -44,6 +44,9 @@ class CustomerPatchSchema(CustomerInSchema):
 class CustomerQuerySchema(Schema):
     phone = fields.String()
     card = fields.String()
+    # The cabinet's search box: a card, a phone, any 4+ digits of either, a name's first letters.
+    q = fields.String(validate=validate.Length(max=100),
+                      metadata={"description": "card, phone, any 4+ digits of either, or a name's first letters"})
 
 
 class ConsentStateSchema(Schema):

@@ -49,7 +49,8 @@ class Customers(MethodView):
     @blp.arguments(CustomerQuerySchema, location="query")
     @blp.response(200, CustomerListSchema)
     def get(self, query):
-        found = find_customers(db.session, g.tenant_id, phone=query.get("phone"), card=query.get("card"))
+        found = find_customers(db.session, g.tenant_id, phone=query.get("phone"), card=query.get("card"),
+                               q=query.get("q"))
         return {"items": [customer_out(c) for c in found]}
 
     @blp.arguments(CustomerInSchema)

@@ -4,12 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hub.engine.program import Level
-from hub.errors import Conflict, Invalid, NotFound
+from hub.errors import Conflict, DomainError, Invalid, NotFound
 from hub.ledger import AccountView, account_view
 from hub.models import Customer, Posting
 from hub.models.ledger import Account
@@ -115,13 +115,68 @@ def get_customer(session: Session, tenant_id: str, customer_id: str) -> Customer
 
 
 def find_customers(session: Session, tenant_id: str, *, phone: str | None = None,
-                   card: str | None = None) -> list[Customer]:
-    stmt = select(Customer).where(Customer.tenant_id == tenant_id)
+                   card: str | None = None, q: str | None = None) -> list[Customer]:
+    """Exact phone and/or card; `q` adds the search box's conditions (search_conditions)."""
+    stmt = select(Customer).where(Customer.tenant_id == tenant_id, *search_conditions(session, q))
     if phone:
         stmt = stmt.where(Customer.phone == normalize_phone(phone))
     if card:
         stmt = stmt.where(Customer.card_number == card)
     return list(session.scalars(stmt.order_by(Customer.created_at).limit(100)))
+
+
+# The shortest run of digits searched inside phones and card numbers: the last four digits of a
+# phone, as a cashier asks for them; fewer would match a good part of a big base.
+SEARCH_MIN_DIGITS = 4
+SEARCH_MAX_CHARS = 100
+_PHONE_CHARS = set("0123456789+-() ")
+
+
+def search_conditions(session: Session, q: str | None) -> list:
+    """The WHERE conditions of the search box of every face (cabinet list, cashier, API):
+    a card number as typed, a whole phone in any spelling, any run of at least four digits of a
+    phone or a card number («3210», «+7 916 123»), a name's first letters («Иванова», «иван»,
+    «Иванова Анна»). An empty query gives no conditions.
+
+    On PostgreSQL the digit runs use the trigram GIN indexes of migration 0026 and the names the
+    lower() prefix indexes (hub/models/customer.py); SQLite scans with LIKE."""
+    q = (q or "").strip()[:SEARCH_MAX_CHARS]
+    if not q:
+        return []
+    conds = [Customer.card_number == q]
+    digits = "".join(ch for ch in q if ch.isdigit())
+    if digits and set(q) <= _PHONE_CHARS:
+        if len(digits) >= 10:
+            try:
+                conds.append(Customer.phone == normalize_phone(q))
+            except DomainError:
+                pass
+        if len(digits) >= SEARCH_MIN_DIGITS:
+            # Only digits go into the pattern: nothing to escape.
+            conds += [Customer.phone.like(f"%{digits}%"), Customer.card_number.like(f"%{digits}%")]
+        return [or_(*conds)]
+    words = [w for w in q.replace("\\", "").replace("%", "").replace("_", "").split() if w][:2]
+    if words:
+        if session.get_bind().dialect.name == "postgresql":
+            def starts(col, word):  # noqa: ANN001, ANN202
+                return func.lower(col).like(word.lower() + "%")
+        else:   # SQLite folds ASCII only: match as typed and with a capital first letter
+            def starts(col, word):  # noqa: ANN001, ANN202
+                return or_(*[col.like(w + "%") for w in {word, word[:1].upper() + word[1:]}])
+        if len(words) == 1:
+            conds += [starts(Customer.last_name, words[0]), starts(Customer.first_name, words[0])]
+        else:
+            conds.append(and_(starts(Customer.last_name, words[0]), starts(Customer.first_name, words[1])))
+    return [or_(*conds)]
+
+
+def search_customers(session: Session, tenant_id: str, q: str | None, limit: int = 20) -> list[Customer]:
+    """The newest `limit` customers the search box finds (search_conditions); none for an empty query."""
+    conds = search_conditions(session, q)
+    if not conds:
+        return []
+    return list(session.scalars(select(Customer).where(Customer.tenant_id == tenant_id, *conds)
+                                .order_by(Customer.created_at.desc(), Customer.id.desc()).limit(limit)))
 
 
 def resolve_customer(session: Session, tenant_id: str, ref: dict | None) -> Customer | None:

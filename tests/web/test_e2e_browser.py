@@ -270,3 +270,58 @@ def test_owner_sees_the_validation_message_for_a_bad_threshold(page, server):
             receipt_links.first.click()
             page.wait_for_selector("text=Позиции")
             shot(page, "cabinet-receipt")
+
+
+@pytest.mark.parametrize("touch", [False, True])
+def test_keyboard_hints_only_where_there_is_a_keyboard(browser, server, touch):
+    """A touch screen (coarse pointer, no hover) has no F-keys: the hints are hidden there."""
+    context = browser.new_context(viewport={"width": 390, "height": 900}, locale="ru-RU",
+                                  is_mobile=touch, has_touch=touch)
+    try:
+        page = context.new_page()
+        page.goto(f"{server['base']}/cashier/login")
+        page.fill("input[name=email]", "cashier@kolos.test")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("main button[type=submit]")
+        page.wait_for_url("**/cashier/shift")
+        # the first sale of an earlier test made "Центральный" a store of the list
+        if page.locator("select[name=store]").count():
+            page.select_option("select[name=store]", "Центральный")
+        else:
+            page.fill("input[name=store]", "Центральный")
+        page.click("main button[type=submit]")
+        page.wait_for_url(re.compile(r".*/cashier/$"))
+        assert page.evaluate("matchMedia('(hover: none) and (pointer: coarse)').matches") == touch
+        assert page.is_visible(".kbd-hint") is not touch
+        assert page.locator("#btn-sale .kbd").is_visible() is not touch
+    finally:
+        context.close()
+
+
+def test_participant_history_reads_at_390px(page, server):
+    """Each history row: the operation and its time on the left, the bonuses on the right, all
+    inside a 390 px window."""
+    from hub.clock import utcnow
+    from hub.services.bonuses import adjust_bonuses
+    from hub.services.customers import register_customer
+    s = server["session"]
+    phone = "+79165550033"
+    c = register_customer(s, server["tenant"], {"phone": phone}, source="api", moment=utcnow())
+    adjust_bonuses(s, server["tenant"], c.id, amount=123456, kind="gift", reason="Подарок", valid_days=30,
+                   moment=utcnow(), idempotency_key=None, source="cabinet", body={})
+    base = f"{server['base']}/my/{server['tenant']}"
+    page.set_viewport_size({"width": 390, "height": 900})
+    page.goto(f"{base}/login")
+    page.fill("input[name=phone]", phone)
+    page.click("main button[type=submit]")
+    page.wait_for_selector("input[name=code]")
+    page.fill("input[name=code]", _code(server))
+    page.click("button:has-text('Войти')")
+    page.wait_for_selector("#history li")
+    row = page.locator("#history li").first
+    what, amount = row.locator(".what").bounding_box(), row.locator(".num").bounding_box()
+    assert what["x"] + what["width"] <= amount["x"] and amount["x"] + amount["width"] <= 390
+    assert row.bounding_box()["height"] < 80          # two lines: the operation, then its time
+    assert page.inner_text("#history li .num").replace("\u00a0", " ") == "1 234,56 Б"
+    header = page.inner_text("header.top .brand")
+    assert header == "Пекарня «Колос»"

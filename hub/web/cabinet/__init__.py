@@ -9,7 +9,7 @@ from datetime import datetime
 from flask import (Blueprint, abort, flash, g, redirect, render_template, request, session as web_session,
                    url_for)
 from flask_login import current_user, logout_user
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import select
 
 from hub.clock import utcnow
 from hub.errors import DomainError
@@ -80,38 +80,9 @@ def dashboard():  # noqa: ANN201
 
 # --- clients ---------------------------------------------------------------------------------
 
-def _search(q: str) -> list:
-    """Conditions for the search box: a card number, a phone, a name's first letters
-    («Иванова», «иван», «Иванова Анна»). Each is an index lookup (hub/models/customer.py)."""
-    q = (q or "").strip()[:100]
-    if not q:
-        return []
-    from hub.phones import normalize_phone
-    digits = "".join(ch for ch in q if ch.isdigit())
-    conds = [Customer.card_number == q]
-    if len(digits) >= 10:
-        try:
-            conds.append(Customer.phone == normalize_phone(q))
-        except DomainError:
-            pass
-    if not digits or len(digits) < len(q.replace(" ", "")):
-        words = [w for w in q.replace("\\", "").replace("%", "").replace("_", "").split() if w][:2]
-        if words:
-            if db.session.get_bind().dialect.name == "postgresql":
-                def starts(col, word):  # noqa: ANN001, ANN202
-                    return func.lower(col).like(word.lower() + "%")
-            else:   # SQLite folds ASCII only: match as typed and with a capital first letter
-                def starts(col, word):  # noqa: ANN001, ANN202
-                    return or_(*[col.like(w + "%") for w in {word, word[:1].upper() + word[1:]}])
-            if len(words) == 1:
-                conds += [starts(Customer.last_name, words[0]), starts(Customer.first_name, words[0])]
-            else:
-                conds.append(and_(starts(Customer.last_name, words[0]), starts(Customer.first_name, words[1])))
-    return [or_(*conds)]
-
-
 def _clients_page(args, errors: dict | None = None, status: int = 200, form: dict | None = None):  # noqa: ANN001, ANN202
     from hub.automation.segments import conditions
+    from hub.services.customers import search_conditions
     from hub.web.cabinet import client_filters
     q = (args.get("q") or "").strip()
     filters, filter_errors = client_filters.check(db.session, g.tenant_id, args)
@@ -127,21 +98,23 @@ def _clients_page(args, errors: dict | None = None, status: int = 200, form: dic
             abort(404)
     if not filter_errors:
         stmt = select(Customer).where(*conditions(db.session, g.tenant_id, filters, utcnow(), g.tenant_tz),
-                                      *_search(q))
+                                      *search_conditions(db.session, q))
         rows, nxt = newest_first(stmt, Customer.created_at, Customer.id, after, PAGE)
         if rows:
             balances = dict(db.session.execute(select(Account.customer_id, Account.balance).where(
                 Account.tenant_id == g.tenant_id, Account.customer_id.in_([c.id for c in rows]))).all())
     fargs = client_filters.form_args(args)
     list_args = {**fargs, **({"q": q} if q else {})}
+    from hub.services.programs import get_program
+    levels = [(lv.code, lv.name) for lv in get_program(db.session, g.tenant_id).levels]
+    level_names = dict(levels)      # the list shows the level's name, not its code
     # Rendered before the rollback: a rollback expires the rows, and each would be loaded again.
     if request.headers.get("HX-Request") and args.get("after"):
         page = render_template("cabinet/_clients_rows.html", rows=rows, next_cursor=nxt, balances=balances,
-                               list_args=list_args)
+                               list_args=list_args, level_names=level_names)
     else:
-        from hub.services.programs import get_program
-        levels = [(lv.code, lv.name) for lv in get_program(db.session, g.tenant_id).levels]
         page = render_template("cabinet/clients.html", rows=rows, q=q, next_cursor=nxt, balances=balances,
+                               level_names=level_names,
                                first=not args.get("after"), args=args, fargs=fargs, list_args=list_args,
                                filtered=bool(fargs), errors=errors, levels=levels, form=form or {},
                                segment_choices=client_filters.segment_choices(db.session, g.tenant_id))

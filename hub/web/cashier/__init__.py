@@ -28,6 +28,7 @@ bp = Blueprint("cashier", __name__, url_prefix="/cashier", template_folder="temp
 SOURCE = "web_cashier"
 ROLES = ("cashier", "owner", "manager")
 MAX_LINES = 50
+CHOICES = 10                    # clients offered when the search finds several
 
 
 @bp.errorhandler(404)
@@ -62,7 +63,8 @@ def shift():  # noqa: ANN201
     from hub.services.tenants import list_points
     errors = {}
     if request.method == "POST":
-        store = (request.form.get("store") or "").strip()[:100]
+        # A store of the list, or a new code typed under it (remembered with the first sale).
+        store = (request.form.get("store") or request.form.get("store_new") or "").strip()[:100]
         cashier = (request.form.get("cashier") or "").strip()[:100]
         if not store:
             errors["store"] = ["Выберите магазин или введите его код."]
@@ -107,27 +109,41 @@ def _panel(customer: Customer, message: str | None = None):  # noqa: ANN202
 @bp.get("/find")
 @require_roles(*ROLES)
 def find():  # noqa: ANN201
+    """The search box: the cabinet's search (hub.services.customers.search_conditions) — a card,
+    a phone, its last four digits or a name; one client opens, several are offered to choose."""
     from hub.phones import normalize_phone
+    from hub.services.customers import search_customers
     _shift()
+    if request.args.get("id"):         # a choice from the list below
+        found = db.session.get(Customer, request.args["id"])
+        if found is None or found.tenant_id != g.tenant_id:
+            abort(404)
+        return _panel(found)
     q = (request.args.get("q") or "").strip()
     if not q:
-        return render_template("cashier/_not_found.html", q=q, phone="", message="Введите телефон или номер карты.")
-    found = db.session.scalars(select(Customer).where(Customer.tenant_id == g.tenant_id, Customer.card_number == q)).first()
-    phone = ""
-    if found is None:
+        return render_template("cashier/_not_found.html", q=q, phone="",
+                               message="Введите телефон, последние 4 цифры телефона, номер карты или фамилию.")
+    rows = search_customers(db.session, g.tenant_id, q, limit=CHOICES + 1)
+    # An exact card or phone wins over the partial matches it also makes.
+    exact = [c for c in rows if c.card_number == q]
+    if not exact:
         try:
             phone = normalize_phone(q)
         except DomainError:
             phone = ""
-        if phone:
-            found = db.session.scalars(select(Customer).where(Customer.tenant_id == g.tenant_id,
-                                                              Customer.phone == phone)).first()
-    if found is None:
+        exact = [c for c in rows if phone and c.phone == phone]
+    else:
+        phone = ""
+    if exact or len(rows) == 1:
+        return _panel((exact or rows)[0])
+    if rows:
+        page = render_template("cashier/_choices.html", rows=rows[:CHOICES], more=len(rows) > CHOICES, q=q)
         db.session.rollback()
-        return render_template("cashier/_not_found.html", q=q, phone=phone,
-                               message="Клиент не найден." if phone or q.isdigit() else
-                               "Не похоже на телефон или номер карты.")
-    return _panel(found)
+        return page
+    db.session.rollback()
+    return render_template("cashier/_not_found.html", q=q, phone=phone,
+                           message="Клиент не найден." if phone or q.isdigit() else
+                           "Не похоже на телефон или номер карты.")
 
 
 def _reg_form(values: dict, errors: dict, step: str):  # noqa: ANN202
@@ -367,7 +383,17 @@ def sale():  # noqa: ANN201
               {"amount": answer["totals"]["amount"], "bonus_spent": answer["totals"]["bonus_spent"],
                "promo_codes": list(req.promo_codes), "certificate": answer.get("certificate")})
         db.session.commit()
-    return render_template("cashier/_sale_done.html", a=answer, replay=not created, op_key=str(uuid.uuid4()))
+    # The client's panel shows the balance after this sale (an out-of-band swap of #client),
+    # not the one it was opened with.
+    customer, summary = None, None
+    if req.customer and req.customer.get("id"):
+        from hub.services.customers import get_customer, summarize
+        customer = get_customer(db.session, g.tenant_id, req.customer["id"])
+        summary = summarize(db.session, g.tenant_id, customer, utcnow())
+    page = render_template("cashier/_sale_done.html", a=answer, replay=not created, op_key=str(uuid.uuid4()),
+                           c=customer, s=summary)
+    db.session.rollback()
+    return page
 
 
 # --- returns ---------------------------------------------------------------------------------

@@ -248,5 +248,13 @@ def profile():  # noqa: ANN201
         (422 if errors else 200)
 
 
+@bp.get("/consent")
+def consent():  # noqa: ANN201
+    """The text of the consent to the processing of personal data (152-ФЗ) the participant gives
+    on registering: the checkbox links here, so it is agreed to knowingly."""
+    db.session.rollback()
+    return render_template("my/consent.html", c=_customer())
+
+
 # Pages kept in their own modules register their routes on `bp` when imported.
 from hub.web.my import review_pages, wallet  # noqa: E402,F401

@@ -32,6 +32,16 @@ def bonuses(kopecks: int | None) -> str:
     return number(kopecks) + NBSP + "Б"
 
 
+def phone(e164: str | None) -> str:
+    """'+79161234567' -> '+7 916 123-45-67' (no-break spaces: a phone never wraps); other
+    countries' numbers as stored."""
+    e164 = e164 or ""
+    if len(e164) == 12 and e164.startswith("+7") and e164[1:].isdigit():
+        d = e164[2:]
+        return f"+7{NBSP}{d[:3]}{NBSP}{d[3:6]}-{d[6:8]}-{d[8:]}"
+    return e164
+
+
 def parse_rub(text: str | None, allow_negative: bool = False) -> int | None:
     """"1 234,56" / "1234.5" -> kopecks; None when empty; ValueError when not an amount."""
     if text is None:
@@ -93,5 +103,5 @@ def set_tenant_tz(session, tenant_id: str) -> str:  # noqa: ANN001
 
 
 def install(app: Flask) -> None:
-    app.jinja_env.filters.update(rub=rub, bonuses=bonuses, number=number, dt=dt, day=day, isodt=isodt, last_day=last_day,
+    app.jinja_env.filters.update(rub=rub, bonuses=bonuses, number=number, phone=phone, dt=dt, day=day, isodt=isodt, last_day=last_day,
                                  role=lambda r: ROLE_NAMES.get(r, r))
