@@ -15,7 +15,7 @@ from hub.notify.channels import CHANNEL_OF, PROVIDERS, Channel
 
 WEBHOOK_SECRET = "_webhook_secret"   # kept encrypted too: SMS Aero needs it in each callbackUrl
 REQUIRED_CREDENTIALS = {"smsru": ("api_id",), "smsaero": ("email", "api_key"), "smsc": ("login", "password"),
-                        "telegram": ("token",), "max": ("token",), "smtp": ()}
+                        "telegram": ("token",), "max": ("token",), "smtp": (), "console": ()}
 
 # `kopilka secrets rotate` re-encrypts channel credentials too.
 register_encrypted(NotifyChannel, "credentials")
