@@ -224,3 +224,12 @@ def test_a_body_that_is_not_an_object_is_400(session, linked, raw):
     for path in ("/customers/find", "/receipts/quote", "/receipts/commit"):
         assert_error(linked.post(path, None, raw=raw), 400)
     assert counts(session) == before
+
+
+def test_without_an_sms_channel_the_till_is_told_the_code_was_not_sent(session, linked):
+    from hub.notify import registry
+    registry.configure(session, linked.tenant_id, "console", enabled=False)
+    session.commit()
+    sent = linked.ok("/customers/code", {"phone": "8 916 123-45-68"})
+    assert sent["sent"] is False and sent["message"] == "SMS-канал не настроен: код не отправлен"
+    assert "code" not in sent

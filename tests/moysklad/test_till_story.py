@@ -134,3 +134,11 @@ def test_the_till_gets_the_code_the_customer_got_and_registration_follows(sessio
     rows = ms.get("/counterparty", {"search": PHONE, "retailStoreId": STORE_ID}).get_json()["rows"]
     assert [(r["name"], r["msId"]) for r in rows] == [("Иванов Иван Иванович", MS_AGENT)]
     assert all(r["id"] and r["name"] for r in rows), "id and name are required in search rows"
+
+
+def test_without_an_sms_channel_the_cashier_is_told_the_code_was_not_sent(session, ms):
+    from hub.notify import registry
+    registry.configure(session, ms.tenant_id, "console", enabled=False)
+    session.commit()
+    answer = ms.post("/counterparty/verify", {"phone": PHONE}).get_json()
+    assert answer["messageForCashier"] == "SMS-канал не настроен: код не отправлен"
