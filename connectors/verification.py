@@ -9,12 +9,12 @@ Whether the till checks the code itself is the policy's ``trust_issued``:
 * off: the till never sees the code; the customer confirms it (``check``), and only a
   confirmed code counts.
 
-A code is "sent" by writing it to the log ``kopilka.sms`` until the SMS channel exists.
+A code goes through the tenant's channels (hub.notify.send_code): the outbox keeps it masked,
+and nothing logs it in clear (only the demo console channel prints it, by design).
 """
 from __future__ import annotations
 
 import hashlib
-import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,7 +25,6 @@ from sqlalchemy.orm import Session
 from hub.errors import Invalid
 from hub.models import Connection, VerificationCode
 
-sms_log = logging.getLogger("kopilka.sms")
 
 
 @dataclass(frozen=True)
@@ -52,8 +51,10 @@ def latest(session: Session, conn: Connection, purpose: str, subject: str) -> Ve
 
 
 def issue(session: Session, conn: Connection, purpose: str, subject: str, phone: str,
-          now: datetime, policy: CodePolicy) -> tuple[str, int]:
-    """A new code for `subject`, "sent" to `phone`; commits. (code, seconds before another)."""
+          now: datetime, policy: CodePolicy) -> tuple[str, int, str | None]:
+    """A new code for `subject`, sent to `phone` through the tenant's channels; commits.
+    (code, seconds before another, why it was not sent — Russian, for the till's answer — or
+    None when it is on its way). A code that was not sent is not kept: nobody could know it."""
     last = latest(session, conn, purpose, subject)
     if last is not None and last.consumed_at is None:
         waited = (now - last.issued_at).total_seconds()
@@ -64,19 +65,20 @@ def issue(session: Session, conn: Connection, purpose: str, subject: str, phone:
                           f"Код уже отправлен. Запросить новый можно через {left} с.",
                           {"repeat_after": left})
     code = f"{secrets.randbelow(10 ** 6):06d}"
-    session.add(VerificationCode(tenant_id=conn.tenant_id, connection_id=conn.id, purpose=purpose,
-                      subject=subject, code_hash=code_hash(conn.id, purpose, subject, code),
-                      issued_at=now, expires_at=now + timedelta(seconds=policy.ttl_seconds),
-                      attempts=0))
-    from hub.notify import send_code
+    from hub.notify import code_problem, send_code
     try:
-        send_code(session, conn.tenant_id, phone, code, purpose)   # through the tenant's channels
+        problem = code_problem(send_code(session, conn.tenant_id, phone, code, purpose,
+                                         ttl=timedelta(seconds=policy.ttl_seconds)))
     except Invalid:
         session.rollback()
         raise
+    if problem is None:
+        session.add(VerificationCode(tenant_id=conn.tenant_id, connection_id=conn.id, purpose=purpose,
+                                     subject=subject, code_hash=code_hash(conn.id, purpose, subject, code),
+                                     issued_at=now, expires_at=now + timedelta(seconds=policy.ttl_seconds),
+                                     attempts=0))
     session.commit()
-    sms_log.info("SMS на %s: код подтверждения %s", phone, code)
-    return code, policy.repeat_seconds
+    return code, policy.repeat_seconds, problem
 
 
 def check(session: Session, conn: Connection, purpose: str, subject: str, code: str,

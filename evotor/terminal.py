@@ -171,11 +171,11 @@ def send_code(session, till: Till, body: dict):  # noqa: ANN001, ANN201
     phone = normalize_phone(text(body.get("phone"), "phone", required=True, limit=32))
     if find_customers(session, till.tenant_id, phone=phone):
         raise Conflict("customer_exists", f"Клиент с телефоном {phone} уже зарегистрирован.")
-    code, repeat = codes.issue(session, till.conn, REGISTRATION, phone, phone,
-                               utcnow(), _policy(till.conn))
-    answer = {"sent": True, "phone": codes.mask_phone(phone), "repeat_after": repeat,
-              "message": f"Код подтверждения отправлен на {codes.mask_phone(phone)}."}
-    if setting(till.conn, "return_code_to_pos"):
+    code, repeat, problem = codes.issue(session, till.conn, REGISTRATION, phone, phone,
+                                        utcnow(), _policy(till.conn))
+    answer = {"sent": problem is None, "phone": codes.mask_phone(phone), "repeat_after": repeat,
+              "message": problem or f"Код подтверждения отправлен на {codes.mask_phone(phone)}."}
+    if problem is None and setting(till.conn, "return_code_to_pos"):
         answer["code"] = code
     return jsonify(answer)
 

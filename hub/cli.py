@@ -158,9 +158,21 @@ def _demo(config: Config) -> tuple[str | None, str | None]:
             return None, None
         with open(path) as fh:
             key = fh.read().strip()
-        return tenant_for_key(session, key), key
+        tenant_id = tenant_for_key(session, key)
+        _demo_channel(session, tenant_id)
+        return tenant_id, key
     finally:
         db.session.remove()
+
+
+def _demo_channel(session, tenant_id: str | None) -> None:  # noqa: ANN001
+    """The demo tenant without an SMS channel gets the console one: one-time codes (the
+    cashier's registration, the participant's login) are printed on this console, so a
+    newcomer can sign in without an SMS provider. A channel the owner set up stays."""
+    from hub.notify.registry import channel_rows, configure
+    if tenant_id and "sms" not in channel_rows(session, tenant_id):
+        configure(session, tenant_id, "console")
+        session.commit()
 
 
 def _demo_users(config: Config, tenant_id: str) -> list[tuple[str, str, str]]:
@@ -252,6 +264,7 @@ def serve(host: str, port: int, workers: int | None) -> None:
             click.echo(f"  {door} {base}/{'cabinet' if role == 'owner' else 'cashier'}/  "
                        f"вход {email}, пароль {password}")
         click.echo(f"  Кабинет участника:  {base}/my/{tenant_id}/")
+        click.echo("  Коды подтверждения демо-магазина печатаются в этой консоли (демо-канал SMS)")
     click.echo(f"  База данных: {database_place(config.DATABASE_URL)}")
     click.echo(f"  Фоновые задачи: {'rq на ' + config.REDIS_URL if config.REDIS_URL else 'в процессе (без Redis)'}; "
                f"периодические проверки (сгорание, дни рождения, реанимация, рассылки) — каждые 15 минут")

@@ -28,7 +28,7 @@ def policy(conn: Connection) -> codes.CodePolicy:
 
 
 def issue(session: Session, conn: Connection, purpose: str, subject: str, phone: str,
-          now: datetime) -> tuple[str, int]:
+          now: datetime) -> tuple[str, int, str | None]:
     return codes.issue(session, conn, purpose, subject, phone, now, policy(conn))
 
 

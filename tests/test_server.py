@@ -160,6 +160,11 @@ def test_embedded_default_needs_no_secrets_and_banner_shows_demo_tenant(tmp_path
     found = re.findall(r"/(cabinet|cashier)/  вход (\S+), пароль (\S+)", result.stdout)
     assert [door for door, _, _ in found] == ["cabinet", "cashier"], result.stdout
     assert f"/my/{tenant.id}/" in result.stdout
+    # One-time codes reach a newcomer: the demo tenant's SMS channel is the console.
+    from hub.models.notify import NotifyChannel
+    assert [(c.channel, c.provider) for c in session.scalars(
+        select(NotifyChannel).where(NotifyChannel.tenant_id == tenant.id))] == [("sms", "console")]
+    assert "Коды подтверждения демо-магазина печатаются в этой консоли" in result.stdout
     for door, email, password in found:
         role = "owner" if door == "cabinet" else "cashier"
         assert authenticate(session, email, password, "127.0.0.1", (role,)).email == email

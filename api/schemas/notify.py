@@ -67,7 +67,12 @@ class ChannelInSchema(Schema):
     provider = fields.String(required=True, validate=validate.OneOf(tuple(PROVIDERS)))
     enabled = fields.Boolean(load_default=True)
     settings = fields.Dict(keys=fields.String(), load_default=dict, metadata={
-        "description": "sms: sender; email: host, port, ssl, starttls, from, from_name"})
+        "description": "sms: sender; email: host, port, ssl, starttls, from, from_name; "
+                       "sms, telegram, max: api_base — the provider's base URL (string, http(s)://host[/path], "
+                       "no query; empty or null = the provider's own: https://sms.ru, https://gate.smsaero.ru/v2, "
+                       "https://smsc.ru/sys, https://api.telegram.org, https://platform-api.max.ru), e.g. "
+                       "a local Telegram Bot API server or an SMS gateway's other host; console (the demo "
+                       "SMS channel): prints messages to the server's console, for trying the hub only"})
     credentials = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict,
                               metadata={"description": "smsru: api_id; smsaero: email, api_key; "
                                                        "smsc: login, password; "

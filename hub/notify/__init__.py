@@ -5,10 +5,10 @@ their own transaction; delivery happens after the commit (rq worker when REDIS_U
 inline otherwise) and the sweep retries anything due, so a sale never waits for or fails
 because of a message.
 """
-from hub.notify.outbox import enqueue, enqueue_many, send_code
+from hub.notify.outbox import code_problem, enqueue, enqueue_many, send_code
 from hub.notify.templates import TOPICS
 from hub.notify import delivery as _delivery
 
 _delivery.register()
 
-__all__ = ["enqueue", "enqueue_many", "send_code", "TOPICS"]
+__all__ = ["enqueue", "enqueue_many", "send_code", "code_problem", "TOPICS"]

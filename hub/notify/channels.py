@@ -1,4 +1,5 @@
-"""Channels behind one small interface: SMS.ru, SMS Aero, SMSC, a Telegram bot, a MAX bot, SMTP.
+"""Channels behind one small interface: SMS.ru, SMS Aero, SMSC, a Telegram bot, a MAX bot, SMTP
+(and the demo console of the embedded default).
 
 A channel sends one text to one recipient and says what happened:
 * `SendResult` — accepted (provider message id, cost in kopecks when the provider tells);
@@ -14,6 +15,7 @@ and text); elsewhere a timeout may, rarely, mean a second copy (at-least-once).
 """
 from __future__ import annotations
 
+import logging
 import smtplib
 import ssl
 import threading
@@ -463,7 +465,24 @@ class Smtp(Channel):
         return SendResult(msg_id.strip("<>"), 0)
 
 
-PROVIDERS: dict[str, type[Channel]] = {c.provider: c for c in (SmsRu, SmsAero, Smsc, Telegram, Max, Smtp)}
+# --- the demo console ----------------------------------------------------------------------
+
+class Console(Channel):
+    """The embedded default's demo SMS channel: prints the message (a one-time code
+    included) to the server's console instead of sending it, so a newcomer can sign in to
+    the cabinets without an SMS provider. Never for a real shop: anyone who reads the
+    server's output reads the codes."""
+    channel, provider = "sms", "console"
+
+    def send(self, recipient, text, *, subject=None, callback_url=None):  # noqa: ANN001
+        # WARNING: shown by Python's last-resort handler when nothing configured logging
+        # (kopilka serve under gunicorn), so it lands on the console the owner looks at.
+        logging.getLogger("kopilka.sms").warning("Демо-канал (консоль), SMS на %s: %s", recipient, text)
+        return SendResult(f"console-{uuid.uuid4().hex[:12]}", 0)
+
+
+PROVIDERS: dict[str, type[Channel]] = {c.provider: c for c in (SmsRu, SmsAero, Smsc, Telegram, Max, Smtp,
+                                                                Console)}
 CHANNEL_OF = {p: c.channel for p, c in PROVIDERS.items()}
 CHANNELS = ("telegram", "max", "email", "sms")
 # Cheapest first: messengers and email cost nothing per message, SMS costs per part.

@@ -31,7 +31,7 @@ from hub.models import Customer
 from hub.models.notify import ChatLink, OutboxMessage
 from hub.notify import registry
 from hub.notify.channels import Channel, PermanentError, SendResult, TimeoutUnknown, TransientError
-from hub.notify.outbox import PENDING_KEY, render_for, route
+from hub.notify.outbox import CODE_EXPIRED, PENDING_KEY, code_text, render_for, route
 from hub.notify.rules import (CHANNEL_NAMES, get_settings, has_consent, quiet_reason, quiet_until,
                               tenant_timezone)
 
@@ -225,10 +225,12 @@ def _process(session: Session, msg: OutboxMessage, now: datetime, claimed: bool)
             return _finish(session, msg, "queued", msg.reason, now, now + timedelta(seconds=wait),
                            code=msg.reason_code)
 
+        body = code_text(msg)            # a code's real text, kept only encrypted and while it lives
+        if body is None:
+            return _finish(session, msg, "failed", CODE_EXPIRED, now, code="code_expired")
         timed_out_before = msg.reason_code == "timeout" or bool(
             msg.reason_code is None and msg.reason and msg.reason.startswith("timeout"))   # rows of before 0016
-        attempts, channel, recipient, body, subject = (msg.attempts + 1, msg.channel, msg.recipient,
-                                                       msg.text, msg.subject)
+        attempts, channel, recipient, subject = msg.attempts + 1, msg.channel, msg.recipient, msg.subject
         if claimed and msg.status == "sending" and msg.next_attempt_at and msg.next_attempt_at > now \
                 and not session.dirty:
             session.commit()              # claim_batch gave us the lease: nothing to write yet

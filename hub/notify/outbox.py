@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -31,6 +32,7 @@ from hub.notify.rules import (get_settings, has_consent, no_consent_reason, quie
 from hub.notify.templates import ADVERTISING_TOPICS, render, sms_size
 
 PENDING_KEY = "notify_new"
+CODE_LIFE = timedelta(minutes=10)      # the web cabinets' and the tills' codes live 10 minutes at most
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,16 @@ class Route:
 
 
 NO_CHANNEL = "Нет канала для отправки: клиент не подключил бота, нет телефона или email"
+# A code goes by SMS whenever there is a phone (sms_always), so no route for a code means the
+# tenant has no SMS channel (and the phone no bot chat): that, not the customer, is the cause.
+NO_CODE_CHANNEL = "SMS-канал не настроен: код не отправлен"
+CODE_OFF = "Сообщения с кодом подтверждения выключены в шаблонах: код не отправлен"
+CODE_EXPIRED = "Код устарел, пока ждал отправки: не отправлен"
+# What the outbox keeps in place of a one-time code (text, context, dedupe key): the log and
+# every cabinet page show the message, never a live code. Six GSM-7 characters, so the SMS
+# size and price estimated from the masked text are those of the real one.
+CODE_MASK = "******"
+CODE_SECRET = "code_secret"     # context key: the code encrypted with the instance key, with its deadline
 
 
 def unsubscribe_token(tenant_id: str, customer_id: str, config: Config | None = None) -> str:
@@ -203,7 +215,12 @@ def _build(session: Session, tenant_id: str, customer: Customer | None, *, topic
                 msg.reason, msg.reason_code = quiet_reason(later, tz), "quiet_hours"
     else:
         render_for(session, msg, config)
-        msg.status, msg.reason, msg.reason_code, msg.next_attempt_at = "suppressed", r.reason, r.code, None
+        reason, code = r.reason, r.code
+        if topic == "code" and code == "no_channel":
+            reason, code = NO_CODE_CHANNEL, "no_sms_channel"
+        msg.status, msg.reason, msg.reason_code, msg.next_attempt_at = "suppressed", reason, code, None
+        # Nothing will be sent: nothing to keep of a code.
+        msg.context = {k: v for k, v in ctx.items() if k != CODE_SECRET}
     return msg
 
 
@@ -339,14 +356,15 @@ def enqueue_many(session: Session, tenant_id: str, items: list[dict]) -> int:
 # --- one-time codes ------------------------------------------------------------------------
 
 def send_code(session: Session, tenant_id: str, phone: str, code: str, purpose: str,
-              ip: str | None = None) -> OutboxMessage | None:
+              ip: str | None = None, ttl: timedelta | None = None) -> OutboxMessage | None:
     """A confirmation code to `phone` through the cheapest channel that reaches it (a bot
     chat linked to that phone, else SMS), in the caller's transaction. Limited per phone:
     not twice within `code_limit.per_phone_interval` seconds, at most
     `code_limit.per_phone_hour` an hour; and, when the caller knows the client's `ip` (the
     web cabinets), at most `code_limit.per_ip_hour` codes an hour from that address, whatever
     the phones (Invalid "code_rate_limited" otherwise, nothing written). Codes are service
-    messages: no advertising consent, no quiet hours."""
+    messages: no advertising consent, no quiet hours. `ttl`: the code's life (10 minutes by
+    default): it is not sent later than that. Whether it goes: `code_problem(row)`."""
     from hub.phones import normalize_phone
     phone = normalize_phone(phone)
     limits = get_settings(session, tenant_id).get("code_limit") or {}
@@ -355,7 +373,9 @@ def send_code(session: Session, tenant_id: str, phone: str, code: str, purpose: 
     # confirms spending are one normal visit to the till, not abuse.
     prefix = f"code:{phone}:{purpose}:"
     codes = select(OutboxMessage).where(OutboxMessage.tenant_id == tenant_id, OutboxMessage.topic == "code")
-    base = codes.where(OutboxMessage.dedupe_key.startswith(prefix, autoescape=True))
+    # A code that was never sent (no channel) is no reason to make the customer wait.
+    base = codes.where(OutboxMessage.dedupe_key.startswith(prefix, autoescape=True),
+                       OutboxMessage.status != "suppressed")
     last = session.scalar(base.with_only_columns(func.max(OutboxMessage.created_at)))
     interval = int(limits.get("per_phone_interval", 60))
     if last is not None and (now - last).total_seconds() < interval:
@@ -376,6 +396,39 @@ def send_code(session: Session, tenant_id: str, phone: str, code: str, purpose: 
                           {"ip": ["Слишком много кодов за этот час."]})
     customer = session.scalar(select(Customer).where(Customer.tenant_id == tenant_id,
                                                      Customer.phone == phone))
+    from connectors.secrets import encrypt
+    # The row keeps the code masked; the code itself travels to delivery encrypted with the
+    # instance key and its deadline (the code's own life), so a retry still can send it and
+    # nobody reading the database, the log or the API sees it.
+    secret = encrypt({"code": code, "until": (now + (ttl or CODE_LIFE)).isoformat()})
     return enqueue(session, tenant_id=tenant_id, customer_id=customer.id if customer else None,
-                   topic="code", context={"code": code, "purpose": purpose}, phone=phone,
-                   dedupe_key=f"{prefix}{now.isoformat()}:{code}", client_ip=ip)
+                   topic="code", context={"code": CODE_MASK, "purpose": purpose, CODE_SECRET: secret},
+                   phone=phone, dedupe_key=f"{prefix}{now.isoformat()}:{secrets.token_hex(4)}", client_ip=ip)
+
+
+def code_problem(msg: OutboxMessage | None) -> str | None:
+    """Why a code given to `send_code` will not reach the customer (Russian, for the screen
+    and the till's answer); None when it is on its way."""
+    if msg is None:
+        return CODE_OFF
+    if msg.status == "suppressed":
+        return msg.reason or NO_CODE_CHANNEL
+    return None
+
+
+def code_text(msg: OutboxMessage) -> str | None:
+    """The text to hand to the provider: the stored text with the real code put back while
+    the code lives; None when the code is gone or dead (it must not be sent late)."""
+    if msg.topic != "code":
+        return msg.text
+    from datetime import datetime
+
+    from connectors.secrets import Undecryptable, decrypt
+    try:
+        data = decrypt((msg.context or {}).get(CODE_SECRET))
+        until = datetime.fromisoformat(data["until"])
+    except (Undecryptable, KeyError, TypeError, ValueError):
+        return None
+    if until <= utcnow() or not data.get("code"):
+        return None
+    return (msg.text or "").replace(CODE_MASK, str(data["code"]))

@@ -15,7 +15,7 @@ from hub.notify.channels import CHANNEL_OF, PROVIDERS, Channel
 
 WEBHOOK_SECRET = "_webhook_secret"   # kept encrypted too: SMS Aero needs it in each callbackUrl
 REQUIRED_CREDENTIALS = {"smsru": ("api_id",), "smsaero": ("email", "api_key"), "smsc": ("login", "password"),
-                        "telegram": ("token",), "max": ("token",), "smtp": ()}
+                        "telegram": ("token",), "max": ("token",), "smtp": (), "console": ()}
 
 # `kopilka secrets rotate` re-encrypts channel credentials too.
 register_encrypted(NotifyChannel, "credentials")
@@ -103,6 +103,8 @@ def configure(session: Session, tenant_id: str, provider: str, *, settings: dict
         creds[WEBHOOK_SECRET] = secret
     elif WEBHOOK_SECRET not in creds:
         creds[WEBHOOK_SECRET] = (decrypt(row.credentials) or {}).get(WEBHOOK_SECRET)
+    if settings is not None and "api_base" in settings:
+        settings = {**settings, "api_base": check_api_base(settings["api_base"])}
     row.provider = provider
     if settings is not None:
         row.settings = {**(row.settings or {}), **settings}
@@ -112,6 +114,20 @@ def configure(session: Session, tenant_id: str, provider: str, *, settings: dict
     session.flush()
     forget(session, tenant_id)
     return row, secret
+
+
+def check_api_base(value) -> str | None:  # noqa: ANN001
+    """The provider's base URL (Telegram's own Bot API server, an SMS gateway's other host):
+    an http(s) URL without query or fragment, or empty for the provider's default."""
+    from urllib.parse import urlsplit
+    if value in (None, ""):
+        return None
+    parts = urlsplit(value) if isinstance(value, str) and len(value) <= 300 else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname \
+            or parts.query or parts.fragment:
+        raise Invalid("bad_api_base", "Адрес API провайдера: ссылка http(s)://хост[/путь] без параметров.",
+                      {"settings": {"api_base": ["Например, https://api.telegram.org или http://127.0.0.1:8081."]}})
+    return value.rstrip("/")
 
 
 def rotate_secret(session: Session, row: NotifyChannel) -> str:

@@ -198,12 +198,13 @@ def counterparty_detail(session, conn):  # noqa: ANN001, ANN201
     return jsonify({"bonusProgram": {"agentBonusBalance": money(summary.balance.available)}})
 
 
-def _code_answer(code: str, repeat: int, phone: str) -> dict:
+def _code_answer(code: str, repeat: int, phone: str, problem: str | None = None) -> dict:
     """The Loyalty API's answer to /verify: `verificationCode` is required — the till
     compares it with what the customer says — while the code itself went to the customer's
-    phone. `messageForCashier` is at most 140 characters."""
-    message = (f"Код отправлен на номер {verification.mask_phone(phone)}. "
-               "Попросите покупателя назвать код.")
+    phone; when it did not (no SMS channel), `messageForCashier` says so instead, and no code
+    is kept, so none confirms. `messageForCashier` is at most 140 characters."""
+    message = problem or (f"Код отправлен на номер {verification.mask_phone(phone)}. "
+                          "Попросите покупателя назвать код.")
     return {"verificationCode": code, "timeForRepeat": repeat, "messageForCashier": message[:140]}
 
 
@@ -212,8 +213,8 @@ def _code_answer(code: str, repeat: int, phone: str) -> dict:
 def counterparty_verify(session, conn):  # noqa: ANN001, ANN201
     data = s.load(s.CounterpartyVerifySchema(), _json())
     phone = _phone_required(data.get("phone"))
-    code, repeat = verification.issue(session, conn, verification.COUNTERPARTY, phone, phone, utcnow())
-    return jsonify(_code_answer(code, repeat, phone))
+    code, repeat, problem = verification.issue(session, conn, verification.COUNTERPARTY, phone, phone, utcnow())
+    return jsonify(_code_answer(code, repeat, phone, problem))
 
 
 # --- sales ------------------------------------------------------------------------------------
@@ -278,9 +279,9 @@ def demand_verify(session, conn):  # noqa: ANN001, ANN201
     customer = resolve_agent(session, conn, ms_id=data["counterpartyId"].strip(), phone=data.get("phone"))
     if customer is None:
         raise _customer_not_found("counterpartyId")
-    code, repeat = verification.issue(session, conn, verification.SPENDING, customer.id,
-                                      customer.phone, utcnow())
-    return jsonify(_code_answer(code, repeat, customer.phone))
+    code, repeat, problem = verification.issue(session, conn, verification.SPENDING, customer.id,
+                                               customer.phone, utcnow())
+    return jsonify(_code_answer(code, repeat, customer.phone, problem))
 
 
 @bp.post("/retaildemand")

@@ -92,6 +92,8 @@ def cloud(client):
 def linked(session, tenant, client, cloud):
     """A tenant with a 10 % / 50 % program whose API key linked the Evotor user (/user/verify)."""
     put_program(session, tenant["id"], copy.deepcopy(PROGRAM))
+    from hub.notify.registry import configure
+    configure(session, tenant["id"], "console")     # codes reach the phone (the demo channel)
     session.commit()
     r = cloud.post("/api/v1/user/verify", {"userId": USER_ID, "username": "owner", "password": tenant["key"]})
     assert r.status_code == 200, r.get_data(as_text=True)

@@ -88,6 +88,8 @@ def ms(session, tenant, client):
         credentials={"token": "json-api-token", "app_uid": "kopilka.test-vendor",
                      "secret_key": "vendor-secret"})
     secret = new_webhook_secret(conn)      # what `kopilka moysklad subscribe` puts in the URL
+    from hub.notify.registry import configure
+    configure(session, tenant["id"], "console")     # codes reach the phone (the demo channel)
     session.commit()
     till = MoySkladTill(client, conn.id, token)
     till.tenant_id = tenant["id"]

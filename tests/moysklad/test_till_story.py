@@ -7,6 +7,7 @@ import copy
 from uuid import uuid4
 
 from hub.ledger import check_ledger
+from tests.codes import code_of, last_code_message
 from tests.moysklad.conftest import RETAIL_STORE, STORE_ID, agent, assert_ms_error, counts, local_moment, position, set_settings
 
 MS_AGENT = "5f3c5489-6a17-48b7-9fe5-b2000eb807fe"   # МойСклад's id of the counterparty
@@ -115,7 +116,7 @@ def test_the_till_story(session, ms):
     assert check_ledger(session, ms.tenant_id) == []
 
 
-def test_the_till_gets_the_code_the_customer_got_and_registration_follows(session, ms, caplog):
+def test_the_till_gets_the_code_the_customer_got_and_registration_follows(session, ms):
     """/counterparty/verify answers the code (required by the Loyalty API) and sends the same
     code to the customer; the till checks it and registers the customer as CHECKED."""
     set_settings(session, ms.connection_id, confirm_new_customers=True)
@@ -123,10 +124,9 @@ def test_the_till_gets_the_code_the_customer_got_and_registration_follows(sessio
            "name": "Иванов Иван Иванович", "legalFirstName": "Иванов", "legalMiddleName": "Иван",
            "legalLastName": "Иванович"}
     assert assert_ms_error(ms.post("/counterparty", new), 412)["code"] == 28001
-    with caplog.at_level("INFO", logger="kopilka.sms"):
-        answer = ms.post("/counterparty/verify", {"phone": PHONE}).get_json()
-    [sms] = [r.getMessage() for r in caplog.records if r.name == "kopilka.sms"]
-    assert PHONE in sms and sms.endswith(answer["verificationCode"]) and answer["timeForRepeat"] == 60
+    answer = ms.post("/counterparty/verify", {"phone": PHONE}).get_json()
+    sms = last_code_message(session, ms.tenant_id)
+    assert sms.recipient == PHONE and code_of(sms) == answer["verificationCode"] and answer["timeForRepeat"] == 60
     assert ms.post("/counterparty", new).status_code == 201
     assert _balance(ms) == 0
     # Search answers the name as the till registered it (the docs' example fills the legal
@@ -134,3 +134,11 @@ def test_the_till_gets_the_code_the_customer_got_and_registration_follows(sessio
     rows = ms.get("/counterparty", {"search": PHONE, "retailStoreId": STORE_ID}).get_json()["rows"]
     assert [(r["name"], r["msId"]) for r in rows] == [("Иванов Иван Иванович", MS_AGENT)]
     assert all(r["id"] and r["name"] for r in rows), "id and name are required in search rows"
+
+
+def test_without_an_sms_channel_the_cashier_is_told_the_code_was_not_sent(session, ms):
+    from hub.notify import registry
+    registry.configure(session, ms.tenant_id, "console", enabled=False)
+    session.commit()
+    answer = ms.post("/counterparty/verify", {"phone": PHONE}).get_json()
+    assert answer["messageForCashier"] == "SMS-канал не настроен: код не отправлен"

@@ -105,8 +105,8 @@ def test_rq_worker_delivers(redis_url, pg_engine, pg_sessions, monkeypatch):
     t, _ = create_tenant(s, f"rq-{uuid.uuid4().hex[:6]}")
     registry.configure(s, t.id, "smsru", credentials={"api_id": "K"})
     s.commit()
-    m = enqueue(s, tenant_id=t.id, customer_id=None, topic="code", phone="+79161234567",
-                context={"code": "4321"}, dedupe_key="rq-code")
+    from hub.notify import send_code
+    m = send_code(s, t.id, "+79161234567", "432100", "registration")   # the one way a code is queued
     mid = m.id
     s.commit()                                            # after the commit: a job in Redis
     s.close()
@@ -115,6 +115,7 @@ def test_rq_worker_delivers(redis_url, pg_engine, pg_sessions, monkeypatch):
         smsru_ok(rsps, sms_id="rq-1")
         SimpleWorker([queue], connection=queue.connection).work(burst=True)
         assert len(rsps.calls) == 1
+        assert "432100" in rsps.calls[0].request.body     # the provider gets the code, the row keeps it masked
     check = pg_sessions()
     row = check.get(OutboxMessage, mid)
     assert (row.status, row.provider_message_id) == ("sent", "rq-1")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import select
 
 PASSWORD = "correct-horse-42"
 
@@ -30,12 +29,8 @@ def text(response) -> str:
 
 
 def last_code(session, tenant_id: str, phone: str) -> str:
-    from hub.models.notify import OutboxMessage
-    msg = session.scalars(select(OutboxMessage).where(
-        OutboxMessage.tenant_id == tenant_id, OutboxMessage.topic == "code")
-        .order_by(OutboxMessage.created_at.desc())).first()
-    assert msg is not None, "no code was sent"
-    return str(msg.context["code"])
+    from tests.codes import last_code as code
+    return code(session, tenant_id)
 
 
 @pytest.fixture
@@ -49,6 +44,10 @@ def shop(session):
     for role in ("owner", "manager", "readonly", "cashier"):
         users[role] = create_user(session, a.id, f"{role}@zerno.test", role, PASSWORD, role.title()).email
     users["other"] = create_user(session, b.id, "owner@other.test", "owner", PASSWORD).email
+    # Tenant A's codes reach the phone (the demo console channel: nothing leaves the machine);
+    # tenant B has no channel at all.
+    from hub.notify.registry import configure
+    configure(session, a.id, "console")
     session.commit()
     return {"a": a.id, "b": b.id, "users": users}
 

@@ -189,10 +189,12 @@ def register_code():  # noqa: ANN201
     phone, errors = _reg_check(v)
     if not errors:
         try:
-            codes.issue(db.session, g.tenant_id, phone, "register")  # signed-in staff: no per-IP limit (a shop is one address)
+            problem = codes.issue(db.session, g.tenant_id, phone, "register")  # signed-in staff: no per-IP limit (a shop is one address)
         except DomainError as exc:
             errors["code"] = [exc.message]
             return _reg_form(v, errors, "code"), 422
+        if problem:             # no channel: the cashier reads that, not «Код отправлен»
+            return _reg_form(v, {"phone": [problem]}, "details"), 422
         return _reg_form(v, {}, "code")
     db.session.rollback()
     return _reg_form(v, errors, "details"), 422

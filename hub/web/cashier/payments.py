@@ -228,10 +228,12 @@ def register(bp) -> None:  # noqa: ANN001
             abort(404)
         phone = customer.phone
         try:
-            codes.issue(db.session, g.tenant_id, phone, SPEND_PURPOSE)  # staff: no per-IP limit
+            problem = codes.issue(db.session, g.tenant_id, phone, SPEND_PURPOSE)  # staff: no per-IP limit
         except DomainError as exc:
             db.session.rollback()
             return render_template("cashier/_code_sent.html", error=exc.message), 422
+        if problem:
+            return render_template("cashier/_code_sent.html", error=problem), 422
         return render_template("cashier/_code_sent.html", phone=mask_phone(phone), error=None)
 
     @bp.get("/certificates")

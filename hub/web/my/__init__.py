@@ -126,8 +126,11 @@ def login():  # noqa: ANN201
                                            "дайте согласие на обработку персональных данных."]
             elif request.form.get("code") is None or request.form.get("resend"):
                 try:
-                    codes.issue(db.session, g.tenant_id, phone, purpose, ip=request.remote_addr)
-                    step = "code"
+                    problem = codes.issue(db.session, g.tenant_id, phone, purpose, ip=request.remote_addr)
+                    if problem:         # no channel: say so, not «Мы отправили код»
+                        errors["phone"] = [problem]
+                    else:
+                        step = "code"
                 except DomainError as exc:
                     errors["code"], step = [exc.message], "code"
             elif codes.confirm(db.session, g.tenant_id, phone, purpose, request.form.get("code", "")):

@@ -48,6 +48,30 @@ def _load_user(user_id: str):  # noqa: ANN202
     return load_user(user_id)
 
 
+# The policy of every page of the cabinets and the front page. Scripts only from the hub's own
+# files (inline handlers moved to ui/static/ui.js): an injected <script> or onerror= does not
+# run. 'unsafe-eval' because Alpine.js evaluates its x-data/x-show expressions with
+# new Function; styles allow inline because the templates use style="" attributes, which a
+# nonce cannot cover. No framing at all (clickjacking of the cashier's buttons).
+CSP = ("default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+       "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+       "form-action 'self'; frame-ancestors 'none'")
+PAGES = PROTECTED + ("web",)
+
+
+def _headers(response):  # noqa: ANN001, ANN202
+    """Signed-in pages are never kept by the browser (no-store): after «Выйти» on a shop's
+    shared tablet, Back must not show a client card, a receipt or a participant's profile
+    from the cache or the back-forward cache. Static files keep their caching."""
+    if request.blueprint in PAGES and not (request.endpoint or "").endswith(".static"):
+        response.headers["Cache-Control"] = "no-store"
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Frame-Options", "DENY")      # browsers before frame-ancestors
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
 def _protect() -> None:
     if request.blueprint in PROTECTED:
         csrf.protect()
@@ -95,6 +119,7 @@ def init_cabinets(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
     app.before_request(_protect)
+    app.after_request(_headers)
     app.register_error_handler(CSRFError, _csrf_failed)
     formatting.install(app)
     app.register_blueprint(bp)

@@ -5,7 +5,6 @@ five tries."""
 from __future__ import annotations
 
 import hashlib
-import logging
 import secrets
 from datetime import timedelta
 
@@ -19,7 +18,6 @@ from hub.models.web import WebCode
 TTL = timedelta(minutes=10)
 REPEAT_AFTER = timedelta(seconds=60)
 MAX_ATTEMPTS = 5
-log = logging.getLogger("kopilka.sms")
 
 
 def _hash(tenant_id: str, phone: str, purpose: str, code: str) -> str:
@@ -33,9 +31,12 @@ def _latest(session, tenant_id: str, phone: str, purpose: str) -> WebCode | None
         .order_by(WebCode.issued_at.desc()).limit(1)).first()
 
 
-def issue(session, tenant_id: str, phone: str, purpose: str, ip: str | None = None) -> None:  # noqa: ANN001
-    """Send a new code to `phone` (E.164); commits. Invalid when asked again too early, or
-    too often from the client's `ip` (request.remote_addr; None when unknown)."""
+def issue(session, tenant_id: str, phone: str, purpose: str, ip: str | None = None) -> str | None:  # noqa: ANN001
+    """Send a new code to `phone` (E.164); commits. Returns None when the code is on its way,
+    else why it is not (Russian, e.g. no SMS channel: the screen says so, and no code is kept
+    that nobody could know). Invalid when asked again too early, or too often from the
+    client's `ip` (request.remote_addr; None when unknown)."""
+    from hub.notify import code_problem, send_code
     now = utcnow()
     last = _latest(session, tenant_id, phone, purpose)
     if last is not None and last.consumed_at is None and now - last.issued_at < REPEAT_AFTER:
@@ -44,21 +45,16 @@ def issue(session, tenant_id: str, phone: str, purpose: str, ip: str | None = No
         raise Invalid("code_repeat_too_early", f"Код уже отправлен. Новый можно запросить через {left} с.")
     code = f"{secrets.randbelow(10 ** 6):06d}"
     try:
-        from hub.notify import send_code
-    except ImportError:   # no messaging: the code goes to the log, as connectors.verification does
-        send_code = None
-    if send_code is not None:
-        try:
-            send_code(session, tenant_id, phone, code, purpose, ip=ip)
-        except Invalid:
-            session.rollback()
-            raise
-    else:
-        log.info("SMS на %s: код подтверждения %s", phone, code)
-    session.add(WebCode(tenant_id=tenant_id, phone=phone, purpose=purpose,
-                        code_hash=_hash(tenant_id, phone, purpose, code), issued_at=now,
-                        expires_at=now + TTL, attempts=0))
-    session.commit()
+        problem = code_problem(send_code(session, tenant_id, phone, code, purpose, ip=ip, ttl=TTL))
+    except Invalid:
+        session.rollback()
+        raise
+    if problem is None:
+        session.add(WebCode(tenant_id=tenant_id, phone=phone, purpose=purpose,
+                            code_hash=_hash(tenant_id, phone, purpose, code), issued_at=now,
+                            expires_at=now + TTL, attempts=0))
+    session.commit()      # the suppressed message too: the message log shows why
+    return problem
 
 
 def confirm(session, tenant_id: str, phone: str, purpose: str, code: str) -> bool:  # noqa: ANN001

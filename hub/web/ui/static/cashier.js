@@ -13,3 +13,11 @@ document.addEventListener("htmx:afterSettle", function (e) {
   var el = e.detail.elt && e.detail.elt.querySelector && e.detail.elt.querySelector("[autofocus]");
   if (el) el.focus();
 });
+// Enter in the client's code commits the sale (the field lives outside the sale form); here,
+// not in an onkeydown attribute, which the Content-Security-Policy refuses.
+document.addEventListener("keydown", function (e) {
+  if (e.key !== "Enter" || !e.target || e.target.id !== "spend-code") return;
+  e.preventDefault();
+  var button = document.getElementById("btn-sale");
+  if (button) button.click();
+});
