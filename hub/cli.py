@@ -13,17 +13,11 @@ import click
 from sqlalchemy import func, select
 
 from hub.clock import utcnow
+from hub.cli_support import CliError, configure_database, schema_missing
 from hub.cli_support import parse_since  # noqa: F401  (re-exported)
 from hub.config import Config
 from hub.extensions import db
 from hub.text import plural
-
-
-class CliError(click.ClickException):
-    """One Russian line on stderr, exit code 1."""
-
-    def show(self, file=None) -> None:  # noqa: ANN001
-        click.echo(f"Ошибка: {self.format_message()}", err=True, file=file)
 
 
 def database_place(url: str) -> str:
@@ -47,12 +41,18 @@ def database_unreachable(url: str, exc: BaseException) -> CliError:
                     f"проверьте DATABASE_URL и что сервер базы данных запущен.")
 
 
+def schema_not_ready(url: str) -> CliError:
+    return CliError(f"в базе данных {database_place(url)} нет схемы Копилки или она устарела: "
+                    f"выполните `kopilka db upgrade`.")
+
+
 class HubGroup(click.Group):
-    """The top group: a database that cannot be reached, a missing encryption key or a
-    refused business rule end any command with one clear line, never a traceback."""
+    """The top group: a database that cannot be reached or was never migrated, a missing
+    encryption key or a refused business rule end any command with one clear line, never a
+    traceback."""
 
     def invoke(self, ctx: click.Context):  # noqa: ANN201
-        from sqlalchemy.exc import DBAPIError
+        from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
         from sqlalchemy.exc import TimeoutError as PoolTimeout
 
         from connectors.secrets import KeyNotConfigured
@@ -60,7 +60,13 @@ class HubGroup(click.Group):
         from hub.errors import DomainError
         try:
             return super().invoke(ctx)
+        except (ArgumentError, NoSuchModuleError):
+            from hub.config import database_url_problem
+            raise CliError(database_url_problem(Config().DATABASE_URL)
+                           or "DATABASE_URL не подходит: проверьте адрес базы данных.") from None
         except (DBAPIError, PoolTimeout) as exc:
+            if schema_missing(exc):
+                raise schema_not_ready(Config().DATABASE_URL) from None
             if not database_unavailable(exc):
                 raise
             raise database_unreachable(Config().DATABASE_URL, exc) from None
@@ -71,12 +77,10 @@ class HubGroup(click.Group):
             raise CliError(exc.message) from None
 
 
-def _setup(config: Config | None = None) -> Config:
-    from hub.adapters import load_adapters
-    load_adapters()
-    config = config or Config()
-    db.configure(config.DATABASE_URL, echo=config.SQL_ECHO)
-    return config
+def _setup(config: Config | None = None, create: bool = False) -> Config:
+    """Configure the database of a command (configure_database: only `create` commands may
+    start a new SQLite file)."""
+    return configure_database(config, create=create)
 
 
 def resolve_tenant_id(ref: str) -> str:
@@ -130,9 +134,10 @@ def db_group() -> None:
 def db_upgrade() -> None:
     """Применить миграции до новейшей схемы."""
     from hub.db import upgrade
-    _setup()
+    config = _setup(create=True)
     upgrade(db.engine)
-    click.echo("Схема базы данных обновлена.")
+    created = " (новая база)" if config.database_created else ""
+    click.echo(f"Схема базы данных обновлена: {database_place(config.DATABASE_URL)}{created}.")
 
 
 def _demo(config: Config) -> tuple[str | None, str | None]:
@@ -223,7 +228,7 @@ def serve(host: str, port: int, workers: int | None) -> None:
     problem = config.startup_problem()
     if problem:
         raise CliError(problem)
-    _setup(config)
+    _setup(config, create=True)
     listener = _listen(host, port)
     try:
         upgrade(db.engine)
@@ -251,7 +256,8 @@ def serve(host: str, port: int, workers: int | None) -> None:
             click.echo(f"  {door} {base}/{'cabinet' if role == 'owner' else 'cashier'}/  "
                        f"вход {email}, пароль {password}")
         click.echo(f"  Кабинет участника:  {base}/my/{tenant_id}/")
-    click.echo(f"  База данных: {database_place(config.DATABASE_URL)}")
+    click.echo(f"  База данных: {database_place(config.DATABASE_URL)}"
+               f"{' (создана сейчас)' if config.database_created else ''}")
     click.echo(f"  Фоновые задачи: {'rq на ' + config.REDIS_URL if config.REDIS_URL else 'в процессе (без Redis)'}; "
                f"периодические проверки (сгорание, дни рождения, реанимация, рассылки) — каждые 15 минут")
     sys.stdout.flush()

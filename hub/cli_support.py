@@ -10,14 +10,65 @@ from sqlalchemy.orm import Session
 from hub.clock import utcnow
 
 
-def cli_session() -> Session:
-    """The database session of a command: adapters loaded (their models and sweeps), the engine
-    configured from the environment."""
+class CliError(click.ClickException):
+    """One Russian line on stderr, exit code 1."""
+
+    def show(self, file=None) -> None:  # noqa: ANN001
+        click.echo(f"Ошибка: {self.format_message()}", err=True, file=file)
+
+
+def configure_database(config=None, create: bool = False):  # noqa: ANN001, ANN201
+    """Configure the engine of a command from DATABASE_URL (or the embedded default) and
+    return the Config. A URL that cannot be used is one line; a SQLite file that does not
+    exist is created only by the commands that set an instance up (`create`: `kopilka serve`,
+    `kopilka db upgrade`): any other command says where it looked and how to point it."""
+    import os
+
     from hub.adapters import load_adapters
-    from hub.config import Config
+    from hub.config import Config, database_url_problem, default_home, sqlite_file
     from hub.extensions import db
     load_adapters()
-    db.configure(Config().DATABASE_URL)
+    config = config or Config()
+    problem = database_url_problem(config.DATABASE_URL)
+    if problem:
+        raise CliError(problem)
+    path = sqlite_file(config.DATABASE_URL)
+    config.database_created = False
+    if path is not None and not path.exists():
+        if not create:
+            if os.environ.get("DATABASE_URL"):
+                where = "её путь задан в DATABASE_URL"
+            elif os.environ.get("KOPILKA_HOME"):
+                where = "папка экземпляра задана в KOPILKA_HOME"
+            else:
+                where = f"искали папку экземпляра «instance» в текущей папке {os.getcwd()}"
+            raise CliError(
+                f"база данных не найдена: нет файла {path} ({where}). Запустите команду из папки, "
+                f"где запускали `kopilka serve`, или укажите папку экземпляра в KOPILKA_HOME "
+                f"(сейчас {default_home()}), или базу в DATABASE_URL; новую базу создают "
+                f"`kopilka serve` и `kopilka db upgrade`.")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        config.database_created = True
+    db.configure(config.DATABASE_URL, echo=getattr(config, "SQL_ECHO", False))
+    return config
+
+
+def schema_missing(exc: BaseException) -> bool:
+    """Whether a database error means the schema is not there or older than the code (a
+    database nobody ran `kopilka db upgrade` on): PostgreSQL's undefined table/column,
+    SQLite's "no such table/column"."""
+    orig = getattr(exc, "orig", None)
+    if getattr(orig, "sqlstate", None) in ("42P01", "42703"):
+        return True
+    text = str(orig or "")
+    return text.startswith(("no such table", "no such column")) or " has no column named " in text
+
+
+def cli_session() -> Session:
+    """The database session of a command: adapters loaded (their models and sweeps), the engine
+    configured from the environment (configure_database)."""
+    from hub.extensions import db
+    configure_database()
     return db.session
 
 
