@@ -243,7 +243,7 @@ def serve(host: str, port: int, workers: int | None) -> None:
     db.engine.dispose()
     shown = host if ":" not in host else f"[{host}]"
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else shown}:{port}"
-    click.echo(f"Kopilka запущена: {base}")
+    click.echo(f"Копилка запущена: {base}")
     click.echo(f"  Справочник API:     {base}/api/v1/docs")
     click.echo(f"  OpenAPI:            {base}/api/v1/openapi.json")
     click.echo(f"  Проверка здоровья:  {base}/health")

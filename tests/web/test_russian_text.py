@@ -70,3 +70,4 @@ def test_the_client_card_names_lot_kinds_in_russian(client, session, shop, as_ro
         as_role("readonly")
         page = text(client.get(f"/cabinet/clients/{mine.id}"))
     assert "за покупку" in page and "purchase" not in page
+    assert "1 чек" in page and "чек(ов)" not in page
