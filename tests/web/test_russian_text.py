@@ -71,3 +71,24 @@ def test_the_client_card_names_lot_kinds_in_russian(client, session, shop, as_ro
         page = text(client.get(f"/cabinet/clients/{mine.id}"))
     assert "за покупку" in page and "purchase" not in page
     assert "1 чек" in page and "чек(ов)" not in page
+
+
+def test_every_moysklad_schema_message_reaches_the_till_in_russian():
+    """МойСклад's Loyalty API schemas keep marshmallow's fields; their English defaults are
+    translated at the edge (moysklad.loyalty.schemas._RU): none may be left over."""
+    import inspect
+
+    from marshmallow import Schema
+
+    import moysklad.loyalty.schemas as ms
+    left = set()
+    for _, cls in inspect.getmembers(ms, inspect.isclass):
+        if not (issubclass(cls, Schema) and cls.__module__ == ms.__name__):
+            continue
+        schema = cls()
+        for field in schema.fields.values():
+            for inner in (field, getattr(field, "inner", None)):
+                for message in (inner.error_messages.values() if inner is not None else ()):
+                    if not re.search("[а-яё]", str(message), re.I) and message not in ms._RU:  # noqa: SLF001
+                        left.add(message)
+    assert not left, left
