@@ -70,6 +70,8 @@ POSTING_KIND_NAMES = {"accrual": "начисление за покупку", "sp
 POSTING_KIND_NAMES_CUSTOMER = {"accrual": "Начисление за покупку", "spend": "Оплата бонусами", "expiry": "Сгорание",
                                "manual_credit": "Начисление", "manual_debit": "Списание", "gift": "Подарок",
                                "restore": "Возврат бонусов", "reversal": "Отмена начисления (возврат)"}
+# A mailing: "sent" only means its messages were queued; delivery is each message's own status.
+MAILING_STATUS_NAMES = {"draft": "черновик", "scheduled": "запланирована", "sent": "запущена"}
 # A till's webhook event in the hub's inbox: what is true of it now.
 EVENT_STATUS_NAMES = {"received": "ждёт обработки", "retry": "не применено, будет повтор",
                       "done": "применено", "failed": "не применено (ошибка)"}

@@ -287,7 +287,7 @@ def test_segments_chains_and_mailings(kp):
     assert (mailing.status, mailing.recipients, mailing.gift["amount"]) == ("draft", 3, 10000)
     assert "Весна" in kp.t("mechanics", "mailings", "list").output
     declined = kp.t("mechanics", "mailings", "send", "--id", mailing.id, input="n\n")
-    assert "Рассылка не отправлена." in declined.output and kp.rows(Mailing)[0].status == "draft"
+    assert "Рассылка не запущена." in declined.output and kp.rows(Mailing)[0].status == "draft"
     sent = kp.t("mechanics", "mailings", "send", "--id", mailing.id, "--yes")
     assert sent.exit_code == 0 and "в очереди 3 сообщения" in sent.output
     assert kp.rows(Mailing)[0].status == "sent"

@@ -17,7 +17,7 @@ import click
 from hub.cli_support import cli_session as _session
 from hub.notify.cli import dump_json, fail, json_option, load, money_text, moment, read_text, rub, table
 from hub.notify.cli import tenant_id as _tenant
-from hub.text import bonuses_text, percent_text, plural
+from hub.text import MAILING_STATUS_NAMES, bonuses_text, percent_text, plural
 
 TENANT_HELP = "ID или название организации"
 
@@ -665,7 +665,7 @@ def mailings_list(tenant_ref: str, as_json: bool) -> None:
     if not rows:
         click.echo("Рассылок нет: kopilka mechanics mailings create --tenant … --text …")
         return
-    states = {"draft": "черновик", "scheduled": "запланирована", "sent": "отправлена"}
+    states = MAILING_STATUS_NAMES
     table([[m.id, m.name, states.get(m.status, m.status),
             moment(m.sent_at or m.scheduled_at) if (m.sent_at or m.scheduled_at) else "—",
             m.recipients, rub(m.estimated_cost), audience_text(m.audience)] for m in rows],
@@ -689,10 +689,11 @@ def mailings_send(tenant_ref: str, mailing_id: str, yes: bool) -> None:
         session.rollback()
         click.echo(_estimate_text(est))
         if not click.confirm(f"Отправить рассылку «{mailing.name}»?"):
-            click.echo("Рассылка не отправлена.")
+            click.echo("Рассылка не запущена.")
             return
     result = mailings.send_mailing(session, tid, mailing_id, utcnow())
-    click.echo(f"Рассылка отправлена: в очереди {plural(result['queued'], 'сообщение', 'сообщения', 'сообщений')}.")
+    click.echo(f"Рассылка запущена: в очереди {plural(result['queued'], 'сообщение', 'сообщения', 'сообщений')} "
+               f"(доставку каждого показывает `kopilka messages log`).")
 
 
 # --- the win-back gift proposal and the results ----------------------------------------------
