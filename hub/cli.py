@@ -41,6 +41,16 @@ def database_unreachable(url: str, exc: BaseException) -> CliError:
                     f"проверьте DATABASE_URL и что сервер базы данных запущен.")
 
 
+def redis_place(url: str | None) -> str:
+    """host:port of a Redis URL, without a password."""
+    from urllib.parse import urlsplit
+    try:
+        parts = urlsplit(url or "")
+        return f"{parts.hostname or 'localhost'}:{parts.port or 6379}"
+    except ValueError:
+        return "?"
+
+
 def schema_not_ready(url: str) -> CliError:
     return CliError(f"в базе данных {database_place(url)} нет схемы Копилки или она устарела: "
                     f"выполните `kopilka db upgrade`.")
@@ -59,6 +69,12 @@ class HubGroup(click.Group):
         from hub.app import database_unavailable
         from hub.errors import DomainError
         try:
+            from redis.exceptions import ConnectionError as RedisError
+            from redis.exceptions import TimeoutError as RedisTimeout
+            RedisError = (RedisError, RedisTimeout)  # noqa: N806
+        except ImportError:                     # redis is optional: nothing of it can be raised
+            RedisError = ()  # noqa: N806
+        try:
             return super().invoke(ctx)
         except (ArgumentError, NoSuchModuleError):
             from hub.config import database_url_problem
@@ -70,6 +86,11 @@ class HubGroup(click.Group):
             if not database_unavailable(exc):
                 raise
             raise database_unreachable(Config().DATABASE_URL, exc) from None
+        except RedisError:
+            # redis-py's reason is English ("Error 111 connecting to …"): the place says enough
+            raise CliError(f"Redis {redis_place(Config().REDIS_URL)} недоступен; "
+                           f"проверьте REDIS_URL и что Redis запущен (без REDIS_URL задачи выполняются "
+                           f"в процессе).") from None
         except KeyNotConfigured:
             raise CliError("не задан KOPILKA_ENCRYPTION_KEY: вне встроенной базы SQLite учётные данные "
                            "шифруются только явно заданным ключом (`kopilka secrets generate-key`).") from None

@@ -47,7 +47,15 @@ def configure_database(config=None, create: bool = False):  # noqa: ANN001, ANN2
                 f"где запускали `kopilka serve`, или укажите папку экземпляра в KOPILKA_HOME "
                 f"(сейчас {default_home()}), или базу в DATABASE_URL; новую базу создают "
                 f"`kopilka serve` и `kopilka db upgrade`.")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            import errno
+            reason = {errno.ENOENT: "нет такого пути", errno.EACCES: "нет прав", errno.EPERM: "нет прав",
+                      errno.EROFS: "файловая система только для чтения",
+                      errno.ENOTDIR: "часть пути — не папка"}.get(exc.errno, exc.strerror)
+            raise CliError(f"не удаётся создать папку базы данных {path.parent}: {reason}; "
+                           f"укажите другую в KOPILKA_HOME или базу в DATABASE_URL.") from None
         config.database_created = True
     db.configure(config.DATABASE_URL, echo=getattr(config, "SQL_ECHO", False))
     return config

@@ -136,3 +136,15 @@ def test_outside_the_instance_folder_nothing_is_created(tmp_path, monkeypatch):
     assert created.exit_code == 0
     assert created.output.strip() == f"Схема базы данных обновлена: {home / 'kopilka.sqlite3'} (новая база)."
     assert _invoke(["tenant", "list"], {"DATABASE_URL": None, "KOPILKA_HOME": str(home)}).exit_code == 0
+
+
+def test_unreachable_redis_and_an_impossible_folder_are_one_line(tmp_path):
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'k.sqlite3'}"}
+    assert _invoke(["db", "upgrade"], env).exit_code == 0
+    line = _one_line_error(_invoke(["automation", "run", "--queued"], {**env, "REDIS_URL": "redis://:pw@127.0.0.1:1/0"}))
+    assert line.startswith("Ошибка: Redis 127.0.0.1:1 недоступен; проверьте REDIS_URL") and "pw" not in line
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    line = _one_line_error(_invoke(["db", "upgrade"], {"DATABASE_URL": None, "KOPILKA_HOME": str(blocker / "home")}))
+    assert line == (f"Ошибка: не удаётся создать папку базы данных {blocker / 'home'}: часть пути — не папка; "
+                    f"укажите другую в KOPILKA_HOME или базу в DATABASE_URL.")
