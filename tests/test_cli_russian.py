@@ -41,6 +41,15 @@ def test_help_of_every_command_is_russian():
         assert result.exit_code == 0, (path, result.output)
         assert "Использование:" in result.output and "Параметры:" in result.output, path
         assert not CLICK_ENGLISH.search(result.output), (path, CLICK_ENGLISH.search(result.output))
+    # Our own words too: every command's description and every option's help.
+    for path in paths[1:]:
+        command = main
+        for name in path:
+            command = command.commands[name]
+        assert re.search("[А-Яа-яЁё]", command.help or ""), path
+        for param in command.params:
+            if getattr(param, "help", None):
+                assert re.search("[А-Яа-яЁё]", param.help), (path, param.name, param.help)
     top = _invoke(["--help"]).output
     assert "[ПАРАМЕТРЫ] КОМАНДА [АРГУМЕНТЫ]..." in top and "Команды:" in top
     assert "Показать эту справку и выйти." in top
