@@ -62,6 +62,7 @@ class HubGroup(click.Group):
     traceback."""
 
     def invoke(self, ctx: click.Context):  # noqa: ANN201
+        from alembic.util.exc import CommandError as AlembicError
         from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
         from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -86,6 +87,16 @@ class HubGroup(click.Group):
             if not database_unavailable(exc):
                 raise
             raise database_unreachable(Config().DATABASE_URL, exc) from None
+        except AlembicError as exc:
+            import re
+            url = Config().DATABASE_URL
+            unknown = re.search(r"Can't locate revision identified by '([^']+)'", str(exc))
+            if unknown:
+                raise CliError(f"схема базы данных {database_place(url)} новее этой версии Копилки (ревизия "
+                               f"«{unknown.group(1)}» ей неизвестна): обновите Копилку или укажите другую "
+                               f"базу в DATABASE_URL.") from None
+            raise CliError(f"миграции базы данных {database_place(url)} не применились: "
+                           f"{str(exc).strip()[:200]}") from None
         except RedisError:
             # redis-py's reason is English ("Error 111 connecting to …"): the place says enough
             raise CliError(f"Redis {redis_place(Config().REDIS_URL)} недоступен; "

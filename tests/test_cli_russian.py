@@ -157,3 +157,18 @@ def test_unreachable_redis_and_an_impossible_folder_are_one_line(tmp_path):
     line = _one_line_error(_invoke(["db", "upgrade"], {"DATABASE_URL": None, "KOPILKA_HOME": str(blocker / "home")}))
     assert line == (f"Ошибка: не удаётся создать папку базы данных {blocker / 'home'}: часть пути — не папка; "
                     f"укажите другую в KOPILKA_HOME или базу в DATABASE_URL.")
+
+
+def test_a_database_newer_than_the_code_is_one_line(tmp_path):
+    """A schema from a newer Kopilka (a revision this code does not know): one line, no
+    alembic traceback, for `db upgrade` and `serve` alike."""
+    import sqlite3
+    path = tmp_path / "k.sqlite3"
+    env = {"DATABASE_URL": f"sqlite:///{path}", "KOPILKA_HOME": str(tmp_path)}
+    assert _invoke(["db", "upgrade"], env).exit_code == 0
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '9999_future'")
+    for command in (["db", "upgrade"], ["serve", "--port", "65001"]):
+        line = _one_line_error(_invoke(command, env))
+        assert line == (f"Ошибка: схема базы данных {path} новее этой версии Копилки (ревизия «9999_future» "
+                        f"ей неизвестна): обновите Копилку или укажите другую базу в DATABASE_URL."), command
