@@ -37,11 +37,11 @@ def create_connection(session: Session, tenant_id: str, *, kind: str, external_a
     if kind in VENDOR_LINKED and not vendor_flow:
         raise Invalid("vendor_linked", "Подключение Эвотор создаётся установкой приложения в "
                       "Эвотор.Маркете (облако Эвотор само связывает пользователя с организацией).",
-                      {"kind": ["linked by the vendor"]})
+                      {"kind": ["создаётся из Эвотор.Маркета"]})
     external_account = (external_account or "").strip()
     if not external_account:
         raise Invalid("account_required", "Укажите идентификатор учётной записи.",
-                      {"external_account": ["required"]})
+                      {"external_account": ["Обязательное поле."]})
     if session.scalar(select(Connection.id).where(Connection.tenant_id == tenant_id,
                                                   Connection.kind == kind,
                                                   Connection.external_account == external_account)):

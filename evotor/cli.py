@@ -22,8 +22,8 @@ def cli() -> None:
 @click.option("--store", "stores", multiple=True, help="только эти магазины (uuid), можно несколько")
 @click.option("--no-catalog", is_flag=True, help="не обновлять магазины, терминалы, сотрудников и товары")
 def sync_cmd(connection_ref: str, since: str, until: str | None, stores: tuple, no_catalog: bool) -> None:
-    """Fetch stores, terminals, employees, products and SELL/PAYBACK documents; documents go
-    through the inbox exactly like the webhook's, so nothing is applied twice."""
+    """Забрать из облака магазины, терминалы, сотрудников, товары и документы SELL/PAYBACK;
+    документы идут через входящие так же, как вебхуки, и ничто не применяется дважды."""
     from connectors.http import OutboundError
     from connectors.registry import connection_by_account
     from hub.models import Connection

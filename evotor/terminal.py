@@ -343,7 +343,7 @@ def _check_payments(session, tenant_id: str, payments: list[tuple[str, int]], to
     if total > to_pay:
         raise Invalid("certificates_exceed_receipt",
                       f"Сертификатами можно оплатить не больше {rub(to_pay)} ₽ по чеку, "
-                      f"а указано {rub(total)} ₽.", {"certificates": [f"at most {rub(to_pay)}"]})
+                      f"а указано {rub(total)} ₽.", {"certificates": [f"не больше {rub(to_pay)}"]})
     now = utcnow()
     out = []
     for number, amount in payments:
@@ -358,7 +358,7 @@ def _check_payments(session, tenant_id: str, payments: list[tuple[str, int]], to
         if amount > view["balance"]:
             raise Invalid("certificate_insufficient",
                           f"На сертификате {number} {rub(view['balance'])} ₽, оплатить {rub(amount)} ₽ нельзя.",
-                          {"certificates": {number: [f"at most {rub(view['balance'])}"]}})
+                          {"certificates": {number: [f"не больше {rub(view['balance'])}"]}})
         out.append({"number": view["number"], "amount": rub_json(amount),
                     "balance_after": rub_json(view["balance"] - amount)})
     return out

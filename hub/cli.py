@@ -13,17 +13,11 @@ import click
 from sqlalchemy import func, select
 
 from hub.clock import utcnow
+from hub.cli_support import CliError, configure_database, schema_missing
 from hub.cli_support import parse_since  # noqa: F401  (re-exported)
 from hub.config import Config
 from hub.extensions import db
 from hub.text import plural
-
-
-class CliError(click.ClickException):
-    """One Russian line on stderr, exit code 1."""
-
-    def show(self, file=None) -> None:  # noqa: ANN001
-        click.echo(f"Ошибка: {self.format_message()}", err=True, file=file)
 
 
 def database_place(url: str) -> str:
@@ -47,23 +41,67 @@ def database_unreachable(url: str, exc: BaseException) -> CliError:
                     f"проверьте DATABASE_URL и что сервер базы данных запущен.")
 
 
+def redis_place(url: str | None) -> str:
+    """host:port of a Redis URL, without a password."""
+    from urllib.parse import urlsplit
+    try:
+        parts = urlsplit(url or "")
+        return f"{parts.hostname or 'localhost'}:{parts.port or 6379}"
+    except ValueError:
+        return "?"
+
+
+def schema_not_ready(url: str) -> CliError:
+    return CliError(f"в базе данных {database_place(url)} нет схемы Копилки или она устарела: "
+                    f"выполните `kopilka db upgrade`.")
+
+
 class HubGroup(click.Group):
-    """The top group: a database that cannot be reached, a missing encryption key or a
-    refused business rule end any command with one clear line, never a traceback."""
+    """The top group: a database that cannot be reached or was never migrated, a missing
+    encryption key or a refused business rule end any command with one clear line, never a
+    traceback."""
 
     def invoke(self, ctx: click.Context):  # noqa: ANN201
-        from sqlalchemy.exc import DBAPIError
+        from alembic.util.exc import CommandError as AlembicError
+        from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
         from sqlalchemy.exc import TimeoutError as PoolTimeout
 
         from connectors.secrets import KeyNotConfigured
         from hub.app import database_unavailable
         from hub.errors import DomainError
         try:
+            from redis.exceptions import ConnectionError as RedisError
+            from redis.exceptions import TimeoutError as RedisTimeout
+            RedisError = (RedisError, RedisTimeout)  # noqa: N806
+        except ImportError:                     # redis is optional: nothing of it can be raised
+            RedisError = ()  # noqa: N806
+        try:
             return super().invoke(ctx)
+        except (ArgumentError, NoSuchModuleError):
+            from hub.config import database_url_problem
+            raise CliError(database_url_problem(Config().DATABASE_URL)
+                           or "DATABASE_URL не подходит: проверьте адрес базы данных.") from None
         except (DBAPIError, PoolTimeout) as exc:
+            if schema_missing(exc):
+                raise schema_not_ready(Config().DATABASE_URL) from None
             if not database_unavailable(exc):
                 raise
             raise database_unreachable(Config().DATABASE_URL, exc) from None
+        except AlembicError as exc:
+            import re
+            url = Config().DATABASE_URL
+            unknown = re.search(r"Can't locate revision identified by '([^']+)'", str(exc))
+            if unknown:
+                raise CliError(f"схема базы данных {database_place(url)} новее этой версии Копилки (ревизия "
+                               f"«{unknown.group(1)}» ей неизвестна): обновите Копилку или укажите другую "
+                               f"базу в DATABASE_URL.") from None
+            raise CliError(f"миграции базы данных {database_place(url)} не применились: "
+                           f"{str(exc).strip()[:200]}") from None
+        except RedisError:
+            # redis-py's reason is English ("Error 111 connecting to …"): the place says enough
+            raise CliError(f"Redis {redis_place(Config().REDIS_URL)} недоступен; "
+                           f"проверьте REDIS_URL и что Redis запущен (без REDIS_URL задачи выполняются "
+                           f"в процессе).") from None
         except KeyNotConfigured:
             raise CliError("не задан KOPILKA_ENCRYPTION_KEY: вне встроенной базы SQLite учётные данные "
                            "шифруются только явно заданным ключом (`kopilka secrets generate-key`).") from None
@@ -71,12 +109,10 @@ class HubGroup(click.Group):
             raise CliError(exc.message) from None
 
 
-def _setup(config: Config | None = None) -> Config:
-    from hub.adapters import load_adapters
-    load_adapters()
-    config = config or Config()
-    db.configure(config.DATABASE_URL, echo=config.SQL_ECHO)
-    return config
+def _setup(config: Config | None = None, create: bool = False) -> Config:
+    """Configure the database of a command (configure_database: only `create` commands may
+    start a new SQLite file)."""
+    return configure_database(config, create=create)
 
 
 def resolve_tenant_id(ref: str) -> str:
@@ -130,9 +166,10 @@ def db_group() -> None:
 def db_upgrade() -> None:
     """Применить миграции до новейшей схемы."""
     from hub.db import upgrade
-    _setup()
+    config = _setup(create=True)
     upgrade(db.engine)
-    click.echo("Схема базы данных обновлена.")
+    created = " (новая база)" if config.database_created else ""
+    click.echo(f"Схема базы данных обновлена: {database_place(config.DATABASE_URL)}{created}.")
 
 
 def _demo(config: Config) -> tuple[str | None, str | None]:
@@ -236,7 +273,7 @@ def serve(host: str, port: int, workers: int | None) -> None:
     problem = config.startup_problem()
     if problem:
         raise CliError(problem)
-    _setup(config)
+    _setup(config, create=True)
     listener = _listen(host, port)
     try:
         upgrade(db.engine)
@@ -251,7 +288,7 @@ def serve(host: str, port: int, workers: int | None) -> None:
     db.engine.dispose()
     shown = host if ":" not in host else f"[{host}]"
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else shown}:{port}"
-    click.echo(f"Kopilka запущена: {base}")
+    click.echo(f"Копилка запущена: {base}")
     click.echo(f"  Справочник API:     {base}/api/v1/docs")
     click.echo(f"  OpenAPI:            {base}/api/v1/openapi.json")
     click.echo(f"  Проверка здоровья:  {base}/health")
@@ -265,7 +302,8 @@ def serve(host: str, port: int, workers: int | None) -> None:
                        f"вход {email}, пароль {password}")
         click.echo(f"  Кабинет участника:  {base}/my/{tenant_id}/")
         click.echo("  Коды подтверждения демо-магазина печатаются в этой консоли (демо-канал SMS)")
-    click.echo(f"  База данных: {database_place(config.DATABASE_URL)}")
+    click.echo(f"  База данных: {database_place(config.DATABASE_URL)}"
+               f"{' (создана сейчас)' if config.database_created else ''}")
     click.echo(f"  Фоновые задачи: {'rq на ' + config.REDIS_URL if config.REDIS_URL else 'в процессе (без Redis)'}; "
                f"периодические проверки (сгорание, дни рождения, реанимация, рассылки) — каждые 15 минут")
     sys.stdout.flush()

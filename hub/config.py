@@ -10,13 +10,51 @@ DEV_SECRET_KEY = "kopilka-dev-secret"
 
 
 def default_home() -> Path:
+    """The instance's folder: $KOPILKA_HOME, or `instance` in the current folder."""
     return Path(os.environ.get("KOPILKA_HOME", Path.cwd() / "instance"))
 
 
 def default_database_url() -> str:
-    home = default_home()
-    home.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{home / 'kopilka.sqlite3'}"
+    # Nothing is created here: only `kopilka serve` and `kopilka db upgrade` may create the
+    # embedded database (hub.cli_support.configure_database); any other command run outside
+    # the instance's folder says where it looked instead of starting an empty database.
+    return f"sqlite:///{default_home() / 'kopilka.sqlite3'}"
+
+
+SUPPORTED_DATABASES = ("postgresql", "sqlite")
+URL_EXAMPLE = "postgresql+psycopg://пользователь:пароль@хост:5432/база или sqlite:///путь/kopilka.sqlite3"
+
+
+def database_url_problem(url: str) -> str | None:
+    """One Russian line if DATABASE_URL cannot be used (not a URL, a database the hub does not
+    support, a driver that is not installed), or None. The value itself is not repeated: it
+    may hold a password."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError, TypeError):
+        return f"DATABASE_URL не разобрать как адрес базы данных; нужен вид {URL_EXAMPLE}."
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED_DATABASES:
+        return (f"DATABASE_URL: база «{backend}» не поддерживается; Копилка работает с PostgreSQL "
+                f"или SQLite ({URL_EXAMPLE}).")
+    try:
+        parsed.get_dialect().import_dbapi()
+    except (NoSuchModuleError, ImportError):
+        return (f"DATABASE_URL: драйвер «{parsed.drivername}» не установлен; для PostgreSQL "
+                f"используйте postgresql+psycopg://….")
+    return None
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a file-based SQLite URL (None for other databases and in-memory SQLite)."""
+    from sqlalchemy.engine import make_url
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:") \
+            or parsed.database.startswith("file:"):
+        return None
+    return Path(parsed.database)
 
 
 def encryption_keys(value: str) -> list[str]:
@@ -69,6 +107,9 @@ class Config:
 
         On the embedded SQLite default nothing is required; on any other database the Flask
         secret and the credentials key must be set explicitly."""
+        problem = database_url_problem(self.DATABASE_URL)
+        if problem:
+            return problem
         if not self.embedded:
             missing = []
             if not self.SECRET_KEY or self.SECRET_KEY == DEV_SECRET_KEY:

@@ -16,7 +16,8 @@ def normalize_phone(raw: str, region: str = "RU") -> str:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
         raise Invalid("invalid_phone", f"Не удалось разобрать номер телефона «{raw}».",
-                      {"phone": [str(exc)]}) from exc
+                      # phonenumbers' own reason is English: the caller reads a Russian one
+                      {"phone": ["Не похоже на номер телефона."]}) from exc
     if not phonenumbers.is_valid_number(number):
         raise Invalid("invalid_phone", f"Номер телефона «{raw}» недействителен.",
                       {"phone": ["Неверный номер телефона."]})

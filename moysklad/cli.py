@@ -15,13 +15,13 @@ def cli() -> None:
 
 
 @cli.command("register-loyalty")
-@click.option("--connection", "connection_id", required=True, help="id of the moysklad connection")
-@click.option("--app-id", "app_id", required=True, help="appId of the МойСклад solution (UUID)")
+@click.option("--connection", "connection_id", required=True, help="ID подключения МойСклад")
+@click.option("--app-id", "app_id", required=True, help="appId решения МойСклад (UUID)")
 @click.option("--url", "base_url", required=True,
-              help="the hub's public URL, e.g. https://kopilka.example.ru")
-@click.option("--no-external-search", is_flag=True, help="МойСклад searches customers itself")
+              help="публичный адрес хаба, например https://kopilka.example.ru")
+@click.option("--no-external-search", is_flag=True, help="МойСклад ищет покупателей сам (без внешнего поиска)")
 def register_loyalty_cmd(connection_id: str, app_id: str, base_url: str, no_external_search: bool) -> None:
-    """Rotate the connection's token and register url + token with МойСклад (Vendor API)."""
+    """Выпустить новый токен подключения и зарегистрировать адрес и токен в МойСклад (Vendor API)."""
     from moysklad.vendor import VendorError, register_loyalty
     session = _session()
     try:
@@ -35,12 +35,12 @@ def register_loyalty_cmd(connection_id: str, app_id: str, base_url: str, no_exte
 
 
 @cli.command("subscribe")
-@click.option("--connection", "connection_id", required=True, help="id of the moysklad connection")
+@click.option("--connection", "connection_id", required=True, help="ID подключения МойСклад")
 @click.option("--url", "public_url", required=True,
-              help="the hub's public URL, e.g. https://kopilka.example.ru")
+              help="публичный адрес хаба, например https://kopilka.example.ru")
 def subscribe_cmd(connection_id: str, public_url: str) -> None:
-    """Create webhooks (CREATE of retaildemand and retailsalesreturn) pointing at the hub,
-    with a new secret in their URL (each run rotates it; the old URL then answers 404)."""
+    """Создать вебхуки (CREATE retaildemand и retailsalesreturn) на адрес хаба с новым секретом
+    в URL (каждый запуск меняет секрет; старый адрес после этого отвечает 404)."""
     from connectors.http import OutboundError
     from moysklad.jsonapi.client import NotConfigured, subscribe
     from moysklad.vendor import VendorError, get_moysklad_connection

@@ -228,7 +228,7 @@ def test_triggers_warnings_and_referrals(kp):
     ref = kp.t("mechanics", "referrals", "set", "--on", "--newcomer-gift", "100", "--newcomer-valid-days", "30",
                "--mode", "every", "--level", "5", "--level", "2,5%", "--level", "50₽")
     assert ref.exit_code == 0, ref.output
-    assert "Уровни: 1-й — 5%, 2-й — 2.5%, 3-й — 50,00 ₽" in ref.output
+    assert "Уровни: 1-й — 5\u00a0%, 2-й — 2,5\u00a0%, 3-й — 50,00 ₽" in ref.output   # a decimal comma
     r = _settings(kp)["referral"]
     assert r["enabled"] and r["mode"] == "every" and r["newcomer_gift"]["amount"] == 10000
     assert r["levels"] == [{"percent": "5"}, {"percent": "2.5"}, {"amount": 5000}]
@@ -287,7 +287,7 @@ def test_segments_chains_and_mailings(kp):
     assert (mailing.status, mailing.recipients, mailing.gift["amount"]) == ("draft", 3, 10000)
     assert "Весна" in kp.t("mechanics", "mailings", "list").output
     declined = kp.t("mechanics", "mailings", "send", "--id", mailing.id, input="n\n")
-    assert "Рассылка не отправлена." in declined.output and kp.rows(Mailing)[0].status == "draft"
+    assert "Рассылка не запущена." in declined.output and kp.rows(Mailing)[0].status == "draft"
     sent = kp.t("mechanics", "mailings", "send", "--id", mailing.id, "--yes")
     assert sent.exit_code == 0 and "в очереди 3 сообщения" in sent.output
     assert kp.rows(Mailing)[0].status == "sent"

@@ -60,7 +60,7 @@ def test_fifty_requests_right_after_start_on_postgres(pg_engine, pg_sessions, tm
     try:
         deadline = time.monotonic() + 60
         line = ""
-        while "Kopilka запущена" not in line:
+        while "Копилка запущена" not in line:
             line = proc.stdout.readline()
             assert line or proc.poll() is None, f"serve exited: {''.join(stderr)}"
             assert time.monotonic() < deadline, "no banner in 60 s"

@@ -131,7 +131,7 @@ class SegmentResource(MethodView):
         filters = segments.check_audience(db.session, g.tenant_id, data.get("filters") or {})
         if filters.get("segment_id") == seg.id:
             from hub.errors import Invalid
-            raise Invalid("invalid_filter", "Сегмент не может ссылаться на себя.", {"filters.segment_id": ["self"]})
+            raise Invalid("invalid_filter", "Сегмент не может ссылаться на себя.", {"filters.segment_id": ["ссылка на себя"]})
         seg.name, seg.filters = data["name"], filters
         db.session.commit()
         return _segment_out(seg)

@@ -46,24 +46,24 @@ def average_check(session: Session, tenant_id: str, at: datetime, days: int = 36
 
 def check_steps(steps: list) -> list[dict]:
     if not isinstance(steps, list) or not steps or len(steps) > 10:
-        raise Invalid("invalid_chain", "Цепочка: от 1 до 10 шагов.", {"steps": ["1..10 steps"]})
+        raise Invalid("invalid_chain", "Цепочка: от 1 до 10 шагов.", {"steps": ["от 1 до 10 шагов"]})
     out, last = [], 0
     for i, st in enumerate(steps):
         days = st.get("days")
         amount = st.get("amount") or 0
         if not isinstance(days, int) or isinstance(days, bool) or days < 1 or days > 3650:
             raise Invalid("invalid_chain", f"Шаг {i + 1}: дни без покупки от 1 до 3650.",
-                          {f"steps.{i}.days": ["integer 1..3650"]})
+                          {f"steps.{i}.days": ["целое число от 1 до 3650"]})
         if days <= last:
             raise Invalid("invalid_chain", f"Шаг {i + 1}: дни должны расти от шага к шагу.",
-                          {f"steps.{i}.days": ["greater than the previous step"]})
+                          {f"steps.{i}.days": ["больше, чем у предыдущего шага"]})
         valid = st.get("valid_days")
         if amount and (not isinstance(valid, int) or valid < 1):
             raise Invalid("invalid_chain", f"Шаг {i + 1}: для подарка укажите срок действия.",
-                          {f"steps.{i}.valid_days": ["required with a gift"]})
+                          {f"steps.{i}.valid_days": ["обязательно при подарке"]})
         if not isinstance(amount, int) or amount < 0:
             raise Invalid("invalid_chain", f"Шаг {i + 1}: сумма подарка неотрицательная.",
-                          {f"steps.{i}.amount": ["non-negative"]})
+                          {f"steps.{i}.amount": ["не меньше 0"]})
         out.append({"days": days, "amount": amount, "valid_days": valid if amount else None,
                     "delay_days": int(st.get("delay_days") or 0), "text": st.get("text") or None})
         last = days

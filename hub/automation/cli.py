@@ -17,7 +17,7 @@ import click
 from hub.cli_support import cli_session as _session
 from hub.notify.cli import dump_json, fail, json_option, load, money_text, moment, read_text, rub, table
 from hub.notify.cli import tenant_id as _tenant
-from hub.text import plural
+from hub.text import MAILING_STATUS_NAMES, bonuses_text, percent_text, plural
 
 TENANT_HELP = "ID или название организации"
 
@@ -118,7 +118,7 @@ def segments_cmd(tenant_ref: str, recompute: bool, interval_days: str | None, co
     if recompute:
         do_recompute(session, tid, get_program(session, tid).timezone, utcnow())
     for code, row in segment_counts(session, tid).items():
-        click.echo(f"{row['name']:<15} {row['count']:>9}  {row['share']:>6}%  ({code})")
+        click.echo(f"{row['name']:<15} {row['count']:>9}  {percent_text(row['share'], 2):>8}  ({code})")
     if interval_days is not None or core_purchases is not None:
         from hub.automation import settings as auto_settings
         seg = auto_settings.load(session, tid)["segments"]
@@ -223,7 +223,7 @@ EVENT_NAMES = {"registration": "регистрация", "first_purchase": "пе
 
 
 def _gift_text(amount: int, valid_days: int | None, delay_days: int = 0) -> str:
-    out = f"{amount // 100 if amount % 100 == 0 else amount / 100:g} бонусов"
+    out = bonuses_text(amount)
     if valid_days:
         out += f" на {plural(valid_days, 'день', 'дня', 'дней')}"
     if delay_days:
@@ -388,7 +388,7 @@ def referrals_group() -> None:
 
 
 def _level_text(level: dict) -> str:
-    return f"{level['percent']}%" if level.get("percent") is not None else rub(level["amount"])
+    return percent_text(level["percent"]) if level.get("percent") is not None else rub(level["amount"])
 
 
 def _show_referral(ref: dict) -> None:
@@ -665,7 +665,7 @@ def mailings_list(tenant_ref: str, as_json: bool) -> None:
     if not rows:
         click.echo("Рассылок нет: kopilka mechanics mailings create --tenant … --text …")
         return
-    states = {"draft": "черновик", "scheduled": "запланирована", "sent": "отправлена"}
+    states = MAILING_STATUS_NAMES
     table([[m.id, m.name, states.get(m.status, m.status),
             moment(m.sent_at or m.scheduled_at) if (m.sent_at or m.scheduled_at) else "—",
             m.recipients, rub(m.estimated_cost), audience_text(m.audience)] for m in rows],
@@ -689,10 +689,11 @@ def mailings_send(tenant_ref: str, mailing_id: str, yes: bool) -> None:
         session.rollback()
         click.echo(_estimate_text(est))
         if not click.confirm(f"Отправить рассылку «{mailing.name}»?"):
-            click.echo("Рассылка не отправлена.")
+            click.echo("Рассылка не запущена.")
             return
     result = mailings.send_mailing(session, tid, mailing_id, utcnow())
-    click.echo(f"Рассылка отправлена: в очереди {plural(result['queued'], 'сообщение', 'сообщения', 'сообщений')}.")
+    click.echo(f"Рассылка запущена: в очереди {plural(result['queued'], 'сообщение', 'сообщения', 'сообщений')} "
+               f"(доставку каждого показывает `kopilka messages log`).")
 
 
 # --- the win-back gift proposal and the results ----------------------------------------------
@@ -716,7 +717,7 @@ def propose_cmd(check: str | None, margin: str, share: str, tenant_ref: str | No
         gift = propose_gift(kopecks, Decimal(margin), Decimal(share))
     except (InvalidOperation, ValueError) as exc:
         raise click.BadParameter(f"нужны числа, проценты от 0 до 100 ({exc})") from None
-    click.echo(f"Средний чек {kopecks / 100:g} ₽ → подарок {gift // 100} бонусов")
+    click.echo(f"Средний чек {rub(kopecks)} → подарок {bonuses_text(gift)}")
 
 
 @cli.command("stats")

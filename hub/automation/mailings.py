@@ -78,11 +78,11 @@ def create_mailing(session: Session, tenant_id: str, data: dict, at: datetime) -
     audience = check_audience(session, tenant_id, data.get("audience") or {})
     text = (data.get("text") or "").strip()
     if not text:
-        raise Invalid("invalid_mailing", "Текст рассылки пуст.", {"text": ["required"]})
+        raise Invalid("invalid_mailing", "Текст рассылки пуст.", {"text": ["Обязательное поле."]})
     gift = data.get("gift")
     if gift and (not gift.get("amount") or not gift.get("valid_days")):
         raise Invalid("invalid_mailing", "Для подарка укажите сумму и срок действия.",
-                      {"gift": ["amount and valid_days required"]})
+                      {"gift": ["нужны amount и valid_days"]})
     est = estimate(session, tenant_id, audience, text, at)
     mailing = Mailing(tenant_id=tenant_id, name=data.get("name") or "Рассылка", audience=audience,
                       text=text, gift=gift or None, scheduled_at=data.get("scheduled_at"),

@@ -75,7 +75,7 @@ def find_inviter(session: Session, tenant_id: str, ref: dict) -> tuple[Customer,
         via, what = "phone", f"телефоном {ref['phone']}"
     else:
         raise Invalid("invalid_inviter", "Укажите пригласившего: phone, card или code.",
-                      {"inviter": ["one of phone, card, code is required"]})
+                      {"inviter": ["нужен один из: phone, card, code"]})
     if cid is None:
         raise NotFound("inviter_not_found", f"Пригласивший с {what} не найден.")
     return session.get(Customer, cid), via
@@ -103,7 +103,7 @@ def attach(session: Session, tenant_id: str, customer_id: str, inviter_ref: dict
     invitee = get_customer(session, tenant_id, customer_id)
     inviter, via = find_inviter(session, tenant_id, inviter_ref)
     if inviter.id == invitee.id:
-        raise Invalid("self_referral", "Нельзя пригласить самого себя.", {"inviter": ["is the customer"]})
+        raise Invalid("self_referral", "Нельзя пригласить самого себя.", {"inviter": ["это сам клиент"]})
     if invitee.purchase_count or invitee.last_purchase_at is not None:
         raise Invalid("not_a_newcomer", "Приглашение засчитывается только новому клиенту без покупок.")
     if session.scalar(select(Referral.id).where(Referral.invitee_id == invitee.id)):

@@ -202,35 +202,35 @@ def check_filters(filters: dict) -> dict:
     for key, value in (filters or {}).items():
         kind = FILTER_KEYS.get(key)
         if kind is None:
-            raise Invalid("invalid_filter", f"Неизвестный фильтр «{key}».", {key: ["unknown filter"]})
+            raise Invalid("invalid_filter", f"Неизвестный фильтр «{key}».", {key: ["неизвестный фильтр"]})
         if value is None:
             continue
         if kind is int and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
             raise Invalid("invalid_filter", f"Фильтр «{key}»: нужно неотрицательное целое.",
-                          {key: ["non-negative integer"]})
+                          {key: ["целое число не меньше 0"]})
         if kind is list and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
-            raise Invalid("invalid_filter", f"Фильтр «{key}»: нужен список строк.", {key: ["list of strings"]})
+            raise Invalid("invalid_filter", f"Фильтр «{key}»: нужен список строк.", {key: ["список строк"]})
         if kind is str and not isinstance(value, str):
-            raise Invalid("invalid_filter", f"Фильтр «{key}»: нужна строка.", {key: ["string"]})
+            raise Invalid("invalid_filter", f"Фильтр «{key}»: нужна строка.", {key: ["строка"]})
         out[key] = value
     unknown = sorted(set(out.get("rfm", [])) - set(SEGMENTS))
     if unknown:
-        raise Invalid("invalid_filter", f"Нет сегментов {', '.join(unknown)}.", {"rfm": ["unknown segment"]})
+        raise Invalid("invalid_filter", f"Нет сегментов {', '.join(unknown)}.", {"rfm": ["нет такого сегмента"]})
     if out.get("gender") not in (None, "male", "female"):
-        raise Invalid("invalid_filter", "Пол: male или female.", {"gender": ["male|female"]})
+        raise Invalid("invalid_filter", "Пол: male или female.", {"gender": ["male или female"]})
     if out.get("birth_month") is not None and not 1 <= out["birth_month"] <= 12:
-        raise Invalid("invalid_filter", "Месяц рождения: от 1 до 12.", {"birth_month": ["1..12"]})
+        raise Invalid("invalid_filter", "Месяц рождения: от 1 до 12.", {"birth_month": ["от 1 до 12"]})
     for key in DATE_KEYS:
         if out.get(key) is not None:
             try:
                 date.fromisoformat(out[key])
             except ValueError:
                 raise Invalid("invalid_filter", f"Фильтр «{key}»: дата в формате ГГГГ-ММ-ДД.",
-                              {key: ["YYYY-MM-DD"]}) from None
+                              {key: ["ГГГГ-ММ-ДД"]}) from None
     if out.get("joined_from") and out.get("joined_to") and out["joined_from"] > out["joined_to"]:
-        raise Invalid("invalid_filter", "Дата регистрации «с» позже даты «по».", {"joined_to": [">= joined_from"]})
+        raise Invalid("invalid_filter", "Дата регистрации «с» позже даты «по».", {"joined_to": ["не раньше joined_from"]})
     if out.get("birthday_in_days") is not None and out["birthday_in_days"] > 366:
-        raise Invalid("invalid_filter", "День рождения: не дальше 366 дней.", {"birthday_in_days": ["<= 366"]})
+        raise Invalid("invalid_filter", "День рождения: не дальше 366 дней.", {"birthday_in_days": ["не больше 366"]})
     return out
 
 
@@ -239,7 +239,7 @@ def check_audience(session: Session, tenant_id: str, filters: dict) -> dict:
     out = check_filters(filters)
     if out.get("segment_id") and session.scalar(select(Segment.id).where(
             Segment.tenant_id == tenant_id, Segment.id == out["segment_id"])) is None:
-        raise Invalid("invalid_filter", "Сегмент не найден.", {"segment_id": ["unknown segment"]})
+        raise Invalid("invalid_filter", "Сегмент не найден.", {"segment_id": ["нет такого сегмента"]})
     return out
 
 

@@ -43,7 +43,7 @@ def _int(value, field: str, lo: int, hi: int, *, optional: bool = False) -> int 
     if value is None and optional:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        _fail(field, f"Поле {field}: нужно целое число от {lo} до {hi}.", f"integer {lo}..{hi}")
+        _fail(field, f"Поле {field}: нужно целое число от {lo} до {hi}.", f"целое число от {lo} до {hi}")
     return value
 
 
@@ -53,7 +53,7 @@ def _percent(value, field: str) -> str:  # noqa: ANN001
     except (InvalidOperation, ValueError):
         number = Decimal(-1)
     if not number.is_finite() or number < 0 or number > 100:
-        _fail(field, f"Поле {field}: процент от 0 до 100.", "percent 0..100")
+        _fail(field, f"Поле {field}: процент от 0 до 100.", "процент от 0 до 100")
     return format(number.normalize(), "f")
 
 
@@ -77,15 +77,15 @@ def validate(session: Session, tenant_id: str, data: dict, previous: dict, now: 
         field = f"gifts.{i}"
         if rule.get("event") not in GIFT_EVENTS:
             _fail(f"{field}.event", f"Неизвестное событие подарка «{rule.get('event')}».",
-                  f"one of {', '.join(GIFT_EVENTS)}")
+                  f"одно из: {', '.join(GIFT_EVENTS)}")
         rid = str(rule.get("id") or new_id()[:8])
         if rid in seen:
-            _fail(f"{field}.id", f"Правило {rid} указано дважды.", "duplicate id")
+            _fail(f"{field}.id", f"Правило {rid} указано дважды.", "id повторяется")
         seen.add(rid)
         levels = list(rule.get("levels") or [])
         unknown = sorted(set(levels) - level_codes)
         if unknown:
-            _fail(f"{field}.levels", f"Нет уровней {', '.join(unknown)} в программе.", "unknown level")
+            _fail(f"{field}.levels", f"Нет уровней {', '.join(unknown)} в программе.", "нет такого уровня")
         g = {"id": rid, "event": rule["event"], "enabled": bool(rule.get("enabled", True)),
              **_gift(rule, field), "levels": levels,
              "sources": list(rule.get("sources") or []),
@@ -113,18 +113,18 @@ def validate(session: Session, tenant_id: str, data: dict, previous: dict, now: 
     r["newcomer_gift"] = _gift(ref["newcomer_gift"], "referral.newcomer_gift") if ref.get("newcomer_gift") else None
     if ref.get("mode", "first") not in ("first", "every"):
         _fail("referral.mode", "Вознаграждение: только с первой покупки (first) или с каждой (every).",
-              "first|every")
+              "first или every")
     r["mode"] = ref.get("mode", "first")
     levels = []
     for i, lv in enumerate(ref.get("levels") or []):
         if (lv.get("percent") is None) == (lv.get("amount") is None):
             _fail(f"referral.levels.{i}", "Для уровня приглашения укажите процент или сумму.",
-                  "percent or amount")
+                  "одно из двух: percent или amount")
         levels.append({"percent": _percent(lv["percent"], f"referral.levels.{i}.percent")}
                       if lv.get("percent") is not None else
                       {"amount": _int(lv["amount"], f"referral.levels.{i}.amount", 1, 10**11)})
     if len(levels) > 10:
-        _fail("referral.levels", "Не больше 10 уровней приглашений.", "at most 10")
+        _fail("referral.levels", "Не больше 10 уровней приглашений.", "не больше 10")
     r["levels"] = levels
     r["period_days"] = _int(ref.get("period_days"), "referral.period_days", 1, 3650, optional=True)
     r["valid_days"] = _int(ref.get("valid_days"), "referral.valid_days", 1, 3650, optional=True)

@@ -42,6 +42,7 @@ from typing import Mapping, Sequence
 from hub.engine.allocation import allocate
 from hub.engine.receipt import AccountState, Position, Receipt
 from hub.engine.text import rub
+from hub.text import decimal_text
 
 REWARDS = ("percent_off", "amount_off", "free_items", "bonus_multiplier", "bonus_extra",
            "spend_share", "gift_product")
@@ -294,15 +295,15 @@ def _items(n: int) -> str:
 
 def _what(promo: Promotion) -> str:
     if promo.reward == "percent_off":
-        return f"скидка {promo.percent.normalize():f}%"
+        return f"скидка {decimal_text(promo.percent)}%"
     if promo.reward == "amount_off":
         return f"скидка {rub(promo.amount)} ₽"
     if promo.reward == "bonus_multiplier":
-        return f"бонусы ×{promo.multiplier.normalize():f}"
+        return f"бонусы ×{decimal_text(promo.multiplier)}"
     if promo.reward == "bonus_extra":
         return f"+{rub(promo.amount)} бонусов"
     if promo.reward == "spend_share":
-        return f"оплата бонусами до {promo.percent.normalize():f}%"
+        return f"оплата бонусами до {decimal_text(promo.percent)}%"
     if promo.reward == "gift_product":
         return f"подарок: {_gift_name(promo)}"
     return "подарок"

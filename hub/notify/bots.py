@@ -13,6 +13,7 @@ from hub.ledger import account_view
 from hub.models import Customer
 from hub.models.ledger import Account, Lot
 from hub.models.notify import ChatLink
+from hub.text import bonus_amount, bonuses_text, plural_amount
 from hub.notify.rules import is_stop, withdraw
 from hub.phones import normalize_phone
 
@@ -22,8 +23,7 @@ GREETING = ("Здравствуйте! Это бот программы лоял
 
 
 def _rub(kopecks: int) -> str:
-    rub, kop = divmod(int(kopecks), 100)
-    return f"{rub}" if kop == 0 else f"{rub}.{kop:02d}"
+    return bonus_amount(kopecks)        # "150", "150,50": a decimal comma
 
 
 def linked_customer(session: Session, tenant_id: str, channel: str, chat_id: str) -> Customer | None:
@@ -66,7 +66,7 @@ def nearest_expiry(session: Session, tenant_id: str, customer_id: str, now: date
 
 def balance_text(session: Session, tenant_id: str, customer: Customer) -> str:
     view = account_view(session, tenant_id, customer.id, utcnow())
-    text = f"Ваш баланс: {_rub(view.available)} бонусов."
+    text = f"Ваш баланс: {bonuses_text(view.available)}."
     if view.pending:
         text += f" Ожидают активации: {_rub(view.pending)}."
     return text
@@ -90,7 +90,10 @@ def expiry_text(session: Session, tenant_id: str, customer: Customer) -> str:
     # that instant (a burn at local midnight means "through the previous day").
     last_day = (when.astimezone(ZoneInfo(tenant_timezone(session, tenant_id)))
                 - timedelta(microseconds=1)).date()
-    return f"{_rub(amount)} бонусов сгорят после {last_day.strftime('%d.%m.%Y')}: потратьте их до конца этого дня."
+    # The verb and the pronoun agree with the amount: «1 бонус сгорит … его», «25 бонусов сгорят … их».
+    one = plural_amount(_rub(amount), "one", "many", "many") == "one"
+    return (f"{bonuses_text(amount)} {'сгорит' if one else 'сгорят'} после {last_day.strftime('%d.%m.%Y')}: "
+            f"потратьте {'его' if one else 'их'} до конца этого дня.")
 
 
 def handle(session: Session, tenant_id: str, channel: str, chat_id: str, *, text: str | None = None,

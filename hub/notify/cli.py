@@ -558,9 +558,9 @@ def channel_webhook(tenant_ref: str, name: str) -> None:
 @cli.command("log")
 @_tenant_option
 @click.option("--since", default=None, help="с какого момента: ISO 8601, миллисекунды или 2d/6h")
-@click.option("--status", default=None, help="queued, sending, sent, delivered, failed, suppressed")
+@click.option("--status", default=None, help="состояние: queued, sending, sent, delivered, failed, suppressed")
 @click.option("--topic", default=None, help="тема сообщения")
-@click.option("--channel", default=None, help="sms, telegram, max, email")
+@click.option("--channel", default=None, help="канал: sms, telegram, max, email")
 @click.option("--limit", default="50", show_default=True, help="сколько последних сообщений (до 1000)")
 @json_option("как GET /api/v1/notify/messages")
 def log_cmd(tenant_ref: str, since: str | None, status: str | None, topic: str | None,

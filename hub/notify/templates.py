@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from hub.text import bonus_amount, decimal_text, plural_amount
+
 TOPICS: tuple[str, ...] = (
     "registration", "first_purchase", "sale", "referral_bonus", "gift", "expiry_warning",
     "activation", "level_change", "birthday", "relative_birthday", "code", "winback",
@@ -39,19 +41,23 @@ TITLES = {
     "review_request": "Просьба оставить отзыв",
 }
 
+# The shop's name is never declined: after a preposition it follows a noun and stands in
+# quotes («в магазине «Кофейня»», not «в «Кофейне»»); at a text's end it is a signature. A verb
+# next to an amount would have to agree with it («1 бонус сгорит», «5 бонусов сгорят»), so the
+# amount follows a colon instead; "N бонусов" itself is agreed when rendered (agree_bonuses).
 DEFAULTS: dict[str, str] = {
-    "registration": "{name}, добро пожаловать в программу лояльности {shop}! Ваш баланс: {balance} бонусов.",
+    "registration": "{name}, добро пожаловать в программу лояльности магазина «{shop}»! Ваш баланс: {balance} бонусов.",
     "first_purchase": "{name}, спасибо за первую покупку! Начислено {bonuses} бонусов, баланс {balance}.",
     "sale": "Начислено {bonuses} бонусов, списано {spent}. Баланс: {balance}. {shop}",
     "referral_bonus": "{name}, ваш друг совершил покупку: вам начислено {bonuses} бонусов. Баланс: {balance}.",
     "gift": "{name}, вам подарок: {bonuses} бонусов до {date}. Баланс: {balance}. {shop}",
-    "expiry_warning": "{name}, {bonuses} бонусов сгорят {date}. Успейте потратить! {shop}",
-    "activation": "{name}, {bonuses} бонусов стали доступны. Баланс: {balance}.",
+    "expiry_warning": "{name}, {date} сгорят ваши бонусы: {bonuses}. Успейте потратить! {shop}",
+    "activation": "{name}, стали доступны ваши бонусы: {bonuses}. Баланс: {balance}.",
     "level_change": "{name}, ваш уровень карты теперь «{level}». {shop}",
     "birthday": "{name}, с днём рождения! Дарим {bonuses} бонусов, действуют до {date}. {shop}",
     "relative_birthday": "{name}, поздравляем с днём рождения близкого ({relative})! Дарим {bonuses} бонусов до {date}. {shop}",
     "code": "Код подтверждения: {code}. Никому его не сообщайте.",
-    "winback": "{name}, мы скучаем! Дарим {bonuses} бонусов до {date}. Ждём вас в {shop}.",
+    "winback": "{name}, мы скучаем! Дарим {bonuses} бонусов до {date}. Ждём вас в магазине «{shop}».",
     "review_request": "{name}, спасибо за покупку! Оцените нас: {link}",
 }
 
@@ -87,24 +93,29 @@ def _format_value(value) -> str:  # noqa: ANN001
         return value.strftime("%d.%m.%Y")
     if isinstance(value, date):
         return value.strftime("%d.%m.%Y")
-    if isinstance(value, Decimal):
-        value = value.normalize()
-        return f"{value:f}"
-    if isinstance(value, float):
-        return f"{value:g}"
+    if isinstance(value, (Decimal, float)):
+        return decimal_text(value)          # a decimal comma: "150,5"
     return str(value)
 
 
 def prepare_context(context: dict) -> dict:
     """Money given in kopecks (`bonuses_kopecks`, `balance_kopecks`, ...) becomes roubles
-    for the text: 15050 -> "150.5"; whole roubles show without decimals."""
+    for the text: 15050 -> "150,50"; whole roubles show without decimals."""
     out = dict(context or {})
     for key, value in list(out.items()):
         if key.endswith("_kopecks") and isinstance(value, int):
-            base = key[: -len("_kopecks")]
-            roubles = Decimal(value) / 100
-            out.setdefault(base, roubles.quantize(Decimal(1)) if value % 100 == 0 else roubles)
+            out.setdefault(key[: -len("_kopecks")], bonus_amount(value))
     return out
+
+
+_BONUS_NOUN = re.compile(r"(?<![\d,])(\d[\d\u00a0 ]*(?:,\d+)?) (бонусов|бонуса|бонус)(?![а-яё])")
+
+
+def agree_bonuses(text: str) -> str:
+    """"1 бонусов" -> "1 бонус", "2 бонусов" -> "2 бонуса", "1,5 бонусов" -> "1,5 бонуса": the
+    noun after an amount takes the amount's form (owners' edited texts too)."""
+    return _BONUS_NOUN.sub(lambda m: f"{m.group(1)} {plural_amount(m.group(1).strip(), 'бонус', 'бонуса', 'бонусов')}",
+                           text)
 
 
 def render(text: str, context: dict) -> str:
@@ -119,7 +130,7 @@ def render(text: str, context: dict) -> str:
         if key in PLACEHOLDERS:
             return ""
         return m.group(0)
-    out = _FIELD.sub(repl, text)
+    out = agree_bonuses(_FIELD.sub(repl, text))
     return re.sub(r"[ \t]{2,}", " ", out).strip()
 
 

@@ -32,7 +32,7 @@ def adjust_bonuses(session, tenant_id: str, customer_id: str, *, amount: int, ki
                 expires = end_of_validity(moment, valid_days, program.timezone)
             elif kind == "gift":
                 raise Invalid("valid_days_required", "Для подарочных бонусов укажите срок действия (valid_days).",
-                              {"valid_days": ["required for gift bonuses"]})
+                              {"valid_days": ["обязательно для подарочных бонусов"]})
             else:
                 expires = expiry_from(program, level, moment)
             posting = accrue(session, account, amount, moment, active_from=moment, expires_at=expires,
@@ -50,7 +50,7 @@ def adjust_bonuses(session, tenant_id: str, customer_id: str, *, amount: int, ki
                 raise Invalid("insufficient_bonuses",
                               f"Недостаточно бонусов: доступно {rub(exc.available)}, "
                               f"списать нужно {rub(exc.requested)}.",
-                              {"amount": [f"at most {rub(exc.available)}"]}) from exc
+                              {"amount": [f"не больше {rub(exc.available)}"]}) from exc
         session.flush()
         view = account_view(session, tenant_id, customer_id, now)
         return {"id": posting.id, "kind": posting.kind, "amount": posting.amount,

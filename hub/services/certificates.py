@@ -155,7 +155,7 @@ def redeem(session: Session, tenant_id: str, number: str, amount: int, reference
     With `commit=False` the posting joins the caller's transaction (a sale paid with the
     certificate: both are written or neither); the certificate's row stays locked until then."""
     if amount <= 0:
-        raise Invalid("validation_error", "Сумма списания должна быть больше 0.", {"amount": ["> 0"]})
+        raise Invalid("validation_error", "Сумма списания должна быть больше 0.", {"amount": ["больше 0"]})
     cert = _find(session, tenant_id, number, lock=True)
     done = _replay(session, cert, "redeem", reference)
     if done is not None:
@@ -174,7 +174,7 @@ def redeem(session: Session, tenant_id: str, number: str, amount: int, reference
     if amount > cert.balance:
         raise Invalid("certificate_insufficient",
                       f"На сертификате {rub(cert.balance)} ₽, списать {rub(amount)} ₽ нельзя.",
-                      {"amount": [f"at most {rub(cert.balance)}"]})
+                      {"amount": [f"не больше {rub(cert.balance)}"]})
     _post(session, cert, "redeem", -amount, moment, reference)
     if commit:
         session.commit()
@@ -188,7 +188,7 @@ def refund(session: Session, tenant_id: str, number: str, amount: int, reference
     """A return of goods paid with the certificate gives the money back to it (at most what
     that redemption took, less earlier refunds of it), keeping the certificate's expiry."""
     if amount <= 0:
-        raise Invalid("validation_error", "Сумма возврата должна быть больше 0.", {"amount": ["> 0"]})
+        raise Invalid("validation_error", "Сумма возврата должна быть больше 0.", {"amount": ["больше 0"]})
     cert = _find(session, tenant_id, number, lock=True)
     key = f"{redemption}\x1f{reference}"
     done = _replay(session, cert, "restore", key)
@@ -207,7 +207,7 @@ def refund(session: Session, tenant_id: str, number: str, amount: int, reference
     if amount > -spent.amount - restored:
         raise Invalid("refund_exceeds_redemption",
                       f"Вернуть можно не больше {rub(-spent.amount - restored)} ₽.",
-                      {"amount": [f"at most {rub(-spent.amount - restored)}"]})
+                      {"amount": [f"не больше {rub(-spent.amount - restored)}"]})
     _post(session, cert, "restore", amount, moment, key, "возврат покупки")
     if commit:
         session.commit()

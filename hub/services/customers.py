@@ -193,7 +193,7 @@ def resolve_customer(session: Session, tenant_id: str, ref: dict | None) -> Cust
         what = f"телефоном {ref['phone']}"
     else:
         raise Invalid("invalid_customer", "Укажите клиента: phone, card или id.",
-                      {"customer": ["one of phone, card, id is required"]})
+                      {"customer": ["нужен один из: phone, card, id"]})
     if not found:
         raise NotFound("customer_not_found", f"Клиент с {what} не найден.")
     return found[0]

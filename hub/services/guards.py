@@ -47,4 +47,4 @@ def check_till_discount(totals: dict, till: TillDiscount | None, spend: int | No
         raise Invalid("discount_not_allowed",
                       f"Списание {rub(spend)} бонусов не отражено в ценах позиций "
                       f"(скидка в чеке {rub(till.applied)} ₽).",
-                      {"positions": [f"discount at least {rub(spend)}"]})
+                      {"positions": [f"скидка не меньше {rub(spend)}"]})

@@ -156,7 +156,7 @@ def _commit(session: Session, tenant_id: str, source: str, req: SaleRequest,
         raise Invalid("spend_not_allowed",
                       f"Нельзя списать {rub(exc.requested)} бонусов: доступно не больше "
                       f"{rub(exc.allowed)}.",
-                      {"spend_bonuses": [f"at most {rub(exc.allowed)}"]}) from exc
+                      {"spend_bonuses": [f"не больше {rub(exc.allowed)}"]}) from exc
     payload = quote_payload(quote, customer)
     check_till_discount(payload["totals"], till_discount, req.spend)
     if accept is not None:
@@ -411,7 +411,7 @@ def _return(session: Session, tenant_id: str, source: str, receipt_external_id: 
         unknown = sorted(set(req.quantities) - known)
         if unknown:
             raise Invalid("unknown_position", f"В чеке «{receipt.external_id}» нет позиций "
-                          f"{', '.join(unknown)}.", {"positions": {pid: ["not in the sale"] for pid in unknown}})
+                          f"{', '.join(unknown)}.", {"positions": {pid: ["нет в чеке продажи"] for pid in unknown}})
     before = {k: Decimal(v) for k, v in (receipt.returned or {}).items()}
     uses, sets = receipt_sets(session, receipt.id)
     try:
@@ -419,7 +419,7 @@ def _return(session: Session, tenant_id: str, source: str, receipt_external_id: 
     except engine.ReturnTooLarge as exc:
         raise Invalid("return_exceeds_sale",
                       f"Позиция {exc.position_id}: продано {exc.sold}, к возврату всего {exc.asked}.",
-                      {"positions": {exc.position_id: [f"at most {exc.sold - before.get(exc.position_id, 0)}"]}}) from exc
+                      {"positions": {exc.position_id: [f"не больше {exc.sold - before.get(exc.position_id, 0)}"]}}) from exc
     if not rq.quantities:
         raise Invalid("nothing_to_return", f"Чек «{receipt.external_id}» уже возвращён полностью.")
     # The shares of the sale's earning that earlier returns reversed (taken or burnt).

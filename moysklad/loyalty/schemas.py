@@ -296,6 +296,12 @@ _RU = {
     "Not a valid list.": "должно быть списком",
     "Not a valid mapping type.": "должно быть объектом",
     "Invalid type.": "неверный тип значения",
+    "Not a valid utf-8 string.": "должно быть строкой в UTF-8",
+    "Invalid value.": "недопустимое значение",
+    "Unknown field.": "неизвестное поле",
+    "Not a valid integer.": "должно быть целым числом",
+    "Not a valid number.": "должно быть числом",
+    "Not a valid boolean.": "должно быть true или false",
 }
 
 

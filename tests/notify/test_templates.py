@@ -16,7 +16,7 @@ def test_every_topic_has_a_russian_default():
 def test_render_money_dates_and_missing_values():
     text = render("{name}: +{bonuses}, баланс {balance}, до {date} {unknown}",
                   {"bonuses_kopecks": 15050, "balance_kopecks": 100000, "date": date(2026, 12, 31)})
-    assert text == "Уважаемый клиент: +150.5, баланс 1000, до 31.12.2026 {unknown}"
+    assert text == "Уважаемый клиент: +150,50, баланс 1000, до 31.12.2026 {unknown}"
     assert render("Привет, {name}! {level}", {"name": "Анна"}) == "Привет, Анна!"
 
 

@@ -351,13 +351,14 @@ def test_mailing_estimate_create_send_and_list(client, session, shop, as_role, c
     assert session.scalar(select(func.count()).select_from(OutboxMessage).where(
         OutboxMessage.tenant_id == shop["a"], OutboxMessage.text == "Анна, подарок!")) == 1
     page = text(client.get(r.headers["Location"]))
-    assert "Рассылка отправлена: сообщений в очереди — 2." in page and 'id="mailing-status">отправлена' in page
+    # "sent" means queued: the status says so, not «отправлена»
+    assert "Рассылка запущена: сообщений в очереди — 2" in page and 'id="mailing-status">запущена' in page
     lst = text(client.get("/cabinet/mailings"))
     assert "Пятница" in lst and "запланирована" in lst and "27.11.2026 12:30" in lst and "Подарок" in lst
     # Sending twice queues nothing new.
     with frozen(NOW):
         again = client.post(f"/cabinet/mailings/{sent.id}/send", data={"csrf_token": t})
-    assert "Рассылка уже отправлена." in text(client.get(again.headers["Location"]))
+    assert "Рассылка уже запущена." in text(client.get(again.headers["Location"]))
     assert session.scalar(select(func.count()).select_from(MechanicEvent).where(
         MechanicEvent.tenant_id == shop["a"], MechanicEvent.occurrence == sent.id)) == 2
     # Results of the mechanic.

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from hub.clock import utcnow
 from hub.errors import DomainError
+from hub.text import POSTING_KIND_NAMES
 from hub.extensions import db
 from hub.models import Customer, Lot, Receipt, ReceiptReturn
 from hub.models.ledger import Account
@@ -187,9 +188,7 @@ def _card_context(customer: Customer) -> dict:
 
 CONSENT_NAMES = {"personal_data": "обработка персональных данных", "sms": "SMS-рассылки",
                  "email": "письма", "messengers": "мессенджеры"}
-POSTING_NAMES = {"accrual": "начисление за покупку", "spend": "списание в покупке", "expiry": "сгорание",
-                 "manual_credit": "ручное начисление", "manual_debit": "ручное списание", "gift": "подарок",
-                 "restore": "возврат списанных", "reversal": "отмена начисления", "debit": "списание"}
+POSTING_NAMES = POSTING_KIND_NAMES     # one label table for the ledger's codes (hub.text)
 PROFILE_FORM = ("last_name", "first_name", "middle_name", "gender", "birth_date", "email", "tags", "comment")
 
 

@@ -21,6 +21,7 @@ from werkzeug.datastructures import MultiDict
 from hub.clock import utcnow
 from hub.errors import DomainError
 from hub.extensions import db
+from hub.text import MAILING_STATUS_NAMES
 from hub.web.cabinet import ACTIONS, bp
 from hub.web.ui.auth import CABINET_ROLES, EDIT_ROLES, audit, require_roles
 from hub.web.ui.formatting import parse_rub
@@ -773,7 +774,7 @@ def chain_delete(chain_id: str):  # noqa: ANN201
 
 # --- 4. mailings ---------------------------------------------------------------------------
 
-MAILING_STATUSES = {"draft": "черновик", "scheduled": "запланирована", "sent": "отправлена"}
+MAILING_STATUSES = MAILING_STATUS_NAMES     # one label table (hub.text)
 
 
 def _mailing_or_404(mailing_id: str):  # noqa: ANN202
@@ -923,7 +924,7 @@ def _send(mailing_id: str):  # noqa: ANN202
     result = mailings.send_mailing(db.session, g.tenant_id, mailing_id, utcnow())
     audit(db.session, "mailing.send", "mailing", mailing_id, {"queued": result["queued"]})
     db.session.commit()
-    flash(f"Рассылка отправлена: сообщений в очереди — {result['queued']}.", "success")
+    flash(f"Рассылка запущена: сообщений в очереди — {result['queued']}; доставку показывает журнал сообщений.", "success")
     return redirect(url_for("cabinet.mailing", mailing_id=mailing_id), code=303)
 
 
@@ -945,7 +946,7 @@ def mailing(mailing_id: str):  # noqa: ANN201
 def mailing_send(mailing_id: str):  # noqa: ANN201
     row = _mailing_or_404(mailing_id)
     if row.status == "sent":
-        flash("Рассылка уже отправлена.", "warning")
+        flash("Рассылка уже запущена.", "warning")
         return redirect(url_for("cabinet.mailing", mailing_id=row.id), code=303)
     return _send(row.id)
 

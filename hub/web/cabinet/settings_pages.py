@@ -11,12 +11,13 @@ from sqlalchemy import case, func, select
 from hub.errors import DomainError
 from hub.extensions import db
 from hub.models import Cashier, InboundEvent, Store
+from hub.text import EVENT_STATUS_NAMES
 from hub.web.cabinet import bp
 from hub.web.ui.auth import CABINET_ROLES, EDIT_ROLES, audit, require_roles
 
 POINTS = {"store": (Store, "Магазин"), "cashier": (Cashier, "Кассир")}
 KIND_NAMES = {"moysklad": "МойСклад", "evotor": "Эвотор", "onec": "1С"}
-EVENT_STATUSES = {"received": "получено", "retry": "повтор", "done": "обработано", "failed": "ошибка"}
+EVENT_STATUSES = EVENT_STATUS_NAMES     # one label table for statuses (hub.text)
 
 
 # --- stores and cashiers ---------------------------------------------------------------------

@@ -13,6 +13,7 @@ from hub.clock import utcnow
 from hub.errors import DomainError
 from hub.extensions import db
 from hub.models import Customer, Receipt, Tenant
+from hub.text import POSTING_KIND_NAMES_CUSTOMER
 from hub.web.ui import codes
 from hub.web.ui.formatting import set_tenant_tz
 
@@ -20,9 +21,7 @@ bp = Blueprint("my", __name__, url_prefix="/my/<tenant_id>", template_folder="te
 SESSION_KEY = "my"
 CONSENTS = (("personal_data", "Обработка персональных данных"), ("sms", "SMS о бонусах и акциях"),
             ("email", "Письма на электронную почту"), ("messengers", "Сообщения в мессенджерах"))
-POSTING_NAMES = {"accrual": "Начисление за покупку", "spend": "Оплата бонусами", "expiry": "Сгорание",
-                 "manual_credit": "Начисление", "manual_debit": "Списание", "gift": "Подарок",
-                 "restore": "Возврат бонусов", "reversal": "Отмена начисления (возврат)"}
+POSTING_NAMES = POSTING_KIND_NAMES_CUSTOMER     # the ledger's codes as the participant reads them (hub.text)
 
 
 @bp.url_value_preprocessor

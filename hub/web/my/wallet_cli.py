@@ -16,8 +16,8 @@ def cli() -> None:
 
 def _session_for(tenant_ref: str):  # noqa: ANN202
     from hub.cli import resolve_tenant_id
-    from hub.config import Config
-    db.configure(Config().DATABASE_URL)
+    from hub.cli_support import configure_database
+    configure_database()
     return db.session, resolve_tenant_id(tenant_ref)
 
 

@@ -24,10 +24,10 @@ def cli() -> None:
 def create(tenant_ref: str, email: str, role: str, name: str, password: str | None) -> None:
     """Создать пользователя; печатает пароль, если он создан автоматически."""
     from hub.cli import CliError, resolve_tenant_id
-    from hub.config import Config
+    from hub.cli_support import configure_database
     from hub.errors import DomainError
     from hub.web.ui.auth import audit, create_user  # noqa: F401 - audit needs a request
-    db.configure(Config().DATABASE_URL)
+    configure_database()
     tenant_id = resolve_tenant_id(tenant_ref)
     session = db.session
     generated = password is None

@@ -103,5 +103,8 @@ def set_tenant_tz(session, tenant_id: str) -> str:  # noqa: ANN001
 
 
 def install(app: Flask) -> None:
-    app.jinja_env.filters.update(rub=rub, bonuses=bonuses, number=number, phone=phone, dt=dt, day=day, isodt=isodt, last_day=last_day,
-                                 role=lambda r: ROLE_NAMES.get(r, r))
+    from hub.text import LOT_KIND_NAMES, POSTING_KIND_NAMES, percent_text, plural
+    app.jinja_env.filters.update(rub=rub, bonuses=bonuses, number=number, phone=phone, dt=dt, day=day, isodt=isodt,
+                                 last_day=last_day, role=lambda r: ROLE_NAMES.get(r, r), percent=percent_text,
+                                 plural=plural, lot_kind=lambda k: LOT_KIND_NAMES.get(k, k),
+                                 posting_kind=lambda k: POSTING_KIND_NAMES.get(k, k))
