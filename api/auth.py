@@ -5,7 +5,7 @@ from flask import g, request
 
 from hub.errors import Unauthorized
 from hub.extensions import db
-from hub.services.tenants import key_for, key_use_stale
+from hub.tenants.operations import key_for, key_use_stale
 
 
 def require_tenant() -> None:

@@ -136,10 +136,10 @@ def main() -> int:
         from hub.automation.chains import save_chain
         from hub.automation.settings import save
         from hub.ledger import check_ledger  # noqa: F401
-        from hub.models.automation import MechanicEvent
-        from hub.models.notify import OutboxMessage
-        from hub.services.programs import DEFAULT_SETTINGS, put_program
-        from hub.services.tenants import create_tenant
+        from hub.automation.models import MechanicEvent
+        from hub.notify.models import OutboxMessage
+        from hub.programs.operations import DEFAULT_SETTINGS, put_program
+        from hub.tenants.operations import create_tenant
         Session = sessionmaker(bind=engine, expire_on_commit=False)
         s = Session()
         tenant, _ = create_tenant(s, "Бенчмарк")

@@ -74,7 +74,7 @@ def main() -> int:
         from sqlalchemy.orm import sessionmaker
 
         from hub.clock import utcnow
-        from hub.models.automation import Segment
+        from hub.automation.models import Segment
         from hub.web.ui.auth import create_user
         s = sessionmaker(bind=engine, expire_on_commit=False)()
         tenant = load_clients(engine, s, args.clients)

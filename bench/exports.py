@@ -7,7 +7,7 @@ tenant with three levels and loads N customers (1,000,000 by default) set-based 
 registration dates over two years, 0–20 purchases, an account with a cached balance.
 
 Then it builds the client export exactly as the cabinet's background job does
-(`hub.web.cabinet.exports.build_export`: keyset batches, XlsxWriter in constant-memory mode)
+(`hub.exports.operations.build_export`: keyset batches, XlsxWriter in constant-memory mode)
 in a child process, and prints the time (wall and the child's CPU: on a busy machine the CPU
 time is the comparable figure), the child's peak RSS, the file size and the rows.
 The database and the file are removed at the end, also on failure or Ctrl-C.
@@ -74,7 +74,7 @@ def child(url: str, export_id: str, export_dir: str) -> None:
     os.environ["KOPILKA_EXPORT_DIR"] = export_dir
     os.environ.pop("REDIS_URL", None)
     from hub.extensions import db
-    from hub.web.cabinet.exports import build_export
+    from hub.exports.operations import build_export
     db.configure(url)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started, cpu = time.perf_counter(), time.process_time()
@@ -116,8 +116,8 @@ def bench_database(prefix: str, keep: bool):
 def load_clients(engine, session, clients: int):  # noqa: ANN001, ANN201
     """A tenant with three levels and `clients` customers with accounts, loaded set-based;
     returns the tenant."""
-    from hub.services.programs import DEFAULT_SETTINGS, put_program
-    from hub.services.tenants import create_tenant
+    from hub.programs.operations import DEFAULT_SETTINGS, put_program
+    from hub.tenants.operations import create_tenant
     tenant, _ = create_tenant(session, "Сеть «Бенчмарк»")
     levels = [{**DEFAULT_SETTINGS["levels"][0], "code": "base", "name": "Стандарт", "threshold": 0},
               {**DEFAULT_SETTINGS["levels"][0], "code": "gold", "name": "Золотой", "threshold": 1_000_000},
@@ -160,7 +160,7 @@ def main() -> int:
             from sqlalchemy.orm import sessionmaker
 
             from hub.clock import utcnow
-            from hub.models.web import Export
+            from hub.exports.models import Export
             s = sessionmaker(bind=engine, expire_on_commit=False)()
             tenant = load_clients(engine, s, args.clients)
             export = Export(tenant_id=tenant.id, kind="clients", params={}, status="queued", rows_done=0,

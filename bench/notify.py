@@ -120,12 +120,12 @@ def main() -> int:
     result: dict = {}
     try:
         upgrade(engine)
-        import hub.models  # noqa: F401
-        from hub.models.notify import OutboxMessage
+        import hub.schema  # noqa: F401
+        from hub.notify.models import OutboxMessage
         from hub.notify import enqueue, registry
         from hub.notify.outbox import enqueue_many
         from hub.notify.delivery import deliver_due
-        from hub.services.tenants import create_tenant
+        from hub.tenants.operations import create_tenant
         Session = sessionmaker(bind=engine, expire_on_commit=False)
         s = Session()
         tenant, _ = create_tenant(s, "Бенчмарк рассылок")

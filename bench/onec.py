@@ -38,10 +38,10 @@ def setup(db_url: str):  # noqa: ANN201
     app = create_app(Config(DATABASE_URL=db_url))
     from connectors.registry import create_connection
     from hub.clock import utcnow
-    from hub.services.bonuses import adjust_bonuses
-    from hub.services.customers import register_customer
-    from hub.services.programs import DEFAULT_SETTINGS, put_program
-    from hub.services.tenants import create_tenant
+    from hub.customers.bonuses import adjust_bonuses
+    from hub.customers.operations import register_customer
+    from hub.programs.operations import DEFAULT_SETTINGS, put_program
+    from hub.tenants.operations import create_tenant
     session = db.session
     tenant, key = create_tenant(session, "Бенчмарк")
     put_program(session, tenant.id, {**DEFAULT_SETTINGS, "type": "bonus_discount", "levels": [
@@ -130,7 +130,7 @@ from hub.app import create_app
 from hub.config import Config
 app = create_app(Config(DATABASE_URL=sys.argv[1]))
 from onec.exchange import import_file
-from hub.services.catalog import count_products
+from hub.catalog.operations import count_products
 with app.app_context():
     t = time.perf_counter()
     done, finished = import_file(db.session, sys.argv[2], sys.argv[3], "import.xml", 0, 10**9)

@@ -531,7 +531,7 @@ def setup_tenant(app, ctx: Context) -> None:  # noqa: ANN001
     """The tenant, its program, a МойСклад connection and the Evotor user, through the services
     and the API (Evotor's: the cloud webhook /user/verify with the app token)."""
     from hub.extensions import db
-    from hub.services.tenants import create_tenant
+    from hub.tenants.operations import create_tenant
     tenant, key = create_tenant(db.session, "Бенчмарк: сеть кофеен")
     db.session.commit()
     ctx.tenant_id, ctx.api_key = tenant.id, key
@@ -600,7 +600,8 @@ def load_customers(engine, ctx: Context, count: int, workdir: Path, seed: int) -
     """Customers with their accounts and starting bonuses, straight into the real tables:
     each has a welcome gift lot and 40% also a lot from an earlier purchase, each lot with the
     posting that created it, and the account's cached balance equal to both sums."""
-    from hub.models import Account, Customer, Lot, Posting
+    from hub.ledger.models import Account, Lot, Posting
+    from hub.customers.models import Customer
     rng = random.Random(seed)
     now = datetime.now(timezone.utc)
     tid = ctx.tenant_id
@@ -1408,7 +1409,8 @@ def main(argv: list[str] | None = None) -> int:
             log(f"  {res['pgbench']['tps']} TPS")
 
         from hub.ledger import check_ledger
-        from hub.models import Account, Receipt
+        from hub.ledger.models import Account
+        from hub.receipts.models import Receipt
         db.configure(url)
         session = db.session
         bad = check_ledger(session, ctx.tenant_id)

@@ -100,8 +100,8 @@ def interleaved(a, b, seconds: float, rounds: int) -> tuple[float, float]:  # no
 
 def engine_bench(seconds: float, rounds: int) -> dict:
     from hub import engine
-    from hub.services.programs import program_from_settings
-    from hub.services.promotions import to_engine
+    from hub.programs.operations import program_from_settings
+    from hub.promotions.operations import to_engine
     from api.schemas.promotions import PromotionSchema
     from api.schemas.program import ProgramSchema
     from connectors.receipts import make_position
@@ -132,7 +132,7 @@ def api_bench(seconds: float, rounds: int) -> dict:
     from hub.config import Config
     from hub.db import upgrade
     from hub.extensions import db
-    from hub.services.tenants import create_tenant
+    from hub.tenants.operations import create_tenant
 
     folder = tempfile.mkdtemp(prefix="kopilka-bench-promo-")
     url = f"sqlite:///{os.path.join(folder, 'bench.sqlite3')}"

@@ -5,7 +5,7 @@ import json
 
 import click
 
-from hub.cli_support import cli_session as _session
+from hub.cli.support import cli_session as _session
 
 TENANT_HELP = "ID или название организации"
 

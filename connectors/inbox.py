@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from hub.errors import NotFound
 from hub.extensions import db
-from hub.models import InboundEvent
-from hub.models.base import utcnow
+from hub.connections.models import InboundEvent
+from hub.orm import utcnow
 
 log = logging.getLogger("kopilka.inbox")
 
@@ -251,7 +251,7 @@ def describe(event: InboundEvent) -> dict:
 
 
 def _register() -> None:
-    from hub.services.automation import register_sweep
+    from hub.sweeps import register_sweep
     register_sweep("inbox_retried", retry_due)
 
 

@@ -7,7 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from connectors.numbers import wire_kopecks
 from hub import engine
-from hub.services.receipts import line_amount
+from hub.receipts.operations import line_amount
 
 
 def make_position(*, id: str, price: int, quantity: Decimal, groups=(), product: str | None = None,  # noqa: A002, ANN001

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from connectors.secrets import Undecryptable, decrypt, encrypt, register_encrypted, token_hash
 from hub.errors import Conflict, Invalid, NotFound
-from hub.models import Connection
-from hub.models.base import utcnow
+from hub.connections.models import Connection
+from hub.orm import utcnow
 
 log = logging.getLogger("kopilka.connections")
 

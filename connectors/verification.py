@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.errors import Invalid
-from hub.models import Connection, VerificationCode
+from hub.connections.models import Connection, VerificationCode
 
 
 

@@ -6,7 +6,7 @@ import json
 import click
 
 from hub.extensions import db
-from hub.cli_support import cli_session as _session, parse_since
+from hub.cli.support import cli_session as _session, parse_since
 
 
 @click.group("evotor")
@@ -26,7 +26,7 @@ def sync_cmd(connection_ref: str, since: str, until: str | None, stores: tuple, 
     документы идут через входящие так же, как вебхуки, и ничто не применяется дважды."""
     from connectors.http import OutboundError
     from connectors.registry import connection_by_account
-    from hub.models import Connection
+    from hub.connections.models import Connection
     from evotor.client import EvotorCloud, NotConfigured, known_stores, sync_catalog, sync_documents
     from evotor.common import KIND
     start, end = parse_since(since), parse_since(until) if until else None

@@ -20,9 +20,10 @@ from sqlalchemy.orm import Session
 from connectors.http import HttpClient
 from connectors.registry import credentials_of
 from hub.config import Config
-from hub.models import Cashier, Connection, Store
+from hub.tenants.models import Cashier, Store
+from hub.connections.models import Connection
 from hub.clock import utcnow
-from hub.services.tenants import save_point
+from hub.tenants.operations import save_point
 from evotor.common import first
 from connectors.inbox import dispatch
 from evotor.documents import ingest

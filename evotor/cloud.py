@@ -21,9 +21,9 @@ from connectors.registry import (
 from connectors.secrets import token_hash
 from hub.errors import Conflict, DomainError
 from hub.extensions import db
-from hub.models import Connection
-from hub.models.base import utcnow
-from hub.services.tenants import create_tenant, tenant_for_key
+from hub.connections.models import Connection
+from hub.orm import utcnow
+from hub.tenants.operations import create_tenant, tenant_for_key
 from hub.app import database_unavailable
 from evotor.common import (
     ALREADY_REGISTERED, BAD_CREDENTIALS, BAD_TOKEN, INCORRECT, KIND, LINKED_ELSEWHERE, MISSING,

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from connectors.numbers import BadNumber, kopecks_json, wire_decimal
 from connectors.receipts import kopecks as _kopecks
 from connectors.registry import connection_by_token
-from hub.models import Connection
+from hub.connections.models import Connection
 
 log = logging.getLogger("kopilka.evotor")
 

@@ -22,11 +22,12 @@ from connectors.inbox import (
 from connectors.registry import connection_by_id
 from hub.errors import Conflict, DomainError, Invalid, NotFound
 from hub.extensions import db
-from hub.models import Connection, Customer, InboundEvent
+from hub.connections.models import Connection, InboundEvent
+from hub.customers.models import Customer
 from hub.moments import parse_moment, utcnow
-from hub.services.customers import find_customers, get_customer
-from hub.services.programs import get_program
-from hub.services.receipts import find_receipt
+from hub.customers.operations import find_customers, get_customer
+from hub.programs.operations import get_program
+from hub.receipts.operations import find_receipt
 from hub.app import database_unavailable
 from evotor.common import (
     BAD_USER_TOKEN, INCORRECT, KIND, MISSING, PREFIX, SOURCE, SYNTAX, BadValue, EvotorError,

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from connectors.receipts import make_position, operation_body
 from hub import engine
 from hub.engine.text import rub
-from hub.models import Connection
+from hub.connections.models import Connection
 from evotor.common import BadValue, first, money, quantity, rub_json, text
 from evotor.models import EvotorProduct
 

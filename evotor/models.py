@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hub.models.base import Base, Kopecks, TenantScoped, UTCDateTime, new_id, utcnow
+from hub.orm import Base, Kopecks, TenantScoped, UTCDateTime, new_id, utcnow
 
 
 def _connection_fk() -> Mapped[str]:

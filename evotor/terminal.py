@@ -21,12 +21,12 @@ from connectors.receipts import returns_the_rest, spread_return
 from hub.engine.text import rub
 from hub.errors import Conflict, DomainError, Invalid, NotFound
 from hub.extensions import db
-from hub.models import Connection
+from hub.connections.models import Connection
 from hub.moments import utcnow
 from hub.phones import normalize_phone
-from hub.services.customers import find_customers, register_customer, resolve_customer, summarize
-from hub.services.holds import quote_and_hold, release_receipt_hold
-from hub.services.receipts import ReturnRequest, SaleRequest, commit_sale, get_receipt, return_sale
+from hub.customers.operations import find_customers, register_customer, resolve_customer, summarize
+from hub.receipts.holds import quote_and_hold, release_receipt_hold
+from hub.receipts.operations import ReturnRequest, SaleRequest, commit_sale, get_receipt, return_sale
 from hub.app import database_unavailable
 from evotor.common import (
     PREFIX, terminal_error as error_response, SOURCE, BadValue, first, money, rub_json, setting, subscription_stopped, text,
@@ -297,7 +297,7 @@ def _certificate_view(cert: dict) -> dict:
 @terminal_call
 def check_certificate(session, till: Till, body: dict):  # noqa: ANN001, ANN201
     """The balance of a certificate the cashier scanned or typed."""
-    from hub.services import certificates
+    from hub.certificates import operations as certificates
     number = text(first(body, "number", "certificate"), "number", required=True, limit=60)
     cert = certificates.find(session, till.tenant_id, number)
     if cert is None:
@@ -338,7 +338,7 @@ def certificate_payments(body: dict, extra: dict | None = None) -> list[tuple[st
 
 def _check_payments(session, tenant_id: str, payments: list[tuple[str, int]], to_pay: int) -> list[dict]:  # noqa: ANN001
     """Each certificate can pay its part now, and together they pay at most the receipt."""
-    from hub.services import certificates
+    from hub.certificates import operations as certificates
     total = sum(a for _, a in payments)
     if total > to_pay:
         raise Invalid("certificates_exceed_receipt",
@@ -491,7 +491,7 @@ def commit_positions(session, conn: Connection, receipt_uuid: str, positions: li
     def pay_with_certificates(payload: dict) -> None:
         if not certificates:
             return
-        from hub.services.certificates import redeem_payments
+        from hub.certificates.operations import redeem_payments
         _check_payments(session, conn.tenant_id, list(certificates), payload["totals"]["amount_to_pay"])
         paid.extend(redeem_payments(session, conn.tenant_id, _redemption_prefix(receipt_uuid),
                                     list(certificates), req.moment, utcnow()))
@@ -585,7 +585,7 @@ def return_items(session, conn: Connection, payback_uuid: str, base_uuid: str,  
                                   payback_key(payback_uuid, base_uuid, items))
     # The money of the return goes back to the certificates the sale was paid with first
     # (once per payback: a repeat finds its own refunds).
-    from hub.services.certificates import refund_payments
+    from hub.certificates.operations import refund_payments
     restored = refund_payments(session, conn.tenant_id, _redemption_prefix(base_uuid), payback_uuid,
                                answer["amount_returned"], req.moment, utcnow())
     session.commit()

@@ -11,7 +11,7 @@ import importlib
 import importlib.util
 from types import ModuleType
 
-ADAPTER_MODULES = ("connectors.inbox", "connectors.cli", "moysklad", "evotor", "onec", "hub.notify", "hub.notify.cli", "hub.automation", "hub.web.ui.commands", "hub.web.my.wallet_cli", "hub.web.sweeps")
+ADAPTER_MODULES = ("connectors.inbox", "connectors.cli", "moysklad", "evotor", "onec", "hub.notify", "hub.cli.messages", "hub.automation", "hub.cli.users", "hub.cli.wallet", "hub.exports.sweeps")
 
 
 def load_adapters() -> list[ModuleType]:

@@ -28,7 +28,7 @@ def create_app(config: Config | None = None) -> Flask:
     init_web(app)       # body and JSON limits of every surface, the front page
     init_api(app)
     init_adapters(app)
-    from hub.notify.web import init_app as init_notify
+    from hub.web.notify import init_app as init_notify
     init_notify(app)
     from hub.web.ui import init_cabinets; init_cabinets(app)   # /cabinet, /cashier, /my
 
@@ -123,7 +123,7 @@ def _quiet_rollback() -> None:
 
 def _touch_key(key_id: str) -> None:
     """Record an API key's use after the request, in a short transaction of its own."""
-    from hub.services.tenants import touch_api_key
+    from hub.tenants.operations import touch_api_key
     try:
         touch_api_key(db.session, key_id)
         db.session.commit()

@@ -16,7 +16,7 @@ def default_home() -> Path:
 
 def default_database_url() -> str:
     # Nothing is created here: only `kopilka serve` and `kopilka db upgrade` may create the
-    # embedded database (hub.cli_support.configure_database); any other command run outside
+    # embedded database (hub.cli.support.configure_database); any other command run outside
     # the instance's folder says where it looked instead of starting an empty database.
     return f"sqlite:///{default_home() / 'kopilka.sqlite3'}"
 

@@ -6,7 +6,7 @@ import json
 import click
 
 from hub.extensions import db
-from hub.cli_support import cli_session as _session
+from hub.cli.support import cli_session as _session
 
 
 @click.group("moysklad")

@@ -15,10 +15,11 @@ from sqlalchemy.orm import Session
 from connectors.numbers import kopecks_json
 from connectors.receipts import operation_body, spread_return
 from hub.errors import DomainError, NotFound
-from hub.models import Connection, Customer
+from hub.connections.models import Connection
+from hub.customers.models import Customer
 from hub.moments import parse_moment
-from hub.services.customers import find_customers, get_customer
-from hub.services.programs import get_program
+from hub.customers.operations import find_customers, get_customer
+from hub.programs.operations import get_program
 from moysklad.models import CounterpartyLink
 
 log = logging.getLogger("kopilka.moysklad")

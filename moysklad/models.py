@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hub.models.base import Base, TenantScoped, UTCDateTime, new_id, utcnow
+from hub.orm import Base, TenantScoped, UTCDateTime, new_id, utcnow
 
 
 class CounterpartyLink(TenantScoped, Base):

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from connectors import verification as codes
 from connectors.verification import consume, mark_consumed, mask_phone  # noqa: F401 - the views' vocabulary
-from hub.models import Connection, VerificationCode
+from hub.connections.models import Connection, VerificationCode
 from moysklad.common import setting
 
 COUNTERPARTY = "counterparty"   # subject: the phone in E.164

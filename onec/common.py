@@ -17,7 +17,7 @@ from flask import current_app, request
 
 from connectors.numbers import BadNumber, kopecks_json, wire_decimal
 from connectors.registry import connection_by_id, credentials_of
-from hub.models import Connection
+from hub.connections.models import Connection
 
 KIND = "onec"        # connections.kind
 SOURCE = "onec"      # receipts, holds and idempotency keys of 1С sales and returns

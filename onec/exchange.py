@@ -4,7 +4,7 @@
 checkauth → `success\\n<cookie name>\\n<cookie value>`; init → `zip=yes\\nfile_limit=<bytes>`;
 file → the body appended to the named file (several POSTs for a large one; a zip is
 unpacked before import); import → groups and products read as a stream into the tenant's
-catalog (hub.services.catalog), `progress` while work is left, `success` when done,
+catalog (hub.catalog.operations), `progress` while work is left, `success` when done,
 `failure\\n<reason>` on an error. Re-importing the same files changes nothing.
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ from sqlalchemy import select
 from hub.app import database_unavailable
 from hub.extensions import db
 from hub.moments import utcnow
-from hub.services.catalog import upsert_groups, upsert_products
+from hub.catalog.operations import upsert_groups, upsert_products
 from onec.commerceml import read_import, read_offers
 from onec.common import PREFIX, authenticated, setting
 from onec.models import OnecExchange

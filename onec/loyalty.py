@@ -7,7 +7,7 @@ An unmodified 1С cash desk (Розница 2/3, УНФ, 1С:РМК) whose loyal
 object answers, bare arrays for getcardtypes and getcontrolleddiscountslist, the exact
 Russian texts of write-off and unlock, business errors as 200 with `Error: true`.
 
-Card lock = a hold of the card's spendable bonuses (hub.services.cards.lock_balance) that
+Card lock = a hold of the card's spendable bonuses (hub.customers.cards.lock_balance) that
 lapses after the connection's `lock_ttl_seconds`; write-off commits the receipt last
 calculated with the card, spending the bonuses written off, and the hold becomes that spend
 once (commit_sale with hold_reference); the calculation is consumed by that write-off, so a
@@ -33,16 +33,16 @@ from connectors.receipts import discount_percent, kopecks, make_position, operat
 from hub.app import database_unavailable
 from hub.errors import DomainError
 from hub.extensions import db
-from hub.models import Customer
-from hub.models.base import new_id
+from hub.customers.models import Customer
+from hub.orm import new_id
 from hub.moments import parse_moment, utcnow
 from hub.engine.text import rub
-from hub.services.cards import card_holder_and_lock, find_card_holder, is_locked, lock_balance
-from hub.services.catalog import with_groups
-from hub.services.customers import register_customer, summarize, update_customer
-from hub.services.holds import release_receipt_hold
-from hub.services.programs import get_program
-from hub.services.receipts import SaleRequest, calculate_receipt, commit_sale
+from hub.customers.cards import card_holder_and_lock, find_card_holder, is_locked, lock_balance
+from hub.catalog.operations import with_groups
+from hub.customers.operations import register_customer, summarize, update_customer
+from hub.receipts.holds import release_receipt_hold
+from hub.programs.operations import get_program
+from hub.receipts.operations import SaleRequest, calculate_receipt, commit_sale
 from onec.common import (
     CURRENCY, EMPTY_DATE, KIND, PREFIX, SOURCE, VERSION, authenticated, json_body, json_date,
     raw_query, ru_date, ru_number, rub_json, setting, stable_uuid,
@@ -407,7 +407,7 @@ def fill_card(session, conn, answer: dict, customer: Customer, *, existing: bool
 # --- gift cards and promo codes -------------------------------------------------------------
 #
 # Certificates have no hold: getgiftcardinfo only reads, writeoffgiftcard (sent after the
-# fiscal receipt is printed) is the one state change (hub.services.certificates.redeem, or
+# fiscal receipt is printed) is the one state change (hub.certificates.operations.redeem, or
 # refund for a negative amount = a return), unlockgiftcard is a no-op success. Promo codes
 # are not reserved by a quote either (only a committed sale redeems one), so unlockpromocode
 # is a no-op success too. 1С's writeoff carries no receipt or operation id: an id is used
@@ -434,13 +434,13 @@ def _gift_number(params: dict) -> str:
 
 
 def _certificate(session, conn, params: dict):  # noqa: ANN001, ANN202
-    from hub.services import certificates
+    from hub.certificates import operations as certificates
     number = _gift_number(params)
     return certificates.find(session, conn.tenant_id, number) if number else None
 
 
 def getgiftcardinfo(session, conn, params):  # noqa: ANN001, ANN201
-    from hub.services.certificates import status_of
+    from hub.certificates.operations import status_of
     answer = giftcard_answer()
     if not _gift_number(params):
         session.rollback()
@@ -485,7 +485,7 @@ def _operation_id(params: dict) -> str | None:
 
 def _recent_gift_posting(session, conn, cert, kind: str, amount: int):  # noqa: ANN001, ANN202
     """This connection's latest `kind` posting of the certificate, when it is a repeat."""
-    from hub.models.promotions import CertificatePosting
+    from hub.certificates.models import CertificatePosting
     last = session.scalars(select(CertificatePosting).where(
         CertificatePosting.certificate_id == cert.id, CertificatePosting.kind == kind,
         CertificatePosting.reference.startswith(f"1c:{conn.id}:", autoescape=True))
@@ -497,7 +497,7 @@ def _recent_gift_posting(session, conn, cert, kind: str, amount: int):  # noqa: 
 
 
 def writeoffgiftcard(session, conn, params):  # noqa: ANN001, ANN201
-    from hub.services import certificates
+    from hub.certificates import operations as certificates
     cert = _certificate(session, conn, params)
     if cert is None:
         session.rollback()
@@ -549,8 +549,8 @@ def unlockgiftcard(session, conn, params):  # noqa: ANN001, ANN201
 
 
 def promocodeinfo(session, conn, params):  # noqa: ANN001, ANN201
-    from hub.models.promotions import Promotion
-    from hub.services.promotions import get_code, promotion_context
+    from hub.promotions.models import Promotion
+    from hub.promotions.operations import get_code, promotion_context
     answer = base(PromocodeIsAvalible=False, PromocodeStatus="Промокод не найден",
                   PromocodeDiscountDescription="", PromocodeDiscount=_ref(None))
     code = (params.get("Promocode") or "").strip()
@@ -774,7 +774,7 @@ def read_promocodes(session, conn, codes, customer, moment) -> list[tuple[str, s
     """PromocodesList (strings or {Promocode, PromocodeDiscountUID, PromocodeUID}) → [(code,
     why it cannot be used or None)]; each code checked on its own, so one bad code does not
     stop the others or the calculation."""
-    from hub.services.promotions import promotion_context
+    from hub.promotions.operations import promotion_context
     out: list[tuple[str, str | None]] = []
     for item in (codes if isinstance(codes, list) else [])[:MAX_PROMOCODES]:
         code = str((item.get("Promocode") if isinstance(item, dict) else item) or "").strip()[:64]
@@ -842,7 +842,7 @@ def render_calculation(session, conn, data: dict, lines: list[dict], quote: dict
     for code, problem in promo or []:
         discount, active = _ref(None), False
         if problem is None:
-            from hub.services.promotions import get_code
+            from hub.promotions.operations import get_code
             row = get_code(session, conn.tenant_id, code)
             hit = applied.get(row.promotion_id)
             active = hit is not None

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hub.models.base import Base, Kopecks, TenantScoped, UTCDateTime, new_id, utcnow
+from hub.orm import Base, Kopecks, TenantScoped, UTCDateTime, new_id, utcnow
 
 
 def _connection_fk() -> Mapped[str]:

@@ -44,12 +44,13 @@ from connectors.receipts import kopecks, operation_body, spread_return
 from connectors.registry import connection_by_id, credentials_of
 from hub.engine.text import rub
 from hub.errors import Conflict, DomainError, Invalid
-from hub.models import Connection, Customer, InboundEvent
+from hub.connections.models import Connection, InboundEvent
+from hub.customers.models import Customer
 from hub.moments import parse_moment, utcnow
-from hub.services.cards import find_card_holder
-from hub.services.catalog import with_groups
-from hub.services.programs import get_program
-from hub.services.receipts import ReturnRequest, SaleRequest, commit_sale, find_receipt, return_sale
+from hub.customers.cards import find_card_holder
+from hub.catalog.operations import with_groups
+from hub.programs.operations import get_program
+from hub.receipts.operations import ReturnRequest, SaleRequest, commit_sale, find_receipt, return_sale
 from onec.common import KIND, SOURCE, ru_number, setting
 from onec.loyalty import engine_positions
 from onec.models import OnecDocument, OnecSync, OnecWriteoff
@@ -592,7 +593,7 @@ def sync_due(session: Session, at: datetime, tenant_id: str | None = None) -> in
 
 
 def _register() -> None:
-    from hub.services.automation import register_sweep
+    from hub.sweeps import register_sweep
     register_sweep("onec_odata_pulled", sync_due)
     register_sweep("onec_writeoffs_flagged", flag_unclaimed)
 

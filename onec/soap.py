@@ -23,11 +23,11 @@ from hub.errors import DomainError
 from hub.extensions import db
 from hub.moments import utcnow
 from hub.phones import normalize_phone
-from hub.services.cards import find_card_holder
-from hub.services.catalog import with_groups
-from hub.services.customers import register_customer, summarize
-from hub.services.holds import quote_and_hold, release_receipt_hold
-from hub.services.receipts import ReturnRequest, SaleRequest, commit_sale, return_sale
+from hub.customers.cards import find_card_holder
+from hub.catalog.operations import with_groups
+from hub.customers.operations import register_customer, summarize
+from hub.receipts.holds import quote_and_hold, release_receipt_hold
+from hub.receipts.operations import ReturnRequest, SaleRequest, commit_sale, return_sale
 from onec.common import PREFIX, SOURCE, authenticated, setting
 from onec.wsdl import NS, OPERATIONS, SCHEMA, wsdl
 

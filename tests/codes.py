@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 
 def last_code_message(session, tenant_id: str):  # noqa: ANN001, ANN201
-    from hub.models.notify import OutboxMessage
+    from hub.notify.models import OutboxMessage
     session.expire_all()
     msg = session.scalars(select(OutboxMessage).where(
         OutboxMessage.tenant_id == tenant_id, OutboxMessage.topic == "code")

@@ -151,7 +151,7 @@ def client(app, session):
 
 @pytest.fixture
 def tenant(session):
-    from hub.services.tenants import create_tenant
+    from hub.tenants.operations import create_tenant
     t, key = create_tenant(session, "Тестовый магазин")
     session.commit()
     return {"id": t.id, "key": key}

@@ -11,10 +11,10 @@ from sqlalchemy import update
 from hub import engine
 from hub.cli import main
 from hub.extensions import db
-from hub.models import Account
-from hub.services.customers import register_customer
-from hub.services.receipts import SaleRequest, commit_sale
-from hub.services.tenants import tenant_for_key
+from hub.ledger.models import Account
+from hub.customers.operations import register_customer
+from hub.receipts.operations import SaleRequest, commit_sale
+from hub.tenants.operations import tenant_for_key
 
 
 def _run(env, *args):
@@ -41,8 +41,8 @@ def test_check_ledger_and_automation_on_postgres(pg_engine, pg_sessions):
     url = pg_engine.url.render_as_string(hide_password=False)
     env = {"DATABASE_URL": url}
     session = pg_sessions()
-    from hub.services.tenants import create_tenant
-    from hub.services.programs import put_program, DEFAULT_SETTINGS
+    from hub.tenants.operations import create_tenant
+    from hub.programs.operations import put_program, DEFAULT_SETTINGS
     t, _ = create_tenant(session, "CLI")
     session.commit()
     put_program(session, t.id, {**DEFAULT_SETTINGS, "bonus_lifetime_days": 10})
@@ -134,7 +134,7 @@ def _serve_from(engine):
 
 def test_apikey_list_and_revoke(tmp_path, app):
     from hub.extensions import make_engine
-    from hub.models import ApiKey
+    from hub.tenants.models import ApiKey
     env = _env(tmp_path)
     assert _run(env, "db", "upgrade").exit_code == 0
     made = json.loads(_run(env, "tenant", "create", "--name", "Ключи", "--json").output)

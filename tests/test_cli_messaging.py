@@ -15,8 +15,8 @@ from sqlalchemy import select
 from hub.cli import main
 from hub.clock import utcnow
 from hub.extensions import db
-from hub.models.automation import AutomationSettings, Mailing, Segment, WinbackChain
-from hub.models.notify import NotifyChannel, NotifySettings, NotifyTemplate, OutboxMessage
+from hub.automation.models import AutomationSettings, Mailing, Segment, WinbackChain
+from hub.notify.models import NotifyChannel, NotifySettings, NotifyTemplate, OutboxMessage
 
 
 class Kopilka:
@@ -239,7 +239,7 @@ def test_triggers_warnings_and_referrals(kp):
 
 
 def test_segments_chains_and_mailings(kp):
-    from hub.services.customers import register_customer
+    from hub.customers.operations import register_customer
     now = utcnow()
     for i, consents in enumerate(({"sms": True}, {"sms": True}, {"messengers": True}, {})):
         register_customer(db.session, kp.tenant, {"phone": f"+7916000100{i}", "gender": "female",

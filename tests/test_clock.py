@@ -29,7 +29,7 @@ def test_no_stray_clock_reads():
 
 def test_frozen_clock_is_what_services_and_commands_read():
     from hub import clock
-    from hub.models.base import utcnow as model_now
+    from hub.orm import utcnow as model_now
     from hub.moments import utcnow as moments_now
     moment = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
     with clock.frozen(moment):

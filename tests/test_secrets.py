@@ -13,7 +13,7 @@ from connectors import registry
 from connectors.secrets import Undecryptable, decrypt, encrypt, generate_key
 from hub.cli import main
 from hub.config import Config
-from hub.models import Connection
+from hub.connections.models import Connection
 
 USER_ID = "01-000000000000777"
 APP_TOKEN = "evotor-app-token-secrets-test"

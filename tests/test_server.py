@@ -41,7 +41,7 @@ def test_fifty_requests_right_after_start_on_postgres(pg_engine, pg_sessions, tm
     """The master migrates before forking; every worker must open connections of its own.
     (Before the fix the workers shared the master's pooled connection: 500s right after start.)"""
     from connectors.secrets import generate_key
-    from hub.services.tenants import create_tenant
+    from hub.tenants.operations import create_tenant
     session = pg_sessions()
     tenant, key = create_tenant(session, "Сервер")
     session.commit()
@@ -148,7 +148,7 @@ def test_embedded_default_needs_no_secrets_and_banner_shows_demo_tenant(tmp_path
     assert result.exit_code == 0, result.output
     assert started, "gunicorn was not started"
     from hub.extensions import db
-    from hub.models import Tenant
+    from hub.tenants.models import Tenant
     from sqlalchemy import select
     session = db.new_session()
     tenant = session.scalar(select(Tenant))
@@ -161,7 +161,7 @@ def test_embedded_default_needs_no_secrets_and_banner_shows_demo_tenant(tmp_path
     assert [door for door, _, _ in found] == ["cabinet", "cashier"], result.stdout
     assert f"/my/{tenant.id}/" in result.stdout
     # One-time codes reach a newcomer: the demo tenant's SMS channel is the console.
-    from hub.models.notify import NotifyChannel
+    from hub.notify.models import NotifyChannel
     assert [(c.channel, c.provider) for c in session.scalars(
         select(NotifyChannel).where(NotifyChannel.tenant_id == tenant.id))] == [("sms", "console")]
     assert "Коды подтверждения демо-магазина печатаются в этой консоли" in result.stdout

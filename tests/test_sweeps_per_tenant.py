@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from connectors.inbox import retry_due, store_event
 from hub.adapters import load_adapters
-from hub.models import InboundEvent
-from hub.services.automation import _sweeps
-from hub.services.tenants import create_tenant
+from hub.connections.models import InboundEvent
+from hub.sweeps import _sweeps
+from hub.tenants.operations import create_tenant
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from api import fields, validate
 from api.fields import Money, Percent
 from api.schemas.base import Schema
-from hub.services import program_rules as hub_rules
+from hub.programs import rules as hub_rules
 
 # For the OpenAPI document: the hub's choices and ranges (the hub checks them).
 _DAYS = {"minimum": 1, "maximum": hub_rules.MAX_LIFETIME_DAYS}

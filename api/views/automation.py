@@ -18,9 +18,9 @@ from api.schemas.automation import (
 from hub.automation import chains, mailings, referrals, segments, settings as auto_settings
 from hub.automation.stats import mechanic_stats
 from hub.extensions import db
-from hub.models.automation import Segment, WinbackChain
+from hub.automation.models import Segment, WinbackChain
 from hub.moments import utcnow
-from hub.services.programs import get_program
+from hub.programs.operations import get_program
 
 blp = Blueprint("automation", __name__, url_prefix="/api/v1/automation",
                 description="Automation: gift bonuses, win-back chains, segments, referrals, mailings")

@@ -12,8 +12,8 @@ from api.schemas.promotions import (
 )
 from hub.extensions import db
 from hub.moments import parse_moment, utcnow
-from hub.services import certificates as service
-from hub.services.programs import get_program
+from hub.certificates import operations as service
+from hub.programs.operations import get_program
 
 blp = Blueprint("certificates", __name__, url_prefix="/api/v1/certificates",
                 description="Gift certificates: sold at the till, redeemed as payment")

@@ -10,11 +10,9 @@ from api.schemas.customers import (
 )
 from hub.extensions import db
 from hub.moments import parse_moment, utcnow
-from hub.services.bonuses import adjust_bonuses
-from hub.services.customers import (
-    find_customers, get_customer, ledger_entries, register_customer, summarize, update_customer,
-)
-from hub.services.programs import get_program
+from hub.customers.bonuses import adjust_bonuses
+from hub.customers.operations import find_customers, get_customer, ledger_entries, register_customer, summarize, update_customer
+from hub.programs.operations import get_program
 
 blp = Blueprint("customers", __name__, url_prefix="/api/v1/customers",
                 description="Loyalty-program participants")

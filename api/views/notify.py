@@ -14,7 +14,7 @@ from api.schemas.notify import (ChannelInSchema, ChannelListSchema, ChannelSchem
                                 WebhookSchema)
 from hub.errors import Invalid, NotFound
 from hub.extensions import db
-from hub.models.notify import OutboxMessage
+from hub.notify.models import OutboxMessage
 from hub.notify import catalog, registry, rules
 from hub.notify.channels import CHANNEL_OF, CHANNELS, ChannelError
 from hub.notify.templates import PLACEHOLDERS, TOPICS

@@ -7,8 +7,8 @@ from api import fields, validate
 from api.parsing import Blueprint
 from api.schemas.base import Schema
 from hub.extensions import db
-from hub.models import Cashier, Store
-from hub.services.tenants import list_points, save_point
+from hub.tenants.models import Cashier, Store
+from hub.tenants.operations import list_points, save_point
 
 blp = Blueprint("points", __name__, url_prefix="/api/v1",
                 description="Stores and cashiers (created on first sight in a receipt, or here)")

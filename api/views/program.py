@@ -6,7 +6,7 @@ from flask.views import MethodView
 from api.parsing import Blueprint
 from api.schemas.program import ProgramSchema
 from hub.extensions import db
-from hub.services.programs import load_settings, put_program
+from hub.programs.operations import load_settings, put_program
 
 blp = Blueprint("program", __name__, url_prefix="/api/v1/program",
                 description="The tenant's loyalty program settings")

@@ -9,7 +9,7 @@ from api.schemas.promotions import (
     CodeBatchInSchema, CodeBatchSchema, CodeBlockSchema, CodeSchema, PromotionSchema,
 )
 from hub.extensions import db
-from hub.services import promotions as service
+from hub.promotions import operations as service
 
 blp = Blueprint("promotions", __name__, url_prefix="/api/v1",
                 description="Promotions (N+M, discounts, happy hours, first purchase, birthday, "

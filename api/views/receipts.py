@@ -9,10 +9,8 @@ from api.schemas.receipts import QuoteSchema, ReceiptInSchema, ReturnInSchema, R
 from connectors.receipts import make_position
 from hub.extensions import db
 from hub.moments import parse_moment, utcnow
-from hub.services.programs import get_program
-from hub.services.receipts import (
-    ReturnRequest, SaleRequest, calculate_receipt, commit_sale, get_receipt, return_sale,
-)
+from hub.programs.operations import get_program
+from hub.receipts.operations import ReturnRequest, SaleRequest, calculate_receipt, commit_sale, get_receipt, return_sale
 
 blp = Blueprint("receipts", __name__, url_prefix="/api/v1/receipts",
                 description="Calculate, commit and return receipts")

@@ -12,8 +12,8 @@ from api import fields, validate
 from api.parsing import Blueprint
 from api.schemas.base import Schema
 from hub.extensions import db
-from hub.models.reviews import Review
-from hub.web.my.reviews import RATINGS, review_query, summary
+from hub.reviews.models import Review
+from hub.reviews.operations import RATINGS, review_query, summary
 from hub.web.ui.paging import newest_first
 
 blp = Blueprint("reviews", __name__, url_prefix="/api/v1",

@@ -1,13 +1,13 @@
 """Automation (issue 10): gift triggers, win-back chains, expiry warnings and activation
 notices, recency and custom segments, referrals and mailings.
 
-Importing the package registers the `automation` sweep with hub.services.automation, so
+Importing the package registers the `automation` sweep with hub.sweeps, so
 `kopilka automation run --at MOMENT` and the worker's periodic job run it.
 """
 from hub.automation.chains import propose_gift
-from hub.automation.cli import cli
+from hub.cli.mechanics import cli
 from hub.automation.sweep import run, run_tenant
-from hub.services.automation import register_sweep
+from hub.sweeps import register_sweep
 
 register_sweep("automation", run)
 

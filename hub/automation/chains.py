@@ -19,8 +19,9 @@ from hub.automation.segments import check_audience, conditions
 from hub.engine.expiry import local_date, local_day_start
 from hub.engine.program import Program
 from hub.errors import Invalid, NotFound
-from hub.models import Customer, Receipt
-from hub.models.automation import MechanicEvent, WinbackChain
+from hub.customers.models import Customer
+from hub.receipts.models import Receipt
+from hub.automation.models import MechanicEvent, WinbackChain
 
 
 def propose_gift(average_check: int, margin_percent: Decimal | str | int,

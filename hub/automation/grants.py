@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session
 from hub.engine.expiry import end_of_validity, expiry_from, local_date, local_day_start
 from hub.engine.program import Program
 from hub.ledger import accrue, lock_account, reverse_accrual
-from hub.models import Account, Customer, Lot
-from hub.models.automation import MechanicEvent
-from hub.models.base import new_id
+from hub.ledger.models import Account, Lot
+from hub.customers.models import Customer
+from hub.automation.models import MechanicEvent
+from hub.orm import new_id
 
 # mechanic -> (message topic, advertising?, posting reason)
 MECHANICS: dict[str, tuple[str, bool, str]] = {

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 from hub.automation.grants import claim, process
 from hub.automation.segments import check_audience, members
 from hub.errors import Invalid, NotFound
-from hub.models import Customer
-from hub.models.automation import Mailing
-from hub.services.programs import get_program
+from hub.customers.models import Customer
+from hub.automation.models import Mailing
+from hub.programs.operations import get_program
 
 SMS_PART_PRICE = 250      # kopecks, seed 000: "2,5 руб. за СМС"
 MESSENGERS = ("telegram", "max", "vk", "messengers")

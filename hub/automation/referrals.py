@@ -26,11 +26,12 @@ from sqlalchemy.orm import Session
 from hub.automation.grants import claim, process, window_start
 from hub.automation.settings import load, since_of
 from hub.errors import Conflict, Invalid, NotFound
-from hub.models import Customer, Receipt, ReceiptReturn
-from hub.models.automation import MechanicEvent, Referral, ReferralCode
+from hub.customers.models import Customer
+from hub.receipts.models import Receipt, ReceiptReturn
+from hub.automation.models import MechanicEvent, Referral, ReferralCode
 from hub.phones import normalize_phone
-from hub.services.customers import get_customer
-from hub.services.programs import get_program
+from hub.customers.operations import get_customer
+from hub.programs.operations import get_program
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"     # no 0/O, 1/I
 

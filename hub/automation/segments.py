@@ -34,8 +34,10 @@ from sqlalchemy.orm import Session
 from hub.engine.expiry import local_date, local_day_start
 from hub.errors import Invalid, NotFound
 from hub.clock import utcnow
-from hub.models import Account, Customer, Receipt, ReceiptReturn
-from hub.models.automation import AutomationSettings, CustomerSegment, Segment
+from hub.ledger.models import Account
+from hub.customers.models import Customer
+from hub.receipts.models import Receipt, ReceiptReturn
+from hub.automation.models import AutomationSettings, CustomerSegment, Segment
 
 SEGMENTS = {
     "newcomers": "Новички", "potential": "Потенциальные", "core": "Активное ядро",

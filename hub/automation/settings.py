@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.errors import Invalid
-from hub.models.automation import AutomationSettings
-from hub.models.base import new_id
-from hub.services.programs import get_program
+from hub.automation.models import AutomationSettings
+from hub.orm import new_id
+from hub.programs.operations import get_program
 
 GIFT_EVENTS = ("registration", "first_purchase", "birthday", "relative_birthday")
 

@@ -12,8 +12,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hub.models import Lot, LotDraw, Posting, Receipt
-from hub.models.automation import MechanicEvent
+from hub.ledger.models import Lot, LotDraw, Posting
+from hub.receipts.models import Receipt
+from hub.automation.models import MechanicEvent
 
 MESSAGE_WINDOW = timedelta(days=30)
 
@@ -59,7 +60,7 @@ def mechanic_stats(session: Session, tenant_id: str, since: datetime, until: dat
 
 def _message_cost(session: Session, tenant_id: str, key: str) -> int:
     try:
-        from hub.models.notify import OutboxMessage
+        from hub.notify.models import OutboxMessage
     except ImportError:         # pragma: no cover
         return 0
     row = session.execute(select(OutboxMessage.cost, OutboxMessage.expected_cost)

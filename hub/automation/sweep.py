@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from hub.automation import chains, mailings, referrals, segments, triggers
 from hub.automation.grants import process
 from hub.automation.settings import load
-from hub.models import Tenant
-from hub.services.programs import get_program
+from hub.tenants.models import Tenant
+from hub.programs.operations import get_program
 
 log = logging.getLogger(__name__)
 

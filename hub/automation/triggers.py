@@ -23,8 +23,10 @@ from hub.automation.segments import mmdd
 from hub.automation.settings import since_of
 from hub.engine.expiry import local_date, local_day_start
 from hub.engine.program import Program
-from hub.models import Account, Customer, Lot, Receipt
-from hub.models.automation import MechanicEvent
+from hub.ledger.models import Account, Lot
+from hub.customers.models import Customer
+from hub.receipts.models import Receipt
+from hub.automation.models import MechanicEvent
 
 
 def _not_claimed(tenant_id: str, mechanic: str, occurrence) -> object:  # noqa: ANN001

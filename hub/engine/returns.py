@@ -50,7 +50,7 @@ class ReturnLine:
 
 @dataclass(frozen=True)
 class PromoSet:
-    """A set promotion as the sale recorded it (hub.services.promotions.record_promotions)."""
+    """A set promotion as the sale recorded it (hub.promotions.operations.record_promotions)."""
     id: str
     name: str
     reward: str                              # "free_items" | "gift_product"

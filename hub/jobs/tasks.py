@@ -22,7 +22,7 @@ def run_automation(at: str | None = None, tenant_id: str | None = None,
     enqueues its next run, which makes a worker a scheduler of periodic sweeps."""
     from hub.jobs import get_queue
     from hub.adapters import load_adapters
-    from hub.services.automation import run_due
+    from hub.sweeps import run_due
     load_adapters()
     config = Config()
     db.configure(config.DATABASE_URL)

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from hub.models import Account, Hold, Lot, LotDraw
-from hub.models.base import UTCDateTime
+from hub.ledger.models import Account, Hold, Lot, LotDraw
+from hub.orm import UTCDateTime
 
 
 def lock_account(session: Session, tenant_id: str, customer_id: str) -> Account:

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hub.models import Account, Lot, Posting
-from hub.models.promotions import CertificatePosting, GiftCertificate
+from hub.ledger.models import Account, Lot, Posting
+from hub.certificates.models import CertificatePosting, GiftCertificate
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class CertificateDiscrepancy:
     problems: tuple[str, ...]
 
 
-# The sign every kind of certificate posting must have (hub.services.certificates).
+# The sign every kind of certificate posting must have (hub.certificates.operations).
 _SIGNS = {"activation": 1, "restore": 1, "redeem": -1, "expiry": -1}
 
 

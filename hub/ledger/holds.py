@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from hub.ledger.accounts import lock_account
 from hub.ledger.postings import _give_back, _lots, _post, spend
-from hub.models import Account, Hold, Lot, LotDraw
+from hub.ledger.models import Account, Hold, Lot, LotDraw
 
 
 def place_hold(session: Session, account: Account, amount: int, moment: datetime, *,

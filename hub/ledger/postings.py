@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 
 from hub.clock import utcnow
 from hub.ledger.accounts import lock_account
-from hub.models import Account, Lot, LotDraw, Posting
-from hub.models.base import new_id
+from hub.ledger.models import Account, Lot, LotDraw, Posting
+from hub.orm import new_id
 
 
 class InsufficientBonuses(Exception):
@@ -215,7 +215,7 @@ def reverse_accrual(session: Session, account: Account, amount: int, moment: dat
     burnt_total = expired + sum(lot.remaining for lot in own
                                 if lot.remaining > 0 and burnt(lot, now))
     # Only returns' reversals: `reversed_before` counts returns alone (a sale's settlement,
-    # hub.services.receipts.settle_sale_spend, may reverse part of its accrual too).
+    # hub.receipts.operations.settle_sale_spend, may reverse part of its accrual too).
     taken_before = -int(session.scalar(select(func.coalesce(func.sum(Posting.amount), 0))
                                        .where(*ours, Posting.kind == "reversal",
                                               Posting.return_id.isnot(None))) or 0)

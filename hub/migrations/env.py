@@ -4,7 +4,7 @@ from __future__ import annotations
 from alembic import context
 
 from hub.adapters import load_adapters
-from hub.models import Base
+from hub.orm import Base
 
 # The adapters (evotor, moysklad, onec, …) define models of their own: importing them puts
 # their tables into Base.metadata, so autogenerate sees every table the migrations create.

@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 from hub.clock import utcnow
 from hub.errors import DomainError
 from hub.ledger import account_view
-from hub.models import Customer
-from hub.models.ledger import Account, Lot
-from hub.models.notify import ChatLink
+from hub.customers.models import Customer
+from hub.ledger.models import Account, Lot
+from hub.notify.models import ChatLink
 from hub.text import bonus_amount, bonuses_text, plural_amount
 from hub.notify.rules import is_stop, withdraw
 from hub.phones import normalize_phone

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from hub.clock import utcnow
 from hub.errors import Invalid
-from hub.models.notify import NotifyTemplate
+from hub.notify.models import NotifyTemplate
 from hub.notify.channels import CHANNELS
 from hub.notify.rules import get_settings
 from hub.notify.templates import (DEFAULTS, PLACEHOLDERS, SAMPLE_CONTEXT, SUBJECTS, TITLES, TOPICS,

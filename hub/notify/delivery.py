@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session
 
 from hub.clock import utcnow
 from hub.config import Config
-from hub.models import Customer
-from hub.models.notify import ChatLink, OutboxMessage
+from hub.customers.models import Customer
+from hub.notify.models import ChatLink, OutboxMessage
 from hub.notify import registry
 from hub.notify.channels import Channel, PermanentError, SendResult, TimeoutUnknown, TransientError
 from hub.notify.outbox import CODE_EXPIRED, PENDING_KEY, code_text, render_for, route
@@ -459,5 +459,5 @@ def sweep(session: Session, at: datetime, tenant_id: str | None = None) -> int:
 
 
 def register() -> None:
-    from hub.services.automation import register_sweep
+    from hub.sweeps import register_sweep
     register_sweep("notify", sweep, last=True)    # sends what the other sweeps of the run queued

@@ -1,6 +1,6 @@
 """Messages that business operations write in their own transaction.
 
-`on_sale` is called by hub.services.receipts._commit at the end of a committed sale (inside
+`on_sale` is called by hub.receipts.operations._commit at the end of a committed sale (inside
 the sale's transaction, after the receipt row and the ledger postings), so every surface that
 commits through `commit_sale` (API, Evotor, МойСклад, 1С) gets the same messages. Everything
 runs in a SAVEPOINT: any messaging error is logged, rolled back to the savepoint, and the
@@ -33,8 +33,9 @@ from sqlalchemy.orm import Session
 
 from hub.clock import utcnow
 from hub.config import Config
-from hub.models import Customer, Receipt
-from hub.models.notify import OutboxMessage
+from hub.customers.models import Customer
+from hub.receipts.models import Receipt
+from hub.notify.models import OutboxMessage
 from hub.notify.outbox import PENDING_KEY, enqueue
 from hub.notify.rules import get_settings
 
@@ -70,7 +71,7 @@ def _is_first_purchase(session: Session, customer: Customer) -> bool:
 
 def _queue(session: Session, tenant_id: str, payload: dict) -> list[OutboxMessage]:
     from hub.ledger import account_view
-    from hub.services.programs import get_program
+    from hub.programs.operations import get_program
     customer_data = payload.get("customer") or {}
     customer_id, receipt_id = customer_data.get("id"), payload.get("id")
     if not customer_id or not receipt_id:

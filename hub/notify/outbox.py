@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 from hub.clock import utcnow
 from hub.config import Config
 from hub.errors import Invalid
-from hub.models import Customer
-from hub.models.base import new_id
-from hub.models.notify import ChatLink, OutboxMessage
+from hub.customers.models import Customer
+from hub.orm import new_id
+from hub.notify.models import ChatLink, OutboxMessage
 from hub.notify import registry
 from hub.notify.catalog import check_topic, template_for
 from hub.notify.channels import ORDER
@@ -148,7 +148,7 @@ def _context(session: Session, customer: Customer | None, context: dict, tenant_
              config: Config | None = None) -> dict:
     ctx = dict(context or {})
     if "shop" not in ctx:
-        from hub.models import Tenant
+        from hub.tenants.models import Tenant
         names = session.info.setdefault("notify_shop", {})
         if tenant_id not in names:
             tenant = session.get(Tenant, tenant_id)

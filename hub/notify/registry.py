@@ -10,7 +10,7 @@ from connectors.secrets import Undecryptable, encrypt, register_encrypted, token
 from connectors.secrets import decrypt as _decrypt
 from hub.clock import utcnow
 from hub.errors import Invalid, NotFound
-from hub.models.notify import NotifyChannel
+from hub.notify.models import NotifyChannel
 from hub.notify.channels import CHANNEL_OF, PROVIDERS, Channel
 
 WEBHOOK_SECRET = "_webhook_secret"   # kept encrypted too: SMS Aero needs it in each callbackUrl

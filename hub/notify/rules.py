@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.errors import Invalid
-from hub.models import Customer
-from hub.models.notify import NotifySettings
+from hub.customers.models import Customer
+from hub.notify.models import NotifySettings
 
 DEFAULT_SETTINGS = {
     "quiet_hours": {"start": "21:00", "end": "09:00"},   # advertising waits until `end`
@@ -85,7 +85,7 @@ def put_settings(session: Session, tenant_id: str, data: dict) -> dict:
 
 
 def tenant_timezone(session: Session, tenant_id: str) -> str:
-    from hub.services.programs import get_program
+    from hub.programs.operations import get_program
     try:
         return get_program(session, tenant_id).timezone
     except Exception:  # noqa: BLE001 - a tenant without a program yet: Moscow

@@ -28,7 +28,7 @@ def demo_key_path(database_url: str) -> str | None:
 def demo_tenant_id() -> str | None:
     """The demo tenant made by `kopilka serve` on its first start, if this hub has one."""
     from hub.extensions import db
-    from hub.services.tenants import tenant_for_key
+    from hub.tenants.operations import tenant_for_key
     path = demo_key_path(current_app.config.get("DATABASE_URL") or "")
     if not path or not os.path.exists(path):
         return None

@@ -16,7 +16,7 @@ from connectors.http import HttpClient
 from connectors.registry import credentials_of
 from connectors.secrets import token_hash
 from hub.clock import utcnow
-from hub.models import Connection
+from hub.connections.models import Connection
 from moysklad.common import UUID_RE, setting
 
 ENTITY_TYPES = ("retaildemand", "retailsalesreturn")

@@ -14,9 +14,9 @@ from connectors.http import OutboundError
 from connectors.inbox import PermanentError, handler
 from connectors.registry import get_connection
 from hub.errors import Conflict, Invalid, NotFound
-from hub.models import Connection, InboundEvent
+from hub.connections.models import Connection, InboundEvent
 from hub.moments import utcnow
-from hub.services.receipts import ReturnRequest, SaleRequest, commit_sale, find_receipt, return_sale
+from hub.receipts.operations import ReturnRequest, SaleRequest, commit_sale, find_receipt, return_sale
 from moysklad.common import (
     KIND, SOURCE, link_counterparty, parse_ms_moment, payment_method, resolve_agent, return_body,
     return_quantities, sale_body, setting,

@@ -11,7 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from connectors.receipts import make_position
 from hub import engine
-from hub.services.receipts import line_amount
+from hub.receipts.operations import line_amount
 from connectors.numbers import MAX_KOPECKS, BadNumber, wire_decimal
 from moysklad.common import entity_id, line_ids
 

@@ -11,7 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from connectors.receipts import discount_percent, make_position, priced_parts
 from hub import engine
-from hub.services.receipts import line_amount
+from hub.receipts.operations import line_amount
 from moysklad.common import line_ids, money, number
 
 
@@ -94,7 +94,7 @@ def applied_discount(lines: list[Line]) -> tuple[int, int]:
 
 def gift_card(name: str, cert: dict) -> dict:
     """GET /giftcard's answer for the number the till asked (`name`), from the certificate's
-    view (hub.services.certificates.view; an unknown number is a 404 in the view).
+    view (hub.certificates.operations.view; an unknown number is a 404 in the view).
 
     Status: sold and untouched → CAN_BE_USED; partly spent → PARTIALLY_REDEEMED; spent →
     REDEEMED; past its date → EXPIRED; not sold yet or blocked → INVALID.

@@ -17,13 +17,10 @@ from hub.errors import Conflict, DomainError
 from hub.extensions import db
 from hub.moments import utcnow
 from hub.phones import normalize_phone
-from hub.services import certificates
-from hub.services.customers import find_customers, register_customer, summarize
-from hub.services.guards import TillDiscount, require_customer_for_spend
-from hub.services.receipts import (
-    ReturnRequest, SaleRequest, calculate_receipt, commit_sale, find_receipt, line_amount, return_sale,
-    settle_sale_spend,
-)
+from hub.certificates import operations as certificates
+from hub.customers.operations import find_customers, register_customer, summarize
+from hub.receipts.guards import TillDiscount, require_customer_for_spend
+from hub.receipts.operations import ReturnRequest, SaleRequest, calculate_receipt, commit_sale, find_receipt, line_amount, return_sale, settle_sale_spend
 from moysklad import verification
 from moysklad.common import (
     KIND, SOURCE, link_counterparty, money, ms_link_of, parse_ms_moment, payment_method,
@@ -316,7 +313,7 @@ def retaildemand(session, conn):  # noqa: ANN001, ANN201
 
     def accept(quote: dict) -> None:  # noqa: ARG001
         """A confirming code is used up in the same transaction as the sale (the till's
-        prices are checked by the core: hub.services.guards.check_till_discount)."""
+        prices are checked by the core: hub.receipts.guards.check_till_discount)."""
         if spend and setting(conn, "verify_spending"):
             code = verification.verified(session, conn, verification.SPENDING, customer.id, now,
                                          reference=document_id)
@@ -452,7 +449,7 @@ def _redeem_gift_cards(session, conn, document_id: str, cards, moment, now,  # n
 def _refund_gift_cards(session, conn, demand_id: str, return_id: str, value: int | None,  # noqa: ANN001
                        moment, now) -> None:  # noqa: ANN001
     """A return gives the money back to the certificates the sale was paid with first
-    (hub.services.certificates.refund_payments: oldest payment first, once per return)."""
+    (hub.certificates.operations.refund_payments: oldest payment first, once per return)."""
     if not certificates.redemptions(session, conn.tenant_id, f"{demand_id}:"):
         session.rollback()
         return

@@ -9,7 +9,7 @@ from tests.conftest import Api
 @pytest.fixture
 def other(client, session):
     """Tenant B with its own key."""
-    from hub.services.tenants import create_tenant
+    from hub.tenants.operations import create_tenant
     t, key = create_tenant(session, "Чужой магазин")
     session.commit()
     return Api(client, key)

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select
 
-from hub.models import Base
+from hub.orm import Base
 
 CYRILLIC = re.compile(r"[А-Яа-яЁё]")
 

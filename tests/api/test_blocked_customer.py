@@ -13,12 +13,14 @@ from sqlalchemy import func, select
 from hub import engine
 from hub.clock import utcnow
 from hub.errors import Invalid
-from hub.models import Customer, Posting, Receipt
+from hub.customers.models import Customer
+from hub.ledger.models import Posting
+from hub.receipts.models import Receipt
 from tests.api.helpers import assert_error, counts, gift, receipt
 
 
 def _block(session, customer_id: str, blocked: bool = True) -> None:
-    from hub.services.customers import set_blocked
+    from hub.customers.operations import set_blocked
     c = session.get(Customer, customer_id)
     set_blocked(session, c.tenant_id, customer_id, blocked, reason="Злоупотребление", moment=utcnow())
     session.commit()
@@ -52,7 +54,7 @@ def test_a_return_of_an_earlier_sale_still_goes_through(api, customer, session):
 
 
 def _req(customer_id: str, spend: int | None = None):
-    from hub.services.receipts import SaleRequest
+    from hub.receipts.operations import SaleRequest
     return SaleRequest(external_id=f"S-{uuid.uuid4().hex[:8]}", moment=utcnow(), customer={"id": customer_id},
                        positions=(engine.Position(id="1", amount=100000, quantity=Decimal(1), price=100000),),
                        spend=spend)
@@ -61,9 +63,10 @@ def _req(customer_id: str, spend: int | None = None):
 @pytest.mark.parametrize("path", ["calculate_receipt", "commit_sale", "quote_and_hold"])
 def test_every_core_path_of_the_tills_refuses_a_blocked_customer(session, tenant, path):
     """МойСклад and 1С call calculate_receipt / commit_sale, Evotor and 1С's loyalty server
-    quote_and_hold and commit_sale: one guard (hub.services.guards) refuses them all."""
-    from hub.services import holds, receipts
-    from hub.services.customers import register_customer
+    quote_and_hold and commit_sale: one guard (hub.receipts.guards) refuses them all."""
+    from hub.receipts import holds
+    from hub.receipts import operations as receipts
+    from hub.customers.operations import register_customer
     c = register_customer(session, tenant["id"], {"phone": "+79160007788"}, source="test", moment=utcnow())
     session.commit()
     _block(session, c.id)

@@ -12,9 +12,9 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from hub.cli import main
-from hub.models.promotions import CertificatePosting, GiftCertificate
-from hub.services import certificates
-from hub.services.programs import DEFAULT_SETTINGS, put_program
+from hub.certificates.models import CertificatePosting, GiftCertificate
+from hub.certificates import operations as certificates
+from hub.programs.operations import DEFAULT_SETTINGS, put_program
 from tests.api.helpers import assert_error, gift
 
 PROGRAM = {**copy.deepcopy(DEFAULT_SETTINGS), "levels": [

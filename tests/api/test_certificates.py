@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from hub.clock import frozen
 from hub.errors import DomainError
-from hub.models.promotions import CertificatePosting, GiftCertificate
+from hub.certificates.models import CertificatePosting, GiftCertificate
 from tests.api.helpers import assert_error, counts
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
@@ -78,7 +78,7 @@ def test_sell_check_redeem_refund_block(api, session, other):  # noqa: ANN001
 
 
 def test_expiry(api, session):  # noqa: ANN001
-    from hub.services.certificates import expire_certificates
+    from hub.certificates.operations import expire_certificates
     with frozen(NOW):
         number = issue(api, valid_days=1)[0]["number"]
         api.post(f"/api/v1/certificates/{number}/activate", json={"external_id": "S-1"})
@@ -111,8 +111,8 @@ def test_issue_with_numbers_and_bad_input(api, session):  # noqa: ANN001
 
 
 def test_twenty_tills_pay_with_one_certificate(pg_sessions):  # noqa: ANN001
-    from hub.services import certificates
-    from hub.services.tenants import create_tenant
+    from hub.certificates import operations as certificates
+    from hub.tenants.operations import create_tenant
 
     s = pg_sessions()
     tenant, _ = create_tenant(s, f"certs-{uuid.uuid4().hex}")

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import func, select
 
 from connectors.registry import create_connection
-from hub.models import Base
-from hub.services.programs import DEFAULT_SETTINGS, put_program
+from hub.orm import Base
+from hub.programs.operations import DEFAULT_SETTINGS, put_program
 from hub.web.limits import DEFAULT_MAX_BODY, MAX_JSON_DEPTH
 
 APP_TOKEN = "limits-app-token-0123456789"

@@ -221,7 +221,7 @@ def test_the_schema_only_converts(app):
 
 def test_the_hub_names_every_problem_by_path_in_russian(session, tenant):
     from hub.errors import Invalid
-    from hub.services.programs import DEFAULT_SETTINGS, put_program, validate_program
+    from hub.programs.operations import DEFAULT_SETTINGS, put_program, validate_program
 
     assert validate_program(copy.deepcopy(DEFAULT_SETTINGS)) == []
     bad = copy.deepcopy(DEFAULT_SETTINGS)
@@ -248,7 +248,7 @@ def test_the_hub_names_every_problem_by_path_in_russian(session, tenant):
                                          ("activation_delay_days", 200), ("levels.2.accrual.percent", 101)])
 def test_the_api_shows_the_hubs_messages(api, path, value):
     from api.schemas.program import ProgramSchema
-    from hub.services.program_rules import details_of, validate_program
+    from hub.programs.rules import details_of, validate_program
 
     settings = _with(path, value)
     r = api.put("/api/v1/program", json=settings)

@@ -7,7 +7,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from hub.ledger import check_ledger
-from hub.models import Customer, PromotionUse
+from hub.customers.models import Customer
+from hub.promotions.models import PromotionUse
 from tests.api.helpers import CYRILLIC
 from tests.api.test_promotions import TWO_PLUS_ONE, coffee, create, sale
 

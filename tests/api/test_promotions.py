@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from hub.errors import DomainError
-from hub.models import PromoCode, PromoCodeRedemption, PromotionUse, Receipt
+from hub.promotions.models import PromoCode, PromoCodeRedemption, PromotionUse
+from hub.receipts.models import Receipt
 from tests.api.helpers import assert_error, counts, kop
 
 TWO_PLUS_ONE = {"name": "2+1 на кофе", "reward": "free_items", "buy": 2, "free": 1,
@@ -216,9 +217,9 @@ def test_code_per_customer_limit_and_validity(api):  # noqa: ANN001
 
 def test_twenty_tills_redeem_one_single_use_code_once(pg_sessions):  # noqa: ANN001
     from hub.clock import utcnow
-    from hub.services.promotions import create_codes, create_promotion
-    from hub.services.receipts import SaleRequest, commit_sale
-    from hub.services.tenants import create_tenant
+    from hub.promotions.operations import create_codes, create_promotion
+    from hub.receipts.operations import SaleRequest, commit_sale
+    from hub.tenants.operations import create_tenant
     from connectors.receipts import make_position
     from decimal import Decimal
 

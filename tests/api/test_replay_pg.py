@@ -12,8 +12,10 @@ from sqlalchemy import func, select
 
 from hub.extensions import db
 from hub.ledger import check_ledger
-from hub.models import Account, Customer, Lot, LotDraw, Operation, Posting, Receipt, ReceiptReturn
-from hub.services.tenants import create_tenant
+from hub.ledger.models import Account, Lot, LotDraw, Posting
+from hub.customers.models import Customer
+from hub.receipts.models import Operation, Receipt, ReceiptReturn
+from hub.tenants.operations import create_tenant
 from tests.conftest import Api
 
 OPERATIONS = 200

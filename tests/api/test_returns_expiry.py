@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from hub.clock import frozen
 from hub.ledger import account_view, check_ledger
-from hub.models import Account, Lot
-from hub.services.automation import run_due
+from hub.ledger.models import Account, Lot
+from hub.sweeps import run_due
 from tests.api.helpers import kop
 
 MSK = timezone(timedelta(hours=3))

@@ -13,11 +13,11 @@ from connectors.receipts import make_position
 from hub.automation import run
 from hub.automation.settings import save
 from hub.clock import frozen
-from hub.models import Posting
-from hub.models.automation import MechanicEvent
-from hub.models.notify import OutboxMessage
-from hub.services.customers import register_customer
-from hub.services.receipts import ReturnRequest, SaleRequest, commit_sale, return_sale
+from hub.ledger.models import Posting
+from hub.automation.models import MechanicEvent
+from hub.notify.models import OutboxMessage
+from hub.customers.operations import register_customer
+from hub.receipts.operations import ReturnRequest, SaleRequest, commit_sale, return_sale
 
 MSK = ZoneInfo("Europe/Moscow")
 

@@ -79,7 +79,7 @@ def test_referral_and_mailing_endpoints(api):
 
 
 def test_another_tenants_ids_answer_404(api, client, session):
-    from hub.services.tenants import create_tenant
+    from hub.tenants.operations import create_tenant
     other, key = create_tenant(session, "Другой")
     session.commit()
     mine = api.post("/api/v1/customers", json={"phone": "+79160000009"}).json

@@ -70,7 +70,7 @@ def test_a_purchase_stops_the_chain_and_the_next_lapse_starts_it_again(world):
 
 
 def test_seed003_vip_step_and_customers_who_never_bought(world):
-    from hub.services.programs import DEFAULT_SETTINGS, put_program
+    from hub.programs.operations import DEFAULT_SETTINGS, put_program
     levels = [DEFAULT_SETTINGS["levels"][0],
               {**DEFAULT_SETTINGS["levels"][0], "code": "vip", "name": "VIP", "threshold": 500000}]
     put_program(world.session, world.t, {**DEFAULT_SETTINGS, "levels": levels})

@@ -5,8 +5,8 @@ from datetime import date
 
 from click.testing import CliRunner
 
-from hub.automation.cli import cli
-from hub.services.automation import run_due
+from hub.cli.mechanics import cli
+from hub.sweeps import run_due
 from tests.automation.conftest import msk
 
 

@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 
 from hub.automation.chains import save_chain
 from hub.ledger import check_ledger
-from hub.models import Posting
-from hub.models.automation import MechanicEvent
-from hub.models.notify import OutboxMessage
+from hub.ledger.models import Posting
+from hub.automation.models import MechanicEvent
+from hub.notify.models import OutboxMessage
 from tests.automation.conftest import World, msk
 
 START = msk(2026, 1, 1)
@@ -21,7 +21,7 @@ START = msk(2026, 1, 1)
 @given(offsets=st.lists(st.integers(min_value=0, max_value=200 * 24), min_size=1, max_size=5),
        birth_days=st.lists(st.integers(min_value=0, max_value=364), min_size=2, max_size=4))
 def test_runs_twice_at_random_moments_never_grant_or_send_twice(session, tenant, offsets, birth_days):
-    from hub.services.tenants import create_tenant
+    from hub.tenants.operations import create_tenant
     fresh, _ = create_tenant(session, "Пример")      # examples share the test's transaction
     session.commit()
     world = World(session, fresh.id)

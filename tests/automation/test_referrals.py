@@ -65,7 +65,7 @@ def test_every_purchase_within_the_period_and_partial_returns_add_up(world):
     from decimal import Decimal
     from connectors.receipts import make_position
     from hub.clock import frozen
-    from hub.services.receipts import SaleRequest, commit_sale
+    from hub.receipts.operations import SaleRequest, commit_sale
     req = SaleRequest(external_id="THREE", moment=msk(2026, 1, 4, 12), customer={"id": new.id},
                       positions=(make_position(id="1", price=33333, quantity=Decimal(3)),))
     with frozen(msk(2026, 1, 4, 12)):

@@ -8,8 +8,8 @@ import responses
 from hub.automation.chains import save_chain
 from hub.clock import frozen
 from hub.notify import registry
-from hub.services import automation
-from hub.services.automation import run_due
+from hub import sweeps as automation
+from hub.sweeps import run_due
 from tests.automation.conftest import msk
 from tests.notify.conftest import smsru_ok
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from hub.automation.segments import (
     count_members, median_interval, recompute, segment_counts,
 )
-from hub.models.automation import CustomerSegment
+from hub.automation.models import CustomerSegment
 from tests.automation.conftest import msk
 
 NOW = msk(2026, 12, 1, 12)
@@ -90,7 +90,7 @@ def test_custom_segment_filters(world):
 
 def test_incremental_passes_see_purchases_crossings_returns_and_new_customers(world):
     from datetime import timedelta
-    from hub.models.automation import AutomationSettings
+    from hub.automation.models import AutomationSettings
     a = world.customer(msk(2024, 1, 1))
     world.sale(a, NOW - timedelta(days=60, hours=1), ref="A1")      # newcomer for one more day
     b = world.customer(msk(2024, 1, 1))

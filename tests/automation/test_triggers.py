@@ -5,7 +5,7 @@ from datetime import date, timedelta
 
 from hub.engine.expiry import local_day_start
 from hub.ledger import account_view, check_ledger
-from hub.models import Lot
+from hub.ledger.models import Lot
 from tests.automation.conftest import MSK, msk
 
 BIRTHDAY_500 = {"event": "birthday", "amount": 50000, "valid_days": 15, "days_before": 7}
@@ -102,7 +102,7 @@ def test_first_purchase_gift_with_activation_delay_and_its_notice(world):
 
 
 def test_expiry_warning_7_days_before_with_amount_and_date(world):
-    from hub.services.bonuses import adjust_bonuses
+    from hub.customers.bonuses import adjust_bonuses
     world.settings(msk(2026, 6, 1), {"expiry_warning": {"enabled": True, "days_before": 7}})
     c = world.customer(msk(2026, 6, 1))
     adjust_bonuses(world.session, world.t, c.id, amount=35000, kind="gift", reason="тест", valid_days=20,
@@ -118,7 +118,7 @@ def test_expiry_warning_7_days_before_with_amount_and_date(world):
 
 
 def test_a_tenant_in_another_time_zone_counts_its_own_days(world):
-    from hub.services.programs import DEFAULT_SETTINGS, put_program
+    from hub.programs.operations import DEFAULT_SETTINGS, put_program
     put_program(world.session, world.t, {**DEFAULT_SETTINGS, "timezone": "Asia/Novosibirsk"})
     world.settings(msk(2026, 1, 1), {"gifts": [{**BIRTHDAY_500, "days_before": 0}]})
     world.customer(msk(2026, 1, 2), birth_date=date(1991, 7, 1))
@@ -129,7 +129,7 @@ def test_a_tenant_in_another_time_zone_counts_its_own_days(world):
 
 
 def test_a_blocked_client_gets_no_birthday_gift_nor_its_message(world):
-    from hub.services.customers import set_blocked
+    from hub.customers.operations import set_blocked
     world.settings(msk(2026, 11, 1), {"gifts": [BIRTHDAY_500]})
     anna = world.customer(msk(2026, 1, 5), first_name="Анна", birth_date=date(1990, 12, 15))
     set_blocked(world.session, world.t, anna.id, True, reason="мошенничество", moment=msk(2026, 11, 2))

@@ -10,10 +10,10 @@ import pytest
 from hub import engine
 from hub.errors import Invalid
 from hub.moments import utcnow
-from hub.services.customers import register_customer
-from hub.services.guards import TillDiscount
-from hub.services.programs import DEFAULT_SETTINGS, put_program
-from hub.services.receipts import SaleRequest, commit_sale
+from hub.customers.operations import register_customer
+from hub.receipts.guards import TillDiscount
+from hub.programs.operations import DEFAULT_SETTINGS, put_program
+from hub.receipts.operations import SaleRequest, commit_sale
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -62,5 +62,5 @@ def test_no_adapter_imports_another_and_none_checks_the_discount_rule_itself(ada
                 for a in node.names:
                     assert a.name.split(".")[0] not in others, f"{path}: imports {a.name}"
         text = path.read_text(encoding="utf-8")
-        assert "больше разрешённой программой" not in text, f"{path}: the discount rule lives in hub.services.guards"
+        assert "больше разрешённой программой" not in text, f"{path}: the discount rule lives in hub.receipts.guards"
         assert "Списать бонусы можно только по карте" not in text, f"{path}: the customer rule lives in the core"

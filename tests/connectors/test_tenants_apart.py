@@ -9,7 +9,7 @@ import pytest
 
 from connectors.registry import connection_by_account, create_connection
 from hub.errors import Conflict, Invalid
-from hub.services.tenants import create_tenant
+from hub.tenants.operations import create_tenant
 from moysklad.jsonapi.client import new_webhook_secret
 from tests.conftest import Api
 
@@ -89,7 +89,7 @@ def test_evotor_users_are_linked_only_by_evotors_own_flow(session):
 def test_one_evotor_user_cannot_be_linked_to_two_tenants_even_by_a_race(session):
     """The database keeps an Evotor user with one tenant (partial unique index): two
     concurrent /user/create calls cannot both link it."""
-    from hub.models import Connection
+    from hub.connections.models import Connection
     (a, _), (b, _) = _two_tenants(session)
     session.add(Connection(tenant_id=a, kind="evotor", external_account="01-000000000000010"))
     session.flush()

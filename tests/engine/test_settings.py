@@ -1,7 +1,7 @@
 """The seeds' programs as partners send them (JSON in roubles) -> Program -> the seeds' figures.
 
 The JSON goes through the API's ProgramSchema (validation, roubles -> kopecks) and
-hub.services.programs.program_from_settings, exactly as a PUT /api/v1/program does.
+hub.programs.operations.program_from_settings, exactly as a PUT /api/v1/program does.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 
 from hub.engine import calculate
-from hub.services.programs import DEFAULT_SETTINGS, program_from_settings
+from hub.programs.operations import DEFAULT_SETTINGS, program_from_settings
 
 from tests.engine.helpers import account, day, msk, pos, receipt, rub
 

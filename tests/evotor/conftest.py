@@ -10,11 +10,12 @@ import pytest
 import responses
 from sqlalchemy import func, select
 
-from hub.models import (
-    Connection, Customer, Hold, InboundEvent, Operation, Posting, Receipt, ReceiptReturn, Tenant,
-    VerificationCode,
-)
-from hub.services.programs import DEFAULT_SETTINGS, put_program
+from hub.connections.models import Connection, InboundEvent, VerificationCode
+from hub.customers.models import Customer
+from hub.ledger.models import Hold, Posting
+from hub.receipts.models import Operation, Receipt, ReceiptReturn
+from hub.tenants.models import Tenant
+from hub.programs.operations import DEFAULT_SETTINGS, put_program
 from evotor import client as evotor_client
 from evotor.models import (
     EvotorCloudEvent, EvotorDevice, EvotorProduct, EvotorReceipt, EvotorSubscription,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from hub.ledger import check_certificates
-from hub.models.promotions import CertificatePosting, GiftCertificate
+from hub.certificates.models import CertificatePosting, GiftCertificate
 from hub.moments import utcnow
-from hub.services import certificates
-from hub.services.customers import register_customer
+from hub.certificates import operations as certificates
+from hub.customers.operations import register_customer
 from tests.evotor.conftest import assert_error, counts
 
 PHONE = "+79161234567"
@@ -74,7 +74,7 @@ def test_check_pay_and_payback(session, linked):  # noqa: ANN001
     assert balance_of(session, number) == 30_000
     # The sale links its payments, so the hub's return refunded them (issue 17, item 3); the
     # terminal's own call for the same payback repeated that refund and added nothing.
-    from hub.models import Receipt
+    from hub.receipts.models import Receipt
     assert session.scalar(select(Receipt.certificate_prefix).where(
         Receipt.tenant_id == linked.tenant_id, Receipt.external_id == "GC-1")) == "evotor:GC-1:"
     assert len(session.scalars(select(CertificatePosting).where(

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from connectors.registry import credentials_of
-from hub.models import Connection, Tenant
+from hub.connections.models import Connection
+from hub.tenants.models import Tenant
 from tests.evotor.conftest import APP_TOKEN, STORE, USER_ID, Terminal, assert_error, counts
 
 INSTALLED = {"id": "a99cd562-a3cd-4e22-b2b4-2a2a9e8b3ba1", "timestamp": 1504168645290, "version": 2,

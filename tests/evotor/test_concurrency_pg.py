@@ -12,12 +12,12 @@ from sqlalchemy import select
 
 from hub.extensions import db
 from hub.ledger import account_view, check_ledger
-from hub.models import Connection
+from hub.connections.models import Connection
 from hub.moments import utcnow
-from hub.services.bonuses import adjust_bonuses
-from hub.services.customers import register_customer
-from hub.services.programs import put_program
-from hub.services.tenants import create_tenant
+from hub.customers.bonuses import adjust_bonuses
+from hub.customers.operations import register_customer
+from hub.programs.operations import put_program
+from hub.tenants.operations import create_tenant
 from tests.evotor.conftest import APP_TOKEN, PROGRAM
 
 

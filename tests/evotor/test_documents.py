@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from hub.ledger import account_view, check_ledger
-from hub.models import Connection, InboundEvent, Receipt
+from hub.connections.models import Connection, InboundEvent
+from hub.receipts.models import Receipt
 from hub.moments import utcnow
-from hub.services.bonuses import adjust_bonuses
-from hub.services.customers import register_customer
+from hub.customers.bonuses import adjust_bonuses
+from hub.customers.operations import register_customer
 from evotor.client import EvotorCloud, sync_catalog, sync_documents
 from evotor.models import EvotorDevice, EvotorProduct
 from tests.evotor.conftest import CLOUD, DEVICE, STORE, USER_ID, assert_error, counts, set_settings

@@ -16,10 +16,11 @@ import pytest
 from sqlalchemy import select
 
 from hub.ledger import account_view, check_ledger
-from hub.models import InboundEvent, Receipt, ReceiptReturn
+from hub.connections.models import InboundEvent
+from hub.receipts.models import Receipt, ReceiptReturn
 from hub.moments import utcnow
-from hub.services.bonuses import adjust_bonuses
-from hub.services.customers import register_customer
+from hub.customers.bonuses import adjust_bonuses
+from hub.customers.operations import register_customer
 from tests.evotor.conftest import DEVICE, STORE, USER_ID
 from tests.web.conftest import PASSWORD, sign_in, text
 

@@ -6,10 +6,11 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from hub.models import PromoCode, PromoCodeRedemption, PromotionUse, Receipt
+from hub.promotions.models import PromoCode, PromoCodeRedemption, PromotionUse
+from hub.receipts.models import Receipt
 from hub.moments import utcnow
-from hub.services.customers import register_customer
-from hub.services.promotions import create_codes, create_promotion
+from hub.customers.operations import register_customer
+from hub.promotions.operations import create_codes, create_promotion
 from tests.evotor.conftest import assert_error, counts
 
 PHONE = "+79161234567"

@@ -8,11 +8,11 @@ from decimal import Decimal
 import pytest
 
 import evotor.terminal as terminal_module
-import hub.services.holds as holds_module
+import hub.receipts.holds as holds_module
 from hub.ledger import account_view, check_ledger
 from hub.moments import utcnow
-from hub.services.bonuses import adjust_bonuses
-from hub.services.customers import register_customer
+from hub.customers.bonuses import adjust_bonuses
+from hub.customers.operations import register_customer
 from evotor.models import EvotorProduct
 from tests.codes import last_code
 from tests.evotor.conftest import assert_error, counts, set_settings
@@ -144,7 +144,7 @@ def test_the_hold_ttl_is_a_connection_setting(session, linked):
 
 
 def test_group_rules_use_the_synced_product_groups(session, linked):
-    from hub.services.programs import put_program
+    from hub.programs.operations import put_program
     from tests.evotor.conftest import PROGRAM, STORE
     program = {**PROGRAM, "rules": [{"name": "без бонусов на алкоголь", "when": {"groups": ["Алкоголь"]},
                                      "then": {"no_accrual": True}}]}

@@ -16,10 +16,11 @@ from sqlalchemy import func, select
 
 from hub.clock import frozen
 from hub.ledger import account_view, check_ledger
-from hub.models import Connection, InboundEvent, Receipt, ReceiptReturn
-from hub.services.bonuses import adjust_bonuses
-from hub.services.customers import register_customer
-from hub.services.programs import put_program
+from hub.connections.models import Connection, InboundEvent
+from hub.receipts.models import Receipt, ReceiptReturn
+from hub.customers.bonuses import adjust_bonuses
+from hub.customers.operations import register_customer
+from hub.programs.operations import put_program
 from evotor.models import EvotorPendingEvent, EvotorSubscription
 from tests.evotor.conftest import APP_TOKEN, PROGRAM, STORE, USER_ID, Terminal, assert_error
 

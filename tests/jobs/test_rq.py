@@ -16,10 +16,10 @@ from hub.extensions import db
 from hub.jobs import InlineQueue, get_queue
 from hub.jobs.tasks import run_automation
 from hub.ledger import account_view
-from hub.services.customers import register_customer
-from hub.services.programs import DEFAULT_SETTINGS, put_program
-from hub.services.receipts import SaleRequest, commit_sale
-from hub.services.tenants import create_tenant
+from hub.customers.operations import register_customer
+from hub.programs.operations import DEFAULT_SETTINGS, put_program
+from hub.receipts.operations import SaleRequest, commit_sale
+from hub.tenants.operations import create_tenant
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -89,7 +89,7 @@ def test_the_embedded_scheduler_runs_what_is_due_and_stops(pg_engine, pg_session
 
     from hub import clock
     from hub.jobs import tasks
-    from hub.models.web import Export
+    from hub.exports.models import Export
     monkeypatch.setenv("DATABASE_URL", pg_engine.url.render_as_string(hide_password=False))
     monkeypatch.delenv("REDIS_URL", raising=False)
     session = pg_sessions()

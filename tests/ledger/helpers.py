@@ -10,10 +10,12 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from hub import engine
-from hub.models import Account, Customer, Lot, LotDraw, Operation, Posting, Receipt, ReceiptReturn
-from hub.services.programs import DEFAULT_SETTINGS, put_program
-from hub.services.receipts import ReturnRequest, SaleRequest
-from hub.services.tenants import create_tenant
+from hub.ledger.models import Account, Lot, LotDraw, Posting
+from hub.customers.models import Customer
+from hub.receipts.models import Operation, Receipt, ReceiptReturn
+from hub.programs.operations import DEFAULT_SETTINGS, put_program
+from hub.receipts.operations import ReturnRequest, SaleRequest
+from hub.tenants.operations import create_tenant
 
 T0 = datetime(2025, 1, 15, 9, 30, tzinfo=timezone.utc)
 SOURCE = "ledger-test"

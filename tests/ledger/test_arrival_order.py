@@ -14,10 +14,10 @@ import pytest
 
 from hub.engine.expiry import end_of_validity
 from hub.ledger import account_view, check_ledger
-from hub.services.programs import DEFAULT_SETTINGS
-from hub.services.automation import run_due
-from hub.services.customers import get_customer, register_customer, summarize
-from hub.services.receipts import commit_sale, return_sale
+from hub.programs.operations import DEFAULT_SETTINGS
+from hub.sweeps import run_due
+from hub.customers.operations import get_customer, register_customer, summarize
+from hub.receipts.operations import commit_sale, return_sale
 from tests.ledger.helpers import SOURCE, T0, lots_of, make_tenant, program_settings, return_of, sale
 
 NOW = T0 + timedelta(days=300)

@@ -25,11 +25,11 @@ from sqlalchemy import select
 
 from hub.errors import DomainError
 from hub.ledger import account_view, check_ledger
-from hub.models import Account, Lot
-from hub.services.automation import run_due
-from hub.services.bonuses import adjust_bonuses
-from hub.services.customers import register_customer
-from hub.services.receipts import commit_sale, return_sale
+from hub.ledger.models import Account, Lot
+from hub.sweeps import run_due
+from hub.customers.bonuses import adjust_bonuses
+from hub.customers.operations import register_customer
+from hub.receipts.operations import commit_sale, return_sale
 from tests.ledger.helpers import SOURCE, T0, make_tenant, program_settings, return_of, sale
 
 END = T0 + timedelta(days=220)

@@ -9,10 +9,10 @@ from sqlalchemy import select, update
 
 from hub.cli import main
 from hub.ledger import check_certificates
-from hub.models.promotions import CertificatePosting, GiftCertificate
-from hub.services import certificates
-from hub.services.automation import register_sweep, run_due, _sweeps
-from hub.services.tenants import create_tenant
+from hub.certificates.models import CertificatePosting, GiftCertificate
+from hub.certificates import operations as certificates
+from hub.sweeps import register_sweep, run_due, _sweeps
+from hub.tenants.operations import create_tenant
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 

@@ -20,11 +20,13 @@ from sqlalchemy import func, select, text
 
 from hub.errors import DomainError, Invalid
 from hub.ledger import account_view, check_ledger
-from hub.models import Account, Customer, Operation, Posting, Receipt
-from hub.services.bonuses import adjust_bonuses
-from hub.services.customers import register_customer
-from hub.services.receipts import calculate_receipt, commit_sale, return_sale
-from hub.services.tenants import ensure_store
+from hub.ledger.models import Account, Posting
+from hub.customers.models import Customer
+from hub.receipts.models import Operation, Receipt
+from hub.customers.bonuses import adjust_bonuses
+from hub.customers.operations import register_customer
+from hub.receipts.operations import calculate_receipt, commit_sale, return_sale
+from hub.tenants.operations import ensure_store
 from tests.ledger.helpers import (
     SOURCE, T0, make_tenant, program_settings, return_of, sale, snapshot,
 )

@@ -30,12 +30,13 @@ from sqlalchemy import func, select
 
 from hub.errors import DomainError
 from hub.ledger import account_view, check_ledger
-from hub.models import Account, Customer, Lot, LotDraw, Posting
-from hub.services.automation import run_due
-from hub.services.bonuses import adjust_bonuses
-from hub.services.customers import register_customer
-from hub.services.programs import program_from_settings
-from hub.services.receipts import calculate_receipt, commit_sale, return_sale
+from hub.ledger.models import Account, Lot, LotDraw, Posting
+from hub.customers.models import Customer
+from hub.sweeps import run_due
+from hub.customers.bonuses import adjust_bonuses
+from hub.customers.operations import register_customer
+from hub.programs.operations import program_from_settings
+from hub.receipts.operations import calculate_receipt, commit_sale, return_sale
 from tests.ledger.helpers import (
     SOURCE, T0, make_tenant, posting_sums, program_settings, return_of, sale, snapshot,
     strip_commit_fields,

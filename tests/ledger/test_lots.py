@@ -14,11 +14,11 @@ from hub.ledger import (
     InsufficientBonuses, account_view, accrue, check_ledger, debit, expire_due, lock_account,
     redate_lots, restore, reverse_accrual, spend,
 )
-from hub.models import Account, Lot, LotDraw, Posting
-from hub.services.automation import run_due
-from hub.services.bonuses import adjust_bonuses
-from hub.services.customers import register_customer
-from hub.services.receipts import commit_sale, return_sale
+from hub.ledger.models import Account, Lot, LotDraw, Posting
+from hub.sweeps import run_due
+from hub.customers.bonuses import adjust_bonuses
+from hub.customers.operations import register_customer
+from hub.receipts.operations import commit_sale, return_sale
 from tests.ledger.helpers import (
     SOURCE, T0, draws_of, lots_of, make_tenant, posting_sums, program_settings, return_of, sale,
     snapshot,

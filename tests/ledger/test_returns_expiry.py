@@ -17,11 +17,11 @@ from hub.errors import Invalid
 from hub.ledger import (
     account_view, accrue, check_ledger, expire_due, lock_account, place_hold, release_expired,
 )
-from hub.models import Lot, Posting
-from hub.services.automation import run_due
-from hub.services.bonuses import adjust_bonuses
-from hub.services.customers import register_customer
-from hub.services.receipts import calculate_receipt, commit_sale, return_sale
+from hub.ledger.models import Lot, Posting
+from hub.sweeps import run_due
+from hub.customers.bonuses import adjust_bonuses
+from hub.customers.operations import register_customer
+from hub.receipts.operations import calculate_receipt, commit_sale, return_sale
 from tests.ledger.helpers import (
     SOURCE, T0, draws_of, lots_of, make_tenant, posting_sums, program_settings, return_of, sale,
 )

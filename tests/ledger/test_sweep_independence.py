@@ -25,14 +25,14 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings, strategies as st
 from sqlalchemy import func, select
 
-import hub.models.base
+import hub.orm
 from hub.errors import DomainError
 from hub.ledger import account_view, check_ledger
-from hub.models import Account, Lot, Posting
-from hub.services.automation import run_due
-from hub.services.bonuses import adjust_bonuses
-from hub.services.customers import register_customer
-from hub.services.receipts import calculate_receipt, commit_sale, return_sale
+from hub.ledger.models import Account, Lot, Posting
+from hub.sweeps import run_due
+from hub.customers.bonuses import adjust_bonuses
+from hub.customers.operations import register_customer
+from hub.receipts.operations import calculate_receipt, commit_sale, return_sale
 from tests.ledger.helpers import SOURCE, T0, make_tenant, program_settings, return_of, sale
 
 PROBES = (timedelta(0), timedelta(days=4), timedelta(days=17))
@@ -69,7 +69,7 @@ def _lots_by_hand(lots: list, at) -> int:  # noqa: ANN001
 
 
 class _OrderedIds:
-    """uuid4 stand-in for hub.models.base.new_id: ids that sort in creation order.
+    """uuid4 stand-in for hub.orm.new_id: ids that sort in creation order.
 
     Lots that burn and start at the same moment are drawn in id order; with the clock pinned
     their created_at ties, and random ids would make the two runs pick different (equally
@@ -86,7 +86,7 @@ class _OrderedIds:
 
 @pytest.fixture
 def ordered_ids(monkeypatch):  # noqa: ANN001, ANN201
-    monkeypatch.setattr(hub.models.base, "uuid", _OrderedIds())
+    monkeypatch.setattr(hub.orm, "uuid", _OrderedIds())
 
 
 def _expiry_postings(session, tid: str) -> int:  # noqa: ANN001

@@ -14,10 +14,13 @@ from sqlalchemy import func, select
 
 from connectors.registry import create_connection
 from moysklad.jsonapi.client import new_webhook_secret
-from hub.models import Connection, Customer, InboundEvent, Operation, Posting, Receipt, ReceiptReturn
-from hub.services.programs import DEFAULT_SETTINGS, put_program
+from hub.connections.models import Connection, InboundEvent
+from hub.customers.models import Customer
+from hub.receipts.models import Operation, Receipt, ReceiptReturn
+from hub.ledger.models import Posting
+from hub.programs.operations import DEFAULT_SETTINGS, put_program
 from moysklad.jsonapi import client as jsonapi_client
-from hub.models import VerificationCode
+from hub.connections.models import VerificationCode
 from moysklad.models import CounterpartyLink
 
 ACCOUNT = "b8b74698-9128-11e6-8a84-bae500000001"

@@ -8,9 +8,9 @@ from uuid import uuid4
 import pytest
 
 from connectors.registry import create_connection
-from hub.services import certificates
-from hub.services.customers import register_customer
-from hub.services.tenants import create_tenant
+from hub.certificates import operations as certificates
+from hub.customers.operations import register_customer
+from hub.tenants.operations import create_tenant
 from hub.moments import utcnow
 from tests.moysklad.conftest import RETAIL_STORE, STORE_ID, agent, assert_ms_error, counts, local_moment, position
 

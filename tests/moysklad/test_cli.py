@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from hub.cli import main
 from hub.extensions import db
-from hub.models import Connection
+from hub.connections.models import Connection
 from moysklad.vendor import VendorError, register_loyalty
 from moysklad.jsonapi.client import subscribe
 from tests.moysklad.conftest import ACCOUNT, JSON_API, STORE_ID, assert_ms_error

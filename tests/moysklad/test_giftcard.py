@@ -11,12 +11,12 @@ from uuid import uuid4
 from sqlalchemy import func, select
 
 from hub.clock import frozen
-from hub.models import Receipt
-from hub.models.promotions import CertificatePosting, GiftCertificate
-from hub.services import certificates
-from hub.services.customers import register_customer
-from hub.services.programs import put_program
-from hub.services.tenants import create_tenant
+from hub.receipts.models import Receipt
+from hub.certificates.models import CertificatePosting, GiftCertificate
+from hub.certificates import operations as certificates
+from hub.customers.operations import register_customer
+from hub.programs.operations import put_program
+from hub.tenants.operations import create_tenant
 from tests.moysklad.conftest import (
     PROGRAM, RETAIL_STORE, STORE_ID, agent, assert_ms_error, counts, local_moment, position,
 )
@@ -252,7 +252,7 @@ def test_an_anonymous_sale_paid_with_a_certificate_and_its_return(session, ms):
 
 
 def test_certificates_expire_in_the_automation_run(session, ms):
-    from hub.services.automation import run_due
+    from hub.sweeps import run_due
     start = datetime.now(timezone.utc)
     sold(session, ms.tenant_id, "4440001", 100000, valid_days=10, at=start)
     # Counts cover every tenant of the database (PostgreSQL's concurrency tests commit theirs).

@@ -9,10 +9,10 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from hub.services.bonuses import adjust_bonuses
-from hub.services.customers import register_customer
-from hub.services.programs import put_program
-from hub.services.receipts import line_amount
+from hub.customers.bonuses import adjust_bonuses
+from hub.customers.operations import register_customer
+from hub.programs.operations import put_program
+from hub.receipts.operations import line_amount
 from tests.codes import code_of, last_code_message
 from tests.moysklad.conftest import (
     PROGRAM, RETAIL_STORE, STORE_ID, agent, assert_ms_error, counts, local_moment, position,
@@ -280,7 +280,7 @@ def test_retaildemand_from_the_docs_example(session, ms):
     honest = copy.deepcopy(doc)
     honest["positions"][0].update(discountPercent=0, discountedPrice=123.45)
     # Its giftCards pay with the certificates 123456 and 1234567 (10 and 5 roubles): sold here.
-    from hub.services import certificates
+    from hub.certificates import operations as certificates
     for number in ("123456", "1234567"):
         certificates.issue(session, ms.tenant_id, {"nominal": 1000, "numbers": [number]}, NOW)
         certificates.activate(session, ms.tenant_id, number, f"sale-{number}", NOW, NOW)

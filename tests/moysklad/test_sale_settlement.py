@@ -11,10 +11,11 @@ import pytest
 from sqlalchemy import func, select
 
 from hub.ledger import check_ledger
-from hub.models import Posting, Receipt
+from hub.ledger.models import Posting
+from hub.receipts.models import Receipt
 from hub.moments import utcnow
-from hub.services.bonuses import adjust_bonuses
-from hub.services.customers import register_customer
+from hub.customers.bonuses import adjust_bonuses
+from hub.customers.operations import register_customer
 from tests.moysklad.conftest import (
     JSON_API, RETAIL_STORE, agent, assert_ms_error, local_moment, position,
 )

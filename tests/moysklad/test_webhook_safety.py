@@ -6,9 +6,9 @@ from uuid import uuid4
 from sqlalchemy import select
 
 from connectors.inbox import retry_due
-from hub.models import InboundEvent
+from hub.connections.models import InboundEvent
 from hub.moments import utcnow
-from hub.services.customers import register_customer
+from hub.customers.operations import register_customer
 from tests.connectors.hung_redis import hung_redis
 from tests.moysklad.conftest import assert_ms_error, counts
 from tests.moysklad.test_webhooks import MEMBER_MS, P1, PHONE, _counterparty, _deliver, _events, _row
@@ -40,7 +40,7 @@ def test_without_the_secret_or_with_a_wrong_one_404_and_nothing_written(session,
 
 
 def test_a_connection_never_subscribed_has_no_working_url(session, ms):
-    from hub.models import Connection
+    from hub.connections.models import Connection
     conn = session.get(Connection, ms.connection_id)
     conn.webhook_secret_hash = None
     session.commit()

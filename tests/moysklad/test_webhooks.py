@@ -11,10 +11,11 @@ import pytest
 from sqlalchemy import select
 
 from connectors.inbox import retry_due, retry_event
-from hub.models import InboundEvent, Receipt
+from hub.connections.models import InboundEvent
+from hub.receipts.models import Receipt
 from hub.moments import utcnow
-from hub.services.customers import register_customer
-from hub.services.receipts import get_receipt
+from hub.customers.operations import register_customer
+from hub.receipts.operations import get_receipt
 from tests.moysklad.conftest import (
     ACCOUNT, JSON_API, RETAIL_STORE, agent, assert_ms_error, counts, local_moment, position, set_settings,
 )

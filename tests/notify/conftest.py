@@ -26,7 +26,7 @@ def _daytime(monkeypatch):
 
 @pytest.fixture
 def tid(session):
-    from hub.services.tenants import create_tenant
+    from hub.tenants.operations import create_tenant
     t, _ = create_tenant(session, f"Кофейня {uuid.uuid4().hex[:6]}")
     session.commit()
     return t.id
@@ -35,7 +35,7 @@ def tid(session):
 @pytest.fixture
 def customer(session, tid):
     def make(phone="+79161234567", consents=None, **fields):
-        from hub.services.customers import register_customer
+        from hub.customers.operations import register_customer
         c = register_customer(session, tid, {"phone": phone, "consents": consents or {}, **fields},
                               source="test", moment=clock.utcnow())
         session.commit()

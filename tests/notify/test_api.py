@@ -55,7 +55,7 @@ def test_settings(api):
 
 
 def test_message_log_is_per_tenant(api, client, session, tenant):
-    from hub.services.tenants import create_tenant
+    from hub.tenants.operations import create_tenant
     from tests.conftest import Api
     api.put("/api/v1/notify/channels/sms", json={"provider": "smsru", "credentials": {"api_id": "K"}})
     m = enqueue(session, tenant_id=tenant["id"], customer_id=None, topic="code", phone="+79161234567",

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from hub import clock
 from hub.errors import Invalid
-from hub.models.notify import OutboxMessage
+from hub.notify.models import OutboxMessage
 from hub.notify import rules, send_code
 
 
@@ -58,8 +58,8 @@ def test_the_per_phone_limit_still_applies_with_an_ip(session, tid, channel):
 
 
 def test_cabinet_code_requests_pass_the_client_ip(app, session, tid, channel):
-    """hub.web.ui.codes.issue hands the address to send_code: the web cabinets' requests count."""
-    from hub.web.ui import codes
+    """hub.codes.operations.issue hands the address to send_code: the web cabinets' requests count."""
+    from hub.codes import operations as codes
     channel("smsru")
     rules.put_settings(session, tid, {"code_limit": {"per_ip_hour": 1}})
     session.commit()

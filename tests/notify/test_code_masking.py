@@ -8,7 +8,7 @@ from datetime import timedelta
 import responses
 
 from hub import clock
-from hub.models.notify import OutboxMessage
+from hub.notify.models import OutboxMessage
 from hub.notify import code_problem, send_code
 from hub.notify.delivery import deliver
 from hub.notify.outbox import CODE_MASK, CODE_SECRET, NO_CODE_CHANNEL

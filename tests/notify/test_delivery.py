@@ -11,10 +11,10 @@ import requests
 import responses
 
 from hub import clock
-from hub.models.notify import ChatLink
+from hub.notify.models import ChatLink
 from hub.notify import enqueue, rules
 from hub.notify.delivery import Limiter, deliver, deliver_due
-from hub.services.customers import update_customer
+from hub.customers.operations import update_customer
 
 from .conftest import AERO, DAY, NIGHT, SMSRU, TG, smsru_ok
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from hub import clock
-from hub.models.notify import ChatLink, OutboxMessage
+from hub.notify.models import ChatLink, OutboxMessage
 from hub.notify import catalog, enqueue
 from hub.notify.outbox import PENDING_KEY, enqueue_many
 
@@ -75,7 +75,7 @@ def test_batch_quiet_hours_and_topics_switched_off(session, tid, customer, chann
 
 def test_empty_batch_and_other_tenants_customers(session, tid, customer, channel):
     import pytest
-    from hub.services.tenants import create_tenant
+    from hub.tenants.operations import create_tenant
     assert enqueue_many(session, tid, []) == 0
     other, _ = create_tenant(session, "Чужой")
     session.commit()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from hub.models.notify import ChatLink, OutboxMessage
+from hub.notify.models import ChatLink, OutboxMessage
 
 DEEP = b"[" * 5000 + b"]" * 5000
 

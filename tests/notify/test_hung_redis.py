@@ -13,7 +13,7 @@ import time
 import responses
 from sqlalchemy import select
 
-from hub.models.notify import OutboxMessage
+from hub.notify.models import OutboxMessage
 from tests.connectors.hung_redis import hung_redis
 
 ROUNDS = 5

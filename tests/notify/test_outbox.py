@@ -7,7 +7,7 @@ import pytest
 
 from hub import clock
 from hub.errors import Invalid
-from hub.models.notify import ChatLink
+from hub.notify.models import ChatLink
 from hub.notify import catalog, enqueue, rules, send_code
 
 from .conftest import DAY, NIGHT

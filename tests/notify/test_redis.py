@@ -13,7 +13,7 @@ from redis.exceptions import ConnectionError as RedisDown
 from sqlalchemy import select
 
 from hub.extensions import db
-from hub.models.notify import OutboxMessage
+from hub.notify.models import OutboxMessage
 from hub.notify import enqueue, registry
 from hub.notify.delivery import deliver_due
 from hub.notify.events import on_sale
@@ -25,8 +25,8 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 @pytest.fixture
 def sale_messages(monkeypatch):
-    """The one-line hook the lead adds to hub.services.receipts._commit."""
-    from hub.services import receipts
+    """The one-line hook the lead adds to hub.receipts.operations._commit."""
+    from hub.receipts import operations as receipts
     original = receipts._commit
 
     def _commit(session, tenant_id, *args, **kwargs):
@@ -94,7 +94,7 @@ def test_rq_worker_delivers(redis_url, pg_engine, pg_sessions, monkeypatch):
     from rq import Queue, SimpleWorker
 
     from hub.jobs import QUEUE_NAME
-    from hub.services.tenants import create_tenant
+    from hub.tenants.operations import create_tenant
     monkeypatch.setenv("DATABASE_URL", pg_engine.url.render_as_string(hide_password=False))
     monkeypatch.setenv("REDIS_URL", redis_url)
     from cryptography.fernet import Fernet

@@ -7,8 +7,9 @@ import pytest
 from sqlalchemy import select
 
 from hub import clock
-from hub.models import Customer, Receipt
-from hub.models.notify import OutboxMessage
+from hub.customers.models import Customer
+from hub.receipts.models import Receipt
+from hub.notify.models import OutboxMessage
 from hub.notify import rules
 
 from tests.api.helpers import receipt
@@ -203,7 +204,7 @@ def test_a_till_adapter_commit_gets_the_same_message(api, session, shop):
     from decimal import Decimal
 
     from hub import engine
-    from hub.services.receipts import SaleRequest, commit_sale
+    from hub.receipts.operations import SaleRequest, commit_sale
     _customer(api)
     req = SaleRequest(external_id="evo-1", moment=clock.utcnow(), customer={"phone": PHONE},
                       positions=(engine.Position(id="1", amount=50000, quantity=Decimal(1), price=50000),))

@@ -10,7 +10,7 @@ import pytest
 import responses
 from sqlalchemy import select
 
-from hub.models.notify import NotifyChannel, OutboxMessage
+from hub.notify.models import NotifyChannel, OutboxMessage
 from hub.notify import enqueue, registry
 from hub.notify.channels import Smsc, smsc_state
 from hub.notify.delivery import deliver, deliver_due

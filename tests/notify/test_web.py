@@ -7,8 +7,8 @@ import json
 import responses
 from sqlalchemy import func, select
 
-from hub.models import Customer
-from hub.models.notify import ChatLink, OutboxMessage
+from hub.customers.models import Customer
+from hub.notify.models import ChatLink, OutboxMessage
 from hub.notify import enqueue
 from hub.notify.outbox import unsubscribe_token
 
@@ -169,8 +169,8 @@ def test_bot_tells_the_nearest_expiry(client, session, tid, channel, customer):
     from decimal import Decimal
 
     from hub import engine
-    from hub.services.programs import DEFAULT_SETTINGS, put_program
-    from hub.services.receipts import SaleRequest, commit_sale
+    from hub.programs.operations import DEFAULT_SETTINGS, put_program
+    from hub.receipts.operations import SaleRequest, commit_sale
     row = channel("telegram")
     put_program(session, tid, {**DEFAULT_SETTINGS, "bonus_lifetime_days": 5})
     cid = customer().id
@@ -201,7 +201,7 @@ def test_webhook_registration_rotates_the_secret(api, client, session):
 
 
 def test_the_sweep_is_registered(session, tid, channel, customer):
-    from hub.services.automation import _sweeps
+    from hub.sweeps import _sweeps
     channel("smsru")
     m = enqueue(session, tenant_id=tid, customer_id=customer().id, topic="sale", dedupe_key="x",
                 context={})

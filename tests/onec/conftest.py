@@ -13,13 +13,14 @@ import pytest
 from sqlalchemy import func, select
 
 from connectors.registry import create_connection
-from hub.models import (
-    Account, CatalogGroup, CatalogProduct, Connection, Customer, Hold, InboundEvent, Operation, Posting,
-    Receipt, ReceiptReturn,
-)
-from hub.services.bonuses import adjust_bonuses
-from hub.services.customers import register_customer
-from hub.services.programs import DEFAULT_SETTINGS, put_program
+from hub.ledger.models import Account, Hold, Posting
+from hub.catalog.models import CatalogGroup, CatalogProduct
+from hub.connections.models import Connection, InboundEvent
+from hub.customers.models import Customer
+from hub.receipts.models import Operation, Receipt, ReceiptReturn
+from hub.customers.bonuses import adjust_bonuses
+from hub.customers.operations import register_customer
+from hub.programs.operations import DEFAULT_SETTINGS, put_program
 from hub.clock import utcnow
 from onec.models import OnecCard, OnecDocument, OnecExchange, OnecWriteoff
 

@@ -12,9 +12,9 @@ import zipfile
 import pytest
 from sqlalchemy import select
 
-from hub.models import CatalogGroup, CatalogProduct
-from hub.services.catalog import groups_of
-from hub.services.programs import put_program
+from hub.catalog.models import CatalogGroup, CatalogProduct
+from hub.catalog.operations import groups_of
+from hub.programs.operations import put_program
 from tests.onec.conftest import CARD, LOGIN, PASSWORD, PROGRAM, calc_body, counts, goods_line, set_settings
 
 NS = "urn:1C.ru:commerceml_210"

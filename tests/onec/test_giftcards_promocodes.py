@@ -9,9 +9,10 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from hub.clock import frozen, utcnow
-from hub.models.promotions import CertificatePosting, GiftCertificate, PromoCode, PromoCodeRedemption
-from hub.services import certificates
-from hub.services.promotions import create_codes, create_promotion
+from hub.certificates.models import CertificatePosting, GiftCertificate
+from hub.promotions.models import PromoCode, PromoCodeRedemption
+from hub.certificates import operations as certificates
+from hub.promotions.operations import create_codes, create_promotion
 from tests.onec.conftest import CARD, ITEM_CAKE, ITEM_COFFEE, calc_body, counts, goods_line
 
 NUMBER = "7000000000000017"

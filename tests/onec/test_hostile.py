@@ -94,8 +94,8 @@ def test_loyalty_resources_never_500(onec, session):
 
 
 def test_another_tenants_connection_and_customer(onec, session, client):
-    from hub.services.customers import register_customer
-    from hub.services.tenants import create_tenant
+    from hub.customers.operations import register_customer
+    from hub.tenants.operations import create_tenant
     from hub.clock import utcnow
     other, _ = create_tenant(session, "Чужой магазин")
     other_conn, _ = create_connection(session, other.id, kind="onec", external_account="other-base",

@@ -247,7 +247,7 @@ def test_issueclientcard(onec, session):
 
 def test_other_tenant_connection_cannot_see_card(onec, session, client):
     from connectors.registry import create_connection
-    from hub.services.tenants import create_tenant
+    from hub.tenants.operations import create_tenant
     other, _ = create_tenant(session, "Другой магазин")
     conn, _ = create_connection(session, other.id, kind="onec", external_account="retail-base",
                                 credentials={"login": "a", "password": "b"})
@@ -265,7 +265,7 @@ def test_credentials_are_decrypted_once_per_ciphertext(onec, session, monkeypatc
     credentials (a new ciphertext) take effect at once."""
     import onec.common as common
     from connectors.registry import set_credentials
-    from hub.models import Connection
+    from hub.connections.models import Connection
     calls = []
     real = common.credentials_of
     monkeypatch.setattr(common, "credentials_of", lambda conn: calls.append(conn.id) or real(conn))
@@ -305,7 +305,7 @@ def test_calculatediscounts_costs_few_queries(onec, session):
 def _accruals(session, tenant_id: str) -> list[int]:
     from sqlalchemy import select
 
-    from hub.models import Posting
+    from hub.ledger.models import Posting
     out = list(session.scalars(select(Posting.amount).where(Posting.tenant_id == tenant_id,
                                                              Posting.kind == "accrual").order_by(Posting.moment)))
     session.rollback()

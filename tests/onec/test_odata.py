@@ -16,7 +16,8 @@ from sqlalchemy import select
 
 from connectors.http import OutboundError
 from hub.clock import advance, frozen, utcnow
-from hub.models import InboundEvent, Receipt, ReceiptReturn
+from hub.connections.models import InboundEvent
+from hub.receipts.models import Receipt, ReceiptReturn
 from onec import odata
 from onec.loyalty import UNLOCKED, WRITTEN_OFF
 from onec.models import OnecDocument, OnecSync, OnecWriteoff
@@ -151,7 +152,7 @@ def deliver(session, desk, doc: dict, kind: str = "sale") -> str:  # noqa: ANN00
 
 
 def pull(session, desk, since_hours: int = 48) -> dict:  # noqa: ANN001
-    from hub.models import Connection
+    from hub.connections.models import Connection
     conn = session.get(Connection, desk.connection_id)
     return odata.sync(session, conn, utcnow() - timedelta(hours=since_hours), utcnow() + timedelta(minutes=1))
 
@@ -400,7 +401,7 @@ def test_the_periodic_pull_keeps_its_place_and_records_failures(base, session, f
 
 def test_not_configured_and_the_command(onec, session):
     from hub.adapters import adapter_commands
-    from hub.models import Connection
+    from hub.connections.models import Connection
     from onec.cli import cli, parse_since
     assert cli in adapter_commands() and "sync" in cli.commands
     assert utcnow() - parse_since("2d") - timedelta(days=2) < timedelta(seconds=5)
@@ -419,9 +420,9 @@ def test_accrual_figure_assumes_no_bonus_payment_and_is_booked_once(base, sessio
     through OData afterwards claims the write-off and accrues nothing more."""
     import copy
 
-    from hub.models import Posting
-    from hub.services.bonuses import adjust_bonuses
-    from hub.services.programs import put_program
+    from hub.ledger.models import Posting
+    from hub.customers.bonuses import adjust_bonuses
+    from hub.programs.operations import put_program
     from tests.onec.conftest import PROGRAM
     desk, tenant = base, base.tenant_id
     program = copy.deepcopy(PROGRAM)

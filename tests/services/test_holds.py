@@ -9,11 +9,11 @@ import pytest
 from connectors.receipts import make_position
 from hub.errors import Invalid
 from hub.ledger import account_view, check_ledger
-from hub.services.automation import run_due
-from hub.services.bonuses import adjust_bonuses
-from hub.services.customers import register_customer
-from hub.services.holds import quote_and_hold, release_receipt_hold
-from hub.services.receipts import SaleRequest, commit_sale
+from hub.sweeps import run_due
+from hub.customers.bonuses import adjust_bonuses
+from hub.customers.operations import register_customer
+from hub.receipts.holds import quote_and_hold, release_receipt_hold
+from hub.receipts.operations import SaleRequest, commit_sale
 
 NOW = datetime.now(timezone.utc)
 

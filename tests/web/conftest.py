@@ -36,7 +36,7 @@ def last_code(session, tenant_id: str, phone: str) -> str:
 @pytest.fixture
 def shop(session):
     """Tenant A with an owner, a manager, a read-only user and a cashier; tenant B with its owner."""
-    from hub.services.tenants import create_tenant
+    from hub.tenants.operations import create_tenant
     from hub.web.ui.auth import create_user
     a, _ = create_tenant(session, "Кофейня «Зерно»")
     b, _ = create_tenant(session, "Чужой магазин")
@@ -71,7 +71,7 @@ def as_role(client, shop):
 def customer_of(session):
     def make(tenant_id: str, phone: str = "+79161234567", **data):
         from hub.clock import utcnow
-        from hub.services.customers import register_customer
+        from hub.customers.operations import register_customer
         c = register_customer(session, tenant_id, {"phone": phone, **data}, source="api", moment=utcnow())
         session.commit()
         return c

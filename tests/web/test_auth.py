@@ -21,7 +21,7 @@ def test_login_and_logout(client, shop):
 
 
 def test_wrong_password_and_lockout(client, shop, session):
-    from hub.models.web import WebUser
+    from hub.staff.models import WebUser
     email = shop["users"]["manager"]
     t = token(client, "/cabinet/login")
     for _ in range(5):

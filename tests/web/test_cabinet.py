@@ -16,7 +16,7 @@ NOW = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
 
 def _sale(session, tenant_id, customer=None, amount=100000, external_id=None, moment=NOW):
     from hub import engine
-    from hub.services.receipts import SaleRequest, commit_sale
+    from hub.receipts.operations import SaleRequest, commit_sale
     req = SaleRequest(external_id=external_id or uuid.uuid4().hex, moment=moment,
                       positions=(engine.Position(id="1", amount=amount, price=amount, name="Кофе"),),
                       customer={"id": customer.id} if customer else None, store="S1", cashier="K1")
@@ -87,7 +87,7 @@ def test_client_card_and_isolation(client, session, shop, as_role, customer_of):
 
 
 def test_manual_accrual_debit_and_audit(client, session, shop, as_role, customer_of):
-    from hub.models import Posting
+    from hub.ledger.models import Posting
     c = customer_of(shop["a"])
     t = as_role("manager") and token(client, f"/cabinet/clients/{c.id}")
     key = str(uuid.uuid4())
@@ -128,7 +128,7 @@ def test_readonly_cannot_adjust(client, shop, as_role, customer_of):
 
 
 def test_program_form_shows_the_hubs_messages_next_to_fields(client, session, shop, as_role):
-    from hub.services.programs import load_settings
+    from hub.programs.operations import load_settings
     as_role("owner")
     t = token(client, "/cabinet/program")
     r = client.post("/cabinet/program", data=_program_form(**{"csrf_token": t, "levels-1-threshold": "-100"}))
@@ -153,7 +153,7 @@ def test_program_form_shows_the_hubs_messages_next_to_fields(client, session, sh
 
 
 def test_program_form_saves_and_is_audited(client, session, shop, as_role):
-    from hub.services.programs import get_program, load_settings
+    from hub.programs.operations import get_program, load_settings
     as_role("owner")
     t = token(client, "/cabinet/program")
     r = client.post("/cabinet/program", data=_program_form(csrf_token=t))
@@ -203,7 +203,7 @@ def test_receipts_list_filters_and_card(client, session, shop, as_role, customer
 
 
 def test_users_invite_and_roles(client, session, shop, as_role):
-    from hub.models.web import WebUser
+    from hub.staff.models import WebUser
     as_role("owner")
     t = token(client, "/cabinet/users")
     r = client.post("/cabinet/users", data={"csrf_token": t, "email": "new@zerno.test", "role": "manager",

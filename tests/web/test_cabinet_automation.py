@@ -17,7 +17,7 @@ NOW = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)          # 12:00 in Mosc
 
 
 def _audit(session, tenant_id: str) -> list[str]:
-    from hub.models.web import AuditEntry
+    from hub.staff.models import AuditEntry
     return sorted(session.scalars(select(AuditEntry.action).where(AuditEntry.tenant_id == tenant_id)).all())
 
 
@@ -60,7 +60,7 @@ def test_every_page_renders_in_russian(client, session, shop, as_role, role):
 
 
 def test_channels_connect_secret_never_shown_replace_and_hub_errors(client, session, shop, as_role):
-    from hub.models.notify import NotifyChannel
+    from hub.notify.models import NotifyChannel
     from hub.notify import registry
     as_role("manager")
     page = text(client.get("/cabinet/channels"))
@@ -241,7 +241,7 @@ def test_calculator_proposes_seed_001_gift(client, session, shop, as_role):
 
 def test_chains_create_edit_validate_delete_and_isolation(client, session, shop, as_role):
     from hub.automation import chains
-    from hub.models.automation import WinbackChain
+    from hub.automation.models import WinbackChain
     with frozen(NOW):
         theirs = chains.save_chain(session, shop["b"], {"name": "Чужая", "steps": [{"days": 30}]}, NOW)
     as_role("manager")
@@ -301,8 +301,8 @@ def _customers(customer_of, tenant_id: str) -> list:
 
 
 def test_mailing_estimate_create_send_and_list(client, session, shop, as_role, customer_of):
-    from hub.models.automation import Mailing, MechanicEvent
-    from hub.models.notify import OutboxMessage
+    from hub.automation.models import Mailing, MechanicEvent
+    from hub.notify.models import OutboxMessage
     from hub.notify import registry
     with frozen(NOW):
         _customers(customer_of, shop["a"])

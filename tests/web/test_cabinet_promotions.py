@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from hub.clock import frozen
-from hub.models.promotions import GiftCertificate, PromoCode, Promotion
+from hub.certificates.models import GiftCertificate
+from hub.promotions.models import PromoCode, Promotion
 from tests.web.conftest import text, token
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)       # Friday, 12:00 in Moscow
@@ -45,8 +46,8 @@ def _promotions(session, tenant_id):
 
 
 def test_create_promotion_through_the_form(client, session, shop, as_role):
-    from hub.models.web import AuditEntry
-    from hub.services.promotions import active_promotions
+    from hub.staff.models import AuditEntry
+    from hub.promotions.operations import active_promotions
     with frozen(NOW):
         as_role("manager")
         page = text(client.get("/cabinet/promotions/new"))
@@ -98,7 +99,7 @@ def test_bad_input_shows_the_message_and_writes_nothing(client, session, shop, a
 
 
 def test_edit_and_deactivate(client, session, shop, as_role):
-    from hub.services import promotions as service
+    from hub.promotions import operations as service
     promo = service.create_promotion(session, shop["a"], {"name": "2+1 на кофе", "reward": "free_items",
                                                           "buy": 2, "free": 1, "when": {"groups": ["coffee"]}})
     as_role("owner")
@@ -123,7 +124,7 @@ def test_edit_and_deactivate(client, session, shop, as_role):
 
 
 def test_promo_code_batch_list_print_and_csv(client, session, shop, as_role):
-    from hub.services import promotions as service
+    from hub.promotions import operations as service
     promo = service.create_promotion(session, shop["a"], {"name": "Скидка 10%", "reward": "percent_off", "percent": "10"})
     as_role("manager")
     url = f"/cabinet/promotions/{promo['id']}/codes"
@@ -158,7 +159,7 @@ def test_promo_code_batch_list_print_and_csv(client, session, shop, as_role):
 
 def test_certificates_issue_list_page_and_block(client, session, shop, as_role):
     from hub.errors import DomainError
-    from hub.services import certificates as service
+    from hub.certificates import operations as service
     with frozen(NOW):
         as_role("owner")
         t = token(client, "/cabinet/certificates")
@@ -220,8 +221,8 @@ def test_certificates_issue_list_page_and_block(client, session, shop, as_role):
 
 
 def test_roles_csrf_and_other_tenants(client, session, shop, as_role):
-    from hub.services import certificates as cert_service
-    from hub.services import promotions as service
+    from hub.certificates import operations as cert_service
+    from hub.promotions import operations as service
     mine = service.create_promotion(session, shop["a"], {"name": "Моя", "reward": "percent_off", "percent": "5"})
     theirs = service.create_promotion(session, shop["b"], {"name": "Чужая", "reward": "percent_off", "percent": "5"})
     service.create_codes(session, shop["b"], theirs["id"], {"count": 1})

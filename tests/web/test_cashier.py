@@ -6,7 +6,8 @@ import uuid
 
 from sqlalchemy import func, select
 
-from hub.models import Customer, Receipt
+from hub.customers.models import Customer
+from hub.receipts.models import Receipt
 from tests.web.conftest import last_code, text, token
 
 HX = {"HX-Request": "true"}
@@ -130,7 +131,7 @@ def test_another_tenants_client_and_receipt_are_404(client, session, shop, as_ro
     assert "Клиент не найден" in text(client.get("/cashier/find?q=+79990000003", headers=h))
     from hub import engine
     from hub.clock import utcnow
-    from hub.services.receipts import SaleRequest, commit_sale
+    from hub.receipts.operations import SaleRequest, commit_sale
     answer, _ = commit_sale(session, shop["b"], "web_cashier", SaleRequest(
         external_id="W-THEIRS", moment=utcnow(), positions=(engine.Position(id="1", amount=1000, price=1000),)), {})
     assert client.get("/cashier/returns?number=W-THEIRS").status_code == 404
@@ -142,7 +143,7 @@ def test_another_tenants_client_and_receipt_are_404(client, session, shop, as_ro
 def test_a_cashier_registering_many_clients_is_not_limited_per_address(client, session, shop, as_role):
     """The per-IP code limit guards the participant's self-service door; a signed-in cashier at
     a shop (one address for every till) registers as many clients as come."""
-    from hub.models import OutboxMessage
+    from hub.notify.models import OutboxMessage
     from hub.notify import registry, rules
     registry.configure(session, shop["a"], "smsru", settings={}, credentials={"api_id": "KEY"})
     rules.put_settings(session, shop["a"], {"code_limit": {"per_ip_hour": 1}})

@@ -23,11 +23,11 @@ navigator.mediaDevices.getUserMedia = async () => {
 
 def _setup(srv) -> tuple[str, str]:
     from hub.clock import utcnow
-    from hub.services import certificates
-    from hub.services.bonuses import adjust_bonuses
-    from hub.services.customers import register_customer
-    from hub.services.programs import DEFAULT_SETTINGS, put_program
-    from hub.services.promotions import create_codes, create_promotion
+    from hub.certificates import operations as certificates
+    from hub.customers.bonuses import adjust_bonuses
+    from hub.customers.operations import register_customer
+    from hub.programs.operations import DEFAULT_SETTINGS, put_program
+    from hub.promotions.operations import create_codes, create_promotion
     s, tenant = srv["session"], srv["tenant"]
     put_program(s, tenant, {**DEFAULT_SETTINGS, "verify_spending": True})
     c = register_customer(s, tenant, {"phone": PHONE, "first_name": "Вера"}, source="api", moment=utcnow())

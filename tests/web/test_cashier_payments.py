@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from hub.clock import advance, frozen, utcnow
-from hub.models import Receipt
+from hub.receipts.models import Receipt
 from tests.web.conftest import last_code, text, token
 from tests.web.test_cashier import _start
 
@@ -31,12 +31,12 @@ def _balance(session, tenant_id: str, customer_id: str) -> int:
 
 
 def _verify_spending(session, tenant_id: str, on: bool = True) -> None:
-    from hub.services.programs import DEFAULT_SETTINGS, put_program
+    from hub.programs.operations import DEFAULT_SETTINGS, put_program
     put_program(session, tenant_id, {**DEFAULT_SETTINGS, "verify_spending": on})
 
 
 def _client_with_bonuses(session, tenant_id: str, customer_of, kopecks: int = 10000):
-    from hub.services.bonuses import adjust_bonuses
+    from hub.customers.bonuses import adjust_bonuses
     c = customer_of(tenant_id, PHONE)
     adjust_bonuses(session, tenant_id, c.id, amount=kopecks, kind="gift", reason="Подарок", valid_days=30,
                    moment=utcnow(), idempotency_key=None, source="cabinet", body={})
@@ -126,7 +126,7 @@ def test_spend_code_for_another_tenants_client_is_404(client, session, shop, as_
 # --- promo codes ----------------------------------------------------------------------------------
 
 def _promo(session, tenant_id: str, **when) -> tuple[str, str]:
-    from hub.services.promotions import create_codes, create_promotion
+    from hub.promotions.operations import create_codes, create_promotion
     p = create_promotion(session, tenant_id, {"name": "Осень −10%", "reward": "percent_off", "percent": "10",
                                               "when": when})
     batch = create_codes(session, tenant_id, p["id"], {"count": 1, "max_uses": 1})
@@ -134,7 +134,7 @@ def _promo(session, tenant_id: str, **when) -> tuple[str, str]:
 
 
 def test_promo_code_applies_once_and_says_why_not(client, session, shop, as_role, customer_of, now):
-    from hub.models.promotions import PromoCode, PromoCodeRedemption
+    from hub.promotions.models import PromoCode, PromoCodeRedemption
     a = shop["a"]
     _, code = _promo(session, a)
     c = customer_of(a, PHONE)
@@ -174,7 +174,7 @@ def test_promo_code_applies_once_and_says_why_not(client, session, shop, as_role
 
 
 def test_promo_code_whose_conditions_are_not_met(client, session, shop, as_role, now):
-    from hub.models.promotions import PromoCodeRedemption
+    from hub.promotions.models import PromoCodeRedemption
     a = shop["a"]
     _, code = _promo(session, a, min_amount=500000)
     h = _start(client, as_role)
@@ -188,7 +188,7 @@ def test_promo_code_whose_conditions_are_not_met(client, session, shop, as_role,
 # --- gift certificates ----------------------------------------------------------------------------
 
 def _certificate(session, tenant_id: str, nominal: int = 50000, *, active: bool = True) -> str:
-    from hub.services import certificates
+    from hub.certificates import operations as certificates
     number = certificates.issue(session, tenant_id, {"nominal": nominal, "count": 1}, utcnow())[0]["number"]
     if active:
         certificates.activate(session, tenant_id, number, f"T-{number}", utcnow(), utcnow())
@@ -196,7 +196,7 @@ def _certificate(session, tenant_id: str, nominal: int = 50000, *, active: bool 
 
 
 def _cert_balance(session, tenant_id: str, number: str) -> int:
-    from hub.services import certificates
+    from hub.certificates import operations as certificates
     session.rollback()
     answer = certificates.get(session, tenant_id, number, utcnow())["balance"]
     session.rollback()
@@ -204,7 +204,7 @@ def _cert_balance(session, tenant_id: str, number: str) -> int:
 
 
 def test_certificate_balance_and_sale(client, session, shop, as_role, now):
-    from hub.models.promotions import GiftCertificate
+    from hub.certificates.models import GiftCertificate
     a = shop["a"]
     active = _certificate(session, a)
     spare = _certificate(session, a, 300000, active=False)

@@ -20,7 +20,7 @@ def test_user_create(tmp_path):
         assert "boss@shop.test (owner) создан" in out.output and "Пароль (показан один раз): " in out.output
         password = out.output.split("Пароль (показан один раз): ")[1].split()[0]
         from werkzeug.security import check_password_hash
-        from hub.models.web import WebUser
+        from hub.staff.models import WebUser
         row = db.session.query(WebUser).one()
         assert row.tenant_id == tenant and row.role == "owner" and check_password_hash(row.password_hash, password)
         again = run("user", "create", "--tenant", tenant, "--email", "boss@shop.test", "--password", "long-enough-1")

@@ -1,5 +1,5 @@
 """Issue 17.16: clients found by any part of the phone (its last four digits), a card number or
-a name — the same search (hub.services.customers.search_conditions) in the owner's list, at the
+a name — the same search (hub.customers.operations.search_conditions) in the owner's list, at the
 cashier's workplace and in the API; lists show the level's name and formatted phones."""
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ def test_cashier_finds_by_last_four_digits_and_offers_a_choice(client, session, 
 
 def test_api_customer_search(api, session, tenant):
     from hub.clock import utcnow
-    from hub.services.customers import register_customer
+    from hub.customers.operations import register_customer
     for phone, name in (("+79161234567", "Анина"), ("+79035554567", "Венина"), ("+79167654321", "Борисов")):
         register_customer(session, tenant["id"], {"phone": phone, "last_name": name}, source="api", moment=utcnow())
     session.commit()

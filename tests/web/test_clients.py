@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import func, select
 
 from hub.clock import frozen
-from hub.models import Customer
-from hub.models.automation import CustomerSegment, Segment
-from hub.models.ledger import Account, Lot
-from hub.models.web import AuditEntry
+from hub.customers.models import Customer
+from hub.automation.models import CustomerSegment, Segment
+from hub.ledger.models import Account, Lot
+from hub.staff.models import AuditEntry
 from tests.web.conftest import text, token
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
@@ -250,7 +250,7 @@ def test_block_and_unblock_with_a_reason(client, session, shop, as_role, custome
 
 
 def test_the_cashiers_workplace_refuses_a_blocked_client(client, session, shop, as_role, customer_of):
-    from hub.services.customers import set_blocked
+    from hub.customers.operations import set_blocked
     c = customer_of(shop["a"])
     set_blocked(session, shop["a"], c.id, True, reason="Долг", moment=NOW)
     session.commit()
@@ -265,7 +265,7 @@ def test_the_cashiers_workplace_refuses_a_blocked_client(client, session, shop, 
 
 
 def test_the_card_lists_the_newest_20_messages(client, session, shop, as_role, customer_of):
-    from hub.models.notify import OutboxMessage
+    from hub.notify.models import OutboxMessage
     c = customer_of(shop["a"])
     other = customer_of(shop["a"], "+79169998877")
     for i in range(25):

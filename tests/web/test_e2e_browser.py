@@ -51,7 +51,7 @@ def server(app, tmp_path_factory):
 
     from hub.db import upgrade
     from hub.extensions import db, make_engine
-    from hub.services.tenants import create_tenant
+    from hub.tenants.operations import create_tenant
     from hub.web.ui.auth import create_user
     url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'hub.sqlite3'}"
     upgrade(make_engine(url))
@@ -80,7 +80,7 @@ def server(app, tmp_path_factory):
 
 
 def _code(srv) -> str:
-    from hub.models.notify import OutboxMessage
+    from hub.notify.models import OutboxMessage
     s = srv["session"]
     s.expire_all()
     msg = s.scalars(select(OutboxMessage).where(OutboxMessage.topic == "code")
@@ -193,8 +193,8 @@ def test_cashier_registers_sells_with_a_spend_and_returns(page, server):
 
 def test_participant_logs_in_with_a_code_and_sees_balance_and_qr(page, server):
     from hub.clock import utcnow
-    from hub.services.customers import register_customer
-    from hub.services.bonuses import adjust_bonuses
+    from hub.customers.operations import register_customer
+    from hub.customers.bonuses import adjust_bonuses
     s = server["session"]
     phone = "+79165550022"
     c = register_customer(s, server["tenant"], {"phone": phone, "consents": {"sms": True}}, source="api", moment=utcnow())
@@ -305,8 +305,8 @@ def test_participant_history_reads_at_390px(page, server):
     """Each history row: the operation and its time on the left, the bonuses on the right, all
     inside a 390 px window."""
     from hub.clock import utcnow
-    from hub.services.bonuses import adjust_bonuses
-    from hub.services.customers import register_customer
+    from hub.customers.bonuses import adjust_bonuses
+    from hub.customers.operations import register_customer
     s = server["session"]
     phone = "+79165550033"
     c = register_customer(s, server["tenant"], {"phone": phone}, source="api", moment=utcnow())

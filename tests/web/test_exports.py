@@ -36,7 +36,8 @@ def _sheet(book, name):
 
 
 def test_clients_export_is_built_and_downloaded(client, session, shop, as_role, customer_of):
-    from hub.models.web import AuditEntry, Export
+    from hub.staff.models import AuditEntry
+    from hub.exports.models import Export
     with frozen(NOW):
         anna = customer_of(shop["a"], "+79161110001", first_name="Анна", last_name="Петрова", gender="female",
                            birth_date=date(1990, 5, 17), email="anna@example.ru", comment="любит капучино")
@@ -73,7 +74,7 @@ def test_clients_export_is_built_and_downloaded(client, session, shop, as_role, 
 
 
 def test_keyset_batches_record_progress(client, session, shop, as_role, customer_of, monkeypatch):
-    from hub.web.cabinet import exports
+    from hub.exports import operations as exports
     monkeypatch.setattr(exports, "BATCH", 2)
     seen = []
     real = exports._progress
@@ -92,7 +93,7 @@ def test_keyset_batches_record_progress(client, session, shop, as_role, customer
 def test_transactions_for_a_period_with_returns(client, session, shop, as_role, customer_of):
     from decimal import Decimal
 
-    from hub.services.receipts import ReturnRequest, return_sale
+    from hub.receipts.operations import ReturnRequest, return_sale
     c = customer_of(shop["a"], "+79161110003", card_number="2000300040")
     inside = datetime(2026, 11, 10, 8, 0, tzinfo=timezone.utc)
     _sale(session, shop["a"], c, 100000, external_id="R-IN", moment=inside)
@@ -125,7 +126,7 @@ def test_transactions_for_a_period_with_returns(client, session, shop, as_role, 
 
 
 def test_validation_messages(client, session, shop, as_role):
-    from hub.models.web import Export
+    from hub.exports.models import Export
     as_role("owner")
     r = _export(client, session, {"kind": "transactions", "date_from": "", "date_to": "2026-13-01"})
     assert r.status_code == 422
@@ -141,7 +142,7 @@ def test_validation_messages(client, session, shop, as_role):
 
 
 def test_roles_csrf_and_sign_in(client, session, shop, as_role):
-    from hub.models.web import Export
+    from hub.exports.models import Export
     assert client.get("/cabinet/exports").status_code == 302                  # not signed in
     as_role("readonly")
     assert client.get("/cabinet/exports").status_code == 403
@@ -158,12 +159,12 @@ def test_roles_csrf_and_sign_in(client, session, shop, as_role):
 
 def test_another_tenants_export_is_not_found(client, session, shop, as_role):
     from flask_login import login_user  # noqa: F401
-    from hub.models.web import Export
+    from hub.exports.models import Export
     theirs = Export(tenant_id=shop["b"], kind="clients", params={}, status="done", rows_done=0,
                     file_name="clients.xlsx", user_email="owner@other.test", created_at=NOW)
     session.add(theirs)
     session.commit()
-    from hub.web.cabinet.exports import file_path
+    from hub.exports.operations import file_path
     path = file_path(theirs)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"secret")
@@ -187,7 +188,7 @@ def test_background_job_progress_is_polled(client, session, shop, as_role, custo
     import hub.jobs
     from hub.db import upgrade  # noqa: F401
     from hub.extensions import db
-    from hub.web.cabinet import exports
+    from hub.exports import operations as exports
     queue = _Queue()
     monkeypatch.setattr(hub.jobs, "get_queue", lambda config=None: queue)
     customer_of(shop["a"], "+79161110004")
@@ -224,7 +225,7 @@ def test_fast_rows_are_the_bytes_xlsxwriter_writes():
 
     import xlsxwriter
 
-    from hub.web.cabinet import exports
+    from hub.exports import operations as exports
     rows = [("+79161110001", "Петрова Анна", "женский", 33000, "a&b<c>@x.ru", " пробел", 46000.5, "Золотой",
              75.0, 2, 750.0, 46000.51234, 1500.0),
             ("+7", "tab\there", None, None, "", "ctl\x01x _x0041_ y\r", None, "x\n", 0.0, 0, None, None, 0.1 + 0.2),
@@ -251,7 +252,7 @@ def test_fast_rows_are_the_bytes_xlsxwriter_writes():
 def test_serials_follow_the_zone_offsets():
     from zoneinfo import ZoneInfo
 
-    from hub.web.cabinet.exports import _EPOCH, _Serials
+    from hub.exports.operations import _EPOCH, _Serials
     for name in ("Europe/Moscow", "Europe/Berlin", "America/St_Johns"):
         tz = ZoneInfo(name)
         serial = _Serials(tz)
@@ -268,8 +269,8 @@ def test_large_export_without_a_queue_runs_after_the_response(client, session, s
                                                               monkeypatch):
     """Without Redis a large export is not built in the request: a thread of the process builds
     it, and the page polls the progress until the file is there."""
-    from hub.models.web import Export
-    from hub.web.cabinet import exports
+    from hub.exports.models import Export
+    from hub.exports import operations as exports
     spawned = []
     monkeypatch.setattr(exports, "INLINE_ROWS", 2)
     monkeypatch.setattr(exports, "_spawn", spawned.append)
@@ -291,14 +292,14 @@ def test_background_thread_builds_on_its_own_session(tmp_path, monkeypatch):
     """build_in_thread in a real thread, on a committed SQLite database of its own."""
     from sqlalchemy.orm import sessionmaker
 
-    import hub.models  # noqa: F401
+    import hub.schema  # noqa: F401
     from hub.clock import utcnow
     from hub.extensions import db, make_engine
-    from hub.models.base import Base
-    from hub.models.web import Export
-    from hub.services.customers import register_customer
-    from hub.services.tenants import create_tenant
-    from hub.web.cabinet import exports
+    from hub.orm import Base
+    from hub.exports.models import Export
+    from hub.customers.operations import register_customer
+    from hub.tenants.operations import create_tenant
+    from hub.exports import operations as exports
     engine = make_engine(f"sqlite:///{tmp_path / 'thread.sqlite3'}")
     Base.metadata.create_all(engine)
     monkeypatch.setattr(db, "engine", engine)

@@ -40,8 +40,8 @@ def tab(bfcache_browser):
 
 def _client(srv) -> str:
     from hub.clock import utcnow
-    from hub.models import Customer
-    from hub.services.customers import register_customer
+    from hub.customers.models import Customer
+    from hub.customers.operations import register_customer
     s = srv["session"]
     c = s.query(Customer).filter_by(tenant_id=srv["tenant"], phone=PHONE).first() or register_customer(
         s, srv["tenant"], {"phone": PHONE, "first_name": "Тамара"}, source="api", moment=utcnow())

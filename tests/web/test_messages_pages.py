@@ -23,7 +23,7 @@ def test_overview_shows_templates_costs_and_quiet_hours(client, session, shop, a
 
 def test_toggle_topic_and_quiet_hours(client, session, shop, as_role):
     from hub.notify import catalog, rules
-    from hub.models.web import AuditEntry
+    from hub.staff.models import AuditEntry
     as_role("manager")
     t = token(client, "/cabinet/messages")
     r = client.post("/cabinet/messages/birthday/toggle", data={"csrf_token": t, "enabled": "0"})
@@ -87,7 +87,7 @@ def test_read_only_cannot_change_messages(client, session, shop, as_role):
 
 
 def test_message_log_with_costs_and_isolation(client, session, shop, as_role, customer_of):
-    from hub.models.notify import OutboxMessage
+    from hub.notify.models import OutboxMessage
     c = customer_of(shop["a"])
     for n, (status, cost) in enumerate((("delivered", 500), ("failed", None), ("delivered", 250))):
         session.add(OutboxMessage(tenant_id=shop["a"], customer_id=c.id, topic="gift", channel="sms",

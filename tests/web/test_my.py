@@ -48,8 +48,8 @@ def test_code_login_errors(client, session, shop, customer_of):
 
 
 def test_home_shows_balance_expiry_level_and_card(client, session, shop, customer_of):
-    from hub.services.bonuses import adjust_bonuses
-    from hub.services.programs import put_program, DEFAULT_SETTINGS
+    from hub.customers.bonuses import adjust_bonuses
+    from hub.programs.operations import put_program, DEFAULT_SETTINGS
     settings = dict(DEFAULT_SETTINGS)
     settings["levels"] = DEFAULT_SETTINGS["levels"] + [
         {"code": "gold", "name": "Золотой", "threshold": 1000000, "accrual": {"scheme": "percent", "percent": "7"},
@@ -72,7 +72,7 @@ def test_home_shows_balance_expiry_level_and_card(client, session, shop, custome
 
 
 def test_profile_and_consent_withdrawal(client, session, shop, customer_of):
-    from hub.models import Customer
+    from hub.customers.models import Customer
     c = customer_of(shop["a"], consents={"sms": True, "personal_data": True})
     cid = c.id
     t = _login(client, session, shop["a"])
@@ -104,9 +104,9 @@ def test_a_friend_registers_by_the_invitation_link(client, session, shop, custom
     newcomer's gift; a link with an unknown code is 404; no consent, no registration."""
     from sqlalchemy import select
     from hub.automation import settings as auto_settings
-    from hub.models import Customer
-    from hub.models.automation import Referral
-    from hub.services.customers import summarize
+    from hub.customers.models import Customer
+    from hub.automation.models import Referral
+    from hub.customers.operations import summarize
     auto_settings.save(session, shop["a"], {"referral": {
         "enabled": True, "newcomer_gift": {"amount": 20000, "valid_days": 14}, "levels": [{"percent": 10}]}},
         datetime.now(timezone.utc))

@@ -16,7 +16,7 @@ from tests.web.test_my import _login
 
 
 def _receipt(session, tenant_id, customer_id, amount=123456, days_ago=1, store="Магазин на Ленина"):
-    from hub.models import Receipt
+    from hub.receipts.models import Receipt
     r = Receipt(tenant_id=tenant_id, source="test", external_id=uuid.uuid4().hex, customer_id=customer_id,
                 moment=utcnow() - timedelta(days=days_ago), store=store, amount=amount, amount_to_pay=amount,
                 lines=[{"id": "1", "name": "Капучино", "price": amount, "quantity": "1", "amount": amount}],
@@ -27,7 +27,7 @@ def _receipt(session, tenant_id, customer_id, amount=123456, days_ago=1, store="
 
 
 def _reviews(session, tenant_id):
-    from hub.models.reviews import Review
+    from hub.reviews.models import Review
     return list(session.scalars(select(Review).where(Review.tenant_id == tenant_id)))
 
 
@@ -139,7 +139,7 @@ def test_home_asks_to_rate_recent_receipts(client, session, shop, buyer):
 
 
 def _seed_reviews(session, tenant_id, customer_of, ratings, phone="+79167770000"):
-    from hub.models.reviews import Review
+    from hub.reviews.models import Review
     c = customer_of(tenant_id, phone=phone, first_name="Ольга")
     base = utcnow() - timedelta(days=10)
     for i, rating in enumerate(ratings):
@@ -186,7 +186,7 @@ def test_cabinet_reviews_empty(client, session, shop):
 
 
 def test_api_reviews(client, session, shop, customer_of):
-    from hub.services.tenants import create_tenant
+    from hub.tenants.operations import create_tenant
     tenant, key = create_tenant(session, "API-магазин")
     session.commit()
     cid = _seed_reviews(session, tenant.id, customer_of, [5, 4, 1])

@@ -54,7 +54,7 @@ def test_the_bots_expiry_answer_agrees(session, customer_of, shop, kopecks, expe
 
 
 def test_every_ledger_code_has_a_russian_name():
-    from hub.models.ledger import LOT_KINDS, POSTING_KINDS
+    from hub.ledger.models import LOT_KINDS, POSTING_KINDS
     from hub.text import EVENT_STATUS_NAMES, LOT_KIND_NAMES, MAILING_STATUS_NAMES, POSTING_KIND_NAMES
     assert set(LOT_KINDS) <= set(LOT_KIND_NAMES) and set(POSTING_KINDS) <= set(POSTING_KIND_NAMES)
     assert MAILING_STATUS_NAMES["sent"] == "запущена"     # its messages are queued, not yet delivered

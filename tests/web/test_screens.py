@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 import uuid
 
-from hub.models import Cashier, Store
-from hub.services.tenants import save_point
+from hub.tenants.models import Cashier, Store
+from hub.tenants.operations import save_point
 from tests.web.conftest import text, token
 from tests.web.test_my import _login
 from tests.web.test_reviews import _receipt
@@ -102,7 +102,7 @@ def test_consent_links_to_its_text(client, session, shop, customer_of):
 
 
 def test_front_page_links_to_the_demo_participants_cabinet(client, session, tmp_path, monkeypatch):
-    from hub.services.tenants import create_tenant
+    from hub.tenants.operations import create_tenant
     assert 'id="demo-my"' not in text(client.get("/"))      # no demo tenant: no link
     tenant, key = create_tenant(session, "Демо-магазин")
     session.commit()

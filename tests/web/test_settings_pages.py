@@ -1,4 +1,4 @@
-"""Stores and cashiers, API keys (shown once, revoked through hub.services.tenants) and
+"""Stores and cashiers, API keys (shown once, revoked through hub.tenants.operations) and
 connections with their inbox (failed events, retry through connectors.inbox) in the owner's
 cabinet: roles, CSRF, validation messages, tenants sealed, audit."""
 from __future__ import annotations
@@ -30,9 +30,9 @@ def _reset():
 # --- stores and cashiers ---------------------------------------------------------------------
 
 def test_points_list_create_rename_and_validation(client, session, shop, as_role):
-    from hub.models import Cashier, Store
-    from hub.models.web import AuditEntry
-    from hub.services.tenants import ensure_store
+    from hub.tenants.models import Cashier, Store
+    from hub.staff.models import AuditEntry
+    from hub.tenants.operations import ensure_store
     ensure_store(session, shop["a"], "S-7")
     ensure_store(session, shop["b"], "THEIRS-1")
     session.commit()
@@ -72,8 +72,8 @@ def test_points_read_only(client, session, shop, as_role):
 # --- API keys ----------------------------------------------------------------------------------
 
 def test_api_key_is_shown_once_and_revoked(client, session, shop, as_role, api):
-    from hub.models import ApiKey
-    from hub.models.web import AuditEntry
+    from hub.tenants.models import ApiKey
+    from hub.staff.models import AuditEntry
     as_role("owner")
     t = token(client, "/cabinet/keys")
     r = client.post("/cabinet/keys", data={"csrf_token": t, "name": "Сайт"})
@@ -97,7 +97,7 @@ def test_api_key_is_shown_once_and_revoked(client, session, shop, as_role, api):
 
 
 def test_api_keys_roles_and_isolation(client, session, shop, as_role):
-    from hub.models import ApiKey
+    from hub.tenants.models import ApiKey
     theirs = session.scalars(select(ApiKey).where(ApiKey.tenant_id == shop["b"])).one()
     mine = session.scalars(select(ApiKey).where(ApiKey.tenant_id == shop["a"])).one()
     as_role("owner")
@@ -160,8 +160,8 @@ def test_connections_list_and_inbox(client, session, shop, as_role):
 
 
 def test_retry_a_failed_event(client, session, shop, as_role):
-    from hub.models import InboundEvent
-    from hub.models.web import AuditEntry
+    from hub.connections.models import InboundEvent
+    from hub.staff.models import AuditEntry
     conn, events, failed_id = _connection_with_events(session, shop["a"])
     other, other_events, _ = _connection_with_events(session, shop["b"], "acc-b")
     as_role("manager")

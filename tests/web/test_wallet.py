@@ -64,7 +64,7 @@ def pki(tmp_path_factory):
 
 
 def _configure(session, tenant_id, pki, **over):
-    from hub.web.my.wallet import configure
+    from hub.wallet.operations import configure
     args = {"pass_type_id": "pass.ru.zerno.loyalty", "team_id": "ABCDE12345", "cert_pem": pki["cert.pem"],
             "key_pem": pki["key.pem"], "wwdr_pem": pki["wwdr.pem"], "key_password": b"secret-pass", **over}
     row = configure(session, tenant_id, moment=utcnow(), **args)
@@ -91,7 +91,7 @@ def test_without_configuration_no_button_and_404(client, session, shop, customer
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")
 def test_signed_pass(client, session, shop, customer_of, pki, tmp_path):
-    from hub.services.bonuses import adjust_bonuses
+    from hub.customers.bonuses import adjust_bonuses
     c = customer_of(shop["a"], card_number="2000111122223", first_name="Анна")
     adjust_bonuses(session, shop["a"], c.id, amount=12345, kind="gift", reason="Подарок", valid_days=10,
                    moment=utcnow(), idempotency_key=None, source="cabinet", body={})
@@ -138,8 +138,8 @@ def test_signed_pass(client, session, shop, customer_of, pki, tmp_path):
 
 def test_configuration_is_checked_and_encrypted(session, shop, pki):
     from hub.errors import Invalid
-    from hub.models.reviews import WalletPassConfig
-    from hub.web.my.wallet import usable
+    from hub.wallet.models import WalletPassConfig
+    from hub.wallet.operations import usable
     cases = [({"pass_type_id": "ru.zerno"}, "pass_type_id", "pass.ru.example.loyalty"),
              ({"team_id": "abc"}, "team_id", "10 латинских букв"),
              ({"cert_pem": b"not a cert"}, "cert", "Сертификат не читается"),

@@ -6,7 +6,7 @@ Create Date: 2026-11-22 13:55:49.404764
 """
 from alembic import op
 import sqlalchemy as sa
-import hub.models.base
+import hub.orm
 
 
 revision = '0002'
@@ -26,8 +26,8 @@ def upgrade() -> None:
     sa.Column('inbound_token_hash', sa.String(length=64), nullable=True),
     sa.Column('settings', sa.JSON(), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
-    sa.Column('created_at', hub.models.base.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', hub.models.base.UTCDateTime(), nullable=False),
+    sa.Column('created_at', hub.orm.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', hub.orm.UTCDateTime(), nullable=False),
     sa.Column('tenant_id', sa.String(length=36), nullable=False),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_connections_tenant_id_tenants'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_connections')),
@@ -47,9 +47,9 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
-    sa.Column('received_at', hub.models.base.UTCDateTime(), nullable=False),
-    sa.Column('next_attempt_at', hub.models.base.UTCDateTime(), nullable=True),
-    sa.Column('processed_at', hub.models.base.UTCDateTime(), nullable=True),
+    sa.Column('received_at', hub.orm.UTCDateTime(), nullable=False),
+    sa.Column('next_attempt_at', hub.orm.UTCDateTime(), nullable=True),
+    sa.Column('processed_at', hub.orm.UTCDateTime(), nullable=True),
     sa.Column('tenant_id', sa.String(length=36), nullable=False),
     sa.ForeignKeyConstraint(['connection_id'], ['connections.id'], name=op.f('fk_inbound_events_connection_id_connections'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_inbound_events_tenant_id_tenants'), ondelete='CASCADE'),

@@ -6,7 +6,7 @@ Create Date: 2026-11-22 13:57:41.373948
 """
 from alembic import op
 import sqlalchemy as sa
-import hub.models.base
+import hub.orm
 
 
 revision = '0003'
@@ -25,9 +25,9 @@ def upgrade() -> None:
     sa.Column('amount', sa.BigInteger(), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('posting_id', sa.String(length=36), nullable=False),
-    sa.Column('expires_at', hub.models.base.UTCDateTime(), nullable=False),
-    sa.Column('created_at', hub.models.base.UTCDateTime(), nullable=False),
-    sa.Column('closed_at', hub.models.base.UTCDateTime(), nullable=True),
+    sa.Column('expires_at', hub.orm.UTCDateTime(), nullable=False),
+    sa.Column('created_at', hub.orm.UTCDateTime(), nullable=False),
+    sa.Column('closed_at', hub.orm.UTCDateTime(), nullable=True),
     sa.Column('tenant_id', sa.String(length=36), nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_holds_account_id_accounts'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['posting_id'], ['postings.id'], name=op.f('fk_holds_posting_id_postings')),

@@ -9,7 +9,7 @@ moysklad_counterparties is the МойСклад adapter's (moysklad/models.py).
 """
 from alembic import op
 import sqlalchemy as sa
-import hub.models.base
+import hub.orm
 
 
 revision = '0004_moysklad'
@@ -25,11 +25,11 @@ def upgrade() -> None:
     sa.Column('purpose', sa.String(length=20), nullable=False),
     sa.Column('subject', sa.String(length=64), nullable=False),
     sa.Column('code_hash', sa.String(length=64), nullable=False),
-    sa.Column('issued_at', hub.models.base.UTCDateTime(), nullable=False),
-    sa.Column('expires_at', hub.models.base.UTCDateTime(), nullable=False),
+    sa.Column('issued_at', hub.orm.UTCDateTime(), nullable=False),
+    sa.Column('expires_at', hub.orm.UTCDateTime(), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('confirmed_at', hub.models.base.UTCDateTime(), nullable=True),
-    sa.Column('consumed_at', hub.models.base.UTCDateTime(), nullable=True),
+    sa.Column('confirmed_at', hub.orm.UTCDateTime(), nullable=True),
+    sa.Column('consumed_at', hub.orm.UTCDateTime(), nullable=True),
     sa.Column('reference', sa.String(length=200), nullable=True),
     sa.Column('tenant_id', sa.String(length=36), nullable=False),
     sa.ForeignKeyConstraint(['connection_id'], ['connections.id'], name=op.f('fk_verification_codes_connection_id_connections'), ondelete='CASCADE'),
@@ -45,7 +45,7 @@ def upgrade() -> None:
     sa.Column('connection_id', sa.String(length=36), nullable=False),
     sa.Column('ms_id', sa.String(length=64), nullable=False),
     sa.Column('customer_id', sa.String(length=36), nullable=False),
-    sa.Column('created_at', hub.models.base.UTCDateTime(), nullable=False),
+    sa.Column('created_at', hub.orm.UTCDateTime(), nullable=False),
     sa.Column('tenant_id', sa.String(length=36), nullable=False),
     sa.ForeignKeyConstraint(['connection_id'], ['connections.id'], name=op.f('fk_moysklad_counterparties_connection_id_connections'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_moysklad_counterparties_customer_id_customers'), ondelete='CASCADE'),

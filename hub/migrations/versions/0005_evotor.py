@@ -8,7 +8,7 @@ Owned by the Evotor adapter (models in evotor/models.py).
 """
 from alembic import op
 import sqlalchemy as sa
-import hub.models.base
+import hub.orm
 
 
 revision = '0005_evotor'
@@ -24,7 +24,7 @@ def upgrade() -> None:
     sa.Column('event_key', sa.String(length=200), nullable=False),
     sa.Column('type', sa.String(length=60), nullable=False),
     sa.Column('body', sa.JSON(), nullable=False),
-    sa.Column('received_at', hub.models.base.UTCDateTime(), nullable=False),
+    sa.Column('received_at', hub.orm.UTCDateTime(), nullable=False),
     sa.Column('tenant_id', sa.String(length=36), nullable=False),
     sa.ForeignKeyConstraint(['connection_id'], ['connections.id'], name=op.f('fk_evotor_cloud_events_connection_id_connections'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_evotor_cloud_events_tenant_id_tenants'), ondelete='CASCADE'),
@@ -41,7 +41,7 @@ def upgrade() -> None:
     sa.Column('store_uuid', sa.String(length=100), nullable=True),
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('details', sa.JSON(), nullable=False),
-    sa.Column('updated_at', hub.models.base.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', hub.orm.UTCDateTime(), nullable=False),
     sa.Column('tenant_id', sa.String(length=36), nullable=False),
     sa.ForeignKeyConstraint(['connection_id'], ['connections.id'], name=op.f('fk_evotor_devices_connection_id_connections'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_evotor_devices_tenant_id_tenants'), ondelete='CASCADE'),
@@ -60,7 +60,7 @@ def upgrade() -> None:
     sa.Column('is_group', sa.Boolean(), nullable=False),
     sa.Column('parent_id', sa.String(length=100), nullable=True),
     sa.Column('groups', sa.JSON(), nullable=False),
-    sa.Column('updated_at', hub.models.base.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', hub.orm.UTCDateTime(), nullable=False),
     sa.Column('tenant_id', sa.String(length=36), nullable=False),
     sa.ForeignKeyConstraint(['connection_id'], ['connections.id'], name=op.f('fk_evotor_products_connection_id_connections'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_evotor_products_tenant_id_tenants'), ondelete='CASCADE'),
@@ -83,8 +83,8 @@ def upgrade() -> None:
     sa.Column('spend', sa.BigInteger(), nullable=False),
     sa.Column('hold_id', sa.String(length=36), nullable=True),
     sa.Column('status', sa.String(length=20), nullable=False),
-    sa.Column('created_at', hub.models.base.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', hub.models.base.UTCDateTime(), nullable=False),
+    sa.Column('created_at', hub.orm.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', hub.orm.UTCDateTime(), nullable=False),
     sa.Column('tenant_id', sa.String(length=36), nullable=False),
     sa.ForeignKeyConstraint(['connection_id'], ['connections.id'], name=op.f('fk_evotor_receipts_connection_id_connections'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_evotor_receipts_tenant_id_tenants'), ondelete='CASCADE'),
@@ -103,9 +103,9 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('last_event', sa.String(length=60), nullable=False),
     sa.Column('sequence_number', sa.BigInteger(), nullable=False),
-    sa.Column('event_at', hub.models.base.UTCDateTime(), nullable=True),
+    sa.Column('event_at', hub.orm.UTCDateTime(), nullable=True),
     sa.Column('details', sa.JSON(), nullable=False),
-    sa.Column('updated_at', hub.models.base.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', hub.orm.UTCDateTime(), nullable=False),
     sa.Column('tenant_id', sa.String(length=36), nullable=False),
     sa.ForeignKeyConstraint(['connection_id'], ['connections.id'], name=op.f('fk_evotor_subscriptions_connection_id_connections'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_evotor_subscriptions_tenant_id_tenants'), ondelete='CASCADE'),

@@ -6,7 +6,7 @@ Create Date: 2026-11-29 23:55:00
 """
 from alembic import op
 import sqlalchemy as sa
-import hub.models.base
+import hub.orm
 
 
 revision = '0006_foundations'
@@ -17,7 +17,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table('api_keys', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('last_used_at', hub.models.base.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('last_used_at', hub.orm.UTCDateTime(), nullable=True))
     with op.batch_alter_table('connections', schema=None) as batch_op:
         batch_op.add_column(sa.Column('credentials_state', sa.String(length=20),
                                       server_default='ok', nullable=False))

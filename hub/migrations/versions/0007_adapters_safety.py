@@ -13,7 +13,7 @@ Create Date: 2026-11-29 23:55:00
 """
 from alembic import op
 import sqlalchemy as sa
-import hub.models.base
+import hub.orm
 
 
 revision = '0007_adapters_safety'
@@ -40,7 +40,7 @@ def upgrade() -> None:
     sa.Column('event_key', sa.String(length=200), nullable=False),
     sa.Column('type', sa.String(length=60), nullable=False),
     sa.Column('body', sa.JSON(), nullable=False),
-    sa.Column('received_at', hub.models.base.UTCDateTime(), nullable=False),
+    sa.Column('received_at', hub.orm.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_evotor_pending_events')),
     sa.UniqueConstraint('user_id', 'event_key', name=op.f('uq_evotor_pending_events_user_id_event_key'))
     )

@@ -9,7 +9,7 @@ The shared product catalog (hub/models/catalog.py) and the 1С adapter's tables
 """
 from alembic import op
 import sqlalchemy as sa
-import hub.models.base
+import hub.orm
 
 
 revision = '0008_onec'
@@ -43,7 +43,7 @@ def upgrade() -> None:
         sa.Column('name', sa.String(length=300), nullable=False),
         sa.Column('parent_id', sa.String(length=100), nullable=True),
         sa.Column('source', sa.String(length=30), nullable=False),
-        sa.Column('updated_at', hub.models.base.UTCDateTime(), nullable=False),
+        sa.Column('updated_at', hub.orm.UTCDateTime(), nullable=False),
         *_tenant('catalog_groups'),
         sa.PrimaryKeyConstraint('id', name='pk_catalog_groups'),
         sa.UniqueConstraint('tenant_id', 'external_id', name='uq_catalog_groups_tenant_id_external_id'))
@@ -58,7 +58,7 @@ def upgrade() -> None:
         sa.Column('groups', sa.JSON(), nullable=False),
         sa.Column('price', sa.BigInteger(), nullable=True),
         sa.Column('source', sa.String(length=30), nullable=False),
-        sa.Column('updated_at', hub.models.base.UTCDateTime(), nullable=False),
+        sa.Column('updated_at', hub.orm.UTCDateTime(), nullable=False),
         *_tenant('catalog_products'),
         sa.PrimaryKeyConstraint('id', name='pk_catalog_products'),
         sa.UniqueConstraint('tenant_id', 'external_id', name='uq_catalog_products_tenant_id_external_id'))
@@ -73,13 +73,13 @@ def upgrade() -> None:
         sa.Column('customer_id', sa.String(length=36), nullable=False),
         sa.Column('lock_no', sa.Integer(), nullable=False),
         sa.Column('status', sa.String(length=20), nullable=False),
-        sa.Column('locked_until', hub.models.base.UTCDateTime(), nullable=True),
+        sa.Column('locked_until', hub.orm.UTCDateTime(), nullable=True),
         sa.Column('held', sa.BigInteger(), nullable=False),
         sa.Column('positions', sa.JSON(), nullable=False),
         sa.Column('store', sa.String(length=100), nullable=True),
-        sa.Column('calculated_at', hub.models.base.UTCDateTime(), nullable=True),
+        sa.Column('calculated_at', hub.orm.UTCDateTime(), nullable=True),
         sa.Column('last_writeoff_id', sa.String(length=36), nullable=True),
-        sa.Column('updated_at', hub.models.base.UTCDateTime(), nullable=False),
+        sa.Column('updated_at', hub.orm.UTCDateTime(), nullable=False),
         *_tenant('onec_cards'),
         sa.PrimaryKeyConstraint('id', name='pk_onec_cards'),
         sa.UniqueConstraint('connection_id', 'customer_id', name='uq_onec_cards_connection_id_customer_id'))
@@ -91,10 +91,10 @@ def upgrade() -> None:
         sa.Column('customer_id', sa.String(length=36), nullable=False),
         sa.Column('amount', sa.BigInteger(), nullable=False),
         sa.Column('receipt_external_id', sa.String(length=100), nullable=False),
-        sa.Column('created_at', hub.models.base.UTCDateTime(), nullable=False),
+        sa.Column('created_at', hub.orm.UTCDateTime(), nullable=False),
         sa.Column('claimed_by', sa.String(length=200), nullable=True),
-        sa.Column('claimed_at', hub.models.base.UTCDateTime(), nullable=True),
-        sa.Column('flagged_at', hub.models.base.UTCDateTime(), nullable=True),
+        sa.Column('claimed_at', hub.orm.UTCDateTime(), nullable=True),
+        sa.Column('flagged_at', hub.orm.UTCDateTime(), nullable=True),
         *_tenant('onec_writeoffs'),
         sa.PrimaryKeyConstraint('id', name='pk_onec_writeoffs'))
     _tenant_index('onec_writeoffs')
@@ -108,7 +108,7 @@ def upgrade() -> None:
         sa.Column('document_key', sa.String(length=100), nullable=False),
         sa.Column('kind', sa.String(length=10), nullable=False),
         sa.Column('receipt_external_id', sa.String(length=100), nullable=False),
-        sa.Column('created_at', hub.models.base.UTCDateTime(), nullable=False),
+        sa.Column('created_at', hub.orm.UTCDateTime(), nullable=False),
         *_tenant('onec_documents'),
         sa.PrimaryKeyConstraint('id', name='pk_onec_documents'),
         sa.UniqueConstraint('connection_id', 'document_key', name='uq_onec_documents_connection_id_document_key'))
@@ -119,8 +119,8 @@ def upgrade() -> None:
         *_connection('onec_exchanges'),
         sa.Column('cookie', sa.String(length=64), nullable=False),
         sa.Column('files', sa.JSON(), nullable=False),
-        sa.Column('created_at', hub.models.base.UTCDateTime(), nullable=False),
-        sa.Column('updated_at', hub.models.base.UTCDateTime(), nullable=False),
+        sa.Column('created_at', hub.orm.UTCDateTime(), nullable=False),
+        sa.Column('updated_at', hub.orm.UTCDateTime(), nullable=False),
         *_tenant('onec_exchanges'),
         sa.PrimaryKeyConstraint('id', name='pk_onec_exchanges'),
         sa.UniqueConstraint('cookie', name='uq_onec_exchanges_cookie'))
@@ -129,8 +129,8 @@ def upgrade() -> None:
         'onec_sync',
         sa.Column('id', sa.String(length=36), nullable=False),
         *_connection('onec_sync'),
-        sa.Column('synced_through', hub.models.base.UTCDateTime(), nullable=True),
-        sa.Column('last_run_at', hub.models.base.UTCDateTime(), nullable=True),
+        sa.Column('synced_through', hub.orm.UTCDateTime(), nullable=True),
+        sa.Column('last_run_at', hub.orm.UTCDateTime(), nullable=True),
         sa.Column('last_error', sa.String(length=2000), nullable=True),
         *_tenant('onec_sync'),
         sa.PrimaryKeyConstraint('id', name='pk_onec_sync'),

@@ -6,7 +6,7 @@ Create Date: 2026-11-29 23:55:00
 """
 from alembic import op
 import sqlalchemy as sa
-import hub.models.base
+import hub.orm
 
 
 revision = '0009_notify'
@@ -16,7 +16,7 @@ depends_on = None
 
 
 def _ts(name, nullable=False):
-    return sa.Column(name, hub.models.base.UTCDateTime(), nullable=nullable)
+    return sa.Column(name, hub.orm.UTCDateTime(), nullable=nullable)
 
 
 def upgrade() -> None:

@@ -6,7 +6,7 @@ Create Date: 2026-11-29 23:58:00
 """
 from alembic import op
 import sqlalchemy as sa
-import hub.models.base
+import hub.orm
 
 
 revision = '0011_promotions'
@@ -22,12 +22,12 @@ def upgrade() -> None:
     sa.Column('nominal', sa.BigInteger(), nullable=False),
     sa.Column('balance', sa.BigInteger(), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
-    sa.Column('expires_at', hub.models.base.UTCDateTime(), nullable=True),
+    sa.Column('expires_at', hub.orm.UTCDateTime(), nullable=True),
     sa.Column('valid_days', sa.Integer(), nullable=True),
-    sa.Column('activated_at', hub.models.base.UTCDateTime(), nullable=True),
+    sa.Column('activated_at', hub.orm.UTCDateTime(), nullable=True),
     sa.Column('sale_reference', sa.String(length=200), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('created_at', hub.models.base.UTCDateTime(), nullable=False),
+    sa.Column('created_at', hub.orm.UTCDateTime(), nullable=False),
     sa.Column('tenant_id', sa.String(length=36), nullable=False),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_gift_certificates_tenant_id_tenants'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_gift_certificates')),
@@ -53,8 +53,8 @@ def upgrade() -> None:
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('archived', sa.Boolean(), nullable=False),
     sa.Column('settings', sa.JSON(), nullable=False),
-    sa.Column('created_at', hub.models.base.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', hub.models.base.UTCDateTime(), nullable=False),
+    sa.Column('created_at', hub.orm.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', hub.orm.UTCDateTime(), nullable=False),
     sa.Column('tenant_id', sa.String(length=36), nullable=False),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_promotions_tenant_id_tenants'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_promotions'))
@@ -67,10 +67,10 @@ def upgrade() -> None:
     sa.Column('certificate_id', sa.String(length=36), nullable=False),
     sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('amount', sa.BigInteger(), nullable=False),
-    sa.Column('moment', hub.models.base.UTCDateTime(), nullable=False),
+    sa.Column('moment', hub.orm.UTCDateTime(), nullable=False),
     sa.Column('reference', sa.String(length=200), nullable=False),
     sa.Column('reason', sa.Text(), nullable=True),
-    sa.Column('created_at', hub.models.base.UTCDateTime(), nullable=False),
+    sa.Column('created_at', hub.orm.UTCDateTime(), nullable=False),
     sa.Column('tenant_id', sa.String(length=36), nullable=False),
     sa.ForeignKeyConstraint(['certificate_id'], ['gift_certificates.id'], name=op.f('fk_certificate_postings_certificate_id_gift_certificates'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_certificate_postings_tenant_id_tenants'), ondelete='CASCADE'),
@@ -89,10 +89,10 @@ def upgrade() -> None:
     sa.Column('max_uses', sa.Integer(), nullable=True),
     sa.Column('per_customer_limit', sa.Integer(), nullable=True),
     sa.Column('uses', sa.Integer(), nullable=False),
-    sa.Column('valid_from', hub.models.base.UTCDateTime(), nullable=True),
-    sa.Column('valid_to', hub.models.base.UTCDateTime(), nullable=True),
+    sa.Column('valid_from', hub.orm.UTCDateTime(), nullable=True),
+    sa.Column('valid_to', hub.orm.UTCDateTime(), nullable=True),
     sa.Column('blocked', sa.Boolean(), nullable=False),
-    sa.Column('created_at', hub.models.base.UTCDateTime(), nullable=False),
+    sa.Column('created_at', hub.orm.UTCDateTime(), nullable=False),
     sa.Column('tenant_id', sa.String(length=36), nullable=False),
     sa.ForeignKeyConstraint(['promotion_id'], ['promotions.id'], name=op.f('fk_promo_codes_promotion_id_promotions'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_promo_codes_tenant_id_tenants'), ondelete='CASCADE'),
@@ -109,7 +109,7 @@ def upgrade() -> None:
     sa.Column('code_id', sa.String(length=36), nullable=False),
     sa.Column('customer_id', sa.String(length=36), nullable=True),
     sa.Column('receipt_id', sa.String(length=36), nullable=False),
-    sa.Column('created_at', hub.models.base.UTCDateTime(), nullable=False),
+    sa.Column('created_at', hub.orm.UTCDateTime(), nullable=False),
     sa.Column('tenant_id', sa.String(length=36), nullable=False),
     sa.ForeignKeyConstraint(['code_id'], ['promo_codes.id'], name=op.f('fk_promo_code_redemptions_code_id_promo_codes'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['receipt_id'], ['receipts.id'], name=op.f('fk_promo_code_redemptions_receipt_id_receipts'), ondelete='CASCADE'),
@@ -128,7 +128,7 @@ def upgrade() -> None:
     sa.Column('receipt_id', sa.String(length=36), nullable=False),
     sa.Column('discount', sa.BigInteger(), nullable=False),
     sa.Column('bonus', sa.BigInteger(), nullable=False),
-    sa.Column('created_at', hub.models.base.UTCDateTime(), nullable=False),
+    sa.Column('created_at', hub.orm.UTCDateTime(), nullable=False),
     sa.Column('tenant_id', sa.String(length=36), nullable=False),
     sa.ForeignKeyConstraint(['promotion_id'], ['promotions.id'], name=op.f('fk_promotion_uses_promotion_id_promotions'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['receipt_id'], ['receipts.id'], name=op.f('fk_promotion_uses_receipt_id_receipts'), ondelete='CASCADE'),

@@ -6,7 +6,7 @@ Create Date: 2026-11-30 00:20:00
 """
 from alembic import op
 import sqlalchemy as sa
-import hub.models.base
+import hub.orm
 
 
 revision = '0012_cabinets'
@@ -24,9 +24,9 @@ def upgrade() -> None:
     sa.Column('password_hash', sa.String(length=300), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('failed_logins', sa.Integer(), nullable=False),
-    sa.Column('locked_until', hub.models.base.UTCDateTime(), nullable=True),
-    sa.Column('last_login_at', hub.models.base.UTCDateTime(), nullable=True),
-    sa.Column('created_at', hub.models.base.UTCDateTime(), nullable=False),
+    sa.Column('locked_until', hub.orm.UTCDateTime(), nullable=True),
+    sa.Column('last_login_at', hub.orm.UTCDateTime(), nullable=True),
+    sa.Column('created_at', hub.orm.UTCDateTime(), nullable=False),
     sa.Column('tenant_id', sa.String(length=36), nullable=False),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_web_users_tenant_id_tenants'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_web_users')),
@@ -43,7 +43,7 @@ def upgrade() -> None:
     sa.Column('object_type', sa.String(length=30), nullable=False),
     sa.Column('object_id', sa.String(length=200), nullable=True),
     sa.Column('details', sa.JSON(), nullable=False),
-    sa.Column('created_at', hub.models.base.UTCDateTime(), nullable=False),
+    sa.Column('created_at', hub.orm.UTCDateTime(), nullable=False),
     sa.Column('tenant_id', sa.String(length=36), nullable=False),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_web_audit_tenant_id_tenants'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_web_audit'))
@@ -57,11 +57,11 @@ def upgrade() -> None:
     sa.Column('phone', sa.String(length=20), nullable=False),
     sa.Column('purpose', sa.String(length=30), nullable=False),
     sa.Column('code_hash', sa.String(length=64), nullable=False),
-    sa.Column('issued_at', hub.models.base.UTCDateTime(), nullable=False),
-    sa.Column('expires_at', hub.models.base.UTCDateTime(), nullable=False),
+    sa.Column('issued_at', hub.orm.UTCDateTime(), nullable=False),
+    sa.Column('expires_at', hub.orm.UTCDateTime(), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('confirmed_at', hub.models.base.UTCDateTime(), nullable=True),
-    sa.Column('consumed_at', hub.models.base.UTCDateTime(), nullable=True),
+    sa.Column('confirmed_at', hub.orm.UTCDateTime(), nullable=True),
+    sa.Column('consumed_at', hub.orm.UTCDateTime(), nullable=True),
     sa.Column('tenant_id', sa.String(length=36), nullable=False),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_web_codes_tenant_id_tenants'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_web_codes'))

@@ -6,7 +6,7 @@ Create Date: 2026-11-30 01:00:00
 """
 from alembic import op
 import sqlalchemy as sa
-import hub.models.base
+import hub.orm
 
 
 revision = '0013_exports'
@@ -28,9 +28,9 @@ def upgrade() -> None:
     sa.Column('error', sa.Text(), nullable=True),
     sa.Column('user_id', sa.String(length=36), nullable=True),
     sa.Column('user_email', sa.String(length=200), nullable=False),
-    sa.Column('created_at', hub.models.base.UTCDateTime(), nullable=False),
-    sa.Column('started_at', hub.models.base.UTCDateTime(), nullable=True),
-    sa.Column('finished_at', hub.models.base.UTCDateTime(), nullable=True),
+    sa.Column('created_at', hub.orm.UTCDateTime(), nullable=False),
+    sa.Column('started_at', hub.orm.UTCDateTime(), nullable=True),
+    sa.Column('finished_at', hub.orm.UTCDateTime(), nullable=True),
     sa.Column('tenant_id', sa.String(length=36), nullable=False),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_web_exports_tenant_id_tenants'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_web_exports'))

@@ -6,7 +6,7 @@ Create Date: 2026-11-30 03:00:00
 """
 from alembic import op
 import sqlalchemy as sa
-import hub.models.base
+import hub.orm
 
 
 revision = '0014_reviews_wallet'
@@ -22,8 +22,8 @@ def upgrade() -> None:
     sa.Column('receipt_id', sa.String(length=36), nullable=False),
     sa.Column('rating', sa.SmallInteger(), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
-    sa.Column('created_at', hub.models.base.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', hub.models.base.UTCDateTime(), nullable=False),
+    sa.Column('created_at', hub.orm.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', hub.orm.UTCDateTime(), nullable=False),
     sa.Column('tenant_id', sa.String(length=36), nullable=False),
     sa.CheckConstraint('rating >= 1 AND rating <= 5', name=op.f('ck_reviews_rating_range')),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_reviews_customer_id_customers'), ondelete='CASCADE'),
@@ -44,9 +44,9 @@ def upgrade() -> None:
     sa.Column('team_id', sa.String(length=20), nullable=False),
     sa.Column('credentials', sa.Text(), nullable=False),
     sa.Column('cert_subject', sa.String(length=300), nullable=False),
-    sa.Column('cert_expires_at', hub.models.base.UTCDateTime(), nullable=True),
-    sa.Column('created_at', hub.models.base.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', hub.models.base.UTCDateTime(), nullable=False),
+    sa.Column('cert_expires_at', hub.orm.UTCDateTime(), nullable=True),
+    sa.Column('created_at', hub.orm.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', hub.orm.UTCDateTime(), nullable=False),
     sa.Column('tenant_id', sa.String(length=36), nullable=False),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_wallet_pass_configs_tenant_id_tenants'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_wallet_pass_configs')),

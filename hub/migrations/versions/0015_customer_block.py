@@ -6,7 +6,7 @@ Create Date: 2026-11-30 03:00:00
 """
 from alembic import op
 import sqlalchemy as sa
-import hub.models.base
+import hub.orm
 
 
 revision = '0015_customer_block'
@@ -17,7 +17,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table('customers', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('blocked_at', hub.models.base.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('blocked_at', hub.orm.UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column('blocked_reason', sa.Text(), nullable=True))
         batch_op.create_index('ix_customers_tenant_created', ['tenant_id', 'created_at', 'id'], unique=False)
         batch_op.create_index('ix_customers_tenant_total', ['tenant_id', 'total_purchases'], unique=False)

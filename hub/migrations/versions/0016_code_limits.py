@@ -6,7 +6,7 @@ Create Date: 2026-11-30 03:00:00
 """
 from alembic import op
 import sqlalchemy as sa
-import hub.models.base
+import hub.orm
 
 
 revision = '0016_code_limits'

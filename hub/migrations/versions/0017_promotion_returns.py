@@ -6,7 +6,7 @@ Create Date: 2026-11-30 03:00:00
 """
 from alembic import op
 import sqlalchemy as sa
-import hub.models.base
+import hub.orm
 
 
 revision = '0017_promotion_returns'
@@ -18,7 +18,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('promotion_uses', schema=None) as batch_op:
         batch_op.add_column(sa.Column('details', sa.JSON(), nullable=True))
-        batch_op.add_column(sa.Column('returned_at', hub.models.base.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('returned_at', hub.orm.UTCDateTime(), nullable=True))
 
 
 def downgrade() -> None:

@@ -1,7 +1,7 @@
 """clients_search (issue 17.16): trigram indexes for searching clients by any part of a phone
 or a card number, on PostgreSQL only
 
-The search box (hub.services.customers.search_conditions) matches `phone LIKE '%3210%'` and
+The search box (hub.customers.operations.search_conditions) matches `phone LIKE '%3210%'` and
 `card_number LIKE '%3210%'`: a B-tree cannot serve a leading wildcard, a pg_trgm GIN index can
 (a million clients: milliseconds instead of a sequential scan). SQLite has no such index and
 scans. The indexes live in this migration only: hub/migrations/env.py tells autogenerate not to

@@ -15,9 +15,11 @@ from hub.clock import utcnow
 from hub.errors import DomainError
 from hub.text import POSTING_KIND_NAMES
 from hub.extensions import db
-from hub.models import Customer, Lot, Receipt, ReceiptReturn
-from hub.models.ledger import Account
-from hub.models.web import AuditEntry, WebUser
+from hub.customers.models import Customer
+from hub.ledger.models import Lot
+from hub.receipts.models import Receipt, ReceiptReturn
+from hub.ledger.models import Account
+from hub.staff.models import AuditEntry, WebUser
 from hub.web.cabinet import program_form
 from hub.web.ui.auth import (CABINET_ROLES, EDIT_ROLES, audit, create_user,
                              require_roles)
@@ -83,7 +85,7 @@ def dashboard():  # noqa: ANN201
 
 def _clients_page(args, errors: dict | None = None, status: int = 200, form: dict | None = None):  # noqa: ANN001, ANN202
     from hub.automation.segments import conditions
-    from hub.services.customers import search_conditions
+    from hub.customers.operations import search_conditions
     from hub.web.cabinet import client_filters
     q = (args.get("q") or "").strip()
     filters, filter_errors = client_filters.check(db.session, g.tenant_id, args)
@@ -106,7 +108,7 @@ def _clients_page(args, errors: dict | None = None, status: int = 200, form: dic
                 Account.tenant_id == g.tenant_id, Account.customer_id.in_([c.id for c in rows]))).all())
     fargs = client_filters.form_args(args)
     list_args = {**fargs, **({"q": q} if q else {})}
-    from hub.services.programs import get_program
+    from hub.programs.operations import get_program
     levels = [(lv.code, lv.name) for lv in get_program(db.session, g.tenant_id).levels]
     level_names = dict(levels)      # the list shows the level's name, not its code
     # Rendered before the rollback: a rollback expires the rows, and each would be loaded again.
@@ -134,7 +136,7 @@ def clients():  # noqa: ANN201
 def clients_save_segment():  # noqa: ANN201
     """«Сохранить как сегмент»: the list's current filters become a custom segment (the same
     filters hub.automation.segments evaluates for mailings and chains)."""
-    from hub.models.automation import Segment
+    from hub.automation.models import Segment
     from hub.web.cabinet import client_filters
     form = request.form
     name = (form.get("segment_name") or "").strip()
@@ -167,8 +169,8 @@ def _client_or_404(customer_id: str) -> Customer:
 
 def _card_context(customer: Customer) -> dict:
     from hub.ledger import account_view
-    from hub.models.notify import OutboxMessage
-    from hub.services.customers import ledger_entries, summarize
+    from hub.notify.models import OutboxMessage
+    from hub.customers.operations import ledger_entries, summarize
     now = utcnow()
     summary = summarize(db.session, g.tenant_id, customer, now)
     lots = list(db.session.scalars(
@@ -213,7 +215,7 @@ def client(customer_id: str):  # noqa: ANN201
 @bp.post("/clients/<customer_id>/bonuses")
 @require_roles(*EDIT_ROLES)
 def adjust(customer_id: str):  # noqa: ANN201
-    from hub.services.bonuses import adjust_bonuses
+    from hub.customers.bonuses import adjust_bonuses
     customer = _client_or_404(customer_id)
     form = request.form
     errors: dict[str, list[str]] = {}
@@ -285,7 +287,7 @@ def _profile_data(form) -> tuple[dict, dict]:  # noqa: ANN001
 @bp.post("/clients/<customer_id>/profile")
 @require_roles(*EDIT_ROLES)
 def client_profile(customer_id: str):  # noqa: ANN201
-    from hub.services.customers import update_customer
+    from hub.customers.operations import update_customer
     customer = _client_or_404(customer_id)
     data, errors = _profile_data(request.form)
     if not errors:
@@ -311,7 +313,7 @@ def _plain(value):  # noqa: ANN001, ANN202
 @bp.post("/clients/<customer_id>/block")
 @require_roles(*EDIT_ROLES)
 def client_block(customer_id: str):  # noqa: ANN201
-    from hub.services.customers import set_blocked
+    from hub.customers.operations import set_blocked
     customer = _client_or_404(customer_id)
     blocking = request.form.get("action") == "block"
     reason = (request.form.get("reason") or "").strip()
@@ -347,7 +349,7 @@ def _exact_levels_errors(errors: dict) -> list[str]:
 @bp.route("/program", methods=["GET", "POST"])
 @require_roles(*CABINET_ROLES)
 def program():  # noqa: ANN201
-    from hub.services.programs import load_settings, put_program, validate_program
+    from hub.programs.operations import load_settings, put_program, validate_program
     current, version = load_settings(db.session, g.tenant_id)
     if request.method == "GET":
         db.session.rollback()
@@ -382,7 +384,7 @@ def program_preview():  # noqa: ANN201
     """What a receipt of the given amount would get at each level with the settings typed in
     (unsaved), computed by the engine itself."""
     from hub import engine
-    from hub.services.programs import load_settings, program_from_settings, validate_program
+    from hub.programs.operations import load_settings, program_from_settings, validate_program
     current, _ = load_settings(db.session, g.tenant_id)
     db.session.rollback()
     settings, _values, parse_errors = program_form.settings_from_form(request.form, current)
@@ -520,4 +522,5 @@ ACTIONS.update({"customer.update": "изменён профиль клиента
                 "customer.unblock": "клиент разблокирован", "segment.create": "сохранён сегмент клиентов"})
 
 # The pages kept in their own modules register their routes on `bp` when imported.
-from hub.web.cabinet import automation_pages, exports, messages, promotions_pages, reviews, settings_pages  # noqa: E402,F401
+from hub.exports import operations as exports  # noqa: E402,F401
+from hub.web.cabinet import automation_pages, messages, promotions_pages, reviews, settings_pages

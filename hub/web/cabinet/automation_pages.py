@@ -106,12 +106,12 @@ def _tz() -> str:
 
 
 def _levels() -> list:
-    from hub.services.programs import get_program
+    from hub.programs.operations import get_program
     return list(get_program(db.session, g.tenant_id).levels)
 
 
 def _custom_segments() -> list:
-    from hub.models.automation import Segment
+    from hub.automation.models import Segment
     return list(db.session.scalars(select(Segment).where(Segment.tenant_id == g.tenant_id)
                                    .order_by(Segment.created_at).limit(500)))
 
@@ -354,7 +354,7 @@ def _test_recipient(channel: str, raw: str) -> str:
 def channel_test(channel: str):  # noqa: ANN201
     """Send one test message right now through the saved channel and show what the provider
     answered (nothing is queued; the owner sees at once whether the credentials work)."""
-    from hub.models import Tenant
+    from hub.tenants.models import Tenant
     from hub.notify import registry
     from hub.notify.channels import ChannelError
     channel = _channel_or_404(channel)
@@ -643,7 +643,7 @@ def _proposal(args) -> dict:  # noqa: ANN001
 @bp.get("/automation/chains")
 @require_roles(*CABINET_ROLES)
 def chains_list():  # noqa: ANN201
-    from hub.models.automation import WinbackChain
+    from hub.automation.models import WinbackChain
     rows = list(db.session.scalars(select(WinbackChain).where(WinbackChain.tenant_id == g.tenant_id)
                                    .order_by(WinbackChain.created_at, WinbackChain.id)))
     calc = _proposal(request.args) if request.args.get("margin") or request.args.get("share") else None
@@ -787,8 +787,8 @@ def _mailing_or_404(mailing_id: str):  # noqa: ANN202
 
 def _message_counts(mailing_ids: list[str]) -> dict[str, dict]:
     """Per mailing: its messages by outbox status and what they cost."""
-    from hub.models.automation import MechanicEvent
-    from hub.models.notify import OutboxMessage
+    from hub.automation.models import MechanicEvent
+    from hub.notify.models import OutboxMessage
     out: dict[str, dict] = {mid: {"total": 0, "cost": 0} for mid in mailing_ids}
     if not mailing_ids:
         return out
@@ -811,7 +811,7 @@ def _message_counts(mailing_ids: list[str]) -> dict[str, dict]:
 @bp.get("/mailings")
 @require_roles(*CABINET_ROLES)
 def mailings_list():  # noqa: ANN201
-    from hub.models.automation import Mailing
+    from hub.automation.models import Mailing
     stmt = select(Mailing).where(Mailing.tenant_id == g.tenant_id)
     rows, nxt = newest_first(stmt, Mailing.created_at, Mailing.id, request.args.get("after", ""), PAGE)
     counts = _message_counts([m.id for m in rows])

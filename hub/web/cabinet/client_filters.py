@@ -110,7 +110,7 @@ def form_args(args) -> dict:  # noqa: ANN001
 def segment_choices(session: Session, tenant_id: str) -> list[tuple[str, list[tuple[str, str]]]]:
     """The segment dropdown: the recency segments, then the owner's saved segments."""
     from hub.automation.segments import SEGMENTS
-    from hub.models.automation import Segment
+    from hub.automation.models import Segment
     saved = session.execute(select(Segment.id, Segment.name).where(Segment.tenant_id == tenant_id)
                             .order_by(Segment.name).limit(500)).all()
     return [("По давности покупок", [(f"rfm:{code}", name) for code, name in SEGMENTS.items()]),

@@ -1,6 +1,6 @@
 """The program settings form <-> the stored settings (money in kopecks, percents as strings).
 
-Everything is checked by the hub's own rules (hub.services.program_rules.validate_program);
+Everything is checked by the hub's own rules (hub.programs.rules.validate_program);
 this module only converts shapes and units and places each message next to its field
 (paths such as "levels.1.threshold"). A value the form cannot read (letters in an amount)
 gets a message of its own at the same path.

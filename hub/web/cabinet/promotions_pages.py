@@ -1,6 +1,6 @@
 """Promotions, promo codes and gift certificates in the owner's cabinet.
 
-Every rule is the hub's (hub.services.promotions, hub.services.certificates): this module only
+Every rule is the hub's (hub.promotions.operations, hub.certificates.operations): this module only
 turns forms into their calls and their errors into messages next to the fields. Owners and
 managers edit; a read-only user sees the same pages without the forms.
 """
@@ -19,7 +19,8 @@ from sqlalchemy import or_, select
 from hub.clock import utcnow
 from hub.errors import DomainError
 from hub.extensions import db
-from hub.models.promotions import CertificatePosting, GiftCertificate, PromoCode, Promotion
+from hub.certificates.models import CertificatePosting, GiftCertificate
+from hub.promotions.models import PromoCode, Promotion
 from hub.web.cabinet import ACTIONS, bp
 from hub.web.ui.auth import CABINET_ROLES, EDIT_ROLES, audit, require_roles
 from hub.web.ui.formatting import parse_rub
@@ -277,13 +278,13 @@ def _conditions(p: dict) -> list[str]:
 
 
 def _levels() -> list[dict]:
-    from hub.services.programs import load_settings
+    from hub.programs.operations import load_settings
     return [{"code": lv.get("code"), "name": lv.get("name") or lv.get("code")}
             for lv in (load_settings(db.session, g.tenant_id)[0] or {}).get("levels") or []]
 
 
 def _promotion_or_404(promotion_id: str) -> dict:
-    from hub.services import promotions as service
+    from hub.promotions import operations as service
     try:
         return service.get_promotion(db.session, g.tenant_id, promotion_id)
     except DomainError:
@@ -295,7 +296,7 @@ def _promotion_or_404(promotion_id: str) -> dict:
 @bp.get("/promotions")
 @require_roles(*CABINET_ROLES)
 def promotions():  # noqa: ANN201
-    from hub.services import promotions as service
+    from hub.promotions import operations as service
     now = utcnow()
     rows = service.list_promotions(db.session, g.tenant_id)
     db.session.rollback()
@@ -316,7 +317,7 @@ def _form_page(values: dict, errors: dict, promotion: dict | None, status: int =
 
 
 def _save(promotion: dict | None):  # noqa: ANN202
-    from hub.services import promotions as service
+    from hub.promotions import operations as service
     data, values, errors = _settings_from_form(request.form, promotion["active"] if promotion else
                                                request.form.get("active") == "1")
     if not errors:
@@ -361,7 +362,7 @@ def promotion(promotion_id: str):  # noqa: ANN201
 @require_roles(*EDIT_ROLES)
 def promotion_active(promotion_id: str):  # noqa: ANN201
     """Switch a promotion off (it stops applying at once; its codes and history stay) or on."""
-    from hub.services import promotions as service
+    from hub.promotions import operations as service
     current = _promotion_or_404(promotion_id)
     on = request.form.get("active") == "1"
     data = {k: v for k, v in current.items() if k not in ("id", "created_at", "updated_at")}
@@ -418,7 +419,7 @@ def promo_codes(promotion_id: str):  # noqa: ANN201
 @bp.post("/promotions/<promotion_id>/codes")
 @require_roles(*EDIT_ROLES)
 def promo_codes_create(promotion_id: str):  # noqa: ANN201
-    from hub.services import promotions as service
+    from hub.promotions import operations as service
     promotion = _promotion_or_404(promotion_id)
     form = request.form
     errors: dict[str, list[str]] = {}
@@ -501,14 +502,14 @@ def _cert_filters(stmt, args, now: datetime):  # noqa: ANN001, ANN202
     elif status in ("issued", "blocked"):
         stmt = stmt.where(C.status == status)
     if number:
-        from hub.services.certificates import normalize_number
+        from hub.certificates.operations import normalize_number
         key = normalize_number(number)[:40]
         stmt = stmt.where(C.number.startswith(key, autoescape=True)) if key else stmt
     return stmt
 
 
 def _certificates_page(errors: dict | None = None, form=None, status: int = 200):  # noqa: ANN001, ANN202
-    from hub.services.certificates import status_of
+    from hub.certificates.operations import status_of
     now = utcnow()
     stmt = _cert_filters(select(GiftCertificate).where(GiftCertificate.tenant_id == g.tenant_id), request.args, now)
     rows, nxt = newest_first(stmt, GiftCertificate.created_at, GiftCertificate.id, request.args.get("after", ""), PAGE)
@@ -528,7 +529,7 @@ def certificates():  # noqa: ANN201
 @bp.post("/certificates")
 @require_roles(*EDIT_ROLES)
 def certificates_issue():  # noqa: ANN201
-    from hub.services import certificates as service
+    from hub.certificates import operations as service
     form = request.form
     errors: dict[str, list[str]] = {}
     data: dict = {}
@@ -579,12 +580,12 @@ def _certificate_or_404(certificate_id: str) -> GiftCertificate:
 
 
 def _certificate_page(cert: GiftCertificate, errors: dict | None = None, status: int = 200):  # noqa: ANN202
-    from hub.services.certificates import status_of
+    from hub.certificates.operations import status_of
     now = utcnow()
     postings = list(db.session.scalars(select(CertificatePosting).where(
         CertificatePosting.tenant_id == g.tenant_id, CertificatePosting.certificate_id == cert.id)
         .order_by(CertificatePosting.moment.desc(), CertificatePosting.created_at.desc()).limit(500)))
-    from hub.models.web import AuditEntry
+    from hub.staff.models import AuditEntry
     history = list(db.session.scalars(select(AuditEntry).where(
         AuditEntry.tenant_id == g.tenant_id, AuditEntry.object_type == "certificate",
         AuditEntry.object_id == cert.id, AuditEntry.action.in_(("certificate.block", "certificate.unblock")))
@@ -605,7 +606,7 @@ def certificate(certificate_id: str):  # noqa: ANN201
 @bp.post("/certificates/<certificate_id>/block")
 @require_roles(*EDIT_ROLES)
 def certificate_block(certificate_id: str):  # noqa: ANN201
-    from hub.services.certificates import block_certificate
+    from hub.certificates.operations import block_certificate
     cert = _certificate_or_404(certificate_id)
     blocked = request.form.get("blocked") == "1"
     reason = (request.form.get("reason") or "").strip()

@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hub.models import Customer, Receipt, ReceiptReturn
+from hub.customers.models import Customer
+from hub.receipts.models import Receipt, ReceiptReturn
 from hub.web.ui.formatting import MONTHS_SHORT
 
 
@@ -68,7 +69,7 @@ def segments(session: Session, tenant_id: str) -> list[dict]:
     """The recency segments (hub/automation) with their counts and shares; [] without them."""
     try:
         from hub.automation.segments import SEGMENTS
-        from hub.models.automation import CustomerSegment
+        from hub.automation.models import CustomerSegment
     except ImportError:
         return []
     counts = dict(session.execute(select(CustomerSegment.segment, func.count())

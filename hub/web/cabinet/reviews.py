@@ -6,11 +6,12 @@ from flask import g, render_template, request
 from sqlalchemy import select
 
 from hub.extensions import db
-from hub.models import Customer, Receipt
-from hub.models.reviews import Review
+from hub.customers.models import Customer
+from hub.receipts.models import Receipt
+from hub.reviews.models import Review
 from hub.text import plural_form
 from hub.web.cabinet import bp
-from hub.web.my.reviews import RATING_NAMES, RATINGS, review_query, summary
+from hub.reviews.operations import RATING_NAMES, RATINGS, review_query, summary
 from hub.web.ui.auth import CABINET_ROLES, require_roles
 from hub.web.ui.paging import newest_first
 

@@ -1,6 +1,6 @@
 """Stores and cashiers, API keys, connections (МойСклад, Evotor, 1С) with their inbox.
 
-Everything goes through the hub's own functions: hub.services.tenants (points, keys),
+Everything goes through the hub's own functions: hub.tenants.operations (points, keys),
 connectors.registry (connections, never their credentials) and connectors.inbox (events and
 the retry of a failed one)."""
 from __future__ import annotations
@@ -10,7 +10,8 @@ from sqlalchemy import case, func, select
 
 from hub.errors import DomainError
 from hub.extensions import db
-from hub.models import Cashier, InboundEvent, Store
+from hub.tenants.models import Cashier, Store
+from hub.connections.models import InboundEvent
 from hub.text import EVENT_STATUS_NAMES
 from hub.web.cabinet import bp
 from hub.web.ui.auth import CABINET_ROLES, EDIT_ROLES, audit, require_roles
@@ -23,7 +24,7 @@ EVENT_STATUSES = EVENT_STATUS_NAMES     # one label table for statuses (hub.text
 # --- stores and cashiers ---------------------------------------------------------------------
 
 def _points_page(errors: dict | None = None, form=None, status: int = 200):  # noqa: ANN001, ANN202
-    from hub.services.tenants import list_points
+    from hub.tenants.operations import list_points
     stores = list_points(db.session, g.tenant_id, Store)
     cashiers = list_points(db.session, g.tenant_id, Cashier)
     db.session.rollback()
@@ -40,7 +41,7 @@ def points():  # noqa: ANN201
 @bp.post("/points")
 @require_roles(*EDIT_ROLES)
 def point_save():  # noqa: ANN201
-    from hub.services.tenants import save_point
+    from hub.tenants.operations import save_point
     form = request.form
     kind = form.get("kind", "")
     code, name = (form.get("code") or "").strip(), (form.get("name") or "").strip()
@@ -66,7 +67,7 @@ def point_save():  # noqa: ANN201
 # --- API keys ----------------------------------------------------------------------------------
 
 def _keys_page(new_key: str | None = None, errors: dict | None = None, status: int = 200):  # noqa: ANN202
-    from hub.services.tenants import list_api_keys
+    from hub.tenants.operations import list_api_keys
     keys = list_api_keys(db.session, g.tenant_id)
     db.session.rollback()
     return render_template("cabinet/keys.html", keys=keys, new_key=new_key, errors=errors or {}), status
@@ -81,7 +82,7 @@ def keys():  # noqa: ANN201
 @bp.post("/keys")
 @require_roles("owner")
 def key_create():  # noqa: ANN201
-    from hub.services.tenants import create_api_key
+    from hub.tenants.operations import create_api_key
     name = (request.form.get("name") or "").strip()
     if not name:
         return _keys_page(errors={"name": ["Назовите ключ: для какой кассы или интеграции он."]}, status=422)
@@ -97,7 +98,7 @@ def key_create():  # noqa: ANN201
 @bp.post("/keys/<key_id>/revoke")
 @require_roles("owner")
 def key_revoke(key_id: str):  # noqa: ANN201
-    from hub.services.tenants import revoke_api_key
+    from hub.tenants.operations import revoke_api_key
     try:
         key, was_live = revoke_api_key(db.session, g.tenant_id, key_id)
     except DomainError:

@@ -4,7 +4,7 @@ customer's code that confirms a spending when the program asks for it (the progr
 `verify_spending`).
 
 The sale and its certificate payment are one transaction: the redemption is posted by the
-commit's `accept` hook (hub.services.receipts.commit_sale), under the certificate's row lock,
+commit's `accept` hook (hub.receipts.operations.commit_sale), under the certificate's row lock,
 before the receipt is written, with the reference "<receipt number>:1"; a replayed sale posts
 nothing. A confirmation code is checked (and used up) before the sale, after a quote has shown
 the sale can go through, so a wrong code writes nothing but its try."""
@@ -20,9 +20,9 @@ from sqlalchemy.exc import IntegrityError
 from hub.clock import utcnow
 from hub.errors import Conflict, DomainError, Invalid
 from hub.extensions import db
-from hub.models import Customer
-from hub.services import certificates
-from hub.services.promotions import normalize_code
+from hub.customers.models import Customer
+from hub.certificates import operations as certificates
+from hub.promotions.operations import normalize_code
 from hub.web.ui.formatting import parse_rub, rub
 
 SPEND_PURPOSE = "spending"
@@ -65,7 +65,7 @@ def cert_payment(form, errors: dict) -> dict | None:  # noqa: ANN001
 
 
 def spending_needs_code(session, tenant_id: str) -> bool:  # noqa: ANN001
-    from hub.services.programs import load_settings
+    from hub.programs.operations import load_settings
     return bool(load_settings(session, tenant_id)[0].get("verify_spending"))
 
 
@@ -74,7 +74,7 @@ def spending_needs_code(session, tenant_id: str) -> bool:  # noqa: ANN001
 def calculate(session, tenant_id: str, req) -> tuple[dict, str | None]:  # noqa: ANN001
     """The quote; a promo code that cannot be used is left out and its reason returned, so the
     cashier sees the receipt without it and why."""
-    from hub.services.receipts import calculate_receipt
+    from hub.receipts.operations import calculate_receipt
     try:
         return calculate_receipt(session, tenant_id, req), None
     except Invalid as exc:
@@ -85,7 +85,7 @@ def calculate(session, tenant_id: str, req) -> tuple[dict, str | None]:  # noqa:
 
 def promo_status(session, tenant_id: str, codes: tuple[str, ...], answer: dict) -> str | None:  # noqa: ANN001
     """What the cashier is told about the code the quote was given."""
-    from hub.services.promotions import get_code, get_promotion
+    from hub.promotions.operations import get_code, get_promotion
     if not codes:
         return None
     try:
@@ -149,7 +149,7 @@ def acceptor(session, tenant_id: str, req, pay: dict | None, needs_code: bool, c
 
 def confirm_spending(session, tenant_id: str, customer_id: str, code: str) -> str | None:  # noqa: ANN001
     """None when the customer's code is right (it is used up), else the Russian reason."""
-    from hub.web.ui import codes
+    from hub.codes import operations as codes
     code = (code or "").strip()
     if not code:
         return "Спросите у клиента код из сообщения и введите его (кнопка «Отправить код»)."
@@ -163,7 +163,7 @@ def confirm_spending(session, tenant_id: str, customer_id: str, code: str) -> st
 
 def refund_certificates(session, tenant_id: str, receipt, ret: dict) -> list[dict]:  # noqa: ANN001
     """A return of a sale paid with certificates gives the money back to them first, as at
-    every till (hub.services.certificates.refund_payments: oldest payment first, up to what the
+    every till (hub.certificates.operations.refund_payments: oldest payment first, up to what the
     return gives back; once per return). Commits."""
     prefix = f"{receipt.external_id}:"
     if not certificates.redemptions(session, tenant_id, prefix):
@@ -221,7 +221,7 @@ def register(bp) -> None:  # noqa: ANN001
     @require_roles(*ROLES)
     def spend_code():  # noqa: ANN202
         from connectors.verification import mask_phone
-        from hub.web.ui import codes
+        from hub.codes import operations as codes
         _shift()
         customer = db.session.get(Customer, (request.form.get("customer_id") or "").strip() or "-")
         if customer is None or customer.tenant_id != g.tenant_id:

@@ -12,9 +12,11 @@ from sqlalchemy import select
 from hub.clock import utcnow
 from hub.errors import DomainError
 from hub.extensions import db
-from hub.models import Customer, Receipt, Tenant
+from hub.customers.models import Customer
+from hub.receipts.models import Receipt
+from hub.tenants.models import Tenant
 from hub.text import POSTING_KIND_NAMES_CUSTOMER
-from hub.web.ui import codes
+from hub.codes import operations as codes
 from hub.web.ui.formatting import set_tenant_tz
 
 bp = Blueprint("my", __name__, url_prefix="/my/<tenant_id>", template_folder="templates")
@@ -66,7 +68,7 @@ REF_KEY = "my_ref"          # the inviter's code a newcomer arrived with, per te
 def join(code: str):  # noqa: ANN201
     """The link a participant shares: the newcomer registers here with a code sent to the
     phone, and the inviter is recorded (the referral gifts follow the tenant's settings)."""
-    from hub.models.automation import ReferralCode
+    from hub.automation.models import ReferralCode
     code = code.strip().upper()[:32]
     if db.session.scalar(select(ReferralCode.customer_id).where(
             ReferralCode.tenant_id == g.tenant_id, ReferralCode.code == code)) is None:
@@ -79,7 +81,7 @@ def join(code: str):  # noqa: ANN201
 def _register(phone: str, sms: bool):  # noqa: ANN202
     """A newcomer who confirmed the phone: the customer, and the inviter when they came by a
     friend's link (a referral the program refuses does not stop the registration)."""
-    from hub.services.customers import register_customer
+    from hub.customers.operations import register_customer
     now = utcnow()
     customer = register_customer(db.session, g.tenant_id,
                                  {"phone": phone, "consents": {"personal_data": True, "sms": sms}},
@@ -163,7 +165,7 @@ def logout():  # noqa: ANN201
 @bp.get("/")
 def home():  # noqa: ANN201
     from hub.notify.bots import nearest_expiry
-    from hub.services.customers import ledger_entries, summarize
+    from hub.customers.operations import ledger_entries, summarize
     from hub.web.my.cards import barcode_svg, qr_svg
     customer = _customer()
     if customer is None:
@@ -176,8 +178,8 @@ def home():  # noqa: ANN201
         Receipt.tenant_id == g.tenant_id, Receipt.id.in_([p.receipt_id for p in history if p.receipt_id])))}
     card = customer.card_number or customer.phone
     invite = _invite(customer)
-    from hub.web.my.reviews import receipts_to_rate
-    from hub.web.my.wallet import usable
+    from hub.reviews.operations import receipts_to_rate
+    from hub.wallet.operations import usable
     to_rate = receipts_to_rate(db.session, g.tenant_id, customer.id, now)
     wallet = usable(db.session, g.tenant_id) is not None
     db.session.rollback()
@@ -199,7 +201,7 @@ def _invite(customer: Customer) -> dict | None:
 
 @bp.route("/profile", methods=["GET", "POST"])
 def profile():  # noqa: ANN201
-    from hub.services.customers import update_customer
+    from hub.customers.operations import update_customer
     customer = _customer()
     if customer is None:
         return redirect(url_for("my.login"))
@@ -235,7 +237,7 @@ def profile():  # noqa: ANN201
                 db.session.rollback()
                 errors["_form"] = [exc.message]
             else:
-                from hub.models.web import AuditEntry
+                from hub.staff.models import AuditEntry
                 db.session.add(AuditEntry(tenant_id=g.tenant_id, user_email=customer.phone,
                                           action="customer.consents", object_type="customer",
                                           object_id=customer.id, details={"consents": consents},
@@ -259,4 +261,5 @@ def consent():  # noqa: ANN201
 
 
 # Pages kept in their own modules register their routes on `bp` when imported.
-from hub.web.my import review_pages, wallet  # noqa: E402,F401
+from hub.wallet import operations as wallet  # noqa: E402,F401
+from hub.web.my import review_pages

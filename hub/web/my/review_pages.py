@@ -7,9 +7,9 @@ from flask import abort, g, redirect, render_template, request, url_for
 from hub.clock import utcnow
 from hub.errors import Invalid
 from hub.extensions import db
-from hub.models.reviews import REVIEW_TEXT_MAX
+from hub.reviews.models import REVIEW_TEXT_MAX
 from hub.web.my import _customer, bp
-from hub.web.my.reviews import RATING_NAMES, customer_receipt, find_review, save_review
+from hub.reviews.operations import RATING_NAMES, customer_receipt, find_review, save_review
 
 
 def _own_receipt():  # noqa: ANN202

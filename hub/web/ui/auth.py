@@ -15,7 +15,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from hub.clock import utcnow
 from hub.errors import Conflict, Invalid
 from hub.extensions import db
-from hub.models.web import ROLES, AuditEntry, WebUser
+from hub.staff.models import ROLES, AuditEntry, WebUser
 
 MAX_FAILURES = 5                        # wrong passwords in a row before the account locks
 LOCK_FOR = timedelta(minutes=15)

@@ -96,7 +96,7 @@ def isodt(text: str | None) -> str:
 
 
 def set_tenant_tz(session, tenant_id: str) -> str:  # noqa: ANN001
-    from hub.services.programs import load_settings
+    from hub.programs.operations import load_settings
     tz = (load_settings(session, tenant_id)[0] or {}).get("timezone") or "Europe/Moscow"
     g.tenant_tz = tz
     return tz

@@ -1,0 +1,1 @@
+"""catalog: one business area (models, operations, rules)."""

@@ -1,0 +1,1 @@
+"""certificates: one business area (models, operations, rules)."""

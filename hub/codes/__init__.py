@@ -1,0 +1,1 @@
+"""codes: one business area (models, operations, rules)."""

@@ -1,0 +1,1 @@
+"""connections: one business area (models, operations, rules)."""

@@ -1,0 +1,1 @@
+"""customers: one business area (models, operations, rules)."""

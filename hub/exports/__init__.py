@@ -1,0 +1,1 @@
+"""exports: one business area (models, operations, rules)."""

@@ -1,0 +1,1 @@
+"""programs: one business area (models, operations, rules)."""

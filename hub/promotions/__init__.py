@@ -1,0 +1,1 @@
+"""promotions: one business area (models, operations, rules)."""

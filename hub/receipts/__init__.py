@@ -1,0 +1,1 @@
+"""receipts: one business area (models, operations, rules)."""

@@ -1,0 +1,1 @@
+"""reviews: one business area (models, operations, rules)."""

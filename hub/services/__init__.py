@@ -1,1 +1,0 @@
-"""One function per business operation; each owns its database transaction."""

@@ -1,0 +1,1 @@
+"""staff: one business area (models, operations, rules)."""

@@ -1,0 +1,1 @@
+"""tenants: one business area (models, operations, rules)."""

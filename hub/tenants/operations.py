@@ -1,0 +1,159 @@
+"""Tenants, their API keys, stores and cashiers."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from hub.errors import Invalid, NotFound
+from hub.tenants.models import ApiKey, Cashier, Store, Tenant
+from hub.orm import new_id, utcnow
+
+
+def _hash(raw_key: str) -> str:
+    # Keys carry 256 bits of randomness, so a fast hash is enough and lookups stay O(1).
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def create_tenant(session: Session, name: str) -> tuple[Tenant, str]:
+    """A new tenant and its first API key (the key is returned once, never stored)."""
+    tenant = Tenant(name=name)
+    session.add(tenant)
+    session.flush()
+    key = create_api_key(session, tenant.id, name="default")
+    return tenant, key
+
+
+def create_api_key(session: Session, tenant_id: str, name: str = "") -> str:
+    if session.get(Tenant, tenant_id) is None:
+        raise NotFound("tenant_not_found", f"Организация {tenant_id} не найдена.")
+    raw = "kp_" + secrets.token_urlsafe(32)
+    session.add(ApiKey(tenant_id=tenant_id, name=name, prefix=raw[:10], key_hash=_hash(raw)))
+    session.flush()
+    return raw
+
+
+def tenant_for_key(session: Session, raw_key: str) -> str | None:
+    row = key_for(session, raw_key)
+    return row.tenant_id if row else None
+
+
+def key_for(session: Session, raw_key: str):  # noqa: ANN201
+    """(id, tenant_id, last_used_at) of a live (not revoked) key, or None."""
+    return session.execute(select(ApiKey.id, ApiKey.tenant_id, ApiKey.last_used_at).where(
+        ApiKey.key_hash == _hash(raw_key), ApiKey.revoked_at.is_(None))).first()
+
+
+# "Last used" is kept to the minute: at most one write per key per minute.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def key_use_stale(last_used_at: datetime | None, now: datetime | None = None) -> bool:
+    return last_used_at is None or (now or utcnow()) - last_used_at >= LAST_USED_RESOLUTION
+
+
+def touch_api_key(session: Session, key_id: str, now: datetime | None = None) -> None:
+    """Record that the key was used (a short transaction of its own, run after the request's
+    work so it never holds a lock on the key row during a sale)."""
+    now = now or utcnow()
+    session.execute(update(ApiKey).where(
+        ApiKey.id == key_id,
+        or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at <= now - LAST_USED_RESOLUTION))
+        .values(last_used_at=now))
+
+
+def list_api_keys(session: Session, tenant_id: str) -> list[ApiKey]:
+    return list(session.scalars(select(ApiKey).where(ApiKey.tenant_id == tenant_id)
+                                .order_by(ApiKey.created_at, ApiKey.id)))
+
+
+def revoke_api_key(session: Session, tenant_id: str, ref: str) -> tuple[ApiKey, bool]:
+    """Revoke a tenant's key named by its id, its prefix or the key itself.
+    Returns the key and whether it was live until now (False: it was revoked already)."""
+    ref = (ref or "").strip()
+    keys = list_api_keys(session, tenant_id)
+    matches = [k for k in keys if k.id == ref or k.key_hash == _hash(ref)]
+    if not matches:
+        matches = [k for k in keys if k.prefix == ref or (len(ref) >= 6 and k.prefix.startswith(ref))]
+    if not matches:
+        raise NotFound("api_key_not_found", f"Ключ «{ref}» у этой организации не найден "
+                                            f"(список: kopilka apikey list --tenant …).")
+    if len(matches) > 1:
+        raise Invalid("api_key_ambiguous", f"Под «{ref}» подходят несколько ключей: "
+                      f"{', '.join(k.id for k in matches)}; укажите id.")
+    key = matches[0]
+    if key.revoked_at is not None:
+        return key, False
+    key.revoked_at = utcnow()
+    session.flush()
+    return key, True
+
+
+def list_tenants(session: Session) -> list[Tenant]:
+    return list(session.scalars(select(Tenant).order_by(Tenant.created_at, Tenant.id)))
+
+
+def resolve_tenant(session: Session, ref: str) -> Tenant:
+    """A tenant named by its id or by its name (exact, then ignoring case).
+    Unknown: NotFound; a name several tenants share: Invalid listing their ids."""
+    ref = (ref or "").strip()
+    tenant = session.get(Tenant, ref) if ref else None
+    if tenant is not None:
+        return tenant
+    named = list(session.scalars(select(Tenant).where(Tenant.name == ref)))
+    if not named and ref:
+        folded = ref.casefold()
+        named = [t for t in list_tenants(session) if t.name.casefold() == folded]
+    if not named:
+        raise NotFound("tenant_not_found", f"Организация «{ref}» не найдена "
+                                           f"(все организации: kopilka tenant list).")
+    if len(named) > 1:
+        raise Invalid("tenant_ambiguous", f"Организаций с названием «{ref}» несколько: "
+                      f"{', '.join(t.id for t in named)}; укажите id.")
+    return named[0]
+
+
+def _remember_point(session: Session, model, tenant_id: str, code: str | None) -> None:  # noqa: ANN001
+    """POS systems name stores and cashiers by their own codes; remember each on first sight.
+
+    INSERT … ON CONFLICT DO NOTHING: two tills whose first receipts at a new store arrive
+    together both go through (the second waits for the first and inserts nothing).
+    """
+    if not code or session.scalar(select(model.id).where(model.tenant_id == tenant_id,
+                                                         model.code == code)) is not None:
+        return
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(model).values(id=new_id(), tenant_id=tenant_id, code=code, name=code,
+                                         created_at=utcnow())
+                    .on_conflict_do_nothing(index_elements=["tenant_id", "code"]))
+
+
+def ensure_store(session: Session, tenant_id: str, code: str | None) -> None:
+    _remember_point(session, Store, tenant_id, code)
+
+
+def ensure_cashier(session: Session, tenant_id: str, code: str | None) -> None:
+    _remember_point(session, Cashier, tenant_id, code)
+
+
+def list_points(session: Session, tenant_id: str, model) -> list:  # noqa: ANN001
+    """The tenant's stores or cashiers, by code."""
+    return list(session.scalars(select(model).where(model.tenant_id == tenant_id).order_by(model.code)))
+
+
+def save_point(session: Session, tenant_id: str, model, code: str, name: str):  # noqa: ANN001, ANN201
+    """Create or rename a store or cashier known by the POS's own code."""
+    row = session.scalar(select(model).where(model.tenant_id == tenant_id, model.code == code))
+    created = row is None
+    if created:
+        row = model(tenant_id=tenant_id, code=code, name=name or code)
+        session.add(row)
+    else:
+        row.name = name or row.name
+    session.commit()
+    return row, created

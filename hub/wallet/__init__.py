@@ -1,0 +1,1 @@
+"""wallet: one business area (models, operations, rules)."""
