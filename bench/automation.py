@@ -131,8 +131,9 @@ def main() -> int:
     try:
         say(f"база {name}: миграции")
         upgrade(engine)
-        import hub.automation  # noqa: F401
-        from hub.automation import run
+        from hub.adapters import wire
+        wire()
+        from hub.automation.sweep import run
         from hub.automation.chains import save_chain
         from hub.automation.settings import save
         from hub.ledger import check_ledger  # noqa: F401

@@ -122,7 +122,8 @@ def main() -> int:
         upgrade(engine)
         import hub.schema  # noqa: F401
         from hub.notify.models import OutboxMessage
-        from hub.notify import enqueue, registry
+        from hub.notify.outbox import enqueue
+        from hub.notify import registry
         from hub.notify.outbox import enqueue_many
         from hub.notify.delivery import deliver_due
         from hub.tenants.operations import create_tenant

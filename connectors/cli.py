@@ -12,12 +12,12 @@ TENANT_HELP = "ID или название организации"
 
 def _tenant(ref: str) -> str:
     """The tenant's id for `--tenant` (an id or a name); unknown: one line, exit 1."""
-    from hub.cli import resolve_tenant_id
+    from hub.cli.support import resolve_tenant_id
     return resolve_tenant_id(ref)
 
 
 def _error(message: str) -> click.ClickException:
-    from hub.cli import CliError
+    from hub.cli.support import CliError
     return CliError(message)
 
 

@@ -30,12 +30,9 @@ Handler = Callable[[Session, InboundEvent], None]
 _handlers: dict[tuple[str, str], Handler] = {}
 
 
-def handler(source: str, kind: str) -> Callable[[Handler], Handler]:
-    """Register the function that applies events of one source and kind."""
-    def register(fn: Handler) -> Handler:
-        _handlers[(source, kind)] = fn
-        return fn
-    return register
+def register_handler(source: str, kind: str, fn: Handler) -> None:
+    """The function that applies events of one source and kind (hub.adapters names them all)."""
+    _handlers[(source, kind)] = fn
 
 
 class PermanentError(Exception):
@@ -250,9 +247,3 @@ def describe(event: InboundEvent) -> dict:
             "processed_at": event.processed_at.isoformat() if event.processed_at else None}
 
 
-def _register() -> None:
-    from hub.sweeps import register_sweep
-    register_sweep("inbox_retried", retry_due)
-
-
-_register()

@@ -149,11 +149,11 @@ def credentials_of(conn: Connection, *, required: bool = False) -> dict:
         return {}
 
 
-def _mark_unreadable(conn: Connection) -> None:
+def mark_unreadable(conn: Connection) -> None:
     conn.credentials_state = NEEDS_NEW_CREDENTIALS
 
 
-register_encrypted(Connection, "credentials", _mark_unreadable)
+
 
 
 def set_credentials(conn: Connection, credentials: dict) -> None:

@@ -65,7 +65,7 @@ def issue(session: Session, conn: Connection, purpose: str, subject: str, phone:
                           f"Код уже отправлен. Запросить новый можно через {left} с.",
                           {"repeat_after": left})
     code = f"{secrets.randbelow(10 ** 6):06d}"
-    from hub.notify import code_problem, send_code
+    from hub.notify.outbox import code_problem, send_code
     try:
         problem = code_problem(send_code(session, conn.tenant_id, phone, code, purpose,
                                          ttl=timedelta(seconds=policy.ttl_seconds)))

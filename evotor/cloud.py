@@ -24,7 +24,7 @@ from hub.extensions import db
 from hub.connections.models import Connection
 from hub.orm import utcnow
 from hub.tenants.operations import create_tenant, tenant_for_key
-from hub.app import database_unavailable
+from hub.unavailable import database_unavailable
 from evotor.common import (
     ALREADY_REGISTERED, BAD_CREDENTIALS, BAD_TOKEN, INCORRECT, KIND, LINKED_ELSEWHERE, MISSING,
     PREFIX, SYNTAX, EvotorError, app_token_ok, cloud_error, first, update_settings, user_connection,

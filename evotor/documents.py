@@ -17,7 +17,7 @@ from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
 from connectors.inbox import (
-    PermanentError, handler, is_pending, process_after_acknowledging, store_event,
+    PermanentError, is_pending, process_after_acknowledging, store_event,
 )
 from connectors.registry import connection_by_id
 from hub.errors import Conflict, DomainError, Invalid, NotFound
@@ -28,7 +28,7 @@ from hub.moments import parse_moment, utcnow
 from hub.customers.operations import find_customers, get_customer
 from hub.programs.operations import get_program
 from hub.receipts.operations import find_receipt
-from hub.app import database_unavailable
+from hub.unavailable import database_unavailable
 from evotor.common import (
     BAD_USER_TOKEN, INCORRECT, KIND, MISSING, PREFIX, SOURCE, SYNTAX, BadValue, EvotorError,
     cloud_error, first, money, setting, user_connection,
@@ -292,7 +292,6 @@ def _apply_payback(session, conn: Connection, event: InboundEvent, doc: dict, bo
         raise PermanentError(f"Возврат {document_id(doc)} по чеку {base} не проведён: {exc.message}") from exc
 
 
-@handler(KIND, "document")
 def apply_document(session, event: InboundEvent) -> None:  # noqa: ANN001
     conn = _connection(session, event)
     doc = event.body

@@ -27,7 +27,7 @@ from hub.phones import normalize_phone
 from hub.customers.operations import find_customers, register_customer, resolve_customer, summarize
 from hub.receipts.holds import quote_and_hold, release_receipt_hold
 from hub.receipts.operations import ReturnRequest, SaleRequest, commit_sale, get_receipt, return_sale
-from hub.app import database_unavailable
+from hub.unavailable import database_unavailable
 from evotor.common import (
     PREFIX, terminal_error as error_response, SOURCE, BadValue, first, money, rub_json, setting, subscription_stopped, text,
     user_connection,

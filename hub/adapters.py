@@ -1,33 +1,76 @@
-"""Plugs the packages outside hub/ into it.
+"""The parts list of the composition root, by name: what create_app, every `kopilka` command,
+the rq worker and the embedded scheduler plug in. Nothing registers itself when imported.
 
-An adapter package (moysklad, evotor, onec) may define:
-- ``init_app(app)``: register its blueprints and error handlers;
-- ``cli``: a click group added to the ``kopilka`` command;
-and registers inbox handlers and automation sweeps when imported.
+- the periodic sweeps, in the order one run executes them (hub.sweeps.run_due); message
+  delivery last, so that one run sends what the sweeps before it queued;
+- the inbox handlers: which function applies an event of each adapter's source and kind;
+- the columns that hold encrypted credentials (`kopilka secrets rotate` re-encrypts them);
+- the adapters' web parts (blueprints and their 503 formats).
 """
 from __future__ import annotations
 
-import importlib
-import importlib.util
-from types import ModuleType
+from flask import Flask
 
-ADAPTER_MODULES = ("connectors.inbox", "connectors.cli", "moysklad", "evotor", "onec", "hub.notify", "hub.cli.messages", "hub.automation", "hub.cli.users", "hub.cli.wallet", "hub.exports.sweeps")
+import evotor.models
+import moysklad.models
+import onec.models
+from connectors import inbox
+from connectors.registry import mark_unreadable
+from connectors.secrets import register_encrypted
+from evotor import documents as evotor_documents
+from evotor.app import init_app as init_evotor
+from hub.automation.sweep import run as automation_sweep
+from hub.certificates.operations import expiry_sweep as certificates_sweep
+from hub.connections.models import Connection
+from hub.exports.sweeps import fail_abandoned_exports
+from hub.notify.delivery import sweep as delivery_sweep
+from hub.notify.models import NotifyChannel
+from hub.sweeps import register_sweep
+from hub.wallet.models import WalletPassConfig
+from moysklad.app import init_app as init_moysklad
+from moysklad.jsonapi import handlers as moysklad_handlers
+from onec import odata as onec_odata
+from onec.app import init_app as init_onec
+
+# The adapters' own tables, for one MetaData with the hub's (Alembic, create_all).
+ADAPTER_MODELS = (evotor.models, moysklad.models, onec.models)
+
+SWEEPS = (
+    ("certificates", certificates_sweep),
+    ("automation", automation_sweep),
+    ("exports_abandoned", fail_abandoned_exports),
+    ("inbox_retried", inbox.retry_due),
+    ("onec_odata_pulled", onec_odata.sync_due),
+    ("onec_writeoffs_flagged", onec_odata.flag_unclaimed),
+    ("notify", delivery_sweep),             # last: sends what the sweeps before it queued
+)
+
+INBOX_HANDLERS = (
+    ("evotor", "document", evotor_documents.apply_document),
+    ("moysklad", "retaildemand", moysklad_handlers.apply_retaildemand),
+    ("moysklad", "retailsalesreturn", moysklad_handlers.apply_retailsalesreturn),
+    ("onec", "document", onec_odata.apply_document),
+    ("onec", "writeoff_unclaimed", onec_odata.review_writeoff),
+)
+
+ENCRYPTED_COLUMNS = (
+    (Connection, "credentials", mark_unreadable),
+    (NotifyChannel, "credentials", None),
+    (WalletPassConfig, "credentials", None),
+)
 
 
-def load_adapters() -> list[ModuleType]:
-    modules = []
-    for name in ADAPTER_MODULES:
-        if importlib.util.find_spec(name) is not None:
-            modules.append(importlib.import_module(name))
-    return modules
+def wire() -> None:
+    """Register the sweeps, inbox handlers and encrypted columns (idempotent)."""
+    for name, fn in SWEEPS:
+        register_sweep(name, fn, last=name == "notify")
+    for source, kind, fn in INBOX_HANDLERS:
+        inbox.register_handler(source, kind, fn)
+    for model, attribute, on_unreadable in ENCRYPTED_COLUMNS:
+        register_encrypted(model, attribute, on_unreadable)
 
 
-def init_adapters(app) -> None:  # noqa: ANN001
-    for module in load_adapters():
-        if hasattr(module, "init_app"):
-            module.init_app(app)
-
-
-def adapter_commands() -> list:
-    # (a package whose cli.py is listed itself has that module as its `cli` attribute)
-    return [m.cli for m in load_adapters() if hasattr(m, "cli") and not isinstance(m.cli, ModuleType)]
+def init_adapters(app: Flask) -> None:
+    init_moysklad(app)
+    init_evotor(app)
+    init_onec(app)

@@ -1,17 +1,30 @@
-"""The application factory."""
+"""The application factory: the composition root. It registers every blueprint, sweep and
+handler by name (hub.adapters lists the parts); nothing registers itself on import."""
 from __future__ import annotations
 
 import logging
 
-from typing import Callable
-
-from flask import Flask, Response, g, has_request_context, jsonify, request
+from flask import Flask, g, jsonify
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
+from werkzeug.exceptions import HTTPException
 
+from api.app import init_api
+from api.errors import error_response
+from hub.adapters import init_adapters, wire
 from hub.config import Config
 from hub.extensions import db
+from hub.tenants.operations import touch_api_key
+from hub.unavailable import (
+    RETRY_AFTER_SECONDS, UNAVAILABLE_MESSAGE, database_unavailable, set_default_renderer, unavailable_response,
+)
+from hub.web import init_web
+from hub.web.cabinet import bp as cabinet_bp
+from hub.web.cashier import bp as cashier_bp
+from hub.web.my import bp as my_bp
+from hub.web.notify import init_app as init_notify
+from hub.web.ui import init_cabinets
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -22,15 +35,15 @@ def create_app(config: Config | None = None) -> Flask:
     app.json.sort_keys = False
     db.configure(config.DATABASE_URL, echo=config.SQL_ECHO)
 
-    from api import init_api
-    from hub.adapters import init_adapters
-    from hub.web import init_web
+    wire()
+    set_default_renderer(lambda message: error_response(503, "database_unavailable", message))
     init_web(app)       # body and JSON limits of every surface, the front page
     init_api(app)
     init_adapters(app)
-    from hub.web.notify import init_app as init_notify
     init_notify(app)
-    from hub.web.ui import init_cabinets; init_cabinets(app)   # /cabinet, /cashier, /my
+    init_cabinets(app)  # what /cabinet, /cashier and /my share
+    for blueprint in (cabinet_bp, cashier_bp, my_bp):
+        app.register_blueprint(blueprint)
 
     @app.teardown_appcontext
     def _end_session(exc):  # noqa: ANN001
@@ -53,12 +66,10 @@ def create_app(config: Config | None = None) -> Flask:
 
     @app.errorhandler(Exception)
     def _unexpected(exc):  # noqa: ANN001
-        from werkzeug.exceptions import HTTPException
         if isinstance(exc, HTTPException):
             return exc
         logging.getLogger("kopilka").exception("unhandled error")
         _quiet_rollback()
-        from api.errors import error_response
         return error_response(500, "internal_error",
                               "Внутренняя ошибка сервера; операция не проведена.")
 
@@ -76,44 +87,6 @@ def create_app(config: Config | None = None) -> Flask:
     return app
 
 
-# --- the database is down: 503 with Retry-After on every endpoint --------------------------
-
-RETRY_AFTER_SECONDS = 5
-UNAVAILABLE_MESSAGE = "База данных временно недоступна; операция не проведена, повторите позже."
-
-# Surfaces with an error format of their own register a renderer for their blueprints:
-# register_unavailable_renderer("evotor_cloud", lambda message: response). Others answer in
-# the API's {"error": {...}} format.
-_UNAVAILABLE_RENDERERS: dict[str, Callable[[str], Response]] = {}
-
-
-def register_unavailable_renderer(blueprint: str, render: Callable[[str], Response]) -> None:
-    _UNAVAILABLE_RENDERERS[blueprint] = render
-
-
-def database_unavailable(exc: BaseException) -> bool:
-    """Whether a database error means "cannot reach or use the database now" (a 503 to retry)
-    rather than a bug: connection refused or lost, pool exhausted, the database locked
-    (SQLite), a serialization failure or lock timeout (PostgreSQL)."""
-    if isinstance(exc, SQLAlchemyTimeoutError):
-        return True
-    if isinstance(exc, DBAPIError):
-        return bool(exc.connection_invalidated) or isinstance(exc, (OperationalError, InterfaceError))
-    return False
-
-
-def unavailable_response() -> Response:
-    render = _UNAVAILABLE_RENDERERS.get(request.blueprint or "") if has_request_context() else None
-    if render is not None:
-        response = render(UNAVAILABLE_MESSAGE)
-        response.status_code = 503
-    else:
-        from api.errors import error_response
-        response = error_response(503, "database_unavailable", UNAVAILABLE_MESSAGE)
-    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    return response
-
-
 def _quiet_rollback() -> None:
     try:
         db.session.rollback()
@@ -123,7 +96,6 @@ def _quiet_rollback() -> None:
 
 def _touch_key(key_id: str) -> None:
     """Record an API key's use after the request, in a short transaction of its own."""
-    from hub.tenants.operations import touch_api_key
     try:
         touch_api_key(db.session, key_id)
         db.session.commit()

@@ -21,7 +21,7 @@ from flask import Blueprint, Response, current_app, request
 from lxml import etree
 from sqlalchemy import select
 
-from hub.app import database_unavailable
+from hub.unavailable import database_unavailable
 from hub.extensions import db
 from hub.moments import utcnow
 from hub.catalog.operations import upsert_groups, upsert_products

@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 
 from connectors.numbers import BadNumber
 from connectors.receipts import discount_percent, kopecks, make_position, operation_body
-from hub.app import database_unavailable
+from hub.unavailable import database_unavailable
 from hub.errors import DomainError
 from hub.extensions import db
 from hub.customers.models import Customer

@@ -38,7 +38,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors.http import HttpClient, OutboundError
-from connectors.inbox import PermanentError, dispatch, handler, is_pending, process_event, store_event
+from connectors.inbox import PermanentError, dispatch, is_pending, process_event, store_event
 from connectors.numbers import BadNumber
 from connectors.receipts import kopecks, operation_body, spread_return
 from connectors.registry import connection_by_id, credentials_of
@@ -465,7 +465,6 @@ def _apply_return(session: Session, conn: Connection, pulled: Pulled) -> None:
     session.commit()
 
 
-@handler(KIND, "document")
 def apply_document(session: Session, event: InboundEvent) -> None:
     conn = _connection(session, event)
     body = event.body if isinstance(event.body, dict) else {}
@@ -507,7 +506,6 @@ def _resolve_flag(session: Session, conn: Connection, writeoff_id: str) -> None:
     process_event(session, event_id)
 
 
-@handler(KIND, "writeoff_unclaimed")
 def review_writeoff(session: Session, event: InboundEvent) -> None:
     body = event.body if isinstance(event.body, dict) else {}
     writeoff = session.get(OnecWriteoff, str(body.get("writeoff_id") or ""))
@@ -592,10 +590,3 @@ def sync_due(session: Session, at: datetime, tenant_id: str | None = None) -> in
     return pulled
 
 
-def _register() -> None:
-    from hub.sweeps import register_sweep
-    register_sweep("onec_odata_pulled", sync_due)
-    register_sweep("onec_writeoffs_flagged", flag_unclaimed)
-
-
-_register()

@@ -18,7 +18,7 @@ from lxml import etree
 
 from connectors.numbers import BadNumber, wire_decimal
 from connectors.receipts import make_position, operation_body, roubles
-from hub.app import database_unavailable
+from hub.unavailable import database_unavailable
 from hub.errors import DomainError
 from hub.extensions import db
 from hub.moments import utcnow

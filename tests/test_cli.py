@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from sqlalchemy import update
 
 from hub import engine
-from hub.cli import main
+from hub.cli.main import main
 from hub.extensions import db
 from hub.ledger.models import Account
 from hub.customers.operations import register_customer
@@ -192,7 +192,7 @@ def test_russian_plurals():
 
 def test_since_out_of_range_is_one_clear_line(tmp_path):
     """`--since 99999999999d` (or a year 10000) is a usage error, not an OverflowError traceback."""
-    from hub.cli import parse_since
+    from hub.cli.support import parse_since
     import click
     import pytest
     for bad in ("99999999999d", "999999999999999999", "10000-01-01", "вчера"):

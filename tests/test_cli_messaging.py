@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 
-from hub.cli import main
+from hub.cli.main import main
 from hub.clock import utcnow
 from hub.extensions import db
 from hub.automation.models import AutomationSettings, Mailing, Segment, WinbackChain

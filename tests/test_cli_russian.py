@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
 
-from hub.cli import main
+from hub.cli.main import main
 from hub.extensions import db
 
 # click's English as printed by an unpatched click (usage, help, errors, metavars).

@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, select
 
 from connectors import registry
 from connectors.secrets import Undecryptable, decrypt, encrypt, generate_key
-from hub.cli import main
+from hub.cli.main import main
 from hub.config import Config
 from hub.connections.models import Connection
 

@@ -16,7 +16,7 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from hub.cli import main
+from hub.cli.main import main
 
 BURST = 50
 
@@ -52,7 +52,7 @@ def test_fifty_requests_right_after_start_on_postgres(pg_engine, pg_sessions, tm
            "SECRET_KEY": "test-secret", "KOPILKA_ENCRYPTION_KEY": generate_key(),
            "KOPILKA_HOME": str(tmp_path), "PYTHONUNBUFFERED": "1"}
     env.pop("REDIS_URL", None)
-    proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "serve", "--port", str(port), "--workers", "3"],
+    proc = subprocess.Popen([sys.executable, "-m", "hub.cli.main", "serve", "--port", str(port), "--workers", "3"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     stderr: list[str] = []
@@ -139,7 +139,7 @@ def test_a_bad_encryption_key_is_refused_at_start(tmp_path):
 def test_embedded_default_needs_no_secrets_and_banner_shows_demo_tenant(tmp_path, monkeypatch):
     """On SQLite nothing has to be configured; the banner shows the demo tenant's id and key
     (gunicorn itself is not started here)."""
-    import hub.cli as cli
+    import hub.cli.main as cli
     started = []
     monkeypatch.setattr("gunicorn.app.base.BaseApplication.run", lambda self: started.append(self))
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'k.sqlite3'}", "KOPILKA_HOME": str(tmp_path),
@@ -255,5 +255,5 @@ def test_database_errors_that_are_bugs_stay_500(app):
     """Only "cannot reach the database" is 503; a programming error is still reported as 500."""
     from sqlalchemy.exc import ProgrammingError
 
-    from hub.app import database_unavailable
+    from hub.unavailable import database_unavailable
     assert not database_unavailable(ProgrammingError("SELECT", {}, Exception("syntax")))

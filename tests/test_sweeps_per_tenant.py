@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 
 from connectors.inbox import retry_due, store_event
-from hub.adapters import load_adapters
+from hub.adapters import wire
 from hub.connections.models import InboundEvent
 from hub.sweeps import _sweeps
 from hub.tenants.operations import create_tenant
@@ -16,7 +16,7 @@ NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 
 
 def test_every_registered_sweep_can_run_for_one_tenant() -> None:
-    load_adapters()
+    wire()
     cannot = sorted(name for name, reg in _sweeps.items() if reg.tenant_keyword is None)
     assert cannot == []
 

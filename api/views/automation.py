@@ -8,7 +8,6 @@ from flask import g, request
 from flask.views import MethodView
 from sqlalchemy import select
 
-import hub.automation  # noqa: F401  (registers the automation sweep)
 from api.parsing import Blueprint
 from api.schemas.automation import (
     AutomationSettingsSchema, ChainInSchema, ChainListSchema, ChainSchema, EstimateSchema, MailingInSchema,

@@ -338,12 +338,6 @@ def refund_payments(session: Session, tenant_id: str, prefix: str, return_id: st
     return out
 
 
-def _register() -> None:
-    from hub.sweeps import register_sweep
-    register_sweep("certificates", expiry_sweep)
-
-
-_register()
 
 __all__ = ["issue", "get", "find", "list_certificates", "activate", "redeem", "refund", "block",
            "expire_certificates", "expiry_sweep", "redemptions", "new_number", "status_of",

@@ -24,12 +24,12 @@ TENANT_HELP = "ID или название организации"
 
 def fail(message: str) -> NoReturn:
     """One Russian line `Ошибка: …` on stderr, exit code 1."""
-    from hub.cli import CliError
+    from hub.cli.support import CliError
     raise CliError(message)
 
 
 def tenant_id(ref: str) -> str:
-    from hub.cli import resolve_tenant_id
+    from hub.cli.support import resolve_tenant_id
     return resolve_tenant_id(ref)
 
 
@@ -40,12 +40,12 @@ def rub(kopecks: int | None) -> str:
 
 
 def moment(value) -> str:  # noqa: ANN001
-    from hub.cli import _moment
+    from hub.cli.support import _moment
     return _moment(value)
 
 
 def table(rows: list[list], header: list[str]) -> None:
-    from hub.cli import _table
+    from hub.cli.support import _table
     _table([[str(v) for v in r] for r in rows], header)
 
 

@@ -8,6 +8,9 @@ import click
 from sqlalchemy.orm import Session
 
 from hub.clock import utcnow
+from hub.errors import DomainError
+from hub.extensions import db
+from hub.tenants.operations import resolve_tenant
 
 
 class CliError(click.ClickException):
@@ -24,10 +27,10 @@ def configure_database(config=None, create: bool = False):  # noqa: ANN001, ANN2
     `kopilka db upgrade`): any other command says where it looked and how to point it."""
     import os
 
-    from hub.adapters import load_adapters
+    from hub.adapters import wire
     from hub.config import Config, database_url_problem, default_home, sqlite_file
     from hub.extensions import db
-    load_adapters()
+    wire()
     config = config or Config()
     problem = database_url_problem(config.DATABASE_URL)
     if problem:
@@ -226,3 +229,21 @@ def russify_click() -> None:
 
 
 russify_click()
+
+
+def resolve_tenant_id(ref: str) -> str:
+    """`--tenant` takes a tenant's id or its name; an unknown one ends the command (exit 1)."""
+    try:
+        return resolve_tenant(db.session, ref).id
+    except DomainError as exc:
+        raise CliError(exc.message) from None
+
+
+def _moment(value) -> str:  # noqa: ANN001
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if value else "—"
+
+
+def _table(rows: list[list[str]], header: list[str]) -> None:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        click.echo("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip())

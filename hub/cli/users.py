@@ -1,5 +1,5 @@
 """`kopilka user …`: cabinet users (the first owner is made here; the owner invites the rest
-in the cabinet). Registered through hub.adapters.ADAPTER_MODULES."""
+in the cabinet). Added to `kopilka` by hub.cli.main."""
 from __future__ import annotations
 
 import secrets
@@ -23,7 +23,7 @@ def cli() -> None:
 @click.option("--password", default=None, help="пароль (не указан: будет создан и показан один раз)")
 def create(tenant_ref: str, email: str, role: str, name: str, password: str | None) -> None:
     """Создать пользователя; печатает пароль, если он создан автоматически."""
-    from hub.cli import CliError, resolve_tenant_id
+    from hub.cli.support import CliError, resolve_tenant_id
     from hub.cli.support import configure_database
     from hub.errors import DomainError
     from hub.web.ui.auth import audit, create_user  # noqa: F401 - audit needs a request

@@ -1,5 +1,5 @@
 """`kopilka wallet …`: a tenant's Apple Wallet pass identity (Pass Type ID certificate and
-key, Apple's WWDR certificate). Registered through hub.adapters.ADAPTER_MODULES."""
+key, Apple's WWDR certificate). Added to `kopilka` by hub.cli.main."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,14 +15,14 @@ def cli() -> None:
 
 
 def _session_for(tenant_ref: str):  # noqa: ANN202
-    from hub.cli import resolve_tenant_id
+    from hub.cli.support import resolve_tenant_id
     from hub.cli.support import configure_database
     configure_database()
     return db.session, resolve_tenant_id(tenant_ref)
 
 
 def _read(path: str | None) -> bytes | None:
-    from hub.cli import CliError
+    from hub.cli.support import CliError
     if not path:
         return None
     try:
@@ -42,7 +42,7 @@ def _read(path: str | None) -> bytes | None:
 def configure(tenant_ref: str, pass_type_id: str, team_id: str, cert_path: str, key_path: str,
               key_password: str | None, wwdr_path: str | None) -> None:
     """Сохранить сертификат и ключ (зашифрованно): участники смогут добавить карту в Apple Wallet."""
-    from hub.cli import CliError
+    from hub.cli.support import CliError
     from hub.clock import utcnow
     from hub.errors import DomainError
     from hub.wallet.operations import configure as save

@@ -36,7 +36,7 @@ def issue(session, tenant_id: str, phone: str, purpose: str, ip: str | None = No
     else why it is not (Russian, e.g. no SMS channel: the screen says so, and no code is kept
     that nobody could know). Invalid when asked again too early, or too often from the
     client's `ip` (request.remote_addr; None when unknown)."""
-    from hub.notify import code_problem, send_code
+    from hub.notify.outbox import code_problem, send_code
     now = utcnow()
     last = _latest(session, tenant_id, phone, purpose)
     if last is not None and last.consumed_at is None and now - last.issued_at < REPEAT_AFTER:

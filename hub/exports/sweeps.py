@@ -1,5 +1,5 @@
-"""The cabinets' periodic work, registered with the automation run through
-hub.adapters.ADAPTER_MODULES (so rq's scheduler, `kopilka automation run` and the embedded
+"""The cabinets' periodic work, registered with the automation run by
+hub.adapters (so rq's scheduler, `kopilka automation run` and the embedded
 scheduler of `kopilka serve` all run it)."""
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from hub.exports.models import Export
-from hub.sweeps import register_sweep
 
 # A million clients take about a minute; two hours on means nobody is building it any more
 # (the web process that built it in a thread was restarted, or no rq worker runs).
@@ -31,4 +30,3 @@ def fail_abandoned_exports(session: Session, at: datetime, tenant_id: str | None
     return count
 
 
-register_sweep("exports_abandoned", fail_abandoned_exports)

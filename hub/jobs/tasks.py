@@ -21,9 +21,9 @@ def run_automation(at: str | None = None, tenant_id: str | None = None,
     """Everything due up to `at` (ISO 8601; default now). With `reschedule`, the job
     enqueues its next run, which makes a worker a scheduler of periodic sweeps."""
     from hub.jobs import get_queue
-    from hub.adapters import load_adapters
+    from hub.adapters import wire
     from hub.sweeps import run_due
-    load_adapters()
+    wire()
     config = Config()
     db.configure(config.DATABASE_URL)
     moment = datetime.fromisoformat(at) if at else utcnow()

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from alembic import context
 
-from hub.adapters import load_adapters
+import hub.adapters  # noqa: F401 - the adapters' tables
+import hub.schema  # noqa: F401 - every table of the hub
 from hub.orm import Base
 
 # The adapters (evotor, moysklad, onec, …) define models of their own: importing them puts
 # their tables into Base.metadata, so autogenerate sees every table the migrations create.
-load_adapters()
 
 config = context.config
 target_metadata = Base.metadata

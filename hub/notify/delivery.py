@@ -457,7 +457,3 @@ def _after_rollback(session: Session) -> None:
 def sweep(session: Session, at: datetime, tenant_id: str | None = None) -> int:
     return deliver_due(session, at, tenant_id=tenant_id)
 
-
-def register() -> None:
-    from hub.sweeps import register_sweep
-    register_sweep("notify", sweep, last=True)    # sends what the other sweeps of the run queued

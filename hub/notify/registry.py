@@ -18,7 +18,7 @@ REQUIRED_CREDENTIALS = {"smsru": ("api_id",), "smsaero": ("email", "api_key"), "
                         "telegram": ("token",), "max": ("token",), "smtp": (), "console": ()}
 
 # `kopilka secrets rotate` re-encrypts channel credentials too.
-register_encrypted(NotifyChannel, "credentials")
+
 
 
 def decrypt(token: str | None) -> dict:

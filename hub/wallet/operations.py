@@ -8,7 +8,7 @@ without a configured certificate gets no button and the URL answers 404.
 
 The certificate, key and WWDR certificate are kept as one Fernet token
 (connectors.secrets; `kopilka secrets rotate` re-encrypts it) and set with
-`kopilka wallet configure` (hub/web/my/wallet_cli.py).
+`kopilka wallet configure` (hub/cli/wallet.py); the page that serves it is hub/web/my/wallet.py.
 """
 from __future__ import annotations
 
@@ -22,16 +22,13 @@ import zlib
 from datetime import datetime
 from functools import lru_cache
 
-from flask import Response, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors.secrets import Undecryptable, decrypt, encrypt, register_encrypted
 from hub.clock import utcnow
 from hub.errors import Invalid
-from hub.extensions import db
 from hub.wallet.models import WalletPassConfig
-from hub.web.my import _customer, bp
 
 PASS_MIME = "application/vnd.apple.pkpass"
 PASS_TYPE_RE = re.compile(r"^pass\.[A-Za-z0-9][A-Za-z0-9.\-]{0,190}$")
@@ -39,7 +36,7 @@ TEAM_RE = re.compile(r"^[A-Z0-9]{10}$")
 NOT_CONFIGURED = ("Карта для Apple Wallet в этой программе пока не настроена. "
                   "Покажите на кассе QR-код или штрихкод со страницы карты.")
 
-register_encrypted(WalletPassConfig, "credentials")
+
 
 
 # --- configuration ------------------------------------------------------------------------------
@@ -217,26 +214,3 @@ def build_pass(pass_data: dict, creds: dict) -> bytes:
         for name, data in files.items():
             zf.writestr(name, data)
     return out.getvalue()
-
-
-@bp.get("/card.pkpass")
-def wallet_pass():  # noqa: ANN201
-    from hub.notify.bots import nearest_expiry
-    from hub.customers.operations import summarize
-    customer = _customer()
-    if customer is None:
-        return redirect(url_for("my.login", next=request.path))
-    config = usable(db.session, g.tenant_id)
-    if config is None:
-        db.session.rollback()
-        return render_template("ui/error.html", title="Apple Wallet", message=NOT_CONFIGURED,
-                               back=url_for("my.home")), 404
-    row, creds = config
-    now = utcnow()
-    card = customer.card_number or customer.phone
-    data = pass_json(row, g.tenant_name, customer, card, summarize(db.session, g.tenant_id, customer, now),
-                     nearest_expiry(db.session, g.tenant_id, customer.id, now), now)
-    db.session.rollback()
-    body = build_pass(data, creds)
-    return Response(body, mimetype=PASS_MIME, headers={
-        "Content-Disposition": 'attachment; filename="card.pkpass"', "Cache-Control": "no-store"})

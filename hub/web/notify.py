@@ -255,5 +255,5 @@ def _unavailable(message: str):  # noqa: ANN202
 
 def init_app(app) -> None:  # noqa: ANN001
     app.register_blueprint(blp)
-    from hub.app import register_unavailable_renderer
+    from hub.unavailable import register_unavailable_renderer
     register_unavailable_renderer("notify_hooks", _unavailable)

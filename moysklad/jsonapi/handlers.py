@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from connectors.http import OutboundError
-from connectors.inbox import PermanentError, handler
+from connectors.inbox import PermanentError
 from connectors.registry import get_connection
 from hub.errors import Conflict, Invalid, NotFound
 from hub.connections.models import Connection, InboundEvent
@@ -68,7 +68,6 @@ def _moment(session, conn: Connection, doc: dict):  # noqa: ANN001, ANN202
         raise PermanentError(exc.message) from exc
 
 
-@handler(KIND, "retaildemand")
 def apply_retaildemand(session, event: InboundEvent) -> None:  # noqa: ANN001
     conn = _connection(session, event)
     document_id = event.body["id"]
@@ -105,7 +104,6 @@ def apply_retaildemand(session, event: InboundEvent) -> None:  # noqa: ANN001
         link_counterparty(session, conn, agent["ms_id"], customer.id)
 
 
-@handler(KIND, "retailsalesreturn")
 def apply_retailsalesreturn(session, event: InboundEvent) -> None:  # noqa: ANN001
     conn = _connection(session, event)
     return_id = event.body["id"]

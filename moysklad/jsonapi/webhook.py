@@ -19,7 +19,7 @@ from flask import Blueprint, jsonify, request
 
 from connectors.inbox import process_after_acknowledging, store_event
 from connectors.registry import connection_by_id
-from hub.app import database_unavailable
+from hub.unavailable import database_unavailable
 from hub.extensions import db
 from moysklad.common import KIND, UUID_RE, entity_id
 from moysklad.jsonapi.client import ENTITY_TYPES, webhook_secret_ok

@@ -12,7 +12,7 @@ from functools import wraps
 from flask import Blueprint, jsonify, request
 
 from connectors.registry import connection_by_token
-from hub.app import database_unavailable
+from hub.unavailable import database_unavailable
 from hub.errors import Conflict, DomainError
 from hub.extensions import db
 from hub.moments import utcnow

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from hub.cli import main
+from hub.cli.main import main
 from hub.certificates.models import CertificatePosting, GiftCertificate
 from hub.certificates import operations as certificates
 from hub.programs.operations import DEFAULT_SETTINGS, put_program

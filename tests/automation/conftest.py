@@ -8,9 +8,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-import hub.automation  # noqa: F401  (registers the sweep)
+from hub.adapters import wire
+
+wire()   # the sweeps, as create_app and every command register them
 from connectors.receipts import make_position
-from hub.automation import run
+from hub.automation.sweep import run
 from hub.automation.settings import save
 from hub.clock import frozen
 from hub.ledger.models import Posting

@@ -18,5 +18,5 @@ def test_parse_since_reads_iso_milliseconds_and_relative_moments():
 
 
 def test_the_command_is_part_of_kopilka():
-    from hub.adapters import adapter_commands
-    assert cli in adapter_commands() and "sync" in cli.commands
+    from hub.cli.main import COMMAND_GROUPS
+    assert cli in COMMAND_GROUPS and "sync" in cli.commands

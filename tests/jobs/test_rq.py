@@ -129,7 +129,7 @@ def test_the_schedule_command_ends_with_the_server_that_started_it(pg_engine, mo
 
     from click.testing import CliRunner
 
-    from hub.cli import main
+    from hub.cli.main import main
     monkeypatch.setenv("DATABASE_URL", pg_engine.url.render_as_string(hide_password=False))
     monkeypatch.delenv("REDIS_URL", raising=False)
     runs = []

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from click.testing import CliRunner
 from sqlalchemy import select, update
 
-from hub.cli import main
+from hub.cli.main import main
 from hub.ledger import check_certificates
 from hub.certificates.models import CertificatePosting, GiftCertificate
 from hub.certificates import operations as certificates

@@ -12,7 +12,7 @@ import pytest
 import responses
 from click.testing import CliRunner
 
-from hub.cli import main
+from hub.cli.main import main
 from hub.extensions import db
 from hub.connections.models import Connection
 from moysklad.vendor import VendorError, register_loyalty

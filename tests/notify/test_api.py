@@ -1,7 +1,7 @@
 """The messaging API: templates, channels, settings, the message log; tenants sealed."""
 from __future__ import annotations
 
-from hub.notify import enqueue
+from hub.notify.outbox import enqueue
 
 
 def test_templates_list_edit_preview(api):

@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from hub import clock
 from hub.errors import Invalid
 from hub.notify.models import OutboxMessage
-from hub.notify import rules, send_code
+from hub.notify import rules
+from hub.notify.outbox import send_code
 
 
 def _count(session, tid):

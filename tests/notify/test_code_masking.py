@@ -9,7 +9,7 @@ import responses
 
 from hub import clock
 from hub.notify.models import OutboxMessage
-from hub.notify import code_problem, send_code
+from hub.notify.outbox import code_problem, send_code
 from hub.notify.delivery import deliver
 from hub.notify.outbox import CODE_MASK, CODE_SECRET, NO_CODE_CHANNEL
 from tests.notify.conftest import smsru_ok

@@ -12,7 +12,8 @@ import responses
 
 from hub import clock
 from hub.notify.models import ChatLink
-from hub.notify import enqueue, rules
+from hub.notify.outbox import enqueue
+from hub.notify import rules
 from hub.notify.delivery import Limiter, deliver, deliver_due
 from hub.customers.operations import update_customer
 

@@ -6,7 +6,7 @@ from email import policy
 
 import pytest
 
-from hub.notify import enqueue
+from hub.notify.outbox import enqueue
 from hub.notify.delivery import deliver
 
 from .smtp_server import SmtpServer

@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from hub import clock
 from hub.notify.models import ChatLink, OutboxMessage
-from hub.notify import catalog, enqueue
+from hub.notify import catalog
+from hub.notify.outbox import enqueue
 from hub.notify.outbox import PENDING_KEY, enqueue_many
 
 from .conftest import DAY, NIGHT

@@ -49,7 +49,7 @@ def _post(client, url, body, headers):
 def test_webhooks_never_500_on_hostile_json(client, session, tid, channel, customer, provider):
     row = channel(provider)
     c = customer()
-    from hub.notify import enqueue
+    from hub.notify.outbox import enqueue
     m = enqueue(session, tenant_id=tid, customer_id=c.id, topic="sale", dedupe_key="k", context={})
     m.status, m.provider_message_id = "sent", "9"
     session.commit()

@@ -8,7 +8,8 @@ import pytest
 from hub import clock
 from hub.errors import Invalid
 from hub.notify.models import ChatLink
-from hub.notify import catalog, enqueue, rules, send_code
+from hub.notify import catalog, rules
+from hub.notify.outbox import enqueue, send_code
 
 from .conftest import DAY, NIGHT
 

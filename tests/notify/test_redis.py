@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from hub.extensions import db
 from hub.notify.models import OutboxMessage
-from hub.notify import enqueue, registry
+from hub.notify.outbox import enqueue
+from hub.notify import registry
 from hub.notify.delivery import deliver_due
 from hub.notify.events import on_sale
 
@@ -105,7 +106,7 @@ def test_rq_worker_delivers(redis_url, pg_engine, pg_sessions, monkeypatch):
     t, _ = create_tenant(s, f"rq-{uuid.uuid4().hex[:6]}")
     registry.configure(s, t.id, "smsru", credentials={"api_id": "K"})
     s.commit()
-    from hub.notify import send_code
+    from hub.notify.outbox import send_code
     m = send_code(s, t.id, "+79161234567", "432100", "registration")   # the one way a code is queued
     mid = m.id
     s.commit()                                            # after the commit: a job in Redis

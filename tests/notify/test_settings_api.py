@@ -51,7 +51,7 @@ def test_openapi_documents_the_settings(api, client):
 
 
 def test_message_log_shows_russian_reasons(api, session, tenant, customer=None):
-    from hub.notify import enqueue
+    from hub.notify.outbox import enqueue
     api.put("/api/v1/notify/channels/sms", json={"provider": "smsru", "credentials": {"api_id": "K"}})
     m = enqueue(session, tenant_id=tenant["id"], customer_id=None, topic="winback", context={},
                 dedupe_key="w1", phone="+79161234567")

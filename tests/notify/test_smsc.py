@@ -11,7 +11,8 @@ import responses
 from sqlalchemy import select
 
 from hub.notify.models import NotifyChannel, OutboxMessage
-from hub.notify import enqueue, registry
+from hub.notify.outbox import enqueue
+from hub.notify import registry
 from hub.notify.channels import Smsc, smsc_state
 from hub.notify.delivery import deliver, deliver_due
 

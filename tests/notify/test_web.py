@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from hub.customers.models import Customer
 from hub.notify.models import ChatLink, OutboxMessage
-from hub.notify import enqueue
+from hub.notify.outbox import enqueue
 from hub.notify.outbox import unsubscribe_token
 
 from .conftest import DAY

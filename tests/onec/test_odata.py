@@ -400,10 +400,10 @@ def test_the_periodic_pull_keeps_its_place_and_records_failures(base, session, f
 
 
 def test_not_configured_and_the_command(onec, session):
-    from hub.adapters import adapter_commands
+    from hub.cli.main import COMMAND_GROUPS
     from hub.connections.models import Connection
     from onec.cli import cli, parse_since
-    assert cli in adapter_commands() and "sync" in cli.commands
+    assert cli in COMMAND_GROUPS and "sync" in cli.commands
     assert utcnow() - parse_since("2d") - timedelta(days=2) < timedelta(seconds=5)
     with pytest.raises(odata.NotConfigured):
         odata.sync(session, session.get(Connection, onec.connection_id), utcnow() - timedelta(days=1))

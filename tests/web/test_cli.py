@@ -5,7 +5,7 @@ import json
 
 from click.testing import CliRunner
 
-from hub.cli import main
+from hub.cli.main import main
 from hub.extensions import db
 
 

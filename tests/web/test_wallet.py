@@ -162,7 +162,7 @@ def test_configuration_is_checked_and_encrypted(session, shop, pki):
 
 
 def test_cli_configure_status_remove(tmp_path, pki):
-    from hub.cli import main
+    from hub.cli.main import main
     from hub.extensions import db
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'k.sqlite3'}", "KOPILKA_HOME": str(tmp_path)}
     run = lambda *a: CliRunner().invoke(main, list(a), env=env)  # noqa: E731

@@ -21,13 +21,13 @@ from hub.receipts.models import Receipt, ReceiptReturn
 from hub.ledger.models import Account
 from hub.staff.models import AuditEntry, WebUser
 from hub.web.cabinet import program_form
+from hub.web.cabinet.blueprint import ACTIONS, bp
 from hub.web.ui.auth import (CABINET_ROLES, EDIT_ROLES, audit, create_user,
                              require_roles)
 from hub.web.ui.formatting import parse_rub
 from hub.web.ui.auth import sign_in_view
 from hub.web.ui.paging import newest_first
 
-bp = Blueprint("cabinet", __name__, url_prefix="/cabinet", template_folder="templates")
 PAGE = 50
 
 
@@ -509,18 +509,5 @@ def audit_log():  # noqa: ANN201
     return render_template("cabinet/audit.html", rows=rows, next_cursor=nxt, actions=ACTIONS)
 
 
-ACTIONS = {"program.update": "изменены настройки программы", "bonuses.manual": "ручное начисление",
-           "bonuses.gift": "подарок", "bonuses.debit": "ручное списание", "user.create": "приглашён пользователь",
-           "user.update": "изменён пользователь", "customer.register": "зарегистрирован клиент (касса)",
-           "sale.commit": "продажа (касса)", "sale.return": "возврат (касса)",
-           "customer.consents": "изменены согласия (личный кабинет)"}
-ACTIONS.update({"export.create": "выгрузка в Excel", "store.save": "сохранён магазин",
-                "cashier.save": "сохранён кассир", "apikey.create": "выпущен API-ключ",
-                "apikey.revoke": "отозван API-ключ", "inbox.retry": "повтор входящего события",
-                "template.update": "изменён шаблон сообщения", "notify.settings": "изменены тихие часы"})
-ACTIONS.update({"customer.update": "изменён профиль клиента", "customer.block": "клиент заблокирован",
-                "customer.unblock": "клиент разблокирован", "segment.create": "сохранён сегмент клиентов"})
-
 # The pages kept in their own modules register their routes on `bp` when imported.
-from hub.exports import operations as exports  # noqa: E402,F401
-from hub.web.cabinet import automation_pages, messages, promotions_pages, reviews, settings_pages
+from hub.web.cabinet import automation_pages, exports, messages, promotions_pages, reviews, settings_pages  # noqa: E402,F401

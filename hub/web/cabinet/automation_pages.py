@@ -22,7 +22,7 @@ from hub.clock import utcnow
 from hub.errors import DomainError
 from hub.extensions import db
 from hub.text import MAILING_STATUS_NAMES
-from hub.web.cabinet import ACTIONS, bp
+from hub.web.cabinet.blueprint import ACTIONS, bp
 from hub.web.ui.auth import CABINET_ROLES, EDIT_ROLES, audit, require_roles
 from hub.web.ui.formatting import parse_rub
 from hub.web.ui.paging import newest_first

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from hub.errors import DomainError
 from hub.extensions import db
 from hub.notify.models import OutboxMessage
-from hub.web.cabinet import bp
+from hub.web.cabinet.blueprint import bp
 from hub.web.ui.auth import CABINET_ROLES, EDIT_ROLES, audit, require_roles
 from hub.web.ui.paging import newest_first
 

@@ -21,7 +21,7 @@ from hub.errors import DomainError
 from hub.extensions import db
 from hub.certificates.models import CertificatePosting, GiftCertificate
 from hub.promotions.models import PromoCode, Promotion
-from hub.web.cabinet import ACTIONS, bp
+from hub.web.cabinet.blueprint import ACTIONS, bp
 from hub.web.ui.auth import CABINET_ROLES, EDIT_ROLES, audit, require_roles
 from hub.web.ui.formatting import parse_rub
 from hub.web.ui.paging import newest_first

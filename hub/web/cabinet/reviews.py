@@ -10,7 +10,7 @@ from hub.customers.models import Customer
 from hub.receipts.models import Receipt
 from hub.reviews.models import Review
 from hub.text import plural_form
-from hub.web.cabinet import bp
+from hub.web.cabinet.blueprint import bp
 from hub.reviews.operations import RATING_NAMES, RATINGS, review_query, summary
 from hub.web.ui.auth import CABINET_ROLES, require_roles
 from hub.web.ui.paging import newest_first

@@ -13,7 +13,7 @@ from hub.extensions import db
 from hub.tenants.models import Cashier, Store
 from hub.connections.models import InboundEvent
 from hub.text import EVENT_STATUS_NAMES
-from hub.web.cabinet import bp
+from hub.web.cabinet.blueprint import bp
 from hub.web.ui.auth import CABINET_ROLES, EDIT_ROLES, audit, require_roles
 
 POINTS = {"store": (Store, "Магазин"), "cashier": (Cashier, "Кассир")}

@@ -22,13 +22,11 @@ from hub.tenants.models import Cashier, Store
 from hub.customers.models import Customer
 from hub.receipts.models import Receipt
 from hub.codes import operations as codes
+from hub.web.cashier import payments
 from hub.web.ui.auth import audit, require_roles, sign_in_view
+from hub.web.cashier.blueprint import ROLES, SOURCE, _op_key, _shift, bp
 from hub.web.ui.formatting import parse_rub
 
-bp = Blueprint("cashier", __name__, url_prefix="/cashier", template_folder="templates",
-               static_folder="static")
-SOURCE = "web_cashier"
-ROLES = ("cashier", "owner", "manager")
 MAX_LINES = 50
 CHOICES = 10                    # clients offered when the search finds several
 
@@ -82,13 +80,6 @@ def shift():  # noqa: ANN201
     return render_template("cashier/shift.html", stores=stores, cashiers=cashiers, errors=errors,
                            current=current, default_cashier=current.get("cashier") or current_user.name), \
         (422 if errors else 200)
-
-
-def _shift() -> dict:
-    s = web_session.get("shift")
-    if not s:
-        abort(redirect(url_for("cashier.shift")))
-    return s
 
 
 @bp.get("/")
@@ -298,13 +289,6 @@ def _sale_request(form, op_key: str):  # noqa: ANN001, ANN202
     return req, errors, pay
 
 
-def _op_key(form) -> str:  # noqa: ANN001
-    try:
-        return str(uuid.UUID(form.get("op_key") or ""))
-    except ValueError:
-        abort(400)
-
-
 @bp.post("/quote")
 @require_roles(*ROLES)
 def quote():  # noqa: ANN201
@@ -469,7 +453,3 @@ def return_post(receipt_id: str):  # noqa: ANN201
     return render_template("cashier/returns.html", number=r.external_id, r=r, error=None, errors=errors, done=answer,
                            op_key=op_key if errors else str(uuid.uuid4()), left=left), (422 if errors else 200)
 
-
-from hub.web.cashier import payments  # noqa: E402 - its routes need this module's names
-
-payments.register(bp)

@@ -23,6 +23,8 @@ from hub.extensions import db
 from hub.customers.models import Customer
 from hub.certificates import operations as certificates
 from hub.promotions.operations import normalize_code
+from hub.web.cashier.blueprint import ROLES, _op_key, _shift, bp
+from hub.web.ui.auth import audit, require_roles
 from hub.web.ui.formatting import parse_rub, rub
 
 SPEND_PURPOSE = "spending"
@@ -212,78 +214,77 @@ def page(**extra):  # noqa: ANN003, ANN201
         "op_key": str(uuid.uuid4()), **extra})
 
 
-def register(bp) -> None:  # noqa: ANN001
-    """The routes of this module on the workplace's blueprint."""
-    from hub.web.ui.auth import audit, require_roles
-    from hub.web.cashier import ROLES, _op_key, _shift
+# --- the routes of this module on the workplace's blueprint ------------------------------------
 
-    @bp.post("/spend/code")
-    @require_roles(*ROLES)
-    def spend_code():  # noqa: ANN202
-        from connectors.verification import mask_phone
-        from hub.codes import operations as codes
-        _shift()
-        customer = db.session.get(Customer, (request.form.get("customer_id") or "").strip() or "-")
-        if customer is None or customer.tenant_id != g.tenant_id:
-            abort(404)
-        phone = customer.phone
+@bp.post("/spend/code")
+@require_roles(*ROLES)
+def spend_code():  # noqa: ANN202
+    from connectors.verification import mask_phone
+    from hub.codes import operations as codes
+    _shift()
+    customer = db.session.get(Customer, (request.form.get("customer_id") or "").strip() or "-")
+    if customer is None or customer.tenant_id != g.tenant_id:
+        abort(404)
+    phone = customer.phone
+    try:
+        problem = codes.issue(db.session, g.tenant_id, phone, SPEND_PURPOSE)  # staff: no per-IP limit
+    except DomainError as exc:
+        db.session.rollback()
+        return render_template("cashier/_code_sent.html", error=exc.message), 422
+    if problem:
+        return render_template("cashier/_code_sent.html", error=problem), 422
+    return render_template("cashier/_code_sent.html", phone=mask_phone(phone), error=None)
+
+
+@bp.get("/certificates")
+@require_roles(*ROLES)
+def certificates_page():  # noqa: ANN202
+    _shift()
+    number = certificates.normalize_number(request.args.get("number") or "")[:MAX_CODE]
+    if not number:
+        return page()
+    cert = certificates.find(db.session, g.tenant_id, number)
+    answer = certificates.view(cert, utcnow()) if cert is not None else None
+    db.session.rollback()
+    if answer is None:
+        return page(number=number, error=f"Сертификат {number} не найден."), 404
+    return page(number=number, cert=answer, status=CERT_STATUS)
+
+
+@bp.post("/certificates/sell")
+@require_roles(*ROLES)
+def certificates_sell():  # noqa: ANN202
+    _shift()
+    op_key = _op_key(request.form)
+    f = request.form
+    v = {k: (f.get(k) or "").strip() for k in ("number", "nominal", "valid_days")}
+    errors: dict[str, list[str]] = {}
+    number = certificates.normalize_number(v["number"])
+    if v["number"] and not 4 <= len(number) <= MAX_CODE:
+        errors["number"] = ["Номер — от 4 до 40 букв и цифр."]
+    try:
+        nominal = parse_rub(v["nominal"]) or None
+    except ValueError:
+        nominal = None
+        errors["nominal"] = ["Номинал в рублях, например 3 000."]
+    valid_days = None
+    if v["valid_days"]:
+        if not v["valid_days"].isdigit() or not 1 <= int(v["valid_days"]) <= 3650:
+            errors["valid_days"] = ["Срок — целое число дней от 1 до 3650."]
+        else:
+            valid_days = int(v["valid_days"])
+    if not number and not nominal and "nominal" not in errors:
+        errors["nominal"] = ["Укажите номинал нового сертификата или номер выпущенного."]
+    if not errors:
         try:
-            problem = codes.issue(db.session, g.tenant_id, phone, SPEND_PURPOSE)  # staff: no per-IP limit
+            sold, created = sell(db.session, g.tenant_id, number, nominal, valid_days, op_key)
         except DomainError as exc:
             db.session.rollback()
-            return render_template("cashier/_code_sent.html", error=exc.message), 422
-        if problem:
-            return render_template("cashier/_code_sent.html", error=problem), 422
-        return render_template("cashier/_code_sent.html", phone=mask_phone(phone), error=None)
-
-    @bp.get("/certificates")
-    @require_roles(*ROLES)
-    def certificates_page():  # noqa: ANN202
-        _shift()
-        number = certificates.normalize_number(request.args.get("number") or "")[:MAX_CODE]
-        if not number:
-            return page()
-        cert = certificates.find(db.session, g.tenant_id, number)
-        answer = certificates.view(cert, utcnow()) if cert is not None else None
-        db.session.rollback()
-        if answer is None:
-            return page(number=number, error=f"Сертификат {number} не найден."), 404
-        return page(number=number, cert=answer, status=CERT_STATUS)
-
-    @bp.post("/certificates/sell")
-    @require_roles(*ROLES)
-    def certificates_sell():  # noqa: ANN202
-        _shift()
-        op_key = _op_key(request.form)
-        f = request.form
-        v = {k: (f.get(k) or "").strip() for k in ("number", "nominal", "valid_days")}
-        errors: dict[str, list[str]] = {}
-        number = certificates.normalize_number(v["number"])
-        if v["number"] and not 4 <= len(number) <= MAX_CODE:
-            errors["number"] = ["Номер — от 4 до 40 букв и цифр."]
-        try:
-            nominal = parse_rub(v["nominal"]) or None
-        except ValueError:
-            nominal = None
-            errors["nominal"] = ["Номинал в рублях, например 3 000."]
-        valid_days = None
-        if v["valid_days"]:
-            if not v["valid_days"].isdigit() or not 1 <= int(v["valid_days"]) <= 3650:
-                errors["valid_days"] = ["Срок — целое число дней от 1 до 3650."]
-            else:
-                valid_days = int(v["valid_days"])
-        if not number and not nominal and "nominal" not in errors:
-            errors["nominal"] = ["Укажите номинал нового сертификата или номер выпущенного."]
-        if not errors:
-            try:
-                sold, created = sell(db.session, g.tenant_id, number, nominal, valid_days, op_key)
-            except DomainError as exc:
-                db.session.rollback()
-                errors = {"_form": [exc.message]}
-            else:
-                if created:
-                    audit(db.session, "certificate.sell", "certificate", sold["number"], {"nominal": sold["nominal"]})
-                    db.session.commit()
-                return page(sold=sold, replay=not created, status=CERT_STATUS, number=sold["number"], cert=sold)
-        db.session.rollback()
-        return page(v=v, errors=errors, op_key=op_key), 422
+            errors = {"_form": [exc.message]}
+        else:
+            if created:
+                audit(db.session, "certificate.sell", "certificate", sold["number"], {"nominal": sold["nominal"]})
+                db.session.commit()
+            return page(sold=sold, replay=not created, status=CERT_STATUS, number=sold["number"], cert=sold)
+    db.session.rollback()
+    return page(v=v, errors=errors, op_key=op_key), 422

@@ -19,46 +19,7 @@ from hub.text import POSTING_KIND_NAMES_CUSTOMER
 from hub.codes import operations as codes
 from hub.web.ui.formatting import set_tenant_tz
 
-bp = Blueprint("my", __name__, url_prefix="/my/<tenant_id>", template_folder="templates")
-SESSION_KEY = "my"
-CONSENTS = (("personal_data", "Обработка персональных данных"), ("sms", "SMS о бонусах и акциях"),
-            ("email", "Письма на электронную почту"), ("messengers", "Сообщения в мессенджерах"))
-POSTING_NAMES = POSTING_KIND_NAMES_CUSTOMER     # the ledger's codes as the participant reads them (hub.text)
-
-
-@bp.url_value_preprocessor
-def _tenant_ref(endpoint, values):  # noqa: ANN001, ANN202
-    g.tenant_ref = (values or {}).pop("tenant_id", "") or ""
-
-
-@bp.before_request
-def _tenant():  # noqa: ANN202
-    # A before_request (not the preprocessor) so the app's body limit is checked first.
-    tenant_id = g.pop("tenant_ref", "")
-    tenant = db.session.get(Tenant, tenant_id) if len(tenant_id) <= 36 else None
-    if tenant is None:
-        abort(404)
-    g.tenant_id, g.tenant_name = tenant.id, tenant.name
-    set_tenant_tz(db.session, tenant.id)
-
-
-@bp.url_defaults
-def _add_tenant(endpoint, values):  # noqa: ANN001, ANN202
-    if "tenant_id" not in values and getattr(g, "tenant_id", None):
-        values["tenant_id"] = g.tenant_id
-
-
-@bp.errorhandler(404)
-def _not_found(exc):  # noqa: ANN001, ANN202
-    return render_template("ui/error.html", title="Не найдено", message="Такой страницы нет.", back="/"), 404
-
-
-def _customer() -> Customer | None:
-    cid = (web_session.get(SESSION_KEY) or {}).get(g.tenant_id)
-    if not cid:
-        return None
-    customer = db.session.get(Customer, cid)
-    return customer if customer is not None and customer.tenant_id == g.tenant_id else None
+from hub.web.my.blueprint import CONSENTS, POSTING_NAMES, SESSION_KEY, _customer, bp  # noqa: E402
 
 
 REF_KEY = "my_ref"          # the inviter's code a newcomer arrived with, per tenant
@@ -261,5 +222,4 @@ def consent():  # noqa: ANN201
 
 
 # Pages kept in their own modules register their routes on `bp` when imported.
-from hub.wallet import operations as wallet  # noqa: E402,F401
-from hub.web.my import review_pages
+from hub.web.my import review_pages, wallet  # noqa: E402,F401

@@ -8,7 +8,7 @@ from hub.clock import utcnow
 from hub.errors import Invalid
 from hub.extensions import db
 from hub.reviews.models import REVIEW_TEXT_MAX
-from hub.web.my import _customer, bp
+from hub.web.my.blueprint import _customer, bp
 from hub.reviews.operations import RATING_NAMES, customer_receipt, find_review, save_review
 
 

@@ -3,7 +3,8 @@ Alpine.js, Chart.js: nothing from a CDN), sessions (Flask-Login), CSRF on every 
 request, secure cookies, login throttling, and Russian formatting filters.
 
 The cabinets live in hub/web/cabinet (the owner's), hub/web/cashier (the cashier's workplace)
-and hub/web/my (the participant's); `init_cabinets(app)` registers them all.
+and hub/web/my (the participant's); `init_cabinets(app)` sets up what they share and hub.app
+registers each of them.
 """
 from __future__ import annotations
 
@@ -124,12 +125,6 @@ def init_cabinets(app: Flask) -> None:
     formatting.install(app)
     app.register_blueprint(bp)
 
-    from hub.web.cabinet import bp as cabinet_bp
-    from hub.web.cashier import bp as cashier_bp
-    from hub.web.my import bp as my_bp
-    app.register_blueprint(cabinet_bp)
-    app.register_blueprint(cashier_bp)
-    app.register_blueprint(my_bp)
-    from hub.app import register_unavailable_renderer
+    from hub.unavailable import register_unavailable_renderer
     for name in ("ui", "web", *PROTECTED):
         register_unavailable_renderer(name, unavailable_page)
