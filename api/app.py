@@ -13,6 +13,10 @@ from api.errors import handle_domain_error, handle_http_exception
 from api.parsing import reject_unstorable_url
 from api.schemas.base import Schema
 from hub.errors import DomainError
+from api.views import notify as notify_views
+from api.views import reviews as review_views
+from api.views import certificates as certificate_views, promotions as promotion_views
+from api.views import connections, customers, points, program, receipts
 
 PREFIX = "/api/v1"
 DOCS_ASSETS = f"{PREFIX}/docs/assets/"
@@ -72,10 +76,6 @@ def init_api(app: Flask) -> Api:
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearer": []}]
     api.ma_plugin.converter.add_attribute_function(fields.openapi_properties)
-    from api.views import connections, customers, points, program, receipts
-    from api.views import notify as notify_views
-    from api.views import certificates as certificate_views, promotions as promotion_views
-    from api.views import reviews as review_views
     for blp in (program.blp, customers.blp, receipts.blp, points.blp, connections.blp, notify_views.blp,
                 promotion_views.blp, certificate_views.blp, review_views.blp):
         blp.before_request(reject_unstorable_url)

@@ -6,18 +6,22 @@ import json
 import click
 
 from hub.cli.support import cli_session as _session
+from hub.cli.support import CliError
+from connectors import inbox
+from hub.errors import DomainError
+from connectors.registry import describe, list_connections
+from connectors.registry import create_connection, describe
+from hub.cli.support import resolve_tenant_id
 
 TENANT_HELP = "ID или название организации"
 
 
 def _tenant(ref: str) -> str:
     """The tenant's id for `--tenant` (an id or a name); unknown: one line, exit 1."""
-    from hub.cli.support import resolve_tenant_id
     return resolve_tenant_id(ref)
 
 
 def _error(message: str) -> click.ClickException:
-    from hub.cli.support import CliError
     return CliError(message)
 
 
@@ -45,8 +49,6 @@ def cli() -> None:
 @click.option("--settings", default="{}", help="JSON с настройками")
 def create(tenant_ref, kind, external_account, name, credentials, settings) -> None:  # noqa: ANN001
     """Создать подключение; показывает его ID и входящий токен (один раз)."""
-    from connectors.registry import create_connection, describe
-    from hub.errors import DomainError
     creds, sets = _json(credentials, "--credentials"), _json(settings, "--settings")
     session = _session()
     tenant_id = _tenant(tenant_ref)
@@ -64,7 +66,6 @@ def create(tenant_ref, kind, external_account, name, credentials, settings) -> N
 def list_(tenant_ref) -> None:  # noqa: ANN001
     """Подключения организации, по JSON-объекту в строке (учётные данные не показываются;
     credentials_state "needs_new" — их нужно ввести заново)."""
-    from connectors.registry import describe, list_connections
     session = _session()
     connections = list_connections(session, _tenant(tenant_ref))
     for conn in connections:
@@ -81,8 +82,6 @@ def list_(tenant_ref) -> None:  # noqa: ANN001
 @click.option("--retry", "retry_id", default=None, help="ID события, которое повторить")
 def inbox_cmd(tenant_ref, status, retry_id) -> None:  # noqa: ANN001
     """Входящие события (вебхуки) организации или повтор одного из них."""
-    from connectors import inbox
-    from hub.errors import DomainError
     session = _session()
     tenant_id = _tenant(tenant_ref)
     if retry_id:

@@ -19,6 +19,9 @@ from hub.errors import NotFound
 from hub.extensions import db
 from hub.connections.models import InboundEvent
 from hub.orm import utcnow
+from hub.jobs import get_queue
+from hub.jobs import InlineQueue, get_queue
+from hub.config import Config
 
 log = logging.getLogger("kopilka.inbox")
 
@@ -103,8 +106,6 @@ def process_event(session: Session, event_id: str, now: datetime | None = None) 
 
 def process_event_job(event_id: str) -> str:
     """The rq job: a fresh session per job."""
-    from hub.config import Config
-    from hub.jobs import get_queue
     config = Config()
     db.configure(config.DATABASE_URL)
     try:
@@ -120,7 +121,6 @@ def process_event_job(event_id: str) -> str:
 
 def dispatch(session: Session, event: InboundEvent) -> None:
     """Hand a stored event to the queue (rq), or process it now (embedded default)."""
-    from hub.jobs import InlineQueue, get_queue
     queue = get_queue()
     if isinstance(queue, InlineQueue):
         process_event(session, event.id)
@@ -148,7 +148,6 @@ def process_after_acknowledging(response, session: Session, events: list[Inbound
 def hand_over(event_ids: list[str]) -> int:
     """Process (inline) or enqueue (rq) stored events; returns how many were handed over.
     Never raises: what is not handed over waits for the sweep."""
-    from hub.jobs import InlineQueue, get_queue
     session = db.session
     done = 0
     try:

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from hub.errors import Invalid
 from hub.connections.models import Connection, VerificationCode
+from hub.notify.outbox import code_problem, send_code
 
 
 
@@ -65,7 +66,6 @@ def issue(session: Session, conn: Connection, purpose: str, subject: str, phone:
                           f"Код уже отправлен. Запросить новый можно через {left} с.",
                           {"repeat_after": left})
     code = f"{secrets.randbelow(10 ** 6):06d}"
-    from hub.notify.outbox import code_problem, send_code
     try:
         problem = code_problem(send_code(session, conn.tenant_id, phone, code, purpose,
                                          ttl=timedelta(seconds=policy.ttl_seconds)))

@@ -7,6 +7,11 @@ import click
 
 from hub.extensions import db
 from hub.cli.support import cli_session as _session, parse_since
+from evotor.client import EvotorCloud, NotConfigured, known_stores, sync_catalog, sync_documents
+from connectors.registry import connection_by_account
+from connectors.http import OutboundError
+from evotor.common import KIND
+from hub.connections.models import Connection
 
 
 @click.group("evotor")
@@ -24,11 +29,6 @@ def cli() -> None:
 def sync_cmd(connection_ref: str, since: str, until: str | None, stores: tuple, no_catalog: bool) -> None:
     """Забрать из облака магазины, терминалы, сотрудников, товары и документы SELL/PAYBACK;
     документы идут через входящие так же, как вебхуки, и ничто не применяется дважды."""
-    from connectors.http import OutboundError
-    from connectors.registry import connection_by_account
-    from hub.connections.models import Connection
-    from evotor.client import EvotorCloud, NotConfigured, known_stores, sync_catalog, sync_documents
-    from evotor.common import KIND
     start, end = parse_since(since), parse_since(until) if until else None
     session = _session()
     try:

@@ -37,6 +37,9 @@ from evotor.mapping import (
     render_quote, sale_key, terminal_positions, with_known_groups,
 )
 from evotor.models import EvotorDevice, EvotorReceipt
+from hub.certificates.operations import refund_payments
+from hub.certificates import operations as certificates
+from hub.certificates.operations import redeem_payments
 
 log = logging.getLogger("kopilka.evotor.terminal")
 
@@ -297,7 +300,6 @@ def _certificate_view(cert: dict) -> dict:
 @terminal_call
 def check_certificate(session, till: Till, body: dict):  # noqa: ANN001, ANN201
     """The balance of a certificate the cashier scanned or typed."""
-    from hub.certificates import operations as certificates
     number = text(first(body, "number", "certificate"), "number", required=True, limit=60)
     cert = certificates.find(session, till.tenant_id, number)
     if cert is None:
@@ -338,7 +340,6 @@ def certificate_payments(body: dict, extra: dict | None = None) -> list[tuple[st
 
 def _check_payments(session, tenant_id: str, payments: list[tuple[str, int]], to_pay: int) -> list[dict]:  # noqa: ANN001
     """Each certificate can pay its part now, and together they pay at most the receipt."""
-    from hub.certificates import operations as certificates
     total = sum(a for _, a in payments)
     if total > to_pay:
         raise Invalid("certificates_exceed_receipt",
@@ -491,7 +492,6 @@ def commit_positions(session, conn: Connection, receipt_uuid: str, positions: li
     def pay_with_certificates(payload: dict) -> None:
         if not certificates:
             return
-        from hub.certificates.operations import redeem_payments
         _check_payments(session, conn.tenant_id, list(certificates), payload["totals"]["amount_to_pay"])
         paid.extend(redeem_payments(session, conn.tenant_id, _redemption_prefix(receipt_uuid),
                                     list(certificates), req.moment, utcnow()))
@@ -585,7 +585,6 @@ def return_items(session, conn: Connection, payback_uuid: str, base_uuid: str,  
                                   payback_key(payback_uuid, base_uuid, items))
     # The money of the return goes back to the certificates the sale was paid with first
     # (once per payback: a repeat finds its own refunds).
-    from hub.certificates.operations import refund_payments
     restored = refund_payments(session, conn.tenant_id, _redemption_prefix(base_uuid), payback_uuid,
                                answer["amount_returned"], req.moment, utcnow())
     session.commit()

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import BigInteger, DateTime, ForeignKey, MetaData, String, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+from hub.clock import utcnow as now
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -40,7 +41,6 @@ def new_id() -> str:
 
 
 def utcnow() -> datetime:
-    from hub.clock import utcnow as now
     return now()
 
 

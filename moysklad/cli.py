@@ -7,6 +7,10 @@ import click
 
 from hub.extensions import db
 from hub.cli.support import cli_session as _session
+from moysklad.vendor import VendorError, get_moysklad_connection
+from moysklad.vendor import VendorError, register_loyalty
+from connectors.http import OutboundError
+from moysklad.jsonapi.client import NotConfigured, subscribe
 
 
 @click.group("moysklad")
@@ -22,7 +26,6 @@ def cli() -> None:
 @click.option("--no-external-search", is_flag=True, help="МойСклад ищет покупателей сам (без внешнего поиска)")
 def register_loyalty_cmd(connection_id: str, app_id: str, base_url: str, no_external_search: bool) -> None:
     """Выпустить новый токен подключения и зарегистрировать адрес и токен в МойСклад (Vendor API)."""
-    from moysklad.vendor import VendorError, register_loyalty
     session = _session()
     try:
         result = register_loyalty(session, connection_id, app_id, base_url,
@@ -41,9 +44,6 @@ def register_loyalty_cmd(connection_id: str, app_id: str, base_url: str, no_exte
 def subscribe_cmd(connection_id: str, public_url: str) -> None:
     """Создать вебхуки (CREATE retaildemand и retailsalesreturn) на адрес хаба с новым секретом
     в URL (каждый запуск меняет секрет; старый адрес после этого отвечает 404)."""
-    from connectors.http import OutboundError
-    from moysklad.jsonapi.client import NotConfigured, subscribe
-    from moysklad.vendor import VendorError, get_moysklad_connection
     session = _session()
     try:
         conn = get_moysklad_connection(session, connection_id)

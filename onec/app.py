@@ -1,21 +1,21 @@
 """The onec adapter's part of the application: its blueprints and its 503 format (called by
 hub.adapters)."""
 from __future__ import annotations
+from hub.unavailable import register_unavailable_renderer
+from onec.exchange import failure
+from onec.exchange import bp as exchange_bp
+from onec.loyalty import as_text
+from onec.soap import SOAP11, SOAP12, fault
+from onec.loyalty import bp as loyalty_bp
+from onec.soap import bp as soap_bp
 
 
 def init_app(app) -> None:  # noqa: ANN001
-    from onec.exchange import bp as exchange_bp
-    from onec.loyalty import bp as loyalty_bp
-    from onec.soap import bp as soap_bp
     app.register_blueprint(loyalty_bp)
     app.register_blueprint(soap_bp)
     app.register_blueprint(exchange_bp)
     from flask import request
 
-    from hub.unavailable import register_unavailable_renderer
-    from onec.exchange import failure
-    from onec.loyalty import as_text
-    from onec.soap import SOAP11, SOAP12, fault
 
     def soap_unavailable(message: str):  # noqa: ANN202
         # The envelope's version is not parsed yet: the Content-Type tells it (as in the view).

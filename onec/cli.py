@@ -7,6 +7,10 @@ import click
 from hub.clock import utcnow
 from hub.extensions import db
 from hub.cli.support import cli_session as _session, parse_since
+from connectors.http import OutboundError
+from onec.odata import NotConfigured, sync
+from onec.common import KIND
+from hub.connections.models import Connection
 
 
 @click.group("onec")
@@ -21,10 +25,6 @@ def cli() -> None:
 def sync_cmd(connection_id: str, since: str, until: str | None) -> None:
     """Pull posted Document_ЧекККМ (and returns) of the window from the base's standard.odata;
     they go through the inbox, so a document is applied once however often it is pulled."""
-    from connectors.http import OutboundError
-    from hub.connections.models import Connection
-    from onec.common import KIND
-    from onec.odata import NotConfigured, sync
     start, end = parse_since(since), parse_since(until) if until else utcnow()
     if start >= end:
         raise click.BadParameter("--since должно быть раньше --until")

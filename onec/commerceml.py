@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Iterator
 
 from lxml import etree
+from connectors.numbers import MAX_KOPECKS
+from onec.common import ru_number
 
 
 def _local(tag) -> str:  # noqa: ANN001
@@ -106,8 +108,6 @@ def _free_group(el) -> None:  # noqa: ANN001
 def _price(value: str) -> int | None:
     """A unit price ("1 500,50", U+00A0 thousands) as kopecks; None when it is not a sane
     non-negative amount (NaN, Infinity, 1e30)."""
-    from connectors.numbers import MAX_KOPECKS
-    from onec.common import ru_number
     try:
         number = ru_number(value)
     except ValueError:

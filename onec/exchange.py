@@ -28,6 +28,8 @@ from hub.catalog.operations import upsert_groups, upsert_products
 from onec.commerceml import read_import, read_offers
 from onec.common import PREFIX, authenticated, setting
 from onec.models import OnecExchange
+from hub.config import default_home
+from connectors.registry import connection_by_id
 
 log = logging.getLogger("kopilka.onec.exchange")
 
@@ -49,7 +51,6 @@ def failure(reason: str, status: int = 200) -> Response:
 def storage_root() -> Path:
     base = current_app.config.get("ONEC_EXCHANGE_DIR")
     if not base:
-        from hub.config import default_home
         base = default_home() / "onec_exchange"
     return Path(base)
 
@@ -85,7 +86,6 @@ def _session_for(session, connection_id: str):  # noqa: ANN001, ANN202
                                                        OnecExchange.connection_id == connection_id))
     conn = authenticated(session, connection_id)
     if conn is None and ex is not None:
-        from connectors.registry import connection_by_id
         conn = connection_by_id(session, "onec", connection_id)
         if conn is not None and conn.status != "active":
             conn = None

@@ -48,6 +48,13 @@ from onec.common import (
     raw_query, ru_date, ru_number, rub_json, setting, stable_uuid,
 )
 from onec.models import OnecCard, OnecWriteoff
+from hub.certificates.operations import status_of
+from hub.promotions.operations import promotion_context
+from hub.promotions.operations import get_code, promotion_context
+from hub.promotions.operations import get_code
+from hub.certificates.models import CertificatePosting
+from hub.promotions.models import Promotion
+from hub.certificates import operations as certificates
 
 log = logging.getLogger("kopilka.onec.loyalty")
 
@@ -434,13 +441,11 @@ def _gift_number(params: dict) -> str:
 
 
 def _certificate(session, conn, params: dict):  # noqa: ANN001, ANN202
-    from hub.certificates import operations as certificates
     number = _gift_number(params)
     return certificates.find(session, conn.tenant_id, number) if number else None
 
 
 def getgiftcardinfo(session, conn, params):  # noqa: ANN001, ANN201
-    from hub.certificates.operations import status_of
     answer = giftcard_answer()
     if not _gift_number(params):
         session.rollback()
@@ -485,7 +490,6 @@ def _operation_id(params: dict) -> str | None:
 
 def _recent_gift_posting(session, conn, cert, kind: str, amount: int):  # noqa: ANN001, ANN202
     """This connection's latest `kind` posting of the certificate, when it is a repeat."""
-    from hub.certificates.models import CertificatePosting
     last = session.scalars(select(CertificatePosting).where(
         CertificatePosting.certificate_id == cert.id, CertificatePosting.kind == kind,
         CertificatePosting.reference.startswith(f"1c:{conn.id}:", autoescape=True))
@@ -497,7 +501,6 @@ def _recent_gift_posting(session, conn, cert, kind: str, amount: int):  # noqa: 
 
 
 def writeoffgiftcard(session, conn, params):  # noqa: ANN001, ANN201
-    from hub.certificates import operations as certificates
     cert = _certificate(session, conn, params)
     if cert is None:
         session.rollback()
@@ -549,8 +552,6 @@ def unlockgiftcard(session, conn, params):  # noqa: ANN001, ANN201
 
 
 def promocodeinfo(session, conn, params):  # noqa: ANN001, ANN201
-    from hub.promotions.models import Promotion
-    from hub.promotions.operations import get_code, promotion_context
     answer = base(PromocodeIsAvalible=False, PromocodeStatus="Промокод не найден",
                   PromocodeDiscountDescription="", PromocodeDiscount=_ref(None))
     code = (params.get("Promocode") or "").strip()
@@ -774,7 +775,6 @@ def read_promocodes(session, conn, codes, customer, moment) -> list[tuple[str, s
     """PromocodesList (strings or {Promocode, PromocodeDiscountUID, PromocodeUID}) → [(code,
     why it cannot be used or None)]; each code checked on its own, so one bad code does not
     stop the others or the calculation."""
-    from hub.promotions.operations import promotion_context
     out: list[tuple[str, str | None]] = []
     for item in (codes if isinstance(codes, list) else [])[:MAX_PROMOCODES]:
         code = str((item.get("Promocode") if isinstance(item, dict) else item) or "").strip()[:64]
@@ -842,7 +842,6 @@ def render_calculation(session, conn, data: dict, lines: list[dict], quote: dict
     for code, problem in promo or []:
         discount, active = _ref(None), False
         if problem is None:
-            from hub.promotions.operations import get_code
             row = get_code(session, conn.tenant_id, code)
             hit = applied.get(row.promotion_id)
             active = hit is not None

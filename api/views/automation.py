@@ -20,6 +20,9 @@ from hub.extensions import db
 from hub.automation.models import Segment, WinbackChain
 from hub.moments import utcnow
 from hub.programs.operations import get_program
+from api.auth import require_tenant
+from api.parsing import reject_unstorable_url
+from hub.errors import Invalid
 
 blp = Blueprint("automation", __name__, url_prefix="/api/v1/automation",
                 description="Automation: gift bonuses, win-back chains, segments, referrals, mailings")
@@ -27,8 +30,6 @@ blp = Blueprint("automation", __name__, url_prefix="/api/v1/automation",
 
 def register(api) -> None:  # noqa: ANN001
     """Register the blueprint with the API's own guards (one line in api/__init__.py)."""
-    from api.auth import require_tenant
-    from api.parsing import reject_unstorable_url
     blp.before_request(reject_unstorable_url)
     blp.before_request(require_tenant)
     api.register_blueprint(blp)
@@ -129,7 +130,6 @@ class SegmentResource(MethodView):
         seg = segments.get_segment(db.session, g.tenant_id, segment_id)
         filters = segments.check_audience(db.session, g.tenant_id, data.get("filters") or {})
         if filters.get("segment_id") == seg.id:
-            from hub.errors import Invalid
             raise Invalid("invalid_filter", "Сегмент не может ссылаться на себя.", {"filters.segment_id": ["ссылка на себя"]})
         seg.name, seg.filters = data["name"], filters
         db.session.commit()

@@ -26,6 +26,7 @@ from hub.ledger.models import Account, Lot
 from hub.customers.models import Customer
 from hub.automation.models import MechanicEvent
 from hub.orm import new_id
+from hub.notify.outbox import enqueue_many
 
 # mechanic -> (message topic, advertising?, posting reason)
 MECHANICS: dict[str, tuple[str, bool, str]] = {
@@ -149,7 +150,6 @@ def process(session: Session, tenant_id: str, program: Program, at: datetime,
     then one message per row, written to the outbox with one set-based insert (enqueue_many);
     then the rows marked done in one statement.
     """
-    from hub.notify.outbox import enqueue_many
     cols = (MechanicEvent.id, MechanicEvent.tenant_id, MechanicEvent.mechanic, MechanicEvent.rule_id,
             MechanicEvent.customer_id, MechanicEvent.amount, MechanicEvent.valid_days,
             MechanicEvent.delay_days, MechanicEvent.receipt_id, MechanicEvent.context)

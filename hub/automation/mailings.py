@@ -20,6 +20,8 @@ from hub.errors import Invalid, NotFound
 from hub.customers.models import Customer
 from hub.automation.models import Mailing
 from hub.programs.operations import get_program
+from hub.notify.rules import get_settings
+from hub.notify.templates import sms_size
 
 SMS_PART_PRICE = 250      # kopecks, seed 000: "2,5 руб. за СМС"
 MESSENGERS = ("telegram", "max", "vk", "messengers")
@@ -27,7 +29,6 @@ MESSENGERS = ("telegram", "max", "vk", "messengers")
 
 def sms_parts(text: str) -> int:
     try:
-        from hub.notify.templates import sms_size
         return sms_size(text).parts
     except ImportError:         # pragma: no cover - the notify package ships with the hub
         n = len(text)
@@ -53,7 +54,6 @@ def reachable(customer: Customer) -> str | None:
 def part_price(session: Session, tenant_id: str) -> int:
     """The tenant's price of one SMS part (messaging settings), else seed 000's 2.5 ₽."""
     try:
-        from hub.notify.rules import get_settings
         return int(get_settings(session, tenant_id).get("sms_part_price") or SMS_PART_PRICE)
     except ImportError:         # pragma: no cover
         return SMS_PART_PRICE

@@ -38,6 +38,7 @@ from hub.ledger.models import Account
 from hub.customers.models import Customer
 from hub.receipts.models import Receipt, ReceiptReturn
 from hub.automation.models import AutomationSettings, CustomerSegment, Segment
+from hub.automation.settings import DEFAULT_SETTINGS
 
 SEGMENTS = {
     "newcomers": "Новички", "potential": "Потенциальные", "core": "Активное ядро",
@@ -105,7 +106,6 @@ MARGIN = timedelta(hours=1)       # clock skew between web nodes and the sweep
 def _state_row(session: Session, tenant_id: str) -> AutomationSettings:
     row = session.scalars(select(AutomationSettings).where(AutomationSettings.tenant_id == tenant_id)).first()
     if row is None:
-        from hub.automation.settings import DEFAULT_SETTINGS
         row = AutomationSettings(tenant_id=tenant_id, settings=DEFAULT_SETTINGS, updated_at=utcnow())
         session.add(row)
         session.flush()

@@ -21,6 +21,7 @@ from hub.engine.text import rub
 from hub.errors import Conflict, Invalid, NotFound
 from hub.certificates.models import CertificatePosting, GiftCertificate
 from hub.programs.operations import get_program
+from hub.clock import utcnow
 
 MAX_ISSUE = 1000
 NUMBER_DIGITS = 16           # like a plastic card: printable, a barcode or a QR code
@@ -355,6 +356,5 @@ def block_certificate(session: Session, tenant_id: str, number: str, blocked: bo
         raise Invalid("validation_error", "Причина — не длиннее 500 символов.",
                       {"reason": ["Не длиннее 500 символов."]})
     if now is None:
-        from hub.clock import utcnow
         now = utcnow()
     return block(session, tenant_id, number, blocked, now)

@@ -22,6 +22,35 @@ from hub.cli.support import CliError, _moment, _table, configure_database, parse
 from hub.config import Config
 from hub.extensions import db
 from hub.text import plural
+from hub.tenants.operations import create_api_key
+from hub.web.ui.auth import create_user
+from hub.jobs.tasks import run_periodically
+from hub.db import upgrade
+from hub.app import create_app
+from hub.tenants.operations import revoke_api_key
+import connectors.registry
+from connectors.secrets import rotate_all
+from hub.sweeps import run_due
+from hub.certificates.models import GiftCertificate
+from hub.errors import DomainError
+from hub.ledger.models import Account
+from hub.unavailable import database_unavailable
+from connectors.secrets import KeyNotConfigured
+from hub.ledger import check_certificates, check_ledger
+from hub.jobs import worker_queue
+from hub.config import encryption_key_problem
+from hub.jobs.tasks import run_automation
+from hub.tenants.operations import create_tenant
+from hub.jobs import get_queue
+from hub.tenants.operations import create_tenant, tenant_for_key
+from hub.config import database_url_problem
+from hub.programs.operations import put_program
+from hub.tenants.models import Tenant
+from hub.tenants.operations import list_api_keys
+from hub.notify.registry import channel_rows, configure
+from hub.tenants.operations import list_tenants
+from connectors.secrets import generate_key
+from hub.web import demo_key_path
 
 
 def database_place(url: str) -> str:
@@ -70,9 +99,6 @@ class HubGroup(click.Group):
         from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
         from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-        from connectors.secrets import KeyNotConfigured
-        from hub.unavailable import database_unavailable
-        from hub.errors import DomainError
         try:
             from redis.exceptions import ConnectionError as RedisError
             from redis.exceptions import TimeoutError as RedisTimeout
@@ -82,7 +108,6 @@ class HubGroup(click.Group):
         try:
             return super().invoke(ctx)
         except (ArgumentError, NoSuchModuleError):
-            from hub.config import database_url_problem
             raise CliError(database_url_problem(Config().DATABASE_URL)
                            or "DATABASE_URL не подходит: проверьте адрес базы данных.") from None
         except (DBAPIError, PoolTimeout) as exc:
@@ -149,7 +174,6 @@ def db_group() -> None:
 @db_group.command("upgrade")
 def db_upgrade() -> None:
     """Применить миграции до новейшей схемы."""
-    from hub.db import upgrade
     config = _setup(create=True)
     upgrade(db.engine)
     created = " (новая база)" if config.database_created else ""
@@ -159,12 +183,8 @@ def db_upgrade() -> None:
 def _demo(config: Config) -> tuple[str | None, str | None]:
     """On the embedded default, the first start creates a demo tenant and keeps its key
     in the instance folder so that later starts can show it again: (tenant id, key)."""
-    from hub.tenants.models import Tenant
-    from hub.programs.operations import put_program
-    from hub.tenants.operations import create_tenant, tenant_for_key
     if not config.DATABASE_URL.startswith("sqlite") or "///" not in config.DATABASE_URL:
         return None, None
-    from hub.web import demo_key_path
     path = demo_key_path(config.DATABASE_URL)
     session = db.session
     try:
@@ -190,7 +210,6 @@ def _demo_channel(session, tenant_id: str | None) -> None:  # noqa: ANN001
     """The demo tenant without an SMS channel gets the console one: one-time codes (the
     cashier's registration, the participant's login) are printed on this console, so a
     newcomer can sign in without an SMS provider. A channel the owner set up stays."""
-    from hub.notify.registry import channel_rows, configure
     if tenant_id and "sms" not in channel_rows(session, tenant_id):
         configure(session, tenant_id, "console")
         session.commit()
@@ -200,7 +219,6 @@ def _demo_users(config: Config, tenant_id: str) -> list[tuple[str, str, str]]:
     """On the embedded default, the demo tenant's owner and cashier for the cabinets, made on
     the first start and kept (mode 0600) beside the demo key: (role, email, password)."""
     import secrets as pysecrets
-    from hub.web.ui.auth import create_user
     path = os.path.join(os.path.dirname(config.DATABASE_URL.split("///", 1)[1]), "demo-users.txt")
     if not os.path.exists(path):
         rows = [(role, f"{role}@demo.kopilka", pysecrets.token_urlsafe(9)) for role in ("owner", "cashier")]
@@ -251,8 +269,6 @@ def _listen(host: str, port: int) -> socket.socket:
               help="процессов gunicorn (по умолчанию: 1 на SQLite, 2×ядра+1 на PostgreSQL)")
 def serve(host: str, port: int, workers: int | None) -> None:
     """Применить миграции и запустить хаб (gunicorn, если установлен)."""
-    from hub.app import create_app
-    from hub.db import upgrade
     config = Config()
     problem = config.startup_problem()
     if problem:
@@ -345,7 +361,6 @@ def tenant() -> None:
 @click.option("--json", "as_json", is_flag=True, help="вывести JSON")
 def tenant_create(name: str, as_json: bool) -> None:
     """Создать организацию и показать её ID и API-ключ (показывается один раз)."""
-    from hub.tenants.operations import create_tenant
     _setup()
     t, key = create_tenant(db.session, name)
     db.session.commit()
@@ -359,7 +374,6 @@ def tenant_create(name: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="вывести JSON, по объекту в строке")
 def tenant_list(as_json: bool) -> None:
     """Все организации: ID, название, дата создания."""
-    from hub.tenants.operations import list_tenants
     _setup()
     tenants = list_tenants(db.session)
     if as_json:
@@ -387,7 +401,6 @@ TENANT_HELP = "ID или название организации"
 @click.option("--name", default="", help="подпись ключа (например, касса 1)")
 def apikey_create(tenant_ref: str, name: str) -> None:
     """Выпустить ещё один API-ключ (показывается один раз)."""
-    from hub.tenants.operations import create_api_key
     _setup()
     key = create_api_key(db.session, resolve_tenant_id(tenant_ref), name)
     db.session.commit()
@@ -399,7 +412,6 @@ def apikey_create(tenant_ref: str, name: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="вывести JSON, по объекту в строке")
 def apikey_list(tenant_ref: str, as_json: bool) -> None:
     """Ключи организации: префикс, дата выпуска, последнее использование, отозван ли."""
-    from hub.tenants.operations import list_api_keys
     _setup()
     keys = list_api_keys(db.session, resolve_tenant_id(tenant_ref))
     if as_json:
@@ -424,7 +436,6 @@ def apikey_list(tenant_ref: str, as_json: bool) -> None:
 @click.argument("key")
 def apikey_revoke(tenant_ref: str, key: str) -> None:
     """Отозвать ключ KEY (его ID, префикс из `apikey list` или сам ключ): дальше ответ 401."""
-    from hub.tenants.operations import revoke_api_key
     _setup()
     row, revoked_now = revoke_api_key(db.session, resolve_tenant_id(tenant_ref), key)
     db.session.commit()
@@ -438,9 +449,6 @@ def apikey_revoke(tenant_ref: str, key: str) -> None:
 def check_ledger_cmd() -> None:
     """Проверить каждый счёт: кэш баланса = сумма проводок = сумма остатков лотов; и каждый
     подарочный сертификат: баланс = сумма проводок, не меньше нуля, проводки целы."""
-    from hub.ledger import check_certificates, check_ledger
-    from hub.ledger.models import Account
-    from hub.certificates.models import GiftCertificate
     _setup()
     bad = check_ledger(db.session)
     bad_certs = check_certificates(db.session)
@@ -476,7 +484,6 @@ def automation() -> None:
 @click.option("--queued", is_flag=True, help="передать в очередь задач (rq, если задан REDIS_URL)")
 def automation_run(at: str | None, tenant_ref: str | None, queued: bool) -> None:
     """Выполнить всё, что должно было произойти к моменту."""
-    from hub.sweeps import run_due
     _setup()
     tenant_id = resolve_tenant_id(tenant_ref) if tenant_ref is not None else None
     if at:
@@ -489,8 +496,6 @@ def automation_run(at: str | None, tenant_ref: str | None, queued: bool) -> None
     else:
         moment = utcnow()
     if queued:
-        from hub.jobs import get_queue
-        from hub.jobs.tasks import run_automation
         job = get_queue().enqueue(run_automation, moment.isoformat(), tenant_id)
         click.echo(json.dumps({"queued": getattr(job, "id", None)} if hasattr(job, "id") else job,
                               ensure_ascii=False))
@@ -508,7 +513,6 @@ def automation_schedule(every: int, parent: int | None) -> None:
     import signal
     from datetime import timedelta
 
-    from hub.jobs.tasks import run_periodically
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -529,8 +533,6 @@ def worker(burst: bool) -> None:
                        "а периодические проверки запускает `kopilka automation run` (cron).")
     from rq import Worker
 
-    from hub.jobs import worker_queue
-    from hub.jobs.tasks import run_automation
     queue = worker_queue(config)
     if not burst:
         queue.enqueue(run_automation, reschedule=True)
@@ -545,18 +547,14 @@ def secrets_group() -> None:
 @secrets_group.command("generate-key")
 def secrets_generate_key() -> None:
     """Показать новый ключ для KOPILKA_ENCRYPTION_KEY."""
-    from connectors.secrets import generate_key
     click.echo(generate_key())
 
 
 @secrets_group.command("rotate")
 def secrets_rotate() -> None:
     """Перешифровать все учётные данные первым ключом из KOPILKA_ENCRYPTION_KEY."""
-    import connectors.registry  # noqa: F401 - registers the connections' credentials column
-    from connectors.secrets import rotate_all
     config = _setup()
     if config.ENCRYPTION_KEY:
-        from hub.config import encryption_key_problem
         problem = encryption_key_problem(config.ENCRYPTION_KEY)
         if problem:
             raise CliError(problem)

@@ -18,6 +18,32 @@ from hub.cli.support import cli_session as _session
 from hub.cli.messages import dump_json, fail, json_option, load, money_text, moment, read_text, rub, table
 from hub.cli.messages import tenant_id as _tenant
 from hub.text import MAILING_STATUS_NAMES, bonuses_text, percent_text, plural
+from api.schemas.automation import EstimateSchema, MailingInSchema
+from hub.automation import mailings, segments
+from hub.automation.segments import recompute as do_recompute, segment_counts
+from api.schemas.automation import AutomationSettingsSchema
+from hub.clock import utcnow
+from hub.automation.segments import check_audience
+from hub.automation import settings as auto_settings
+from api.schemas.automation import SegmentSchema
+from api.schemas.automation import ChainInSchema
+from api.schemas.automation import MailingSchema
+from hub.automation.chains import save_chain
+from hub.automation.segments import count_members
+from hub.automation.models import Mailing
+from api.schemas.automation import SegmentInSchema
+from hub.programs.operations import get_program
+from api.schemas.automation import ChainSchema
+from hub.automation.models import WinbackChain
+from hub.automation.chains import get_chain
+from hub.automation.segments import get_segment
+from api.schemas.automation import MailingInSchema
+from hub.automation import mailings
+from hub.cli.support import parse_since
+from hub.automation.chains import average_check, propose_gift
+from api.schemas.automation import ReferralSettingsSchema
+from hub.automation.stats import mechanic_stats
+from hub.automation.models import Segment
 
 TENANT_HELP = "ID или название организации"
 
@@ -103,9 +129,6 @@ def audience_text(filters: dict) -> str:
 @click.option("--core-purchases", default=None, help="покупок для «Активного ядра» (по умолчанию 4)")
 def segments_cmd(tenant_ref: str, recompute: bool, interval_days: str | None, core_purchases: str | None) -> None:
     """Сегменты по давности покупок (RFM) и число клиентов в каждом; пороги T и F."""
-    from hub.automation.segments import recompute as do_recompute, segment_counts
-    from hub.clock import utcnow
-    from hub.programs.operations import get_program
     session = _session()
     tid = _tenant(tenant_ref)
     if interval_days is not None or core_purchases is not None:
@@ -120,7 +143,6 @@ def segments_cmd(tenant_ref: str, recompute: bool, interval_days: str | None, co
     for code, row in segment_counts(session, tid).items():
         click.echo(f"{row['name']:<15} {row['count']:>9}  {percent_text(row['share'], 2):>8}  ({code})")
     if interval_days is not None or core_purchases is not None:
-        from hub.automation import settings as auto_settings
         seg = auto_settings.load(session, tid)["segments"]
         t = f"{plural(seg['interval_days'], 'день', 'дня', 'дней')}" if seg["interval_days"] else "медиана по магазину"
         click.echo(f"Интервал T: {t}; «Активное ядро» — от {seg['core_purchases']} покупок.")
@@ -132,9 +154,6 @@ def segment_group() -> None:
 
 
 def _segment_row(session, tid: str, seg) -> dict:  # noqa: ANN001
-    from hub.automation.segments import count_members
-    from hub.clock import utcnow
-    from hub.programs.operations import get_program
     return {"id": seg.id, "name": seg.name, "filters": seg.filters, "created_at": seg.created_at,
             "count": count_members(session, tid, seg.filters, utcnow(), get_program(session, tid).timezone)}
 
@@ -146,8 +165,6 @@ def segment_list(tenant_ref: str, as_json: bool) -> None:
     """Свои сегменты с числом клиентов сейчас."""
     from sqlalchemy import select
 
-    from api.schemas.automation import SegmentSchema
-    from hub.automation.models import Segment
     session = _session()
     tid = _tenant(tenant_ref)
     rows = [_segment_row(session, tid, s) for s in session.scalars(
@@ -169,10 +186,6 @@ def segment_list(tenant_ref: str, as_json: bool) -> None:
 @audience_options
 def segment_add(tenant_ref: str, name: str, **filters) -> None:  # noqa: ANN003
     """Создать сегмент по фильтрам (условия складываются через И)."""
-    from api.schemas.automation import SegmentInSchema
-    from hub.automation.segments import check_audience
-    from hub.clock import utcnow
-    from hub.automation.models import Segment
     data = load(SegmentInSchema(), {"name": name, "filters": audience_body(filters)}, AUDIENCE_LABELS)
     session = _session()
     tid = _tenant(tenant_ref)
@@ -190,7 +203,6 @@ def segment_add(tenant_ref: str, name: str, **filters) -> None:  # noqa: ANN003
 @click.option("--id", "segment_id", required=True, help="ID сегмента")
 def segment_remove(tenant_ref: str, segment_id: str) -> None:
     """Удалить свой сегмент."""
-    from hub.automation.segments import get_segment
     _delete(get_segment, tenant_ref, segment_id, "Сегмент «{}» удалён.")
 
 
@@ -209,9 +221,6 @@ def _delete(getter, tenant_ref: str, row_id: str, done: str) -> None:  # noqa: A
 def _save_settings(session, tid: str, change, labels: dict | None = None) -> dict:  # noqa: ANN001
     """Load the tenant's settings in the API's form (roubles), let `change` edit the document,
     load it back through AutomationSettingsSchema and save it with the hub's validation."""
-    from api.schemas.automation import AutomationSettingsSchema
-    from hub.automation import settings as auto_settings
-    from hub.clock import utcnow
     doc = AutomationSettingsSchema().dump(auto_settings.load(session, tid))
     change(doc)
     data = load(AutomationSettingsSchema(), doc, labels)
@@ -241,8 +250,6 @@ def triggers_group() -> None:
 @json_option()
 def triggers_show(tenant_ref: str, as_json: bool) -> None:
     """Все правила подарков и уведомлений организации."""
-    from api.schemas.automation import AutomationSettingsSchema
-    from hub.automation import settings as auto_settings
     session = _session()
     s = auto_settings.load(session, _tenant(tenant_ref))
     if as_json:
@@ -411,8 +418,6 @@ def _show_referral(ref: dict) -> None:
 @json_option()
 def referrals_show(tenant_ref: str, as_json: bool) -> None:
     """Настройки реферальной программы."""
-    from api.schemas.automation import ReferralSettingsSchema
-    from hub.automation import settings as auto_settings
     ref = auto_settings.load(_session(), _tenant(tenant_ref))["referral"]
     if as_json:
         dump_json(ReferralSettingsSchema(), ref)
@@ -510,8 +515,6 @@ def chains_list(tenant_ref: str, as_json: bool) -> None:
     """Цепочки организации: шаги, аудитория, включена ли."""
     from sqlalchemy import select
 
-    from api.schemas.automation import ChainSchema
-    from hub.automation.models import WinbackChain
     session = _session()
     tid = _tenant(tenant_ref)
     rows = session.scalars(select(WinbackChain).where(WinbackChain.tenant_id == tid)
@@ -536,9 +539,6 @@ def chains_list(tenant_ref: str, as_json: bool) -> None:
 @audience_options
 def chains_add(tenant_ref: str, name: str, steps: tuple, disabled: bool, **filters) -> None:  # noqa: ANN003
     """Новая цепочка реанимации для аудитории (по умолчанию — все клиенты)."""
-    from api.schemas.automation import ChainInSchema
-    from hub.automation.chains import save_chain
-    from hub.clock import utcnow
     body = {"name": name, "enabled": not disabled, "audience": audience_body(filters),
             "steps": [_step_body(s) for s in steps]}
     labels = {**AUDIENCE_LABELS, "days": "--step (дни)", "amount": "--step (бонусы)",
@@ -555,7 +555,6 @@ def chains_add(tenant_ref: str, name: str, steps: tuple, disabled: bool, **filte
 @click.option("--id", "chain_id", required=True, help="ID цепочки")
 def chains_remove(tenant_ref: str, chain_id: str) -> None:
     """Удалить цепочку."""
-    from hub.automation.chains import get_chain
     _delete(get_chain, tenant_ref, chain_id, "Цепочка «{}» удалена.")
 
 
@@ -574,7 +573,6 @@ def _mailing_body(name: str | None, text: str | None, file, gift: str | None,  #
     if gift is not None:
         body["gift"] = {"amount": money_text(gift), **({"valid_days": gift_valid_days} if gift_valid_days else {})}
     if at is not None:
-        from hub.cli.support import parse_since
         body["scheduled_at"] = parse_since(at).isoformat()
     return body
 
@@ -609,9 +607,6 @@ def _mailing_options(f):  # noqa: ANN001, ANN202
 def mailings_estimate(tenant_ref: str, text: str | None, file, gift: str | None,  # noqa: ANN001
                       gift_valid_days: str | None, as_json: bool, **filters) -> None:  # noqa: ANN003
     """Сколько клиентов получат рассылку и сколько она будет стоить; ничего не сохраняется."""
-    from api.schemas.automation import EstimateSchema, MailingInSchema
-    from hub.automation import mailings, segments
-    from hub.clock import utcnow
     data = load(MailingInSchema(), _mailing_body(None, text, file, gift, gift_valid_days, None, filters),
                 MAILING_LABELS)
     session = _session()
@@ -633,9 +628,6 @@ def mailings_estimate(tenant_ref: str, text: str | None, file, gift: str | None,
 def mailings_create(tenant_ref: str, name: str, text: str | None, file, gift: str | None,  # noqa: ANN001
                     gift_valid_days: str | None, at: str | None, **filters) -> None:  # noqa: ANN003
     """Создать рассылку (черновик или запланированную) и показать оценку стоимости."""
-    from api.schemas.automation import MailingInSchema
-    from hub.automation import mailings
-    from hub.clock import utcnow
     data = load(MailingInSchema(), _mailing_body(name, text, file, gift, gift_valid_days, at, filters),
                 MAILING_LABELS)
     session = _session()
@@ -653,8 +645,6 @@ def mailings_list(tenant_ref: str, as_json: bool) -> None:
     """Рассылки: состояние, получатели, оценка стоимости."""
     from sqlalchemy import select
 
-    from api.schemas.automation import MailingSchema
-    from hub.automation.models import Mailing
     session = _session()
     tid = _tenant(tenant_ref)
     rows = session.scalars(select(Mailing).where(Mailing.tenant_id == tid)
@@ -679,8 +669,6 @@ def mailings_list(tenant_ref: str, as_json: bool) -> None:
 @click.option("--yes", is_flag=True, help="не спрашивать подтверждения")
 def mailings_send(tenant_ref: str, mailing_id: str, yes: bool) -> None:
     """Отправить рассылку сейчас (каждому клиенту не больше одного раза)."""
-    from hub.automation import mailings
-    from hub.clock import utcnow
     session = _session()
     tid = _tenant(tenant_ref)
     mailing = mailings.get_mailing(session, tid, mailing_id)
@@ -705,8 +693,6 @@ def mailings_send(tenant_ref: str, mailing_id: str, yes: bool) -> None:
 @click.option("--tenant", "tenant_ref", default=None, help="для среднего чека магазина")
 def propose_cmd(check: str | None, margin: str, share: str, tenant_ref: str | None) -> None:
     """Размер подарка для реанимации: чек × маржа × доля (900 × 40% × 50% = 180)."""
-    from hub.automation.chains import average_check, propose_gift
-    from hub.clock import utcnow
     try:
         if check is not None:
             kopecks = int(Decimal(check) * 100)
@@ -725,8 +711,6 @@ def propose_cmd(check: str | None, margin: str, share: str, tenant_ref: str | No
 @click.option("--days", default=30, show_default=True, help="за сколько последних дней")
 def stats_cmd(tenant_ref: str, days: int) -> None:
     """Конверсия, выручка, затраты и прибыль по механикам (JSON, суммы в копейках)."""
-    from hub.automation.stats import mechanic_stats
-    from hub.clock import utcnow
     session = _session()
     now = utcnow()
     click.echo(json.dumps(mechanic_stats(session, _tenant(tenant_ref), now - timedelta(days=days), now),

@@ -16,6 +16,36 @@ import click
 
 from hub.cli.support import cli_session as _session
 from hub.text import plural
+from hub.cli.support import _table
+from api.schemas.notify import PreviewInSchema, PreviewSchema
+from hub.notify import registry
+from hub.cli.support import resolve_tenant_id
+from hub.notify import catalog
+from hub.notify.channels import CHANNELS
+from hub.notify.channels import CHANNEL_OF
+from api.schemas.notify import ChannelListSchema
+from hub.notify.channels import ChannelError
+from api.schemas.notify import TemplateInSchema
+from hub.cli.support import CliError
+from hub.cli.support import _moment
+from hub.notify.templates import PLACEHOLDERS
+from hub.config import Config
+from hub.notify import catalog, rules
+from api.schemas.notify import MessageListSchema, MessageQuerySchema
+from api.schemas.notify import TemplateListSchema
+from connectors.numbers import kopecks_json
+from hub.cli.support import parse_since
+from api.schemas.notify import NotifySettingsInSchema, NotifySettingsSchema
+from api.schemas.notify import ChannelInSchema
+from api.schemas.notify import TemplateSchema
+from hub.notify.models import OutboxMessage
+from hub.notify import rules
+from hub.engine.text import rub as number
+from hub.notify.channels import CHANNEL_OF, CHANNELS, PROVIDERS
+from hub.notify.registry import REQUIRED_CREDENTIALS
+from hub.web.cabinet.messages import MESSAGE_STATUSES
+from api.schemas.notify import NotifySettingsInSchema
+from hub.notify import registry, rules
 
 TENANT_HELP = "ID или название организации"
 
@@ -24,28 +54,23 @@ TENANT_HELP = "ID или название организации"
 
 def fail(message: str) -> NoReturn:
     """One Russian line `Ошибка: …` on stderr, exit code 1."""
-    from hub.cli.support import CliError
     raise CliError(message)
 
 
 def tenant_id(ref: str) -> str:
-    from hub.cli.support import resolve_tenant_id
     return resolve_tenant_id(ref)
 
 
 def rub(kopecks: int | None) -> str:
     """12345 -> "123,45 ₽"."""
-    from hub.engine.text import rub as number
     return number(int(kopecks or 0)) + " ₽"
 
 
 def moment(value) -> str:  # noqa: ANN001
-    from hub.cli.support import _moment
     return _moment(value)
 
 
 def table(rows: list[list], header: list[str]) -> None:
-    from hub.cli.support import _table
     _table([[str(v) for v in r] for r in rows], header)
 
 
@@ -121,13 +146,11 @@ def _tenant_option(f):  # noqa: ANN001, ANN202
 
 
 def _channel_template_option(f):  # noqa: ANN001, ANN202
-    from hub.notify.channels import CHANNELS
     return click.option("--channel", default="*", type=click.Choice(("*",) + CHANNELS),
                         show_default=True, help="свой текст для одного канала (* — для всех)")(f)
 
 
 def _describe(session, tid: str, topic: str) -> dict:  # noqa: ANN001
-    from hub.notify import catalog
     catalog.check_topic(topic)
     return next(t for t in catalog.describe_all(session, tid) if t["topic"] == topic)
 
@@ -144,9 +167,6 @@ def _show_preview(preview: dict) -> None:
 @json_option("как GET /api/v1/notify/templates")
 def templates_cmd(tenant_ref: str, as_json: bool) -> None:
     """Темы сообщений: включена ли, свой текст или по умолчанию, части SMS и стоимость."""
-    from api.schemas.notify import TemplateListSchema
-    from hub.notify import catalog, rules
-    from hub.notify.templates import PLACEHOLDERS
     session = _session()
     tid = tenant_id(tenant_ref)
     items = catalog.describe_all(session, tid)
@@ -174,8 +194,6 @@ def template_group() -> None:
 @json_option()
 def template_show(tenant_ref: str, topic: str, as_json: bool) -> None:
     """Текст темы, текст по умолчанию, пример с подстановками и длина SMS."""
-    from api.schemas.notify import TemplateSchema
-    from hub.notify.templates import PLACEHOLDERS
     session = _session()
     t = _describe(session, tenant_id(tenant_ref), topic)
     if as_json:
@@ -204,8 +222,6 @@ def template_show(tenant_ref: str, topic: str, as_json: bool) -> None:
 def template_set(tenant_ref: str, topic: str, text: str | None, file, subject: str | None,  # noqa: ANN001
                  channel: str) -> None:
     """Сохранить свой текст темы (проверяются подстановки) и показать пример."""
-    from api.schemas.notify import TemplateInSchema
-    from hub.notify import catalog
     text = read_text(text, file)
     body = {"channel": channel, "text": text, **({"subject": subject} if subject is not None else {})}
     data = load(TemplateInSchema(), body)
@@ -224,7 +240,6 @@ def template_set(tenant_ref: str, topic: str, text: str | None, file, subject: s
 @_channel_template_option
 def template_reset(tenant_ref: str, topic: str, channel: str) -> None:
     """Вернуть текст по умолчанию."""
-    from hub.notify import catalog
     session = _session()
     tid = tenant_id(tenant_ref)
     out = catalog.put_template(session, tid, topic, channel=channel, reset=True)
@@ -243,8 +258,6 @@ def template_reset(tenant_ref: str, topic: str, channel: str) -> None:
 def preview_cmd(tenant_ref: str, topic: str, text: str | None, file, channel: str | None,  # noqa: ANN001
                 as_json: bool) -> None:
     """Текст с примерными данными, части SMS и стоимость; ничего не сохраняется."""
-    from api.schemas.notify import PreviewInSchema, PreviewSchema
-    from hub.notify import catalog
     text = read_text(text, file, required=False)
     body = {k: v for k, v in (("text", text), ("channel", channel)) if v is not None}
     data = load(PreviewInSchema(), body)
@@ -265,7 +278,6 @@ def topic_group() -> None:
 
 
 def _toggle(tenant_ref: str, topic: str, enabled: bool) -> None:
-    from hub.notify import catalog
     session = _session()
     out = catalog.put_template(session, tenant_id(tenant_ref), topic, enabled=enabled)
     session.commit()
@@ -298,8 +310,6 @@ CHANNEL_HELP = "smsru, smsaero, smsc, telegram, max, smtp (или канал: sm
 
 def _provider(session, tid: str, name: str) -> str:  # noqa: ANN001
     """--channel takes a provider or a channel; `sms` means the configured SMS gateway."""
-    from hub.notify import registry
-    from hub.notify.channels import CHANNEL_OF, CHANNELS, PROVIDERS
     if name in PROVIDERS:
         return name
     if name not in CHANNELS:
@@ -314,12 +324,10 @@ def _provider(session, tid: str, name: str) -> str:  # noqa: ANN001
 
 
 def _public_url() -> str:
-    from hub.config import Config
     return Config().PUBLIC_URL
 
 
 def _channel_line(row) -> list:  # noqa: ANN001
-    from hub.notify import registry
     d = registry.describe(row)
     settings = ", ".join(f"{k}={v}" for k, v in sorted(d["settings"].items())) or "—"
     return [d["channel"], d["provider"], "вкл" if d["enabled"] else "выкл",
@@ -331,9 +339,6 @@ def _channel_line(row) -> list:  # noqa: ANN001
 @json_option("как GET /api/v1/notify/channels")
 def channels_cmd(tenant_ref: str, as_json: bool) -> None:
     """Настроенные каналы: провайдер, включён ли, какие учётные данные заданы (без значений)."""
-    from api.schemas.notify import ChannelListSchema
-    from hub.notify import registry, rules
-    from hub.notify.channels import CHANNELS
     session = _session()
     tid = tenant_id(tenant_ref)
     rows = registry.channel_rows(session, tid)
@@ -385,10 +390,6 @@ def channel_set(tenant_ref: str, name: str, pairs: tuple[str, ...], disabled: bo
     """Настроить канал. Учётные данные шифруются и не выводятся; недостающие берутся из
     переменных окружения KOPILKA_<ПРОВАЙДЕР>_<КЛЮЧ> (например, KOPILKA_SMSRU_API_ID) или
     запрашиваются без отображения ввода."""
-    from api.schemas.notify import ChannelInSchema
-    from hub.notify import registry
-    from hub.notify.channels import CHANNEL_OF
-    from hub.notify.registry import REQUIRED_CREDENTIALS
     session = _session()
     tid = tenant_id(tenant_ref)
     provider = _provider(session, tid, name)
@@ -425,8 +426,6 @@ def channel_set(tenant_ref: str, name: str, pairs: tuple[str, ...], disabled: bo
 
 
 def _switch(tenant_ref: str, name: str, enabled: bool) -> None:
-    from hub.notify import registry
-    from hub.notify.channels import CHANNEL_OF
     session = _session()
     tid = tenant_id(tenant_ref)
     channel = CHANNEL_OF.get(name, name)
@@ -461,8 +460,6 @@ def channel_on(tenant_ref: str, name: str) -> None:
 @click.option("--off", "off", is_flag=True, help="без тихих часов")
 def quiet_hours_cmd(tenant_ref: str, start: str | None, end: str | None, off: bool) -> None:
     """Тихие часы в часовом поясе программы: реклама ждёт утра. Без --from/--to — показать."""
-    from api.schemas.notify import NotifySettingsInSchema
-    from hub.notify import rules
     session = _session()
     tid = tenant_id(tenant_ref)
     if off or start is not None or end is not None:
@@ -499,8 +496,6 @@ def settings_cmd(tenant_ref: str, sms_fallback: str | None, sms_part_price: str 
                  first_purchase_message: str | None, review_requests: str | None, codes_per_ip_hour: str | None,
                  as_json: bool) -> None:
     """Настройки сообщений организации; без параметров — показать."""
-    from api.schemas.notify import NotifySettingsInSchema, NotifySettingsSchema
-    from hub.notify import rules
     session = _session()
     tid = tenant_id(tenant_ref)
     body: dict = {}
@@ -538,8 +533,6 @@ def settings_cmd(tenant_ref: str, sms_fallback: str | None, sms_part_price: str 
 @click.option("--channel", "name", required=True, type=click.Choice(("telegram", "max")), help="бот")
 def channel_webhook(tenant_ref: str, name: str) -> None:
     """Подключить вебхук бота (адрес хаба — PUBLIC_URL) с новым секретом."""
-    from hub.notify import registry
-    from hub.notify.channels import ChannelError
     session = _session()
     tid = tenant_id(tenant_ref)
     row = registry.channel_rows(session, tid).get(name)
@@ -568,10 +561,6 @@ def log_cmd(tenant_ref: str, since: str | None, status: str | None, topic: str |
     """Журнал сообщений: время, тема, канал, получатель, статус, стоимость, причина."""
     from sqlalchemy import select
 
-    from api.schemas.notify import MessageListSchema, MessageQuerySchema
-    from connectors.numbers import kopecks_json
-    from hub.cli.support import parse_since
-    from hub.notify.models import OutboxMessage
     args = load(MessageQuerySchema(), {k: v for k, v in (("status", status), ("topic", topic),
                                                          ("channel", channel), ("limit", limit)) if v is not None})
     since_at = parse_since(since) if since else None
@@ -595,7 +584,6 @@ def log_cmd(tenant_ref: str, since: str | None, status: str | None, topic: str |
     if not rows:
         click.echo("Сообщений нет.")
         return
-    from hub.web.cabinet.messages import MESSAGE_STATUSES
     table([[moment(r.created_at), r.topic, r.channel or "—", r.recipient or "—",
             MESSAGE_STATUSES.get(r.status, r.status), rub(r.cost if r.cost is not None else r.expected_cost)
             + ("" if r.cost is not None else " (ожид.)"), (r.reason or "")[:80]] for r in rows],

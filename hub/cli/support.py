@@ -11,6 +11,8 @@ from hub.clock import utcnow
 from hub.errors import DomainError
 from hub.extensions import db
 from hub.tenants.operations import resolve_tenant
+from hub.adapters import wire
+from hub.config import Config, database_url_problem, default_home, sqlite_file
 
 
 class CliError(click.ClickException):
@@ -27,9 +29,6 @@ def configure_database(config=None, create: bool = False):  # noqa: ANN001, ANN2
     `kopilka db upgrade`): any other command says where it looked and how to point it."""
     import os
 
-    from hub.adapters import wire
-    from hub.config import Config, database_url_problem, default_home, sqlite_file
-    from hub.extensions import db
     wire()
     config = config or Config()
     problem = database_url_problem(config.DATABASE_URL)
@@ -78,7 +77,6 @@ def schema_missing(exc: BaseException) -> bool:
 def cli_session() -> Session:
     """The database session of a command: adapters loaded (their models and sweeps), the engine
     configured from the environment (configure_database)."""
-    from hub.extensions import db
     configure_database()
     return db.session
 

@@ -7,6 +7,10 @@ import secrets
 import click
 
 from hub.extensions import db
+from hub.web.ui.auth import audit, create_user
+from hub.cli.support import CliError, resolve_tenant_id
+from hub.cli.support import configure_database
+from hub.errors import DomainError
 
 
 @click.group("user")
@@ -23,10 +27,6 @@ def cli() -> None:
 @click.option("--password", default=None, help="пароль (не указан: будет создан и показан один раз)")
 def create(tenant_ref: str, email: str, role: str, name: str, password: str | None) -> None:
     """Создать пользователя; печатает пароль, если он создан автоматически."""
-    from hub.cli.support import CliError, resolve_tenant_id
-    from hub.cli.support import configure_database
-    from hub.errors import DomainError
-    from hub.web.ui.auth import audit, create_user  # noqa: F401 - audit needs a request
     configure_database()
     tenant_id = resolve_tenant_id(tenant_ref)
     session = db.session

@@ -7,6 +7,14 @@ from pathlib import Path
 import click
 
 from hub.extensions import db
+from hub.cli.support import resolve_tenant_id
+from hub.cli.support import CliError
+from hub.cli.support import configure_database
+from hub.wallet.operations import remove as drop
+from hub.wallet.operations import usable
+from hub.wallet.operations import configure as save
+from hub.errors import DomainError
+from hub.clock import utcnow
 
 
 @click.group("wallet")
@@ -15,14 +23,11 @@ def cli() -> None:
 
 
 def _session_for(tenant_ref: str):  # noqa: ANN202
-    from hub.cli.support import resolve_tenant_id
-    from hub.cli.support import configure_database
     configure_database()
     return db.session, resolve_tenant_id(tenant_ref)
 
 
 def _read(path: str | None) -> bytes | None:
-    from hub.cli.support import CliError
     if not path:
         return None
     try:
@@ -42,10 +47,6 @@ def _read(path: str | None) -> bytes | None:
 def configure(tenant_ref: str, pass_type_id: str, team_id: str, cert_path: str, key_path: str,
               key_password: str | None, wwdr_path: str | None) -> None:
     """Сохранить сертификат и ключ (зашифрованно): участники смогут добавить карту в Apple Wallet."""
-    from hub.cli.support import CliError
-    from hub.clock import utcnow
-    from hub.errors import DomainError
-    from hub.wallet.operations import configure as save
     session, tenant_id = _session_for(tenant_ref)
     cert, key, wwdr = _read(cert_path), _read(key_path), _read(wwdr_path)
     try:
@@ -66,7 +67,6 @@ def configure(tenant_ref: str, pass_type_id: str, team_id: str, cert_path: str, 
 @click.option("--tenant", "tenant_ref", required=True, help="ID или название организации")
 def status(tenant_ref: str) -> None:
     """Показать, настроена ли карта Apple Wallet."""
-    from hub.wallet.operations import usable
     session, tenant_id = _session_for(tenant_ref)
     found = usable(session, tenant_id)
     if found is None:
@@ -81,7 +81,6 @@ def status(tenant_ref: str) -> None:
 @click.option("--tenant", "tenant_ref", required=True, help="ID или название организации")
 def remove(tenant_ref: str) -> None:
     """Удалить сертификат: кнопка «Добавить в Apple Wallet» пропадёт."""
-    from hub.wallet.operations import remove as drop
     session, tenant_id = _session_for(tenant_ref)
     removed = drop(session, tenant_id)
     session.commit()

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from hub.clock import utcnow
 from hub.errors import Invalid
 from hub.codes.models import WebCode
+from hub.notify.outbox import code_problem, send_code
 
 TTL = timedelta(minutes=10)
 REPEAT_AFTER = timedelta(seconds=60)
@@ -36,7 +37,6 @@ def issue(session, tenant_id: str, phone: str, purpose: str, ip: str | None = No
     else why it is not (Russian, e.g. no SMS channel: the screen says so, and no code is kept
     that nobody could know). Invalid when asked again too early, or too often from the
     client's `ip` (request.remote_addr; None when unknown)."""
-    from hub.notify.outbox import code_problem, send_code
     now = utcnow()
     last = _latest(session, tenant_id, phone, purpose)
     if last is not None and last.consumed_at is None and now - last.issued_at < REPEAT_AFTER:

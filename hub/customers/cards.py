@@ -19,6 +19,7 @@ from hub.ledger import account_view, active_holds, lock_account, place_hold, rel
 from hub.customers.models import Customer
 from hub.moments import utcnow
 from hub.customers.operations import find_customers
+from hub.ledger.models import Account, Hold
 
 
 def find_card_holder(session: Session, tenant_id: str, *, code: str | None = None,
@@ -47,7 +48,6 @@ def find_card_holder(session: Session, tenant_id: str, *, code: str | None = Non
 
 def is_locked(session: Session, tenant_id: str, customer_id: str, source: str, reference: str) -> bool:
     """Whether the lock (an active, unexpired hold under `reference`) is in place: one query."""
-    from hub.ledger.models import Account, Hold
     return session.scalar(
         select(Hold.id).join(Account, Account.id == Hold.account_id)
         .where(Account.tenant_id == tenant_id, Account.customer_id == customer_id,
@@ -59,7 +59,6 @@ def card_holder_and_lock(session: Session, tenant_id: str, code: str, *, source:
                          reference_prefix: str) -> tuple[Customer | None, bool]:
     """The holder of card `code` and whether their lock (an active, unexpired hold under
     `reference_prefix` + customer id) is in place — one query, for the till's hot path."""
-    from hub.ledger.models import Account, Hold
     held = (select(Hold.id).join(Account, Account.id == Hold.account_id)
             .where(Account.tenant_id == tenant_id, Account.customer_id == Customer.id,
                    Hold.tenant_id == tenant_id, Hold.source == source,

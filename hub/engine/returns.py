@@ -27,6 +27,7 @@ from decimal import Decimal
 from typing import Mapping, Sequence
 
 from hub.engine.receipt import Position
+from hub.engine.promotions import Promotion, _floor, _free_units
 
 
 class ReturnTooLarge(Exception):
@@ -93,7 +94,6 @@ def _kept_positions(ids: Sequence[str], by_id: Mapping[str, "ReturnLine"],
 
 
 def _free_value(s: PromoSet, positions: list[Position]) -> int:
-    from hub.engine.promotions import Promotion, _floor, _free_units
     promo = Promotion(id=s.id, name=s.name, reward="free_items", buy=s.buy, free=s.free)
     free = _free_units(promo, positions, list(range(len(positions))))
     return sum(_floor(Decimal(positions[i].amount) * k / positions[i].quantity) for i, k in free.items())

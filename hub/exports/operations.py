@@ -30,6 +30,10 @@ from hub.customers.models import Customer
 from hub.receipts.models import Receipt, ReceiptReturn
 from hub.ledger.models import Account
 from hub.exports.models import Export
+from hub.jobs import InlineQueue, get_queue
+from hub.config import Config
+from hub.config import default_home
+from hub.programs.operations import load_settings
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +48,6 @@ _EXACT = 10 ** 16
 
 
 def export_dir() -> Path:
-    from hub.config import default_home
     return Path(os.environ.get("KOPILKA_EXPORT_DIR") or default_home() / "exports")
 
 
@@ -257,7 +260,6 @@ RETURN_COLUMNS = [("Дата возврата", 16, "datetime"), ("Чек про
 
 
 def _level_names(session: Session, tenant_id: str) -> tuple[dict[str, str], ZoneInfo]:
-    from hub.programs.operations import load_settings
     settings = load_settings(session, tenant_id)[0] or {}
     names = {lv.get("code"): lv.get("name") or lv.get("code") for lv in settings.get("levels") or []}
     return names, ZoneInfo(settings.get("timezone") or "Europe/Moscow")
@@ -411,7 +413,6 @@ def build_export(session: Session, export_id: str) -> str:
 
 def build_export_job(export_id: str) -> str:
     """The rq job: a fresh session per job."""
-    from hub.config import Config
     db.configure(Config().DATABASE_URL)
     try:
         return build_export(db.session, export_id)
@@ -426,7 +427,6 @@ def start_export(session: Session, export: Export) -> None:
     """Hand the export to the queue (rq with REDIS_URL). Without one (the embedded default) a
     small export is built at once; a large one in a background thread of this process, so
     the request returns and the page shows the progress."""
-    from hub.jobs import InlineQueue, get_queue
     queue = get_queue()
     if not isinstance(queue, InlineQueue):
         queue.enqueue(build_export_job, export.id, job_timeout=3600)

@@ -11,6 +11,9 @@ from hub.clock import utcnow
 
 from hub.config import Config
 from hub.extensions import db
+from hub.sweeps import run_due
+from hub.jobs import get_queue
+from hub.adapters import wire
 
 AUTOMATION_EVERY = timedelta(minutes=15)
 log = logging.getLogger(__name__)
@@ -20,9 +23,6 @@ def run_automation(at: str | None = None, tenant_id: str | None = None,
                    reschedule: bool = False) -> dict:
     """Everything due up to `at` (ISO 8601; default now). With `reschedule`, the job
     enqueues its next run, which makes a worker a scheduler of periodic sweeps."""
-    from hub.jobs import get_queue
-    from hub.adapters import wire
-    from hub.sweeps import run_due
     wire()
     config = Config()
     db.configure(config.DATABASE_URL)

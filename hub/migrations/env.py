@@ -6,6 +6,7 @@ from alembic import context
 import hub.adapters  # noqa: F401 - the adapters' tables
 import hub.schema  # noqa: F401 - every table of the hub
 from hub.orm import Base
+from hub.extensions import make_engine
 
 # The adapters (evotor, moysklad, onec, …) define models of their own: importing them puts
 # their tables into Base.metadata, so autogenerate sees every table the migrations create.
@@ -31,7 +32,6 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    from hub.extensions import make_engine
     engine = make_engine(config.get_main_option("sqlalchemy.url"))
     try:
         with engine.connect() as conn:

@@ -16,6 +16,7 @@ from hub.notify.models import ChatLink
 from hub.text import bonus_amount, bonuses_text, plural_amount
 from hub.notify.rules import is_stop, withdraw
 from hub.phones import normalize_phone
+from hub.notify.rules import tenant_timezone
 
 MENU = ("Баланс", "Карта", "Сгорание")
 GREETING = ("Здравствуйте! Это бот программы лояльности. Нажмите «Поделиться номером», "
@@ -81,7 +82,6 @@ def card_text(customer: Customer) -> str:
 def expiry_text(session: Session, tenant_id: str, customer: Customer) -> str:
     from zoneinfo import ZoneInfo
 
-    from hub.notify.rules import tenant_timezone
     found = nearest_expiry(session, tenant_id, customer.id, utcnow())
     if found is None:
         return "Сгорающих бонусов нет."

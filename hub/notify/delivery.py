@@ -34,6 +34,9 @@ from hub.notify.channels import Channel, PermanentError, SendResult, TimeoutUnkn
 from hub.notify.outbox import CODE_EXPIRED, PENDING_KEY, code_text, render_for, route
 from hub.notify.rules import (CHANNEL_NAMES, get_settings, has_consent, quiet_reason, quiet_until,
                               tenant_timezone)
+from hub.jobs import redis_client
+from hub.extensions import db
+from hub.jobs import QUEUE_NAME
 
 log = logging.getLogger("kopilka.notify")
 
@@ -86,7 +89,6 @@ limiter = Limiter()
 
 def _redis(url: str):  # noqa: ANN202
     # The process's one client (hub.jobs): ≤ 300 ms to connect and per command, no retries.
-    from hub.jobs import redis_client
     return redis_client(url)
 
 
@@ -374,7 +376,6 @@ def deliver_due(session: Session, at: datetime | None = None, *, limit: int = 10
 
 
 def deliver_ids(ids: list[str], session: Session | None = None) -> dict:
-    from hub.extensions import db
     own = session is None
     session = session or db.session
     out: dict[str, int] = {}
@@ -390,7 +391,6 @@ def deliver_ids(ids: list[str], session: Session | None = None) -> dict:
 
 def deliver_job(ids: list[str]) -> dict:
     """The rq job: send these messages (a worker process configures its own database)."""
-    from hub.extensions import db
     db.configure(Config().DATABASE_URL)
     return deliver_ids(ids)
 
@@ -421,7 +421,6 @@ def _hand_over(ids: list[str], *, inline: bool) -> str:
         try:
             from rq import Queue
 
-            from hub.jobs import QUEUE_NAME
             Queue(QUEUE_NAME, connection=_redis(url)).enqueue(
                 deliver_job, ids, job_timeout=300, result_ttl=60, failure_ttl=86400)
             return "rq"

@@ -38,6 +38,10 @@ from hub.receipts.models import Receipt
 from hub.notify.models import OutboxMessage
 from hub.notify.outbox import PENDING_KEY, enqueue
 from hub.notify.rules import get_settings
+from hub.ledger import account_view
+from hub.programs.operations import get_program
+from hub.notify.registry import enabled_channels
+from hub.automation.settings import load
 
 log = logging.getLogger("kopilka.notify")
 
@@ -48,7 +52,6 @@ def review_link(tenant_id: str, receipt_id: str) -> str:
 
 def _automation_first_purchase_gift(session: Session, tenant_id: str, customer: Customer) -> bool:
     """An enabled first-purchase gift rule of hub.automation that covers this customer."""
-    from hub.automation.settings import load
     for rule in load(session, tenant_id).get("gifts") or []:
         if rule.get("event") != "first_purchase" or not rule.get("enabled"):
             continue
@@ -70,8 +73,6 @@ def _is_first_purchase(session: Session, customer: Customer) -> bool:
 
 
 def _queue(session: Session, tenant_id: str, payload: dict) -> list[OutboxMessage]:
-    from hub.ledger import account_view
-    from hub.programs.operations import get_program
     customer_data = payload.get("customer") or {}
     customer_id, receipt_id = customer_data.get("id"), payload.get("id")
     if not customer_id or not receipt_id:
@@ -118,7 +119,6 @@ def on_sale(session: Session, tenant_id: str, payload: dict) -> list[OutboxMessa
     """Queue the messages of a committed sale (`payload`: the answer of commit_sale, with
     its receipt id) in the sale's transaction. Never raises: a messaging error is logged,
     the savepoint rolled back, and the sale proceeds with no message."""
-    from hub.notify.registry import enabled_channels
     if not enabled_channels(session, tenant_id):
         return []     # a tenant with no channel sends nothing: the till's path stays as cheap as before
     session.flush()   # the sale's own writes stay outside the savepoint

@@ -30,6 +30,10 @@ from hub.notify.channels import ORDER
 from hub.notify.rules import (get_settings, has_consent, no_consent_reason, quiet_reason, quiet_until,
                               tenant_timezone)
 from hub.notify.templates import ADVERTISING_TOPICS, render, sms_size
+from connectors.secrets import encrypt
+from hub.phones import normalize_phone
+from hub.tenants.models import Tenant
+from connectors.secrets import Undecryptable, decrypt
 
 PENDING_KEY = "notify_new"
 CODE_LIFE = timedelta(minutes=10)      # the web cabinets' and the tills' codes live 10 minutes at most
@@ -148,7 +152,6 @@ def _context(session: Session, customer: Customer | None, context: dict, tenant_
              config: Config | None = None) -> dict:
     ctx = dict(context or {})
     if "shop" not in ctx:
-        from hub.tenants.models import Tenant
         names = session.info.setdefault("notify_shop", {})
         if tenant_id not in names:
             tenant = session.get(Tenant, tenant_id)
@@ -365,7 +368,6 @@ def send_code(session: Session, tenant_id: str, phone: str, code: str, purpose: 
     the phones (Invalid "code_rate_limited" otherwise, nothing written). Codes are service
     messages: no advertising consent, no quiet hours. `ttl`: the code's life (10 minutes by
     default): it is not sent later than that. Whether it goes: `code_problem(row)`."""
-    from hub.phones import normalize_phone
     phone = normalize_phone(phone)
     limits = get_settings(session, tenant_id).get("code_limit") or {}
     now = utcnow()
@@ -396,7 +398,6 @@ def send_code(session: Session, tenant_id: str, phone: str, code: str, purpose: 
                           {"ip": ["Слишком много кодов за этот час."]})
     customer = session.scalar(select(Customer).where(Customer.tenant_id == tenant_id,
                                                      Customer.phone == phone))
-    from connectors.secrets import encrypt
     # The row keeps the code masked; the code itself travels to delivery encrypted with the
     # instance key and its deadline (the code's own life), so a retry still can send it and
     # nobody reading the database, the log or the API sees it.
@@ -423,7 +424,6 @@ def code_text(msg: OutboxMessage) -> str | None:
         return msg.text
     from datetime import datetime
 
-    from connectors.secrets import Undecryptable, decrypt
     try:
         data = decrypt((msg.context or {}).get(CODE_SECRET))
         until = datetime.fromisoformat(data["until"])

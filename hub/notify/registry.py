@@ -12,6 +12,7 @@ from hub.clock import utcnow
 from hub.errors import Invalid, NotFound
 from hub.notify.models import NotifyChannel
 from hub.notify.channels import CHANNEL_OF, PROVIDERS, Channel
+from hub.notify.channels import Max, Telegram
 
 WEBHOOK_SECRET = "_webhook_secret"   # kept encrypted too: SMS Aero needs it in each callbackUrl
 REQUIRED_CREDENTIALS = {"smsru": ("api_id",), "smsaero": ("email", "api_key"), "smsc": ("login", "password"),
@@ -65,7 +66,6 @@ def register_webhook(row: NotifyChannel, public_url: str) -> dict:
     """Point the bot at the hub: Telegram setWebhook with the secret token; MAX
     POST /subscriptions with the secret. SMS gateways: the URL to paste in their cabinet
     (SMS.ru, SMSC: "Настройки" → the status handler) or sent with every message (SMS Aero)."""
-    from hub.notify.channels import Max, Telegram
     url, secret = webhook_url(row, public_url), webhook_secret(row)
     bot = build(row)
     if isinstance(bot, Telegram):

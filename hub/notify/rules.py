@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 from hub.errors import Invalid
 from hub.customers.models import Customer
 from hub.notify.models import NotifySettings
+from hub.clock import utcnow
+from hub.programs.operations import get_program
 
 DEFAULT_SETTINGS = {
     "quiet_hours": {"start": "21:00", "end": "09:00"},   # advertising waits until `end`
@@ -63,7 +65,6 @@ def _hhmm(value: str, field: str) -> time:
 
 
 def put_settings(session: Session, tenant_id: str, data: dict) -> dict:
-    from hub.clock import utcnow
     qh = data.get("quiet_hours")
     if qh is not None:
         _hhmm(qh.get("start"), "quiet_hours.start")
@@ -85,7 +86,6 @@ def put_settings(session: Session, tenant_id: str, data: dict) -> dict:
 
 
 def tenant_timezone(session: Session, tenant_id: str) -> str:
-    from hub.programs.operations import get_program
     try:
         return get_program(session, tenant_id).timezone
     except Exception:  # noqa: BLE001 - a tenant without a program yet: Moscow

@@ -25,6 +25,7 @@ from hub.orm import new_id, utcnow
 from hub.promotions.models import PromoCode, PromoCodeRedemption, Promotion, PromotionRevision, PromotionUse
 from hub.programs.operations import _parsed as _programs_parsed
 from hub.programs.operations import get_program, load_settings
+from hub.engine.returns import PromoSet
 
 MAX_PROMOTIONS = 500
 MAX_BATCH = 10_000
@@ -441,7 +442,6 @@ def record_promotions(session: Session, tenant_id: str, receipt_id: str, custome
 
 def receipt_sets(session: Session, receipt_id: str) -> tuple[list[PromotionUse], list]:
     """The sale's promotion uses and its set promotions as the return engine reads them."""
-    from hub.engine.returns import PromoSet
     uses = list(session.scalars(select(PromotionUse).where(PromotionUse.receipt_id == receipt_id)
                                 .order_by(PromotionUse.promotion_id)))
     if not uses:

@@ -27,6 +27,9 @@ from hub.idempotency import run_once
 from hub.programs.operations import get_program, load_settings
 from hub.promotions.operations import give_back_uses, promotion_context, promotions_payload, receipt_sets, record_promotions
 from hub.tenants.operations import ensure_cashier, ensure_store
+from hub.certificates.operations import refund_payments
+from hub.certificates.operations import normalize_number, redeem_payments
+from hub.notify.events import on_sale
 
 
 @dataclass(frozen=True)
@@ -224,7 +227,6 @@ def _commit(session: Session, tenant_id: str, source: str, req: SaleRequest,
         if req.moment < now:
             _balance_after_as_held(session, tenant_id, program, quote, payload, receipt, now)
         # The sale's messages, in this transaction and its own savepoint (never fails the sale).
-        from hub.notify.events import on_sale
         on_sale(session, tenant_id, payload)
     return payload
 
@@ -323,7 +325,6 @@ def _settle(session: Session, tenant_id: str, source: str, req: SaleRequest,
 
 def _pay_with_certificates(session: Session, tenant_id: str, req: SaleRequest, prefix: str,
                            to_pay: int, now: datetime) -> list[dict]:
-    from hub.certificates.operations import normalize_number, redeem_payments
     numbers = [normalize_number(n) for n, _ in req.certificates]
     if len(set(numbers)) != len(numbers):
         raise Invalid("validation_error", "Каждый сертификат — один раз в оплате.",
@@ -447,7 +448,6 @@ def _return(session: Session, tenant_id: str, source: str, receipt_external_id: 
     if receipt.certificate_prefix and rq.amount_returned:
         # The certificates the sale was paid with get the money back first, as at every till;
         # keyed by this return, so an adapter's own call for it repeats it and adds nothing.
-        from hub.certificates.operations import refund_payments
         refunded = refund_payments(session, tenant_id, receipt.certificate_prefix, req.external_id,
                                    rq.amount_returned, req.moment, utcnow())
         if refunded:

@@ -29,6 +29,7 @@ from connectors.secrets import Undecryptable, decrypt, encrypt, register_encrypt
 from hub.clock import utcnow
 from hub.errors import Invalid
 from hub.wallet.models import WalletPassConfig
+from hub.web.ui.formatting import bonuses, day, last_day
 
 PASS_MIME = "application/vnd.apple.pkpass"
 PASS_TYPE_RE = re.compile(r"^pass\.[A-Za-z0-9][A-Za-z0-9.\-]{0,190}$")
@@ -155,7 +156,6 @@ def images() -> dict[str, bytes]:
 
 def pass_json(row: WalletPassConfig, tenant_name: str, customer, card: str, summary, expiry,  # noqa: ANN001
               moment: datetime) -> dict:
-    from hub.web.ui.formatting import bonuses, day, last_day
     barcode = {"format": "PKBarcodeFormatQR", "message": card, "messageEncoding": "iso-8859-1", "altText": card}
     name = " ".join(p for p in (customer.first_name, customer.last_name) if p)
     back = [{"key": "updated", "label": "Баланс на", "value": day(moment)},

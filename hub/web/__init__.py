@@ -7,6 +7,8 @@ import os
 from flask import Blueprint, Flask, current_app, redirect, render_template, url_for
 
 from hub.web import limits
+from hub.tenants.operations import tenant_for_key
+from hub.extensions import db
 
 bp = Blueprint("web", __name__, template_folder="templates")
 
@@ -27,8 +29,6 @@ def demo_key_path(database_url: str) -> str | None:
 
 def demo_tenant_id() -> str | None:
     """The demo tenant made by `kopilka serve` on its first start, if this hub has one."""
-    from hub.extensions import db
-    from hub.tenants.operations import tenant_for_key
     path = demo_key_path(current_app.config.get("DATABASE_URL") or "")
     if not path or not os.path.exists(path):
         return None

@@ -28,6 +28,10 @@ from hub.notify import bots, registry
 from hub.notify.channels import SMSAERO_STATES, ChannelError, Max, _kopecks, smsc_state, smsru_state
 from hub.notify.outbox import check_unsubscribe_token
 from hub.notify.rules import CONSENT_KEY, is_stop, withdraw
+from api.errors import error_response
+from hub.unavailable import register_unavailable_renderer
+from hub.web.ui import unavailable_page
+from hub.phones import normalize_phone
 
 log = logging.getLogger("kopilka.notify")
 blp = Blueprint("notify_hooks", __name__, url_prefix="/notify")
@@ -209,7 +213,6 @@ def sms_inbound(webhook_id: str):
     phone = _scalar(data.get("phone")) or _scalar(data.get("from"))
     done = False
     if phone and is_stop(text):
-        from hub.phones import normalize_phone
         try:
             phone = normalize_phone(phone if phone.startswith("+") else "+" + phone)
         except DomainError:
@@ -247,13 +250,10 @@ def unsubscribe(tenant_id: str, token: str):
 def _unavailable(message: str):  # noqa: ANN202
     # The unsubscribe link is a page a person opens; the providers' webhooks get the API's JSON.
     if request.endpoint == "notify_hooks.unsubscribe":
-        from hub.web.ui import unavailable_page
         return unavailable_page(message)
-    from api.errors import error_response
     return error_response(503, "database_unavailable", message)
 
 
 def init_app(app) -> None:  # noqa: ANN001
     app.register_blueprint(blp)
-    from hub.unavailable import register_unavailable_renderer
     register_unavailable_renderer("notify_hooks", _unavailable)

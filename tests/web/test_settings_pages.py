@@ -9,16 +9,18 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from connectors.inbox import handler
+from connectors.inbox import register_handler
 from tests.web.conftest import text, token
 
 ATTEMPTS = {"fail": True}
 
 
-@handler("moysklad", "cabinet_test")
 def _flaky(session, event):  # noqa: ANN001, ANN202
     if ATTEMPTS["fail"]:
         raise RuntimeError("МойСклад не ответил")
+
+
+register_handler("moysklad", "cabinet_test", _flaky)
 
 
 @pytest.fixture(autouse=True)

@@ -27,6 +27,25 @@ from hub.web.ui.auth import (CABINET_ROLES, EDIT_ROLES, audit, create_user,
 from hub.web.ui.formatting import parse_rub
 from hub.web.ui.auth import sign_in_view
 from hub.web.ui.paging import newest_first
+from hub.programs.operations import get_program
+from hub.web.cabinet import client_filters
+from hub.automation.models import Segment
+from connectors.inbox import failed_count
+from hub.web.cabinet.reports import dashboard as figures
+from hub.customers.operations import set_blocked
+from hub.programs.operations import load_settings, put_program, validate_program
+from hub.customers.bonuses import adjust_bonuses
+from hub.notify.models import OutboxMessage
+from hub.customers.operations import update_customer
+from hub.customers.operations import ledger_entries, summarize
+from hub.ledger import account_view
+from hub import engine
+from api.schemas.customers import CustomerPatchSchema
+from hub.notify.templates import TITLES
+from hub.programs.operations import load_settings, program_from_settings, validate_program
+from hub.web.cabinet.messages import CHANNEL_NAMES, MESSAGE_STATUSES
+from hub.customers.operations import search_conditions
+from hub.automation.segments import conditions
 
 PAGE = 50
 
@@ -67,14 +86,12 @@ def logout():  # noqa: ANN201
 @bp.get("/")
 @require_roles(*CABINET_ROLES)
 def dashboard():  # noqa: ANN201
-    from hub.web.cabinet.reports import dashboard as figures
     data = figures(db.session, g.tenant_id, utcnow(), g.tenant_tz)
     chart = {"labels": [m["label"] for m in data["months"]],
              "members": [m["members"]["revenue"] / 100 for m in data["months"]],
              "anonymous": [m["anonymous"]["revenue"] / 100 for m in data["months"]],
              "earned": [(m["members"]["earned"]) / 100 for m in data["months"]],
              "spent": [(m["members"]["spent"]) / 100 for m in data["months"]]}
-    from connectors.inbox import failed_count
     failed = failed_count(db.session, g.tenant_id)   # what the tills sent and the hub could not apply
     db.session.rollback()
     return render_template("cabinet/dashboard.html", data=data, chart=chart, this=data["months"][-1],
@@ -84,9 +101,6 @@ def dashboard():  # noqa: ANN201
 # --- clients ---------------------------------------------------------------------------------
 
 def _clients_page(args, errors: dict | None = None, status: int = 200, form: dict | None = None):  # noqa: ANN001, ANN202
-    from hub.automation.segments import conditions
-    from hub.customers.operations import search_conditions
-    from hub.web.cabinet import client_filters
     q = (args.get("q") or "").strip()
     filters, filter_errors = client_filters.check(db.session, g.tenant_id, args)
     errors = {**filter_errors, **(errors or {})}
@@ -108,7 +122,6 @@ def _clients_page(args, errors: dict | None = None, status: int = 200, form: dic
                 Account.tenant_id == g.tenant_id, Account.customer_id.in_([c.id for c in rows]))).all())
     fargs = client_filters.form_args(args)
     list_args = {**fargs, **({"q": q} if q else {})}
-    from hub.programs.operations import get_program
     levels = [(lv.code, lv.name) for lv in get_program(db.session, g.tenant_id).levels]
     level_names = dict(levels)      # the list shows the level's name, not its code
     # Rendered before the rollback: a rollback expires the rows, and each would be loaded again.
@@ -136,8 +149,6 @@ def clients():  # noqa: ANN201
 def clients_save_segment():  # noqa: ANN201
     """«Сохранить как сегмент»: the list's current filters become a custom segment (the same
     filters hub.automation.segments evaluates for mailings and chains)."""
-    from hub.automation.models import Segment
-    from hub.web.cabinet import client_filters
     form = request.form
     name = (form.get("segment_name") or "").strip()
     errors = {}
@@ -168,9 +179,6 @@ def _client_or_404(customer_id: str) -> Customer:
 
 
 def _card_context(customer: Customer) -> dict:
-    from hub.ledger import account_view
-    from hub.notify.models import OutboxMessage
-    from hub.customers.operations import ledger_entries, summarize
     now = utcnow()
     summary = summarize(db.session, g.tenant_id, customer, now)
     lots = list(db.session.scalars(
@@ -196,8 +204,6 @@ PROFILE_FORM = ("last_name", "first_name", "middle_name", "gender", "birth_date"
 
 def _card(customer_id: str, errors: dict | None = None, form=None, status: int = 200,  # noqa: ANN001, ANN202
           op_key: str | None = None, which: str = ""):
-    from hub.notify.templates import TITLES
-    from hub.web.cabinet.messages import CHANNEL_NAMES, MESSAGE_STATUSES
     ctx = _card_context(_client_or_404(customer_id))
     page = render_template("cabinet/client.html", **ctx, consent_names=CONSENT_NAMES, posting_names=POSTING_NAMES,
                            op_key=op_key or str(uuid.uuid4()), errors=errors or {}, form=form or {}, which=which,
@@ -215,7 +221,6 @@ def client(customer_id: str):  # noqa: ANN201
 @bp.post("/clients/<customer_id>/bonuses")
 @require_roles(*EDIT_ROLES)
 def adjust(customer_id: str):  # noqa: ANN201
-    from hub.customers.bonuses import adjust_bonuses
     customer = _client_or_404(customer_id)
     form = request.form
     errors: dict[str, list[str]] = {}
@@ -269,7 +274,6 @@ def _profile_data(form) -> tuple[dict, dict]:  # noqa: ANN001
     rules and messages for both); (data, errors by field)."""
     from marshmallow import ValidationError
 
-    from api.schemas.customers import CustomerPatchSchema
     raw = {}
     for name in PROFILE_FORM:
         value = (form.get(name) or "").strip()
@@ -287,7 +291,6 @@ def _profile_data(form) -> tuple[dict, dict]:  # noqa: ANN001
 @bp.post("/clients/<customer_id>/profile")
 @require_roles(*EDIT_ROLES)
 def client_profile(customer_id: str):  # noqa: ANN201
-    from hub.customers.operations import update_customer
     customer = _client_or_404(customer_id)
     data, errors = _profile_data(request.form)
     if not errors:
@@ -313,7 +316,6 @@ def _plain(value):  # noqa: ANN001, ANN202
 @bp.post("/clients/<customer_id>/block")
 @require_roles(*EDIT_ROLES)
 def client_block(customer_id: str):  # noqa: ANN201
-    from hub.customers.operations import set_blocked
     customer = _client_or_404(customer_id)
     blocking = request.form.get("action") == "block"
     reason = (request.form.get("reason") or "").strip()
@@ -349,7 +351,6 @@ def _exact_levels_errors(errors: dict) -> list[str]:
 @bp.route("/program", methods=["GET", "POST"])
 @require_roles(*CABINET_ROLES)
 def program():  # noqa: ANN201
-    from hub.programs.operations import load_settings, put_program, validate_program
     current, version = load_settings(db.session, g.tenant_id)
     if request.method == "GET":
         db.session.rollback()
@@ -383,8 +384,6 @@ def program():  # noqa: ANN201
 def program_preview():  # noqa: ANN201
     """What a receipt of the given amount would get at each level with the settings typed in
     (unsaved), computed by the engine itself."""
-    from hub import engine
-    from hub.programs.operations import load_settings, program_from_settings, validate_program
     current, _ = load_settings(db.session, g.tenant_id)
     db.session.rollback()
     settings, _values, parse_errors = program_form.settings_from_form(request.form, current)

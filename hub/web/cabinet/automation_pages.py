@@ -26,6 +26,30 @@ from hub.web.cabinet.blueprint import ACTIONS, bp
 from hub.web.ui.auth import CABINET_ROLES, EDIT_ROLES, audit, require_roles
 from hub.web.ui.formatting import parse_rub
 from hub.web.ui.paging import newest_first
+from hub.automation import mailings
+from hub.automation.models import WinbackChain
+from hub.notify.channels import CHANNEL_OF, CHANNELS
+from hub.automation import chains
+from hub.notify.outbox import chat_for
+from hub.notify import registry
+from hub.notify import catalog
+from hub.automation import mailings, segments
+from hub.automation.segments import SEGMENTS
+from hub.programs.operations import get_program
+from hub.notify import catalog, rules
+from hub.automation import settings as auto_settings
+from hub.notify.channels import CHANNELS
+from hub.errors import Invalid
+from hub.automation.stats import mechanic_stats
+from hub.notify.channels import ChannelError
+from hub.automation.models import MechanicEvent
+from hub.phones import normalize_phone
+from hub.notify.models import OutboxMessage
+from hub.notify.registry import REQUIRED_CREDENTIALS
+from hub.tenants.models import Tenant
+from hub.automation.models import Mailing
+from hub.notify import rules
+from hub.automation.models import Segment
 
 PAGE = 50
 ACTIONS.update({
@@ -106,12 +130,10 @@ def _tz() -> str:
 
 
 def _levels() -> list:
-    from hub.programs.operations import get_program
     return list(get_program(db.session, g.tenant_id).levels)
 
 
 def _custom_segments() -> list:
-    from hub.automation.models import Segment
     return list(db.session.scalars(select(Segment).where(Segment.tenant_id == g.tenant_id)
                                    .order_by(Segment.created_at).limit(500)))
 
@@ -134,13 +156,11 @@ AUDIENCE_FIELDS = {"rfm": "rfm", "levels": "levels", "segment_id": "segment_id"}
 
 
 def _audience_context() -> dict:
-    from hub.automation.segments import SEGMENTS
     return {"rfm_names": SEGMENTS, "program_levels": _levels(), "custom_segments": _custom_segments()}
 
 
 def audience_text(audience: dict, levels: list, segments: list) -> str:
     """"Засыпающие, Спящие · уровень Золото" — a chain's or mailing's audience in words."""
-    from hub.automation.segments import SEGMENTS
     parts = []
     if audience.get("rfm"):
         parts.append(", ".join(SEGMENTS.get(c, c) for c in audience["rfm"]))
@@ -184,7 +204,6 @@ TEST_TEXT = "Тестовое сообщение от программы лоя�
 def _providers() -> dict[str, list[str]]:
     """Channel -> its providers, as hub.notify.channels registers them (new gateways appear
     here by themselves)."""
-    from hub.notify.channels import CHANNEL_OF, CHANNELS
     out: dict[str, list[str]] = {c: [] for c in CHANNELS}
     for provider, channel in CHANNEL_OF.items():
         out.setdefault(channel, []).append(provider)
@@ -192,7 +211,6 @@ def _providers() -> dict[str, list[str]]:
 
 
 def _credential_fields(provider: str) -> list[str]:
-    from hub.notify.registry import REQUIRED_CREDENTIALS
     fields = list(REQUIRED_CREDENTIALS.get(provider, ()))
     if provider == "smtp":
         fields = fields + [f for f in ("username", "password") if f not in fields]
@@ -200,8 +218,6 @@ def _credential_fields(provider: str) -> list[str]:
 
 
 def _channel_cards() -> list[dict]:
-    from hub.notify import registry
-    from hub.notify.channels import CHANNELS
     rows = registry.channel_rows(db.session, g.tenant_id)
     order = ["sms"] + [c for c in CHANNELS if c != "sms"]
     cards = []
@@ -230,7 +246,6 @@ def _public_url() -> str:
 
 def _channels_page(errors: dict | None = None, open_channel: str | None = None, form=None,  # noqa: ANN001
                    status: int = 200, test_result: dict | None = None):  # noqa: ANN202
-    from hub.notify import rules
     cards = _channel_cards()
     settings = rules.get_settings(db.session, g.tenant_id)
     db.session.rollback()
@@ -246,7 +261,6 @@ def channels():  # noqa: ANN201
 
 
 def _channel_or_404(channel: str) -> str:
-    from hub.notify.channels import CHANNELS
     if channel not in CHANNELS:
         abort(404)
     return channel
@@ -255,7 +269,6 @@ def _channel_or_404(channel: str) -> str:
 @bp.post("/channels/<channel>")
 @require_roles(*EDIT_ROLES)
 def channel_save(channel: str):  # noqa: ANN201
-    from hub.notify import registry
     channel = _channel_or_404(channel)
     form = request.form
     provider = form.get("provider") or ""
@@ -298,7 +311,6 @@ def channel_save(channel: str):  # noqa: ANN201
 @bp.post("/channels/settings")
 @require_roles(*EDIT_ROLES)
 def channels_settings():  # noqa: ANN201
-    from hub.notify import rules
     form = request.form
     errors: dict = {}
     try:
@@ -325,8 +337,6 @@ def channels_settings():  # noqa: ANN201
 def _test_recipient(channel: str, raw: str) -> str:
     """Where the test goes: a phone for SMS; an address for email; for a bot the chat of the
     customer linked with that phone (or the chat id typed)."""
-    from hub.errors import Invalid
-    from hub.phones import normalize_phone
     raw = raw.strip()
     if not raw:
         raise Invalid("recipient_required", "Укажите, куда отправить тестовое сообщение.")
@@ -338,7 +348,6 @@ def _test_recipient(channel: str, raw: str) -> str:
         phone = normalize_phone(raw)
         if channel == "sms":
             return phone
-        from hub.notify.outbox import chat_for
         link = chat_for(db.session, g.tenant_id, channel, None, phone)
         if link is None:
             raise Invalid("no_chat", "Этот телефон ещё не связан с ботом: клиент должен написать боту и "
@@ -354,9 +363,6 @@ def _test_recipient(channel: str, raw: str) -> str:
 def channel_test(channel: str):  # noqa: ANN201
     """Send one test message right now through the saved channel and show what the provider
     answered (nothing is queued; the owner sees at once whether the credentials work)."""
-    from hub.tenants.models import Tenant
-    from hub.notify import registry
-    from hub.notify.channels import ChannelError
     channel = _channel_or_404(channel)
     row = registry.channel_rows(db.session, g.tenant_id).get(channel)
     if row is None:
@@ -385,8 +391,6 @@ def channel_test(channel: str):  # noqa: ANN201
 @require_roles(*EDIT_ROLES)
 def channel_webhook(channel: str):  # noqa: ANN201
     """Point the bot at the hub (Telegram setWebhook, MAX subscription) with a new secret."""
-    from hub.notify import registry
-    from hub.notify.channels import ChannelError
     channel = _channel_or_404(channel)
     row = registry.channel_rows(db.session, g.tenant_id).get(channel)
     if row is None:
@@ -451,7 +455,6 @@ def _triggers_form_values(settings: dict) -> dict:
 
 
 def _triggers_page(values: dict, errors: dict, status: int = 200):  # noqa: ANN202
-    from hub.automation import settings as auto_settings
     current = auto_settings.load(db.session, g.tenant_id)
     slots = _gift_slots(current)
     extra = [r for r in current.get("gifts", []) if r not in slots.values()]
@@ -463,7 +466,6 @@ def _triggers_page(values: dict, errors: dict, status: int = 200):  # noqa: ANN2
 @bp.get("/automation")
 @require_roles(*CABINET_ROLES)
 def automation_triggers():  # noqa: ANN201
-    from hub.automation import settings as auto_settings
     values = _triggers_form_values(auto_settings.load(db.session, g.tenant_id))
     return _triggers_page(values, {})
 
@@ -471,7 +473,6 @@ def automation_triggers():  # noqa: ANN201
 @bp.post("/automation")
 @require_roles(*EDIT_ROLES)
 def automation_triggers_save():  # noqa: ANN201
-    from hub.automation import settings as auto_settings
     form = request.form
     current = auto_settings.load(db.session, g.tenant_id)
     slots = _gift_slots(current)
@@ -543,7 +544,6 @@ def _referral_values(ref: dict) -> dict:
 
 
 def _referral_page(values, errors: dict, status: int = 200):  # noqa: ANN001, ANN202
-    from hub.automation import settings as auto_settings
     ref = auto_settings.load(db.session, g.tenant_id).get("referral") or {}
     db.session.rollback()
     filled = max(len(ref.get("levels") or []),
@@ -556,7 +556,6 @@ def _referral_page(values, errors: dict, status: int = 200):  # noqa: ANN001, AN
 @bp.get("/automation/referrals")
 @require_roles(*CABINET_ROLES)
 def automation_referrals():  # noqa: ANN201
-    from hub.automation import settings as auto_settings
     ref = auto_settings.load(db.session, g.tenant_id).get("referral") or {}
     return _referral_page(_referral_values(ref), {})
 
@@ -564,7 +563,6 @@ def automation_referrals():  # noqa: ANN201
 @bp.post("/automation/referrals")
 @require_roles(*EDIT_ROLES)
 def automation_referrals_save():  # noqa: ANN201
-    from hub.automation import settings as auto_settings
     form = request.form
     errors: dict = {}
     levels, fields = [], {"referral.mode": "mode", "referral.period_days": "period_days",
@@ -615,7 +613,6 @@ STEP_ROWS = 3
 
 def _proposal(args) -> dict:  # noqa: ANN001
     """Seed 001's calculator: average check x margin x share -> the gift (hub.automation.chains)."""
-    from hub.automation import chains
     out: dict = {"errors": {}, "check": args.get("check", ""), "margin": args.get("margin", ""),
                  "share": args.get("share", "")}
     try:
@@ -643,7 +640,6 @@ def _proposal(args) -> dict:  # noqa: ANN001
 @bp.get("/automation/chains")
 @require_roles(*CABINET_ROLES)
 def chains_list():  # noqa: ANN201
-    from hub.automation.models import WinbackChain
     rows = list(db.session.scalars(select(WinbackChain).where(WinbackChain.tenant_id == g.tenant_id)
                                    .order_by(WinbackChain.created_at, WinbackChain.id)))
     calc = _proposal(request.args) if request.args.get("margin") or request.args.get("share") else None
@@ -662,7 +658,6 @@ def chain_proposal():  # noqa: ANN201
 
 
 def _chain_or_404(chain_id: str):  # noqa: ANN202
-    from hub.automation import chains
     try:
         return chains.get_chain(db.session, g.tenant_id, chain_id)
     except DomainError:
@@ -713,7 +708,6 @@ def chain_edit(chain_id: str):  # noqa: ANN201
 
 
 def _chain_save(chain_id: str | None):  # noqa: ANN202
-    from hub.automation import chains
     chain = _chain_or_404(chain_id) if chain_id else None
     form = request.form
     errors: dict = {}
@@ -778,7 +772,6 @@ MAILING_STATUSES = MAILING_STATUS_NAMES     # one label table (hub.text)
 
 
 def _mailing_or_404(mailing_id: str):  # noqa: ANN202
-    from hub.automation import mailings
     try:
         return mailings.get_mailing(db.session, g.tenant_id, mailing_id)
     except DomainError:
@@ -787,8 +780,6 @@ def _mailing_or_404(mailing_id: str):  # noqa: ANN202
 
 def _message_counts(mailing_ids: list[str]) -> dict[str, dict]:
     """Per mailing: its messages by outbox status and what they cost."""
-    from hub.automation.models import MechanicEvent
-    from hub.notify.models import OutboxMessage
     out: dict[str, dict] = {mid: {"total": 0, "cost": 0} for mid in mailing_ids}
     if not mailing_ids:
         return out
@@ -811,7 +802,6 @@ def _message_counts(mailing_ids: list[str]) -> dict[str, dict]:
 @bp.get("/mailings")
 @require_roles(*CABINET_ROLES)
 def mailings_list():  # noqa: ANN201
-    from hub.automation.models import Mailing
     stmt = select(Mailing).where(Mailing.tenant_id == g.tenant_id)
     rows, nxt = newest_first(stmt, Mailing.created_at, Mailing.id, request.args.get("after", ""), PAGE)
     counts = _message_counts([m.id for m in rows])
@@ -825,8 +815,6 @@ def mailings_list():  # noqa: ANN201
 def _estimate(form) -> dict:  # noqa: ANN001
     """What the hub expects: recipients by channel, SMS parts and cost, the text with sample
     data; errors in the audience come back as the hub's messages."""
-    from hub.automation import mailings, segments
-    from hub.notify import catalog, rules
     text = (form.get("text") or "").strip()
     out: dict = {"text": text, "errors": {}}
     try:
@@ -881,7 +869,6 @@ def _scheduled_at(raw: str, errors: dict) -> datetime | None:
 @bp.post("/mailings/new")
 @require_roles(*EDIT_ROLES)
 def mailing_create():  # noqa: ANN201
-    from hub.automation import mailings
     form = request.form
     errors: dict = {}
     when = form.get("when") or "now"
@@ -920,7 +907,6 @@ def mailing_create():  # noqa: ANN201
 
 
 def _send(mailing_id: str):  # noqa: ANN202
-    from hub.automation import mailings
     result = mailings.send_mailing(db.session, g.tenant_id, mailing_id, utcnow())
     audit(db.session, "mailing.send", "mailing", mailing_id, {"queued": result["queued"]})
     db.session.commit()
@@ -931,7 +917,6 @@ def _send(mailing_id: str):  # noqa: ANN202
 @bp.get("/mailings/<mailing_id>")
 @require_roles(*CABINET_ROLES)
 def mailing(mailing_id: str):  # noqa: ANN201
-    from hub.notify import catalog
     row = _mailing_or_404(mailing_id)
     counts = _message_counts([row.id])[row.id]
     preview = catalog.preview(db.session, g.tenant_id, "gift", text=row.text)
@@ -966,7 +951,6 @@ MECHANIC_NAMES = {
 @bp.get("/automation/results")
 @require_roles(*CABINET_ROLES)
 def automation_results():  # noqa: ANN201
-    from hub.automation.stats import mechanic_stats
     days = 90 if request.args.get("days") == "90" else 30
     until = utcnow()
     items = mechanic_stats(db.session, g.tenant_id, until - timedelta(days=days), until)

@@ -13,6 +13,9 @@ from sqlalchemy.orm import Session
 
 from hub.errors import Invalid
 from hub.web.ui.formatting import parse_rub
+from hub.automation.models import Segment
+from hub.automation.segments import check_audience
+from hub.automation.segments import SEGMENTS
 
 # (form field, filter key, kind): int — a whole number, rub — roubles/bonuses typed as
 # "1 234,56" (kept as kopecks), date — YYYY-MM-DD.
@@ -90,7 +93,6 @@ def _key(form_name: str) -> str:
 def check(session: Session, tenant_id: str, args) -> tuple[dict, dict[str, list[str]]]:  # noqa: ANN001
     """Parsed and checked by the segments' own rules (`check_audience`); its refusals are
     placed at the form's field."""
-    from hub.automation.segments import check_audience
     filters, errors = parse(args)
     if errors:
         return filters, errors
@@ -109,8 +111,6 @@ def form_args(args) -> dict:  # noqa: ANN001
 
 def segment_choices(session: Session, tenant_id: str) -> list[tuple[str, list[tuple[str, str]]]]:
     """The segment dropdown: the recency segments, then the owner's saved segments."""
-    from hub.automation.segments import SEGMENTS
-    from hub.automation.models import Segment
     saved = session.execute(select(Segment.id, Segment.name).where(Segment.tenant_id == tenant_id)
                             .order_by(Segment.name).limit(500)).all()
     return [("По давности покупок", [(f"rfm:{code}", name) for code, name in SEGMENTS.items()]),

@@ -12,6 +12,12 @@ from hub.notify.models import OutboxMessage
 from hub.web.cabinet.blueprint import bp
 from hub.web.ui.auth import CABINET_ROLES, EDIT_ROLES, audit, require_roles
 from hub.web.ui.paging import newest_first
+from hub.notify import catalog, rules
+from hub.notify import catalog
+from hub.notify.templates import TOPICS
+from hub.notify import rules
+from hub.notify.templates import TITLES, TOPICS
+from hub.notify.templates import PLACEHOLDERS
 
 PAGE = 50
 MESSAGE_STATUSES = {"queued": "в очереди", "sending": "отправляется", "sent": "отправлено",
@@ -21,14 +27,12 @@ CHANNEL_NAMES = {"sms": "SMS", "telegram": "Telegram", "max": "MAX", "email": "�
 
 
 def _topic_or_404(topic: str) -> str:
-    from hub.notify.templates import TOPICS
     if topic not in TOPICS:
         abort(404)
     return topic
 
 
 def _overview(errors: dict | None = None, form=None, status: int = 200):  # noqa: ANN001, ANN202
-    from hub.notify import catalog, rules
     items = catalog.describe_all(db.session, g.tenant_id)
     settings = rules.get_settings(db.session, g.tenant_id)
     db.session.rollback()
@@ -47,7 +51,6 @@ def messages():  # noqa: ANN201
 @bp.post("/messages/settings")
 @require_roles(*EDIT_ROLES)
 def messages_settings():  # noqa: ANN201
-    from hub.notify import rules
     form = request.form
     start, end = (form.get("quiet_start") or "").strip(), (form.get("quiet_end") or "").strip()
     try:
@@ -65,7 +68,6 @@ def messages_settings():  # noqa: ANN201
 @bp.post("/messages/<topic>/toggle")
 @require_roles(*EDIT_ROLES)
 def message_toggle(topic: str):  # noqa: ANN201
-    from hub.notify import catalog
     topic = _topic_or_404(topic)
     enabled = request.form.get("enabled") == "1"
     catalog.put_template(db.session, g.tenant_id, topic, enabled=enabled)
@@ -76,8 +78,6 @@ def message_toggle(topic: str):  # noqa: ANN201
 
 
 def _template_page(topic: str, errors: dict | None = None, text: str | None = None, status: int = 200):  # noqa: ANN202
-    from hub.notify import catalog
-    from hub.notify.templates import PLACEHOLDERS
     item = next(t for t in catalog.describe_all(db.session, g.tenant_id) if t["topic"] == topic)
     preview = catalog.preview(db.session, g.tenant_id, topic, text=text if text is not None else item["text"])
     db.session.rollback()
@@ -94,7 +94,6 @@ def message(topic: str):  # noqa: ANN201
 @bp.post("/messages/<topic>")
 @require_roles(*EDIT_ROLES)
 def message_save(topic: str):  # noqa: ANN201
-    from hub.notify import catalog
     topic = _topic_or_404(topic)
     if request.form.get("reset") == "1":
         catalog.put_template(db.session, g.tenant_id, topic, reset=True)
@@ -121,7 +120,6 @@ def message_save(topic: str):  # noqa: ANN201
 def message_preview(topic: str):  # noqa: ANN201
     """The text as the customer would see it with sample data, its SMS parts and cost
     (hub.notify.catalog.preview); nothing is saved."""
-    from hub.notify import catalog
     topic = _topic_or_404(topic)
     text = request.form.get("text", "")
     preview = catalog.preview(db.session, g.tenant_id, topic, text=text)
@@ -132,7 +130,6 @@ def message_preview(topic: str):  # noqa: ANN201
 @bp.get("/messages/log")
 @require_roles(*CABINET_ROLES)
 def message_log():  # noqa: ANN201
-    from hub.notify.templates import TITLES, TOPICS
     stmt = select(OutboxMessage).where(OutboxMessage.tenant_id == g.tenant_id)
     status, topic = request.args.get("status", ""), request.args.get("topic", "")
     if status in MESSAGE_STATUSES:

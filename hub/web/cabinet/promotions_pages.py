@@ -25,6 +25,15 @@ from hub.web.cabinet.blueprint import ACTIONS, bp
 from hub.web.ui.auth import CABINET_ROLES, EDIT_ROLES, audit, require_roles
 from hub.web.ui.formatting import parse_rub
 from hub.web.ui.paging import newest_first
+from hub.web.ui.formatting import dt
+from hub.certificates.operations import status_of
+from hub.programs.operations import load_settings
+from hub.staff.models import AuditEntry
+from hub.web.ui.formatting import isodt, number
+from hub.web.ui.formatting import number
+from hub.certificates.operations import normalize_number
+from hub.web.my.cards import qr_svg
+from hub.certificates.operations import block_certificate
 
 PAGE = 50
 CODES_SHOWN = 500            # codes listed on a promotion's page (the CSV has them all)
@@ -231,7 +240,6 @@ def _state(p: dict, now: datetime) -> str:
 
 def _summary(p: dict) -> str:
     """What the promotion gives, in a few words."""
-    from hub.web.ui.formatting import number
     reward = p.get("reward")
     if reward == "percent_off":
         return f"скидка {str(p.get('percent') or '').replace('.', ',')}%"
@@ -249,7 +257,6 @@ def _summary(p: dict) -> str:
 
 
 def _conditions(p: dict) -> list[str]:
-    from hub.web.ui.formatting import isodt, number
     w = p.get("when") or {}
     out = []
     if w.get("starts_at") or w.get("ends_at"):
@@ -278,7 +285,6 @@ def _conditions(p: dict) -> list[str]:
 
 
 def _levels() -> list[dict]:
-    from hub.programs.operations import load_settings
     return [{"code": lv.get("code"), "name": lv.get("name") or lv.get("code")}
             for lv in (load_settings(db.session, g.tenant_id)[0] or {}).get("levels") or []]
 
@@ -462,7 +468,6 @@ def promo_codes_create(promotion_id: str):  # noqa: ANN201
 @bp.get("/promotions/<promotion_id>/codes/print")
 @require_roles(*CABINET_ROLES)
 def promo_codes_print(promotion_id: str):  # noqa: ANN201
-    from hub.web.my.cards import qr_svg
     promotion = _promotion_or_404(promotion_id)
     codes = _code_rows(promotion_id, request.args.get("batch") or None, PRINT_MAX)
     db.session.rollback()
@@ -473,7 +478,6 @@ def promo_codes_print(promotion_id: str):  # noqa: ANN201
 @bp.get("/promotions/<promotion_id>/codes.csv")
 @require_roles(*CABINET_ROLES)
 def promo_codes_csv(promotion_id: str):  # noqa: ANN201
-    from hub.web.ui.formatting import dt
     promotion = _promotion_or_404(promotion_id)
     batch = request.args.get("batch") or None
     buf = io.StringIO()
@@ -502,14 +506,12 @@ def _cert_filters(stmt, args, now: datetime):  # noqa: ANN001, ANN202
     elif status in ("issued", "blocked"):
         stmt = stmt.where(C.status == status)
     if number:
-        from hub.certificates.operations import normalize_number
         key = normalize_number(number)[:40]
         stmt = stmt.where(C.number.startswith(key, autoescape=True)) if key else stmt
     return stmt
 
 
 def _certificates_page(errors: dict | None = None, form=None, status: int = 200):  # noqa: ANN001, ANN202
-    from hub.certificates.operations import status_of
     now = utcnow()
     stmt = _cert_filters(select(GiftCertificate).where(GiftCertificate.tenant_id == g.tenant_id), request.args, now)
     rows, nxt = newest_first(stmt, GiftCertificate.created_at, GiftCertificate.id, request.args.get("after", ""), PAGE)
@@ -580,12 +582,10 @@ def _certificate_or_404(certificate_id: str) -> GiftCertificate:
 
 
 def _certificate_page(cert: GiftCertificate, errors: dict | None = None, status: int = 200):  # noqa: ANN202
-    from hub.certificates.operations import status_of
     now = utcnow()
     postings = list(db.session.scalars(select(CertificatePosting).where(
         CertificatePosting.tenant_id == g.tenant_id, CertificatePosting.certificate_id == cert.id)
         .order_by(CertificatePosting.moment.desc(), CertificatePosting.created_at.desc()).limit(500)))
-    from hub.staff.models import AuditEntry
     history = list(db.session.scalars(select(AuditEntry).where(
         AuditEntry.tenant_id == g.tenant_id, AuditEntry.object_type == "certificate",
         AuditEntry.object_id == cert.id, AuditEntry.action.in_(("certificate.block", "certificate.unblock")))
@@ -606,7 +606,6 @@ def certificate(certificate_id: str):  # noqa: ANN201
 @bp.post("/certificates/<certificate_id>/block")
 @require_roles(*EDIT_ROLES)
 def certificate_block(certificate_id: str):  # noqa: ANN201
-    from hub.certificates.operations import block_certificate
     cert = _certificate_or_404(certificate_id)
     blocked = request.form.get("blocked") == "1"
     reason = (request.form.get("reason") or "").strip()

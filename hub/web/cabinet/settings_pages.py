@@ -15,6 +15,17 @@ from hub.connections.models import InboundEvent
 from hub.text import EVENT_STATUS_NAMES
 from hub.web.cabinet.blueprint import bp
 from hub.web.ui.auth import CABINET_ROLES, EDIT_ROLES, audit, require_roles
+from connectors.registry import describe
+from connectors.registry import get_connection
+from hub.tenants.operations import list_api_keys
+from hub.tenants.operations import save_point
+from connectors.inbox import reason
+from connectors.inbox import retry_event
+from hub.tenants.operations import revoke_api_key
+from hub.tenants.operations import create_api_key
+from connectors.registry import describe, list_connections
+from hub.tenants.operations import list_points
+from connectors.inbox import list_events
 
 POINTS = {"store": (Store, "Магазин"), "cashier": (Cashier, "Кассир")}
 KIND_NAMES = {"moysklad": "МойСклад", "evotor": "Эвотор", "onec": "1С"}
@@ -24,7 +35,6 @@ EVENT_STATUSES = EVENT_STATUS_NAMES     # one label table for statuses (hub.text
 # --- stores and cashiers ---------------------------------------------------------------------
 
 def _points_page(errors: dict | None = None, form=None, status: int = 200):  # noqa: ANN001, ANN202
-    from hub.tenants.operations import list_points
     stores = list_points(db.session, g.tenant_id, Store)
     cashiers = list_points(db.session, g.tenant_id, Cashier)
     db.session.rollback()
@@ -41,7 +51,6 @@ def points():  # noqa: ANN201
 @bp.post("/points")
 @require_roles(*EDIT_ROLES)
 def point_save():  # noqa: ANN201
-    from hub.tenants.operations import save_point
     form = request.form
     kind = form.get("kind", "")
     code, name = (form.get("code") or "").strip(), (form.get("name") or "").strip()
@@ -67,7 +76,6 @@ def point_save():  # noqa: ANN201
 # --- API keys ----------------------------------------------------------------------------------
 
 def _keys_page(new_key: str | None = None, errors: dict | None = None, status: int = 200):  # noqa: ANN202
-    from hub.tenants.operations import list_api_keys
     keys = list_api_keys(db.session, g.tenant_id)
     db.session.rollback()
     return render_template("cabinet/keys.html", keys=keys, new_key=new_key, errors=errors or {}), status
@@ -82,7 +90,6 @@ def keys():  # noqa: ANN201
 @bp.post("/keys")
 @require_roles("owner")
 def key_create():  # noqa: ANN201
-    from hub.tenants.operations import create_api_key
     name = (request.form.get("name") or "").strip()
     if not name:
         return _keys_page(errors={"name": ["Назовите ключ: для какой кассы или интеграции он."]}, status=422)
@@ -98,7 +105,6 @@ def key_create():  # noqa: ANN201
 @bp.post("/keys/<key_id>/revoke")
 @require_roles("owner")
 def key_revoke(key_id: str):  # noqa: ANN201
-    from hub.tenants.operations import revoke_api_key
     try:
         key, was_live = revoke_api_key(db.session, g.tenant_id, key_id)
     except DomainError:
@@ -119,7 +125,6 @@ def key_revoke(key_id: str):  # noqa: ANN201
 @bp.get("/connections")
 @require_roles(*CABINET_ROLES)
 def connections():  # noqa: ANN201
-    from connectors.registry import describe, list_connections
     rows = list_connections(db.session, g.tenant_id)
     stats = {}
     if rows:
@@ -137,7 +142,6 @@ def connections():  # noqa: ANN201
 
 
 def _connection_or_404(connection_id: str):  # noqa: ANN202
-    from connectors.registry import get_connection
     try:
         return get_connection(db.session, g.tenant_id, connection_id)
     except DomainError:
@@ -145,7 +149,6 @@ def _connection_or_404(connection_id: str):  # noqa: ANN202
 
 
 def _events(conn, status: str | None) -> list[InboundEvent]:  # noqa: ANN001
-    from connectors.inbox import list_events
     return [e for e in list_events(db.session, g.tenant_id, status=status, source=conn.kind, limit=500)
             if e.connection_id == conn.id][:100]
 
@@ -153,8 +156,6 @@ def _events(conn, status: str | None) -> list[InboundEvent]:  # noqa: ANN001
 @bp.get("/connections/<connection_id>")
 @require_roles(*CABINET_ROLES)
 def connection(connection_id: str):  # noqa: ANN201
-    from connectors.inbox import reason
-    from connectors.registry import describe
     conn = _connection_or_404(connection_id)
     status = request.args.get("status", "failed")
     if status not in EVENT_STATUSES and status != "all":
@@ -169,7 +170,6 @@ def connection(connection_id: str):  # noqa: ANN201
 @bp.post("/connections/<connection_id>/events/<event_id>/retry")
 @require_roles(*EDIT_ROLES)
 def event_retry(connection_id: str, event_id: str):  # noqa: ANN201
-    from connectors.inbox import retry_event
     conn = _connection_or_404(connection_id)
     event = db.session.get(InboundEvent, event_id)
     if event is None or event.tenant_id != g.tenant_id or event.connection_id != conn.id:

@@ -26,6 +26,16 @@ from hub.web.cashier import payments
 from hub.web.ui.auth import audit, require_roles, sign_in_view
 from hub.web.cashier.blueprint import ROLES, SOURCE, _op_key, _shift, bp
 from hub.web.ui.formatting import parse_rub
+from hub.customers.operations import register_customer
+from hub.phones import normalize_phone
+from hub.receipts.operations import line_amount
+from hub.customers.operations import get_customer, summarize
+from hub.receipts.operations import commit_sale, find_receipt
+from hub.receipts.operations import SaleRequest
+from hub.customers.operations import summarize
+from hub.tenants.operations import list_points
+from hub.receipts.operations import ReturnRequest, return_sale
+from hub.customers.operations import search_customers
 
 MAX_LINES = 50
 CHOICES = 10                    # clients offered when the search finds several
@@ -60,7 +70,6 @@ def logout():  # noqa: ANN201
 @bp.route("/shift", methods=["GET", "POST"])
 @require_roles(*ROLES)
 def shift():  # noqa: ANN201
-    from hub.tenants.operations import list_points
     errors = {}
     if request.method == "POST":
         # A store of the list, or a new code typed under it (remembered with the first sale).
@@ -93,7 +102,6 @@ def workplace():  # noqa: ANN201
 # --- clients ---------------------------------------------------------------------------------
 
 def _panel(customer: Customer, message: str | None = None):  # noqa: ANN202
-    from hub.customers.operations import summarize
     summary = summarize(db.session, g.tenant_id, customer, utcnow())
     db.session.rollback()
     return render_template("cashier/_client.html", c=customer, s=summary, message=message)
@@ -104,8 +112,6 @@ def _panel(customer: Customer, message: str | None = None):  # noqa: ANN202
 def find():  # noqa: ANN201
     """The search box: the cabinet's search (hub.customers.operations.search_conditions) — a card,
     a phone, its last four digits or a name; one client opens, several are offered to choose."""
-    from hub.phones import normalize_phone
-    from hub.customers.operations import search_customers
     _shift()
     if request.args.get("id"):         # a choice from the list below
         found = db.session.get(Customer, request.args["id"])
@@ -151,7 +157,6 @@ def _reg_values() -> dict:
 
 
 def _reg_check(v: dict) -> tuple[str | None, dict]:
-    from hub.phones import normalize_phone
     errors: dict[str, list[str]] = {}
     phone = None
     try:
@@ -196,7 +201,6 @@ def register_code():  # noqa: ANN201
 @bp.post("/register")
 @require_roles(*ROLES)
 def register():  # noqa: ANN201
-    from hub.customers.operations import register_customer
     _shift()
     v = _reg_values()
     phone, errors = _reg_check(v)
@@ -249,7 +253,6 @@ def _positions(form) -> tuple[tuple[engine.Position, ...], dict, list[dict]]:  #
             except InvalidOperation:
                 errors[f"line-{ln['i']}-qty"] = ["Количество больше 0, до трёх знаков после запятой."]
                 continue
-            from hub.receipts.operations import line_amount
             positions.append(engine.Position(id=str(len(positions) + 1), amount=line_amount(price, qty), quantity=qty,
                                              price=price, name=ln["name"] or f"Позиция {len(positions) + 1}"))
     else:
@@ -264,7 +267,6 @@ def _positions(form) -> tuple[tuple[engine.Position, ...], dict, list[dict]]:  #
 
 
 def _sale_request(form, op_key: str):  # noqa: ANN001, ANN202
-    from hub.receipts.operations import SaleRequest
     shift_ = _shift()
     positions, errors, _ = _positions(form)
     promo_codes, pay = payments.promo_codes(form, errors), payments.cert_payment(form, errors)
@@ -324,7 +326,6 @@ def _quote(req, pay: dict | None) -> tuple[dict, dict]:  # noqa: ANN001
 @bp.post("/sale")
 @require_roles(*ROLES)
 def sale():  # noqa: ANN201
-    from hub.receipts.operations import commit_sale, find_receipt
     op_key = _op_key(request.form)
     req, errors, pay = _sale_request(request.form, op_key)
     if errors:
@@ -375,7 +376,6 @@ def sale():  # noqa: ANN201
     # not the one it was opened with.
     customer, summary = None, None
     if req.customer and req.customer.get("id"):
-        from hub.customers.operations import get_customer, summarize
         customer = get_customer(db.session, g.tenant_id, req.customer["id"])
         summary = summarize(db.session, g.tenant_id, customer, utcnow())
     page = render_template("cashier/_sale_done.html", a=answer, replay=not created, op_key=str(uuid.uuid4()),
@@ -410,7 +410,6 @@ def _left(r: Receipt) -> dict:
 @bp.post("/returns/<receipt_id>")
 @require_roles(*ROLES)
 def return_post(receipt_id: str):  # noqa: ANN201
-    from hub.receipts.operations import ReturnRequest, return_sale
     _shift()
     r = db.session.get(Receipt, receipt_id)
     if r is None or r.tenant_id != g.tenant_id or r.source != SOURCE:

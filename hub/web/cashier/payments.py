@@ -26,6 +26,11 @@ from hub.promotions.operations import normalize_code
 from hub.web.cashier.blueprint import ROLES, _op_key, _shift, bp
 from hub.web.ui.auth import audit, require_roles
 from hub.web.ui.formatting import parse_rub, rub
+from hub.codes import operations as codes
+from connectors.verification import mask_phone
+from hub.receipts.operations import calculate_receipt
+from hub.programs.operations import load_settings
+from hub.promotions.operations import get_code, get_promotion
 
 SPEND_PURPOSE = "spending"
 MAX_CODE = 40
@@ -67,7 +72,6 @@ def cert_payment(form, errors: dict) -> dict | None:  # noqa: ANN001
 
 
 def spending_needs_code(session, tenant_id: str) -> bool:  # noqa: ANN001
-    from hub.programs.operations import load_settings
     return bool(load_settings(session, tenant_id)[0].get("verify_spending"))
 
 
@@ -76,7 +80,6 @@ def spending_needs_code(session, tenant_id: str) -> bool:  # noqa: ANN001
 def calculate(session, tenant_id: str, req) -> tuple[dict, str | None]:  # noqa: ANN001
     """The quote; a promo code that cannot be used is left out and its reason returned, so the
     cashier sees the receipt without it and why."""
-    from hub.receipts.operations import calculate_receipt
     try:
         return calculate_receipt(session, tenant_id, req), None
     except Invalid as exc:
@@ -87,7 +90,6 @@ def calculate(session, tenant_id: str, req) -> tuple[dict, str | None]:  # noqa:
 
 def promo_status(session, tenant_id: str, codes: tuple[str, ...], answer: dict) -> str | None:  # noqa: ANN001
     """What the cashier is told about the code the quote was given."""
-    from hub.promotions.operations import get_code, get_promotion
     if not codes:
         return None
     try:
@@ -151,7 +153,6 @@ def acceptor(session, tenant_id: str, req, pay: dict | None, needs_code: bool, c
 
 def confirm_spending(session, tenant_id: str, customer_id: str, code: str) -> str | None:  # noqa: ANN001
     """None when the customer's code is right (it is used up), else the Russian reason."""
-    from hub.codes import operations as codes
     code = (code or "").strip()
     if not code:
         return "Спросите у клиента код из сообщения и введите его (кнопка «Отправить код»)."
@@ -219,8 +220,6 @@ def page(**extra):  # noqa: ANN003, ANN201
 @bp.post("/spend/code")
 @require_roles(*ROLES)
 def spend_code():  # noqa: ANN202
-    from connectors.verification import mask_phone
-    from hub.codes import operations as codes
     _shift()
     customer = db.session.get(Customer, (request.form.get("customer_id") or "").strip() or "-")
     if customer is None or customer.tenant_id != g.tenant_id:

@@ -20,6 +20,19 @@ from hub.codes import operations as codes
 from hub.web.ui.formatting import set_tenant_tz
 
 from hub.web.my.blueprint import CONSENTS, POSTING_NAMES, SESSION_KEY, _customer, bp  # noqa: E402
+from hub.automation.settings import load
+from hub.staff.models import AuditEntry
+from hub.customers.operations import ledger_entries, summarize
+from hub.automation.referrals import attach
+from hub.phones import normalize_phone
+from hub.wallet.operations import usable
+from hub.reviews.operations import receipts_to_rate
+from hub.web.my.cards import barcode_svg, qr_svg
+from hub.notify.bots import nearest_expiry
+from hub.customers.operations import update_customer
+from hub.automation.referrals import invitation_link, referral_code
+from hub.customers.operations import register_customer
+from hub.automation.models import ReferralCode
 
 
 REF_KEY = "my_ref"          # the inviter's code a newcomer arrived with, per tenant
@@ -29,7 +42,6 @@ REF_KEY = "my_ref"          # the inviter's code a newcomer arrived with, per te
 def join(code: str):  # noqa: ANN201
     """The link a participant shares: the newcomer registers here with a code sent to the
     phone, and the inviter is recorded (the referral gifts follow the tenant's settings)."""
-    from hub.automation.models import ReferralCode
     code = code.strip().upper()[:32]
     if db.session.scalar(select(ReferralCode.customer_id).where(
             ReferralCode.tenant_id == g.tenant_id, ReferralCode.code == code)) is None:
@@ -42,7 +54,6 @@ def join(code: str):  # noqa: ANN201
 def _register(phone: str, sms: bool):  # noqa: ANN202
     """A newcomer who confirmed the phone: the customer, and the inviter when they came by a
     friend's link (a referral the program refuses does not stop the registration)."""
-    from hub.customers.operations import register_customer
     now = utcnow()
     customer = register_customer(db.session, g.tenant_id,
                                  {"phone": phone, "consents": {"personal_data": True, "sms": sms}},
@@ -50,7 +61,6 @@ def _register(phone: str, sms: bool):  # noqa: ANN202
     db.session.commit()
     code = (web_session.get(REF_KEY) or {}).get(g.tenant_id)
     if code:
-        from hub.automation.referrals import attach
         try:
             attach(db.session, g.tenant_id, customer.id, {"code": code}, now)   # commits
         except DomainError:
@@ -67,7 +77,6 @@ def _back() -> str | None:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():  # noqa: ANN201
-    from hub.phones import normalize_phone
     step, phone, errors = "phone", "", {}
     invited = bool((web_session.get(REF_KEY) or {}).get(g.tenant_id))
     newcomer = False
@@ -125,9 +134,6 @@ def logout():  # noqa: ANN201
 
 @bp.get("/")
 def home():  # noqa: ANN201
-    from hub.notify.bots import nearest_expiry
-    from hub.customers.operations import ledger_entries, summarize
-    from hub.web.my.cards import barcode_svg, qr_svg
     customer = _customer()
     if customer is None:
         return redirect(url_for("my.login"))
@@ -139,8 +145,6 @@ def home():  # noqa: ANN201
         Receipt.tenant_id == g.tenant_id, Receipt.id.in_([p.receipt_id for p in history if p.receipt_id])))}
     card = customer.card_number or customer.phone
     invite = _invite(customer)
-    from hub.reviews.operations import receipts_to_rate
-    from hub.wallet.operations import usable
     to_rate = receipts_to_rate(db.session, g.tenant_id, customer.id, now)
     wallet = usable(db.session, g.tenant_id) is not None
     db.session.rollback()
@@ -152,8 +156,6 @@ def home():  # noqa: ANN201
 
 def _invite(customer: Customer) -> dict | None:
     """The customer's invitation (code and link) when the tenant runs referrals."""
-    from hub.automation.referrals import invitation_link, referral_code
-    from hub.automation.settings import load
     if not load(db.session, g.tenant_id)["referral"].get("enabled"):
         return None
     code = referral_code(db.session, g.tenant_id, customer.id)
@@ -162,7 +164,6 @@ def _invite(customer: Customer) -> dict | None:
 
 @bp.route("/profile", methods=["GET", "POST"])
 def profile():  # noqa: ANN201
-    from hub.customers.operations import update_customer
     customer = _customer()
     if customer is None:
         return redirect(url_for("my.login"))
@@ -198,7 +199,6 @@ def profile():  # noqa: ANN201
                 db.session.rollback()
                 errors["_form"] = [exc.message]
             else:
-                from hub.staff.models import AuditEntry
                 db.session.add(AuditEntry(tenant_id=g.tenant_id, user_email=customer.phone,
                                           action="customer.consents", object_type="customer",
                                           object_id=customer.id, details={"consents": consents},

@@ -16,6 +16,8 @@ from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from hub.web.ui import formatting
+from hub.web.ui.auth import load_user
+from hub.unavailable import register_unavailable_renderer
 
 bp = Blueprint("ui", __name__, template_folder="templates", static_folder="static",
                static_url_path="/ui/static")
@@ -45,7 +47,6 @@ class SessionInterface(SecureCookieSessionInterface):
 
 @login_manager.user_loader
 def _load_user(user_id: str):  # noqa: ANN202
-    from hub.web.ui.auth import load_user
     return load_user(user_id)
 
 
@@ -125,6 +126,5 @@ def init_cabinets(app: Flask) -> None:
     formatting.install(app)
     app.register_blueprint(bp)
 
-    from hub.unavailable import register_unavailable_renderer
     for name in ("ui", "web", *PROTECTED):
         register_unavailable_renderer(name, unavailable_page)

@@ -16,6 +16,7 @@ from hub.clock import utcnow
 from hub.errors import Conflict, Invalid
 from hub.extensions import db
 from hub.staff.models import ROLES, AuditEntry, WebUser
+from hub.web.ui.formatting import set_tenant_tz
 
 MAX_FAILURES = 5                        # wrong passwords in a row before the account locks
 LOCK_FOR = timedelta(minutes=15)
@@ -157,7 +158,6 @@ def require_roles(*roles: str):  # noqa: ANN201
                 return current_app.login_manager.unauthorized()
             if current_user.role not in roles:
                 abort(403)
-            from hub.web.ui.formatting import set_tenant_tz
             g.tenant_id = current_user.tenant_id
             set_tenant_tz(db.session, current_user.tenant_id)
             return view(*args, **kwargs)
@@ -180,7 +180,6 @@ def sign_in_view(roles: tuple[str, ...], template: str, landing):  # noqa: ANN00
     and a redirect to `landing()`; a refusal is 401 with the Russian reason on the form."""
     from flask import redirect, render_template, request, session as web_session
     from flask_login import login_user
-    from hub.extensions import db
     error = None
     if request.method == "POST":
         try:

@@ -7,6 +7,8 @@ from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from flask import Flask, g
+from hub.programs.operations import load_settings
+from hub.text import LOT_KIND_NAMES, POSTING_KIND_NAMES, percent_text, plural
 
 NBSP = "\u00a0"
 MONTHS = ("января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа",
@@ -96,14 +98,12 @@ def isodt(text: str | None) -> str:
 
 
 def set_tenant_tz(session, tenant_id: str) -> str:  # noqa: ANN001
-    from hub.programs.operations import load_settings
     tz = (load_settings(session, tenant_id)[0] or {}).get("timezone") or "Europe/Moscow"
     g.tenant_tz = tz
     return tz
 
 
 def install(app: Flask) -> None:
-    from hub.text import LOT_KIND_NAMES, POSTING_KIND_NAMES, percent_text, plural
     app.jinja_env.filters.update(rub=rub, bonuses=bonuses, number=number, phone=phone, dt=dt, day=day, isodt=isodt,
                                  last_day=last_day, role=lambda r: ROLE_NAMES.get(r, r), percent=percent_text,
                                  plural=plural, lot_kind=lambda k: LOT_KIND_NAMES.get(k, k),
