@@ -2,6 +2,7 @@
 its reference (Swagger UI) served from the swagger-ui-bundle package: no CDN, works offline."""
 from __future__ import annotations
 
+from api.views.automation import register as register_automation
 from apispec import BasePlugin
 from flask import Flask, send_from_directory
 from flask_smorest import Api as SmorestApi
@@ -39,7 +40,7 @@ class CommonErrors(BasePlugin):
     401 without a valid key, 400/413 for a body that is not JSON or too large, 404 for an
     unknown id in the path; the rest (409, 422, 503, …) fall under `default`."""
 
-    def operation_helper(self, path=None, operations=None, **kwargs):  # noqa: ANN001, ANN201
+    def operation_helper(self, path=None, operations=None, **kwargs):
         for operation in (operations or {}).values():
             responses = operation.setdefault("responses", {})
             responses.setdefault("401", "UNAUTHORIZED")
@@ -54,7 +55,7 @@ class CommonErrors(BasePlugin):
 class Api(SmorestApi):
     ERROR_SCHEMA = ErrorSchema
 
-    def handle_http_exception(self, error):  # noqa: ANN001
+    def handle_http_exception(self, error):
         return handle_http_exception(error)
 
 
@@ -81,7 +82,7 @@ def init_api(app: Flask) -> Api:
         blp.before_request(reject_unstorable_url)
         blp.before_request(require_tenant)
         api.register_blueprint(blp)
-    from api.views.automation import register as register_automation; register_automation(api)  # noqa: E702
+    register_automation(api)
     app.register_error_handler(DomainError, handle_domain_error)
     app.add_url_rule(f"{DOCS_ASSETS}<path:filename>", "api_docs_assets",
                      lambda filename: send_from_directory(swagger_ui_path, filename, max_age=86400))

@@ -32,7 +32,7 @@ def error_response(status: int, code: str, message: str, details: dict | None = 
     return response
 
 
-def _flatten(messages, prefix: str = "") -> list[str]:  # noqa: ANN001
+def _flatten(messages, prefix: str = "") -> list[str]:
     if isinstance(messages, dict):
         out = []
         for key, value in messages.items():

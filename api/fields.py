@@ -14,7 +14,7 @@ from marshmallow import ValidationError
 from marshmallow import fields as ma
 
 from api import validate
-from connectors.numbers import MAX_KOPECKS, BadNumber, kopecks_json, wire_decimal
+from hub.money import MAX_KOPECKS, BadNumber, kopecks_json, wire_decimal
 
 __all__ = ["MAX_KOPECKS", "Boolean", "Date", "DateTime", "Dict", "Email", "Float", "Integer", "List",
            "Money", "Nested", "Percent", "Quantity", "Raw", "Spend", "String"]
@@ -90,7 +90,7 @@ class List(_Russian, ma.List):
         # For the OpenAPI document (minItems/maxItems); the check itself is in _deserialize.
         self.validators.insert(0, validate.Length(min=min_length, max=max_length))
 
-    def _deserialize(self, value, attr, data, **kwargs):  # noqa: ANN001
+    def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, (list, tuple)):
             if len(value) > self.max_length:
                 raise self.make_error("too_long", max=self.max_length)
@@ -105,14 +105,14 @@ _NUMBER = {"type": "Должно быть число ({what}).", "finite": "До
            "large": "Слишком большое число.", "digits": "Слишком много цифр."}
 
 
-def _decimal(value, what: str) -> Decimal:  # noqa: ANN001
+def _decimal(value, what: str) -> Decimal:
     try:
         return wire_decimal(value)
     except BadNumber as exc:
         raise ValidationError(_NUMBER.get(exc.kind, _NUMBER["type"]).format(what=what)) from exc
 
 
-def _number_out(value):  # noqa: ANN001, ANN202
+def _number_out(value):
     if value is None:
         return None
     number = Decimal(str(value))
@@ -131,7 +131,7 @@ class Money(_Russian, ma.Field):
         return {"type": "number", "multipleOf": 0.01, "maximum": limit,
                 "minimum": -limit if self.allow_negative else 0}
 
-    def _deserialize(self, value, attr, data, **kwargs) -> int:  # noqa: ANN001
+    def _deserialize(self, value, attr, data, **kwargs) -> int:
         number = _decimal(value, "рубли")
         kopecks = number * 100
         if kopecks != kopecks.to_integral_value():
@@ -142,7 +142,7 @@ class Money(_Russian, ma.Field):
             raise ValidationError("Слишком большая сумма.")
         return int(kopecks)
 
-    def _serialize(self, value, attr, obj, **kwargs):  # noqa: ANN001
+    def _serialize(self, value, attr, obj, **kwargs):
         # k / 100 is the float nearest to the exact rouble amount, and JSON writes it
         # back as that exact decimal (e.g. 1350 -> 13.5): floats exist only in the output text.
         return None if value is None else kopecks_json(value)
@@ -158,7 +158,7 @@ class Percent(_Russian, ma.Field):
     def openapi(self) -> dict:
         return {"type": "number", "minimum": 0, "maximum": self.maximum, "multipleOf": 0.01}
 
-    def _deserialize(self, value, attr, data, **kwargs) -> str:  # noqa: ANN001
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
         # The range is the hub's rule (hub/services/program_rules.py); `maximum` documents it.
         number = _decimal(value, "проценты")
         if number != number.quantize(Decimal("0.01")):
@@ -166,7 +166,7 @@ class Percent(_Russian, ma.Field):
         # Fixed-point text: Decimal(10).normalize() would be stored as "1E+1".
         return format(number.normalize(), "f")
 
-    def _serialize(self, value, attr, obj, **kwargs):  # noqa: ANN001
+    def _serialize(self, value, attr, obj, **kwargs):
         return _number_out(value)
 
 
@@ -180,7 +180,7 @@ class Quantity(_Russian, ma.Field):
         return {"type": "number", "exclusiveMinimum": True, "minimum": 0, "maximum": MAX_QUANTITY,
                 "multipleOf": 0.001}
 
-    def _deserialize(self, value, attr, data, **kwargs) -> Decimal:  # noqa: ANN001
+    def _deserialize(self, value, attr, data, **kwargs) -> Decimal:
         number = _decimal(value, "количество")
         if number <= 0:
             raise ValidationError("Должно быть больше 0.")
@@ -190,7 +190,7 @@ class Quantity(_Russian, ma.Field):
             raise ValidationError("Слишком большое количество.")
         return number
 
-    def _serialize(self, value, attr, obj, **kwargs):  # noqa: ANN001
+    def _serialize(self, value, attr, obj, **kwargs):
         return _number_out(value)
 
 
@@ -200,13 +200,13 @@ class Spend(_Russian, ma.Field):
     def openapi(self) -> dict:
         return {"oneOf": [Money().openapi(), {"type": "string", "enum": ["max"]}]}
 
-    def _deserialize(self, value, attr, data, **kwargs):  # noqa: ANN001
+    def _deserialize(self, value, attr, data, **kwargs):
         if value == "max":
             return "max"
         return Money()._deserialize(value, attr, data)
 
 
-def openapi_properties(self, field, **kwargs) -> dict:  # noqa: ANN001
+def openapi_properties(self, field, **kwargs) -> dict:
     """apispec attribute function: the OpenAPI type of the edge's own fields."""
     if hasattr(field, "openapi"):
         return field.openapi()

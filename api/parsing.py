@@ -32,7 +32,7 @@ def _unstorable(text: str) -> bool:
     return False
 
 
-def bad_strings(value, path: tuple = ()) -> dict:  # noqa: ANN001
+def bad_strings(value, path: tuple = ()) -> dict:
     """{field: {...: [message]}} for every string (or key) that cannot be stored."""
     errors: dict = {}
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
@@ -53,12 +53,12 @@ def bad_strings(value, path: tuple = ()) -> dict:  # noqa: ANN001
 class Parser(FlaskParser):
     DEFAULT_VALIDATION_MESSAGE = "Недопустимое значение."
 
-    def _raw_load_json(self, req):  # noqa: ANN001, ANN202
+    def _raw_load_json(self, req):
         if not is_json_request(req):
             return missing
         return current_app.json.loads(req.get_data(cache=True))
 
-    def load_json(self, req, schema):  # noqa: ANN001, ANN201
+    def load_json(self, req, schema):
         try:
             data = super().load_json(req, schema)
         except (ValueError, RecursionError) as exc:

@@ -37,8 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
-from sqlalchemy.orm import sessionmaker  # noqa: E402
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.orm import sessionmaker
 
 PG_ADMIN = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 MSK = ZoneInfo("Europe/Moscow")
@@ -136,7 +136,6 @@ def main() -> int:
         from hub.automation.sweep import run
         from hub.automation.chains import save_chain
         from hub.automation.settings import save
-        from hub.ledger import check_ledger  # noqa: F401
         from hub.automation.models import MechanicEvent
         from hub.notify.models import OutboxMessage
         from hub.programs.operations import DEFAULT_SETTINGS, put_program

@@ -28,9 +28,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import event, text  # noqa: E402
+from sqlalchemy import event, text
 
-from bench.exports import bench_database, load_clients, say, vacuum  # noqa: E402
+from bench.exports import bench_database, load_clients, say, vacuum
 
 AIM_MS = 300
 PASSWORD = "bench-password-42"
@@ -125,7 +125,7 @@ def measure(url: str, tenant_id: str, segment_id: str, repeat: int) -> list[dict
         bind = db.session.get_bind()
 
     @event.listens_for(bind, "before_cursor_execute")
-    def _record(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ANN202
+    def _record(conn, cursor, statement, parameters, context, executemany):
         statements.append((statement, parameters))
 
     # The deep page: follow "Показать ещё" 100 times' worth by asking for a cursor directly.
@@ -166,7 +166,7 @@ def percentile(values: list[float], pct: int) -> float:
     return ordered[max(0, -(-len(ordered) * pct // 100) - 1)]
 
 
-def explain(bind, statements) -> None:  # noqa: ANN001
+def explain(bind, statements) -> None:
     """EXPLAIN ANALYZE of the page's slowest customers query."""
     with bind.connect() as conn:
         worst = None

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy import create_engine, text
 
 PG_ADMIN = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 CHUNK = 200_000
@@ -113,7 +113,7 @@ def bench_database(prefix: str, keep: bool):
         admin.dispose()
 
 
-def load_clients(engine, session, clients: int):  # noqa: ANN001, ANN201
+def load_clients(engine, session, clients: int):
     """A tenant with three levels and `clients` customers with accounts, loaded set-based;
     returns the tenant."""
     from hub.programs.operations import DEFAULT_SETTINGS, put_program
@@ -137,7 +137,7 @@ def load_clients(engine, session, clients: int):  # noqa: ANN001, ANN201
     return tenant
 
 
-def vacuum(engine, *tables: str) -> None:  # noqa: ANN001
+def vacuum(engine, *tables: str) -> None:
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         for table in tables:
             conn.execute(text(f"VACUUM ANALYZE {table}"))

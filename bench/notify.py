@@ -59,7 +59,7 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args) -> None:  # quiet
         pass
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         srv: Gateway = self.server  # type: ignore[assignment]
         with srv.slots:
             length = int(self.headers.get("Content-Length") or 0)
@@ -120,7 +120,7 @@ def main() -> int:
     result: dict = {}
     try:
         upgrade(engine)
-        import hub.schema  # noqa: F401
+        import hub.schema  # noqa: F401 - every table in the MetaData
         from hub.notify.models import OutboxMessage
         from hub.notify.outbox import enqueue
         from hub.notify import registry

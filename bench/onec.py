@@ -17,7 +17,6 @@ import argparse
 import base64
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -29,7 +28,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
-def setup(db_url: str):  # noqa: ANN201
+def setup(db_url: str):
     from hub.app import create_app
     from hub.config import Config
     from hub.db import upgrade
@@ -60,7 +59,7 @@ def setup(db_url: str):  # noqa: ANN201
     return app, ids
 
 
-def bench_calculate(app, conn_id: str, key: str, calls: int) -> dict:  # noqa: ANN001
+def bench_calculate(app, conn_id: str, key: str, calls: int) -> dict:
     client = app.test_client()
     lines = [("l1", "11111111-0000-0000-0000-000000000001", "Кофе", 250, 2),
              ("l2", "11111111-0000-0000-0000-000000000002", "Торт", 333.33, 1),

@@ -364,14 +364,14 @@ class Cleanup:
         for what, fn in reversed(self.actions):
             try:
                 fn()
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001 - an unreadable URL is shown as "?"
                 print(f"  clean-up failed ({what}): {exc}", file=sys.stderr)
 
 
 CLEANUP = Cleanup()
 
 
-def _on_signal(signum, _frame):  # noqa: ANN001
+def _on_signal(signum, _frame):
     raise SystemExit(128 + signum)
 
 
@@ -527,7 +527,7 @@ class Hub:
 
 # --- set-up and loading ------------------------------------------------------------------------
 
-def setup_tenant(app, ctx: Context) -> None:  # noqa: ANN001
+def setup_tenant(app, ctx: Context) -> None:
     """The tenant, its program, a МойСклад connection and the Evotor user, through the services
     and the API (Evotor's: the cloud webhook /user/verify with the app token)."""
     from hub.extensions import db
@@ -589,14 +589,14 @@ def http_post_json(base_url: str) -> Callable[[str, dict, dict], tuple[int, dict
     return lambda path, body, headers: call("POST", path, body, headers)
 
 
-def client_call(client) -> Callable[[str, str, dict | None, dict], tuple[int, dict]]:  # noqa: ANN001
+def client_call(client) -> Callable[[str, str, dict | None, dict], tuple[int, dict]]:
     def call(method: str, path: str, body: dict | None, headers: dict) -> tuple[int, dict]:
         resp = client.open(path, method=method, json=body, headers=headers)
         return resp.status_code, resp.get_json(silent=True) or {}
     return call
 
 
-def load_customers(engine, ctx: Context, count: int, workdir: Path, seed: int) -> dict:  # noqa: ANN001
+def load_customers(engine, ctx: Context, count: int, workdir: Path, seed: int) -> dict:
     """Customers with their accounts and starting bonuses, straight into the real tables:
     each has a welcome gift lot and 40% also a lot from an earlier purchase, each lot with the
     posting that created it, and the account's cached balance equal to both sums."""
@@ -680,7 +680,7 @@ def read_customers(path: str) -> list[tuple[str, str, str]]:
         return [tuple(line.split()) for line in fh if line.strip()]  # type: ignore[misc]
 
 
-def sql_profile(app, ctx: Context, scen: list[Scenario], n: int, seed: int,  # noqa: ANN001
+def sql_profile(app, ctx: Context, scen: list[Scenario], n: int, seed: int,
                 cprofile_dir: Path | None = None) -> dict:
     """Statements and single-request time per scenario, in process (the Flask test client);
     with `cprofile_dir`, a cProfile of each scenario's measured requests too."""
@@ -691,7 +691,7 @@ def sql_profile(app, ctx: Context, scen: list[Scenario], n: int, seed: int,  # n
     counter = {"n": 0}
     last: list[str] = []
 
-    def count(_conn, _cursor, statement, *_a, **_k):  # noqa: ANN001, ANN002, ANN003
+    def count(_conn, _cursor, statement, *_a, **_k):
         counter["n"] += 1
         last.append(" ".join(statement.split())[:160])
     event.listen(db.engine, "before_cursor_execute", count)
@@ -851,7 +851,7 @@ def lua_str(s: str) -> str:
     return f"[{eq}[{s}]{eq}]"
 
 
-def lua_table(value) -> str:  # noqa: ANN001
+def lua_table(value) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"[ {lua_table(k)} ] = {lua_table(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list):
@@ -979,7 +979,7 @@ def summarize_pyspy(path: Path, top: int = 25) -> dict | None:
         areas[area] = areas.get(area, 0) + n
     if not total:
         return None
-    pct = lambda d: [(k, round(100 * v / total, 1)) for k, v in sorted(d.items(), key=lambda kv: -kv[1])]  # noqa: E731
+    pct = lambda d: [(k, round(100 * v / total, 1)) for k, v in sorted(d.items(), key=lambda kv: -kv[1])]
     interesting = [(k, v) for k, v in pct(inclusive)
                    if any(f"({p}/" in k for p in PROJECT) or "(marshmallow/" in k or "(webargs/" in k
                    or "(flask_smorest/" in k or "psycopg" in k or "Session.commit" in k

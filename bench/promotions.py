@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.pos import PROGRAM  # noqa: E402
+from bench.pos import PROGRAM
 
 MSK = ZoneInfo("Europe/Moscow")
 MOMENT = datetime(2026, 3, 4, 15, 30, tzinfo=MSK)          # a Wednesday afternoon
@@ -78,7 +78,7 @@ def receipt_wire(external_id: str) -> dict:
                            "quantity": 1 + k % 3, "groups": [GROUPS[k % 3]]} for k in range(5)]}
 
 
-def rate(fn, seconds: float) -> float:  # noqa: ANN001
+def rate(fn, seconds: float) -> float:
     n, start = 0, time.perf_counter()
     deadline = start + seconds
     while True:
@@ -90,7 +90,7 @@ def rate(fn, seconds: float) -> float:  # noqa: ANN001
             return n / (now - start)
 
 
-def interleaved(a, b, seconds: float, rounds: int) -> tuple[float, float]:  # noqa: ANN001
+def interleaved(a, b, seconds: float, rounds: int) -> tuple[float, float]:
     best_a = best_b = 0.0
     for _ in range(rounds):
         best_a = max(best_a, rate(a, seconds))
@@ -157,7 +157,7 @@ def api_bench(seconds: float, rounds: int) -> dict:
     check = client.post("/api/v1/receipts/calculate", json=body, headers=keys[1])
     assert check.status_code == 200, check.json
 
-    def call(headers):  # noqa: ANN001, ANN202
+    def call(headers):
         def go() -> None:
             r = client.post("/api/v1/receipts/calculate", json=body, headers=headers)
             assert r.status_code == 200

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import requests
 
-from connectors.secrets import SECRET_WORDS
+from hub.secrets import SECRET_WORDS
 from hub.clock import utcnow
 
 log = logging.getLogger("kopilka.http")

@@ -20,7 +20,7 @@ from hub.extensions import db
 from hub.connections.models import InboundEvent
 from hub.orm import utcnow
 from hub.jobs import get_queue
-from hub.jobs import InlineQueue, get_queue
+from hub.jobs import InlineQueue
 from hub.config import Config
 
 log = logging.getLogger("kopilka.inbox")
@@ -84,7 +84,7 @@ def process_event(session: Session, event_id: str, now: datetime | None = None) 
             raise PermanentError(f"no handler for {event.source}/{event.kind}")
         fn(session, event)
         session.commit()
-    except Exception as exc:  # noqa: BLE001 - any failure is recorded and retried
+    except Exception as exc:  # noqa: BLE001 - an unreadable URL is shown as "?"
         session.rollback()
         permanent = isinstance(exc, PermanentError)
         error = f"{type(exc).__name__}: {exc}"[:2000]
@@ -128,7 +128,7 @@ def dispatch(session: Session, event: InboundEvent) -> None:
         queue.enqueue(process_event_job, event.id)
 
 
-def process_after_acknowledging(response, session: Session, events: list[InboundEvent]):  # noqa: ANN001, ANN201
+def process_after_acknowledging(response, session: Session, events: list[InboundEvent]):
     """The webhook's answer goes out first; then its new events are handed on.
 
     Partners time their webhooks out (МойСклад waits 1500 ms), so nothing after the commit
@@ -160,14 +160,14 @@ def hand_over(event_ids: list[str]) -> int:
                 else:
                     queue.enqueue(process_event_job, event_id)
                 done += 1
-            except Exception:  # noqa: BLE001 - recorded on the event / left for the sweep
+            except Exception:  # recorded on the event / left for the sweep
                 session.rollback()
                 if not inline:
                     log.warning("queue unavailable: %d inbound event(s) left for the sweep",
                                 len(event_ids) - done)
                     break
                 log.exception("processing inbound event %s failed", event_id)
-    except Exception:  # noqa: BLE001 - e.g. a bad REDIS_URL: the sweep picks them up
+    except Exception:  # e.g. a bad REDIS_URL: the sweep picks them up
         log.exception("inbound events could not be handed over")
     finally:
         db.session.remove()

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from connectors.numbers import wire_kopecks
+from hub.money import wire_kopecks
 from hub import engine
 from hub.receipts.operations import line_amount
 
 
-def make_position(*, id: str, price: int, quantity: Decimal, groups=(), product: str | None = None,  # noqa: A002, ANN001
+def make_position(*, id: str, price: int, quantity: Decimal, groups=(), product: str | None = None,
                   name: str | None = None, till_discount: int = 0,
                   certificate: bool = False) -> engine.Position:
     """A till's line (unit price in kopecks x quantity, minus the till's own discount);
@@ -70,13 +70,13 @@ def roubles(kopecks: int) -> Decimal:
     return (Decimal(kopecks) / 100).quantize(Decimal("0.01"))
 
 
-def kopecks(value) -> int:  # noqa: ANN001
+def kopecks(value) -> int:
     """Roubles from a wire format (number or string) to kopecks; rejects sub-kopeck values
-    and absurd magnitudes with a ValueError (connectors.numbers.BadNumber)."""
+    and absurd magnitudes with a ValueError (hub.money.BadNumber)."""
     return wire_kopecks(value)
 
 
-def quantities_by_key(lines) -> dict[str, str]:  # noqa: ANN001
+def quantities_by_key(lines) -> dict[str, str]:
     """{product or line key: total quantity} of (key, quantity) pairs — the same whatever
     way a till split or ordered its lines."""
     totals: dict[str, Decimal] = {}
@@ -85,7 +85,7 @@ def quantities_by_key(lines) -> dict[str, str]:  # noqa: ANN001
     return {k: str(v.normalize()) for k, v in sorted(totals.items())}
 
 
-def operation_body(kind: str, ident: str, lines, **context) -> dict:  # noqa: ANN001, ANN003
+def operation_body(kind: str, ident: str, lines, **context) -> dict:
     """What identifies a POS sale or return for idempotency: the document, its context
     (customer, base sale) and the quantity per product. An adapter's two paths (till call and
     document webhook) build it alike, so the second to arrive replays the first answer."""

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from connectors.secrets import Undecryptable, decrypt, encrypt, register_encrypted, token_hash
+from hub.secrets import Undecryptable, decrypt, encrypt, token_hash
 from hub.errors import Conflict, Invalid, NotFound
 from hub.connections.models import Connection
 from hub.orm import utcnow

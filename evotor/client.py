@@ -60,7 +60,7 @@ class EvotorCloud:
         self.http = http or HttpClient(self.base, headers={"X-Authorization": token, "Accept": ACCEPT},
                                        timeout=15.0, retries=5, backoff=1.0, max_wait=60.0, sleep=_sleep)
 
-    def _get(self, path: str, params: dict | None = None):  # noqa: ANN202
+    def _get(self, path: str, params: dict | None = None):
         response = self.http.get(path, params=params or {})
         remaining = response.headers.get("X-RateLimit-Remaining")
         if remaining is not None and remaining.strip() == "0":
@@ -167,7 +167,7 @@ def sync_catalog(session: Session, conn: Connection, cloud: EvotorCloud, store_i
             else:
                 products.append(item)
 
-        def chain(group_id):  # noqa: ANN001, ANN202
+        def chain(group_id, groups=groups):     # this pass's groups
             out, seen = [], set()
             while group_id and group_id in groups and group_id not in seen:
                 seen.add(group_id)

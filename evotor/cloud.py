@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from connectors.registry import (
     connection_by_account, create_connection, credentials_of, set_credentials,
 )
-from connectors.secrets import token_hash
+from hub.secrets import token_hash
 from hub.errors import Conflict, DomainError
 from hub.extensions import db
 from hub.connections.models import Connection
@@ -36,13 +36,13 @@ log = logging.getLogger("kopilka.evotor.cloud")
 bp = Blueprint("evotor_cloud", __name__, url_prefix=PREFIX)
 
 @bp.errorhandler(413)
-def _too_large(exc):  # noqa: ANN001, ANN202 - the body limit (hub/web/limits.py), in Evotor's format
+def _too_large(exc):  # the body limit (hub/web/limits.py), in Evotor's format
     return cloud_error(EvotorError(413, INCORRECT, exc.description, reason="too large"))
 
 USER_ID_MAX = 100
 
 
-def cloud_call(fn=None, *, user_token: bool = False):  # noqa: ANN001, ANN201
+def cloud_call(fn=None, *, user_token: bool = False):
     """App-token authentication, a JSON object body, Evotor's error format; whatever a failed
     call began is rolled back. With `user_token`, the user's own token is accepted too
     (Evotor's docs show it on installation and subscription notifications): the handler
@@ -72,7 +72,7 @@ def cloud_call(fn=None, *, user_token: bool = False):  # noqa: ANN001, ANN201
             session.rollback()
             status = exc.status if exc.status in (400, 401, 404, 409) else 400
             return cloud_error(EvotorError(status, INCORRECT, exc.message))
-        except Exception as exc:  # noqa: BLE001 - Evotor retries on an error; nothing half-written stays
+        except Exception as exc:  # Evotor retries on an error; nothing half-written stays
             if database_unavailable(exc):
                 raise   # the app answers 503 with Retry-After in this surface's format
             log.exception("Evotor cloud call %s failed", request.path)
@@ -97,7 +97,7 @@ def user_id_of(body: dict, *, required: bool = True) -> str | None:
     return value.strip()
 
 
-def _linked(session, user_id: str) -> Connection | None:  # noqa: ANN001
+def _linked(session, user_id: str) -> Connection | None:
     return connection_by_account(session, KIND, user_id)
 
 
@@ -127,7 +127,7 @@ def _reactivate(conn: Connection) -> str:
     return token
 
 
-def _link(session, tenant_id: str, user_id: str, name: str, profile: dict) -> tuple[Connection, str]:  # noqa: ANN001
+def _link(session, tenant_id: str, user_id: str, name: str, profile: dict) -> tuple[Connection, str]:
     conn, token = create_connection(session, tenant_id, kind=KIND, external_account=user_id,
                                     name=name, settings={"profile": profile}, vendor_flow=True)
     set_credentials(conn, {"user_token": token})
@@ -145,7 +145,7 @@ def _profile(body: dict) -> dict:
 
 @bp.post("/api/v1/user/create")
 @cloud_call
-def user_create(session, body: dict):  # noqa: ANN001, ANN201
+def user_create(session, body: dict):
     """A new Evotor user starts with the app: a new tenant, linked to that user."""
     user_id = user_id_of(body)
     conn = _linked(session, user_id)
@@ -157,11 +157,11 @@ def user_create(session, body: dict):  # noqa: ANN001, ANN201
             tenant, _key = create_tenant(session, name)   # its API key: `kopilka apikey create`
             conn, token = _link(session, tenant.id, user_id, name, profile)
             session.commit()
-        except (Conflict, IntegrityError):     # a concurrent delivery of the same call won
+        except (Conflict, IntegrityError) as exc:     # a concurrent delivery of the same call won
             session.rollback()
             conn = _linked(session, user_id)
             if conn is None:
-                raise EvotorError(409, ALREADY_REGISTERED, "Учётная запись уже зарегистрирована.")
+                raise EvotorError(409, ALREADY_REGISTERED, "Учётная запись уже зарегистрирована.") from exc
             token = _reactivate(conn)
             session.commit()
     else:
@@ -182,7 +182,7 @@ def _api_key(body: dict) -> str | None:
 
 @bp.post("/api/v1/user/verify")
 @cloud_call
-def user_verify(session, body: dict):  # noqa: ANN001, ANN201
+def user_verify(session, body: dict):
     """An Evotor user joins an existing tenant by the tenant's credentials."""
     user_id = user_id_of(body)
     key = _api_key(body)
@@ -220,7 +220,7 @@ def user_verify(session, body: dict):  # noqa: ANN001, ANN201
 
 @bp.post("/api/v1/user/token")
 @cloud_call
-def user_token(session, body: dict):  # noqa: ANN001, ANN201
+def user_token(session, body: dict):
     """The cloud token of the user: the hub calls api.evotor.ru with it."""
     user_id = user_id_of(body)
     token = body.get("token")
@@ -241,7 +241,7 @@ def user_token(session, body: dict):  # noqa: ANN001, ANN201
 
 # --- installation and subscription events ------------------------------------------------
 
-def _remember(session, conn: Connection, key: str, kind: str, body: dict) -> bool:  # noqa: ANN001
+def _remember(session, conn: Connection, key: str, kind: str, body: dict) -> bool:
     """Record that the event is applied; False if it already was (a repeated delivery)."""
     exists = session.scalar(select(EvotorCloudEvent.id).where(
         EvotorCloudEvent.connection_id == conn.id, EvotorCloudEvent.event_key == key))
@@ -253,7 +253,7 @@ def _remember(session, conn: Connection, key: str, kind: str, body: dict) -> boo
     return True
 
 
-def _timestamp(value, field: str = "timestamp") -> int:  # noqa: ANN001
+def _timestamp(value, field: str = "timestamp") -> int:
     """Evotor's timestamps: milliseconds since the epoch (or an ISO 8601 moment)."""
     if value is None:
         return 0
@@ -277,7 +277,7 @@ def _timestamp(value, field: str = "timestamp") -> int:  # noqa: ANN001
 INSTALLATION_TYPES = ("ApplicationInstalled", "ApplicationUninstalled")
 
 
-def _event_connection(session, user_id: str | None) -> Connection | None:  # noqa: ANN001
+def _event_connection(session, user_id: str | None) -> Connection | None:
     """The connection an event is for; a caller authenticated by a user token may only
     send its own user's events."""
     caller = g.get("evotor_caller")
@@ -286,7 +286,7 @@ def _event_connection(session, user_id: str | None) -> Connection | None:  # noq
     return _linked(session, user_id) if user_id else caller
 
 
-def _keep(session, user_id: str, key: str, kind: str, body: dict) -> None:  # noqa: ANN001
+def _keep(session, user_id: str, key: str, kind: str, body: dict) -> None:
     """An event for a user not linked yet: kept (once) and applied when the user links."""
     exists = session.scalar(select(EvotorPendingEvent.id).where(
         EvotorPendingEvent.user_id == user_id, EvotorPendingEvent.event_key == key[:200]))
@@ -301,7 +301,7 @@ def _keep(session, user_id: str, key: str, kind: str, body: dict) -> None:  # no
     log.info("Evotor user %s is not linked yet: %s kept until it links", user_id, kind)
 
 
-def _apply_installation(session, conn: Connection, body: dict, *, before_link: bool = False) -> None:  # noqa: ANN001
+def _apply_installation(session, conn: Connection, body: dict, *, before_link: bool = False) -> None:
     """`before_link`: an event kept from before the user linked — linking came after it and
     means the app is installed, so it only moves the clock (older events stay ignored)."""
     kind = body.get("type")
@@ -328,7 +328,7 @@ def _event_type(body: dict, data: dict, what: str) -> str:
 @bp.post("/api/v2/installation/event")
 @bp.post("/api/v1/installation/event")
 @cloud_call(user_token=True)
-def installation_event(session, body: dict):  # noqa: ANN001, ANN201
+def installation_event(session, body: dict):
     """ApplicationInstalled / ApplicationUninstalled (other, future types are acknowledged
     and recorded). A user not linked yet: the event is kept and applied when it links."""
     kind = _event_type(body, body.get("data") if isinstance(body.get("data"), dict) else {}, "установки")
@@ -373,7 +373,7 @@ def _subscription_fields(body: dict) -> tuple[dict, str, str, int, int]:
     return data, kind, sub_id.strip(), seq, stamp
 
 
-def _apply_subscription(session, conn: Connection, body: dict) -> None:  # noqa: ANN001
+def _apply_subscription(session, conn: Connection, body: dict) -> None:
     data, kind, sub_id, seq, stamp = _subscription_fields(body)
     row = session.scalar(select(EvotorSubscription).where(EvotorSubscription.subscription_id == sub_id))
     if row is not None and row.connection_id != conn.id:
@@ -411,7 +411,7 @@ def _apply_subscription(session, conn: Connection, body: dict) -> None:  # noqa:
 @bp.post("/api/v1/subscription/event")
 @bp.post("/api/v2/subscription/event")
 @cloud_call(user_token=True)
-def subscription_event(session, body: dict):  # noqa: ANN001, ANN201
+def subscription_event(session, body: dict):
     """Records the subscription by `sequenceNumber` (late, older events change nothing).
     Every type answers 200 (AddonsUpdated and future ones too); an event of a user not
     linked yet is kept and applied when the user links — Evotor retries for three days, a
@@ -437,7 +437,7 @@ def subscription_event(session, body: dict):  # noqa: ANN001, ANN201
     return jsonify({})
 
 
-def apply_pending(session, conn: Connection) -> int:  # noqa: ANN001
+def apply_pending(session, conn: Connection) -> int:
     """Apply the events kept for the user before it was linked (in the linking transaction).
 
     Linking means the app is installed now: installation events from before it do not

@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 from flask import current_app, jsonify, request
 from sqlalchemy.orm import Session
 
-from connectors.numbers import BadNumber, kopecks_json, wire_decimal
+from hub.money import BadNumber, kopecks_json, wire_decimal
 from connectors.receipts import kopecks as _kopecks
 from connectors.registry import connection_by_token
 from hub.connections.models import Connection
@@ -32,7 +32,7 @@ DEFAULTS = {
 }
 
 
-def setting(conn: Connection, name: str):  # noqa: ANN201
+def setting(conn: Connection, name: str):
     value = (conn.settings or {}).get(name, DEFAULTS.get(name))
     default = DEFAULTS.get(name)
     if isinstance(default, bool):
@@ -62,7 +62,7 @@ class BadValue(ValueError):
         self.message = message
 
 
-def money(value, field: str, *, allow_negative: bool = False) -> int:  # noqa: ANN001
+def money(value, field: str, *, allow_negative: bool = False) -> int:
     """Roubles from the wire (number or string) to kopecks."""
     if isinstance(value, bool) or value is None or value == "":
         raise BadValue(field, f"Поле {field}: нужна сумма в рублях.")
@@ -77,7 +77,7 @@ def money(value, field: str, *, allow_negative: bool = False) -> int:  # noqa: A
     return result
 
 
-def quantity(value, field: str) -> Decimal:  # noqa: ANN001
+def quantity(value, field: str) -> Decimal:
     if isinstance(value, bool) or value is None or value == "":
         raise BadValue(field, f"Поле {field}: нужно количество.")
     try:
@@ -91,10 +91,10 @@ def quantity(value, field: str) -> Decimal:  # noqa: ANN001
     return result
 
 
-rub_json = kopecks_json    # kopecks as a JSON number of roubles (connectors.numbers)
+rub_json = kopecks_json    # kopecks as a JSON number of roubles (hub.money)
 
 
-def text(value, field: str, *, required: bool = False, limit: int = 100) -> str | None:  # noqa: ANN001
+def text(value, field: str, *, required: bool = False, limit: int = 100) -> str | None:
     if value is None or value == "":
         if required:
             raise BadValue(field, f"Не указано поле {field}.")
@@ -109,7 +109,7 @@ def text(value, field: str, *, required: bool = False, limit: int = 100) -> str 
     return value or None
 
 
-def first(data: dict, *names: str):  # noqa: ANN201
+def first(data: dict, *names: str):
     """The first present of several names of one field (Evotor's old and new names)."""
     for name in names:
         if isinstance(data, dict) and data.get(name) not in (None, ""):
@@ -131,7 +131,7 @@ class EvotorError(Exception):
                                  404: "not found", 409: "conflict"}.get(status, "error")
 
 
-def terminal_error(status: int, code: str, message: str, details: dict | None = None):  # noqa: ANN201
+def terminal_error(status: int, code: str, message: str, details: dict | None = None):
     """The terminal app's error format, {"error": {"code", "message", "details"}} — the
     hub's own shape, written here so the adapter does not import another adapter (api)."""
     response = jsonify({"error": {"code": code, "message": message, "details": details or {}}})
@@ -139,7 +139,7 @@ def terminal_error(status: int, code: str, message: str, details: dict | None = 
     return response
 
 
-def cloud_error(err: EvotorError):  # noqa: ANN201
+def cloud_error(err: EvotorError):
     item = {"code": err.code, "reason": err.reason, "message": err.message}
     if err.subject:
         item["subject"] = err.subject

@@ -44,7 +44,7 @@ log = logging.getLogger("kopilka.evotor.documents")
 bp = Blueprint("evotor_documents", __name__, url_prefix=PREFIX)
 
 @bp.errorhandler(413)
-def _too_large(exc):  # noqa: ANN001, ANN202 - the body limit (hub/web/limits.py), in Evotor's format
+def _too_large(exc):  # the body limit (hub/web/limits.py), in Evotor's format
     return cloud_error(EvotorError(413, INCORRECT, exc.description, reason="too large"))
 
 TYPES = ("SELL", "PAYBACK")
@@ -65,7 +65,7 @@ def document_type(doc: dict) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def check_documents(payload) -> list[dict]:  # noqa: ANN001
+def check_documents(payload) -> list[dict]:
     """One document or an array; every one must have an id and a type."""
     docs = payload if isinstance(payload, list) else [payload] if isinstance(payload, dict) else None
     if docs is None or not all(isinstance(d, dict) for d in docs):
@@ -80,7 +80,7 @@ def check_documents(payload) -> list[dict]:  # noqa: ANN001
     return docs
 
 
-def ingest(session, conn: Connection, docs: list[dict], store_uuid: str | None = None) -> tuple[int, list]:  # noqa: ANN001
+def ingest(session, conn: Connection, docs: list[dict], store_uuid: str | None = None) -> tuple[int, list]:
     """Store the SELL and PAYBACK documents in the inbox; (how many relevant, new events)."""
     tenant_id, conn_id = conn.tenant_id, conn.id
     wanted = [d for d in docs if document_type(d) in TYPES]
@@ -97,7 +97,7 @@ def ingest(session, conn: Connection, docs: list[dict], store_uuid: str | None =
     return len(wanted), fresh
 
 
-def _receive(store_uuid: str | None, translate=None):  # noqa: ANN001, ANN202
+def _receive(store_uuid: str | None, translate=None):
     session = db.session
     try:
         conn = user_connection(session)
@@ -117,7 +117,7 @@ def _receive(store_uuid: str | None, translate=None):  # noqa: ANN001, ANN202
     except EvotorError as err:
         session.rollback()
         return cloud_error(err)
-    except Exception as exc:  # noqa: BLE001 - nothing acknowledged: Evotor sends it again
+    except Exception as exc:  # nothing acknowledged: Evotor sends it again
         if database_unavailable(exc):
             raise   # the app answers 503 with Retry-After in this surface's format
         log.exception("Evotor documents could not be stored")
@@ -128,32 +128,32 @@ def _receive(store_uuid: str | None, translate=None):  # noqa: ANN001, ANN202
 
 
 @bp.route("/api/v1/inventories/stores/<store_uuid>/documents", methods=["PUT", "POST"])
-def documents_of_store(store_uuid: str):  # noqa: ANN201
+def documents_of_store(store_uuid: str):
     return _receive(store_uuid)
 
 
 @bp.post("/api/v2/receipts")
-def receipt_event():  # noqa: ANN201
+def receipt_event():
     """The receipt webhook v2 (ReceiptCreated), read as a document."""
     return _receive(None, translate=document_of_receipt_event)
 
 
 @bp.post("/api/v2/documents")
 @bp.post("/api/v1/documents")
-def documents():  # noqa: ANN201
+def documents():
     return _receive(None)
 
 
 # --- applying a document ------------------------------------------------------------------------
 
-def _connection(session, event: InboundEvent) -> Connection:  # noqa: ANN001
+def _connection(session, event: InboundEvent) -> Connection:
     conn = connection_by_id(session, KIND, event.connection_id or "")
     if conn is None or conn.tenant_id != event.tenant_id:
         raise PermanentError("подключение Эвотор удалено")
     return conn
 
 
-def _moment(session, conn: Connection, doc: dict, body: dict):  # noqa: ANN001, ANN202
+def _moment(session, conn: Connection, doc: dict, body: dict):
     value = first(doc, "close_date", "closeDate", "dateTime", "created_at") or first(body, "close_date")
     now = utcnow()
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -176,7 +176,7 @@ def _payment(body: dict) -> str | None:
     return "mixed" if len(kinds) > 1 else (kinds.pop() if kinds else None)
 
 
-def _customer_of(session, conn: Connection, doc: dict, body: dict) -> Customer | None:  # noqa: ANN001
+def _customer_of(session, conn: Connection, doc: dict, body: dict) -> Customer | None:
     """The customer of a SELL without our extra: the buyer's phone of the fiscal receipt or
     a card another app left in the extras."""
     phone = first(body, "client_phone", "clientPhone", "customer_phone") or first(doc, "client_phone")
@@ -195,7 +195,7 @@ def _customer_of(session, conn: Connection, doc: dict, body: dict) -> Customer |
     return None
 
 
-def _apply_sell(session, conn: Connection, event: InboundEvent, doc: dict, body: dict) -> None:  # noqa: ANN001
+def _apply_sell(session, conn: Connection, event: InboundEvent, doc: dict, body: dict) -> None:
     extra = our_extra(doc.get("extras")) or our_extra(body.get("extras"))
     receipt_uuid = str((extra or {}).get("receipt_uuid") or document_id(doc))[:100]
     if find_receipt(session, conn.tenant_id, receipt_uuid, SOURCE) is not None:
@@ -248,7 +248,7 @@ def _apply_sell(session, conn: Connection, event: InboundEvent, doc: dict, body:
         raise PermanentError(exc.message) from exc
 
 
-def customer_exists(session, tenant_id: str, customer_id: str) -> bool:  # noqa: ANN001
+def customer_exists(session, tenant_id: str, customer_id: str) -> bool:
     try:
         get_customer(session, tenant_id, customer_id[:36])
     except NotFound:
@@ -256,14 +256,14 @@ def customer_exists(session, tenant_id: str, customer_id: str) -> bool:  # noqa:
     return True
 
 
-def _quoted(session, conn: Connection, receipt_uuid: str) -> EvotorReceipt | None:  # noqa: ANN001
+def _quoted(session, conn: Connection, receipt_uuid: str) -> EvotorReceipt | None:
     record = session.scalar(select(EvotorReceipt).where(EvotorReceipt.tenant_id == conn.tenant_id,
                                                         EvotorReceipt.connection_id == conn.id,
                                                         EvotorReceipt.receipt_uuid == receipt_uuid))
     return record if record is not None and record.customer_id and record.status == "quoted" else None
 
 
-def _apply_payback(session, conn: Connection, event: InboundEvent, doc: dict, body: dict) -> None:  # noqa: ANN001
+def _apply_payback(session, conn: Connection, event: InboundEvent, doc: dict, body: dict) -> None:
     base = first(body, "base_document_id", "baseDocumentId", "base_document_uuid") or \
         first(doc, "base_document_id", "baseDocumentId")
     if not isinstance(base, str) or not base.strip():
@@ -292,7 +292,7 @@ def _apply_payback(session, conn: Connection, event: InboundEvent, doc: dict, bo
         raise PermanentError(f"Возврат {document_id(doc)} по чеку {base} не проведён: {exc.message}") from exc
 
 
-def apply_document(session, event: InboundEvent) -> None:  # noqa: ANN001
+def apply_document(session, event: InboundEvent) -> None:
     conn = _connection(session, event)
     doc = event.body
     body = doc.get("body") if isinstance(doc.get("body"), dict) else doc

@@ -24,7 +24,7 @@ MAX_POSITIONS = 1000
 
 # --- positions -------------------------------------------------------------------------------
 
-def _groups(value, field: str) -> list[str]:  # noqa: ANN001
+def _groups(value, field: str) -> list[str]:
     if value is None:
         return []
     if isinstance(value, str):
@@ -35,7 +35,7 @@ def _groups(value, field: str) -> list[str]:  # noqa: ANN001
     return [str(g)[:100] for g in value if str(g).strip()]
 
 
-def _discount_amount(value, field: str) -> int:  # noqa: ANN001
+def _discount_amount(value, field: str) -> int:
     """A discount given as a number of roubles or as an object with its sum."""
     if value is None or value == "":
         return 0
@@ -46,7 +46,7 @@ def _discount_amount(value, field: str) -> int:  # noqa: ANN001
     return money(value, field)
 
 
-def terminal_positions(raw, field: str = "positions") -> list[dict]:  # noqa: ANN001
+def terminal_positions(raw, field: str = "positions") -> list[dict]:
     """The open receipt's positions as the terminal app sends them."""
     if not isinstance(raw, list) or not raw:
         raise BadValue(field, "Чек без позиций: нужен непустой список positions.")
@@ -171,7 +171,7 @@ def payback_key(payback_uuid: str, base_uuid: str, items: list[tuple]) -> dict:
 
 # --- our extra on the receipt ------------------------------------------------------------------
 
-def our_extra(extras) -> dict | None:  # noqa: ANN001
+def our_extra(extras) -> dict | None:
     """Our block in a receipt's extras: {"kopilka": {...}} at the top, or under the app's
     uuid ({"<app uuid>": {"kopilka": {...}}}); a JSON string is read too."""
     import json
@@ -196,7 +196,7 @@ def our_extra(extras) -> dict | None:  # noqa: ANN001
 
 # --- the answer to the terminal --------------------------------------------------------------
 
-def customer_view(summary) -> dict:  # noqa: ANN001
+def customer_view(summary) -> dict:
     c = summary.customer
     name = " ".join(x for x in (c.last_name, c.first_name, c.middle_name) if x) or None
     return {"id": c.id, "phone": c.phone, "card": c.card_number, "name": name,
@@ -292,7 +292,7 @@ def render_quote(quote: dict, receipt_uuid: str, hold: dict | None,
     }
 
 
-def document_of_receipt_event(event) -> dict:  # noqa: ANN001
+def document_of_receipt_event(event) -> dict:
     """Evotor's receipt webhook v2 (`{"type": "ReceiptCreated", "data": {…}}`, camelCase) as a
     V2 document, so both reach the hub by the same path.
 
@@ -326,12 +326,12 @@ def document_of_receipt_event(event) -> dict:  # noqa: ANN001
 
 # --- documents of the v1 webhook format ------------------------------------------------------
 
-def is_v1_document(doc) -> bool:  # noqa: ANN001
+def is_v1_document(doc) -> bool:
     """The older document format: operations as a `transactions` list (Evotor's pos-docs)."""
     return isinstance(doc, dict) and isinstance(doc.get("transactions"), list)
 
 
-def _v1_number(value):  # noqa: ANN001, ANN202
+def _v1_number(value):
     """A v1 amount or quantity as it came, without the sign (PAYBACK lines are negative)."""
     if isinstance(value, str) and value.strip().startswith("-"):
         return value.strip()[1:]

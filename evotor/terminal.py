@@ -72,7 +72,7 @@ def _header(name: str) -> str | None:
     return value or None
 
 
-def _till(session) -> Till:  # noqa: ANN001
+def _till(session) -> Till:
     conn = user_connection(session)
     if conn is None:
         raise TerminalError(401, "unauthorized", "Приложение не авторизовано в Копилке: неверный токен "
@@ -92,7 +92,7 @@ def _till(session) -> Till:  # noqa: ANN001
     return Till(conn, store, device)
 
 
-def terminal_call(fn):  # noqa: ANN001, ANN201
+def terminal_call(fn):
     @wraps(fn)
     def wrapper():
         session = db.session
@@ -111,7 +111,7 @@ def terminal_call(fn):  # noqa: ANN001, ANN201
         except DomainError as exc:
             session.rollback()
             return error_response(exc.status, exc.code, exc.message, exc.details)
-        except Exception as exc:  # noqa: BLE001 - the cashier gets a message, the app falls back
+        except Exception as exc:  # the cashier gets a message, the app falls back
             if database_unavailable(exc):
                 raise   # the app answers 503 with Retry-After in this surface's format
             log.exception("terminal call %s failed", request.path)
@@ -147,7 +147,7 @@ def _customer_ref(body: dict, *, required: bool = False) -> dict | None:
     return out
 
 
-def _summary(session, till: Till, customer) -> dict:  # noqa: ANN001
+def _summary(session, till: Till, customer) -> dict:
     view = customer_view(summarize(session, till.tenant_id, customer, utcnow()))
     session.rollback()
     return view
@@ -155,7 +155,7 @@ def _summary(session, till: Till, customer) -> dict:  # noqa: ANN001
 
 @bp.post("/customers/find")
 @terminal_call
-def find_customer(session, till: Till, body: dict):  # noqa: ANN001, ANN201
+def find_customer(session, till: Till, body: dict):
     ref = _customer_ref(body, required=True)
     customer = resolve_customer(session, till.tenant_id, ref)
     return jsonify({"customer": _summary(session, till, customer)})
@@ -169,7 +169,7 @@ def _policy(conn: Connection) -> codes.CodePolicy:
 
 @bp.post("/customers/code")
 @terminal_call
-def send_code(session, till: Till, body: dict):  # noqa: ANN001, ANN201
+def send_code(session, till: Till, body: dict):
     """A confirmation code to the phone of a customer about to be registered."""
     phone = normalize_phone(text(body.get("phone"), "phone", required=True, limit=32))
     if find_customers(session, till.tenant_id, phone=phone):
@@ -205,7 +205,7 @@ def _profile(body: dict, phone: str) -> dict:
 
 @bp.post("/customers")
 @terminal_call
-def create_customer(session, till: Till, body: dict):  # noqa: ANN001, ANN201
+def create_customer(session, till: Till, body: dict):
     phone = normalize_phone(text(body.get("phone"), "phone", required=True, limit=32))
     data = _profile(body, phone)
     if find_customers(session, till.tenant_id, phone=phone):
@@ -239,7 +239,7 @@ def _receipt_uuid(body: dict, *names: str) -> str:
     return text(first(body, *names), names[0], required=True)
 
 
-def _record(session, till: Till, receipt_uuid: str) -> EvotorReceipt | None:  # noqa: ANN001
+def _record(session, till: Till, receipt_uuid: str) -> EvotorReceipt | None:
     return session.scalar(select(EvotorReceipt).where(EvotorReceipt.tenant_id == till.tenant_id,
                                                       EvotorReceipt.receipt_uuid == receipt_uuid))
 
@@ -298,7 +298,7 @@ def _certificate_view(cert: dict) -> dict:
 
 @bp.post("/certificates/check")
 @terminal_call
-def check_certificate(session, till: Till, body: dict):  # noqa: ANN001, ANN201
+def check_certificate(session, till: Till, body: dict):
     """The balance of a certificate the cashier scanned or typed."""
     number = text(first(body, "number", "certificate"), "number", required=True, limit=60)
     cert = certificates.find(session, till.tenant_id, number)
@@ -338,7 +338,7 @@ def certificate_payments(body: dict, extra: dict | None = None) -> list[tuple[st
     return list(out.items())
 
 
-def _check_payments(session, tenant_id: str, payments: list[tuple[str, int]], to_pay: int) -> list[dict]:  # noqa: ANN001
+def _check_payments(session, tenant_id: str, payments: list[tuple[str, int]], to_pay: int) -> list[dict]:
     """Each certificate can pay its part now, and together they pay at most the receipt."""
     total = sum(a for _, a in payments)
     if total > to_pay:
@@ -371,7 +371,7 @@ def _redemption_prefix(receipt_uuid: str) -> str:
 
 @bp.post("/receipts/quote")
 @terminal_call
-def quote(session, till: Till, body: dict):  # noqa: ANN001, ANN201
+def quote(session, till: Till, body: dict):
     """ReceiptDiscountEvent: the discount for an open receipt; bonuses to spend are held."""
     receipt_uuid = _receipt_uuid(body)
     positions = with_known_groups(session, till.conn, terminal_positions(body.get("positions")), till.store)
@@ -413,8 +413,8 @@ def quote(session, till: Till, body: dict):  # noqa: ANN001, ANN201
     return jsonify(rendered)
 
 
-def _save_record(session, till: Till, receipt_uuid: str, customer_id, positions, spend, hold_id,  # noqa: ANN001
-                 employee) -> None:  # noqa: ANN001
+def _save_record(session, till: Till, receipt_uuid: str, customer_id, positions, spend, hold_id,
+                 employee) -> None:
     for attempt in range(2):
         record = _record(session, till, receipt_uuid)
         if record is None:
@@ -438,7 +438,7 @@ def _save_record(session, till: Till, receipt_uuid: str, customer_id, positions,
 
 @bp.post("/receipts/commit")
 @terminal_call
-def commit(session, till: Till, body: dict):  # noqa: ANN001, ANN201
+def commit(session, till: Till, body: dict):
     """RECEIPT_CLOSED: the sale is recorded; the quote's hold turns into the spend once."""
     receipt_uuid = _receipt_uuid(body)
     record = _record(session, till, receipt_uuid)
@@ -474,11 +474,11 @@ def commit(session, till: Till, body: dict):  # noqa: ANN001, ANN201
     return jsonify(answer)
 
 
-def commit_positions(session, conn: Connection, receipt_uuid: str, positions: list[dict],  # noqa: ANN001
+def commit_positions(session, conn: Connection, receipt_uuid: str, positions: list[dict],
                      customer_id: str | None, spend: int, *, store: str | None, cashier: str | None,
-                     payment_method: str | None, moment=None,  # noqa: ANN001
+                     payment_method: str | None, moment=None,
                      promo_codes: tuple[str, ...] = (),
-                     certificates: list[tuple[str, int]] = ()) -> dict:  # noqa: B006
+                     certificates: list[tuple[str, int]] = ()) -> dict:
     """The sale committed once, whichever path (terminal or document) comes first; the promo
     codes of its quote make the commit apply the same promotions. Gift certificates paying
     for it are redeemed in the sale's own transaction (both are written or neither), once."""
@@ -533,7 +533,7 @@ def commit_positions(session, conn: Connection, receipt_uuid: str, positions: li
 
 @bp.post("/receipts/release")
 @terminal_call
-def release(session, till: Till, body: dict):  # noqa: ANN001, ANN201
+def release(session, till: Till, body: dict):
     """CLEARED: the receipt was dropped; what its quote held goes back."""
     receipt_uuid = _receipt_uuid(body)
     record = _record(session, till, receipt_uuid)
@@ -553,7 +553,7 @@ def release(session, till: Till, body: dict):  # noqa: ANN001, ANN201
     return jsonify({"receipt_uuid": receipt_uuid, "released": rub_json(released), "status": record.status})
 
 
-def payback_items(raw, field: str = "positions") -> list[tuple]:  # noqa: ANN001
+def payback_items(raw, field: str = "positions") -> list[tuple]:
     if raw is None:
         return []
     if not isinstance(raw, list):
@@ -571,8 +571,8 @@ def payback_items(raw, field: str = "positions") -> list[tuple]:  # noqa: ANN001
     return items
 
 
-def return_items(session, conn: Connection, payback_uuid: str, base_uuid: str,  # noqa: ANN001
-                 items: list, moment=None) -> tuple[dict, dict]:  # noqa: ANN001
+def return_items(session, conn: Connection, payback_uuid: str, base_uuid: str,
+                 items: list, moment=None) -> tuple[dict, dict]:
     """A return of (part of) the sale `base_uuid`, once per payback: (rendered, core answer)."""
     receipt = get_receipt(session, conn.tenant_id, base_uuid, SOURCE)
     # A payback of as many units for as much money as the sale has left is the whole rest,
@@ -607,7 +607,7 @@ def return_items(session, conn: Connection, payback_uuid: str, base_uuid: str,  
 
 @bp.post("/receipts/payback")
 @terminal_call
-def payback(session, till: Till, body: dict):  # noqa: ANN001, ANN201
+def payback(session, till: Till, body: dict):
     """A return by the original receipt: bonuses earned are taken back, spent ones restored."""
     payback_uuid = _receipt_uuid(body, "payback_uuid", "paybackUuid", "uuid")
     base_uuid = _receipt_uuid(body, "base_receipt_uuid", "baseReceiptUuid", "base_document_id")

@@ -16,7 +16,7 @@ import moysklad.models
 import onec.models
 from connectors import inbox
 from connectors.registry import mark_unreadable
-from connectors.secrets import register_encrypted
+from hub.secrets import register_encrypted
 from evotor import documents as evotor_documents
 from evotor.app import init_app as init_evotor
 from hub.automation.sweep import run as automation_sweep

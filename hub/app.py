@@ -17,7 +17,7 @@ from hub.config import Config
 from hub.extensions import db
 from hub.tenants.operations import touch_api_key
 from hub.unavailable import (
-    RETRY_AFTER_SECONDS, UNAVAILABLE_MESSAGE, database_unavailable, set_default_renderer, unavailable_response,
+    RETRY_AFTER_SECONDS, database_unavailable, set_default_renderer, unavailable_response,
 )
 from hub.web import init_web
 from hub.web.cabinet import bp as cabinet_bp
@@ -46,7 +46,7 @@ def create_app(config: Config | None = None) -> Flask:
         app.register_blueprint(blueprint)
 
     @app.teardown_appcontext
-    def _end_session(exc):  # noqa: ANN001
+    def _end_session(exc):
         # One transaction per request: whatever a failed request began is rolled back.
         if exc is not None:
             _quiet_rollback()
@@ -57,7 +57,7 @@ def create_app(config: Config | None = None) -> Flask:
 
     @app.errorhandler(DBAPIError)
     @app.errorhandler(SQLAlchemyTimeoutError)
-    def _database_error(exc):  # noqa: ANN001
+    def _database_error(exc):
         if not database_unavailable(exc):
             return _unexpected(exc)
         logging.getLogger("kopilka").warning("database unavailable: %s", str(exc).splitlines()[0])
@@ -65,7 +65,7 @@ def create_app(config: Config | None = None) -> Flask:
         return unavailable_response()
 
     @app.errorhandler(Exception)
-    def _unexpected(exc):  # noqa: ANN001
+    def _unexpected(exc):
         if isinstance(exc, HTTPException):
             return exc
         logging.getLogger("kopilka").exception("unhandled error")
@@ -78,7 +78,7 @@ def create_app(config: Config | None = None) -> Flask:
         try:
             db.session.execute(text("SELECT 1"))
             db.session.rollback()
-        except Exception:  # noqa: BLE001 - any database failure means "not healthy"
+        except Exception:  # noqa: BLE001 - an unreadable URL is shown as "?"
             _quiet_rollback()
             return (jsonify({"status": "unavailable", "database": "down"}), 503,
                     {"Retry-After": str(RETRY_AFTER_SECONDS)})
@@ -90,7 +90,7 @@ def create_app(config: Config | None = None) -> Flask:
 def _quiet_rollback() -> None:
     try:
         db.session.rollback()
-    except Exception:  # noqa: BLE001 - the connection may be gone; the session is removed anyway
+    except Exception:  # the connection may be gone; the session is removed anyway
         logging.getLogger("kopilka").debug("rollback failed", exc_info=True)
 
 
@@ -99,7 +99,7 @@ def _touch_key(key_id: str) -> None:
     try:
         touch_api_key(db.session, key_id)
         db.session.commit()
-    except Exception:  # noqa: BLE001 - "last used" must never fail a request
+    except Exception:  # "last used" must never fail a request
         _quiet_rollback()
         logging.getLogger("kopilka").warning("could not record API key use", exc_info=True)
     finally:

@@ -86,7 +86,7 @@ class Config:
         self.SECRET_KEY = env.get("SECRET_KEY") or DEV_SECRET_KEY
         # Fernet key(s) for stored credentials, comma-separated: the first encrypts, all decrypt
         # (rotation: put the new key first, run `kopilka secrets rotate`, then drop the old one).
-        # Unset on SQLite: a key generated once into the database's folder (connectors.secrets).
+        # Unset on SQLite: a key generated once into the database's folder (hub.secrets).
         self.ENCRYPTION_KEY = env.get("KOPILKA_ENCRYPTION_KEY") or None
         self.PUBLIC_URL = env.get("KOPILKA_PUBLIC_URL", "http://127.0.0.1:8000")
         self.SQL_ECHO = env.get("SQL_ECHO") == "1"

@@ -20,7 +20,7 @@ def alembic_config(url: str | None = None, connection: Connection | None = None)
     return cfg
 
 
-def upgrade(engine) -> None:  # noqa: ANN001
+def upgrade(engine) -> None:
     """Bring the database to the newest schema.
 
     Migrations run on a connection of their own that is closed afterwards and the pool is

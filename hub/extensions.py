@@ -11,7 +11,7 @@ def make_engine(url: str, echo: bool = False) -> Engine:
         engine = create_engine(url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # noqa: ANN001
+        def _sqlite_pragmas(dbapi_conn, _record):
             # Foreign keys on; WAL so the cabinet can read while a till writes.
             # SQLite's own transaction handling is replaced by explicit BEGIN IMMEDIATE
             # so a write transaction takes the database lock up front (SQLite's form of
@@ -23,7 +23,7 @@ def make_engine(url: str, echo: bool = False) -> Engine:
             cur.close()
 
         @event.listens_for(engine, "begin")
-        def _sqlite_begin(conn):  # noqa: ANN001
+        def _sqlite_begin(conn):
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         return engine
     if url.startswith("postgresql://"):

@@ -31,4 +31,4 @@ def parse_moment(text: str | None, tz: str, now: datetime, field: str = "moment"
     return value
 
 
-from hub.clock import utcnow  # noqa: E402,F401  (re-exported: callers import it from here)
+from hub.clock import utcnow  # noqa: F401 - re-exported: callers import it from here

@@ -22,14 +22,14 @@ class UTCDateTime(TypeDecorator):
     impl = DateTime
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):  # noqa: ANN001
+    def process_bind_param(self, value, dialect):
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
         return value.astimezone(timezone.utc).replace(tzinfo=None)
 
-    def process_result_value(self, value, dialect):  # noqa: ANN001
+    def process_result_value(self, value, dialect):
         return None if value is None else value.replace(tzinfo=timezone.utc)
 
 
@@ -52,6 +52,6 @@ class TenantScoped:
     """Every row carries its tenant (DESIGN.md, invariant 7)."""
 
     @declared_attr
-    def tenant_id(cls) -> Mapped[str]:  # noqa: N805
+    def tenant_id(cls) -> Mapped[str]:  # noqa: N805 - a SQLAlchemy declared_attr takes the class
         return mapped_column(String(36), ForeignKey("tenants.id", ondelete="CASCADE"),
                              index=True, nullable=False)

@@ -1,6 +1,8 @@
 """Russian wording helpers for user-facing text (CLI output, messages)."""
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta, tzinfo
+
 
 def plural_form(n: int, one: str, few: str, many: str) -> str:
     """The noun form for n: 1 счёт, 2 счёта, 5 счетов, 11 счетов, 21 счёт, 22 счёта."""
@@ -20,7 +22,7 @@ def plural(n: int, one: str, few: str, many: str) -> str:
 NBSP = "\u00a0"
 
 
-def decimal_text(value, places: int | None = None) -> str:  # noqa: ANN001
+def decimal_text(value, places: int | None = None) -> str:
     """A number as a Russian reader writes it: a decimal comma, no exponent, no trailing
     zeros unless `places` fixes them: Decimal("12.50") -> "12,5", (50, 1) -> "50,0"."""
     from decimal import Decimal
@@ -33,7 +35,7 @@ def decimal_text(value, places: int | None = None) -> str:  # noqa: ANN001
     return text.replace("-", "−").replace(".", ",")
 
 
-def percent_text(value, places: int | None = None) -> str:  # noqa: ANN001
+def percent_text(value, places: int | None = None) -> str:
     """"50,0 %": the decimal comma and a no-break space before the sign."""
     return f"{decimal_text(value, places)}{NBSP}%"
 
@@ -75,3 +77,33 @@ MAILING_STATUS_NAMES = {"draft": "черновик", "scheduled": "заплан�
 # A till's webhook event in the hub's inbox: what is true of it now.
 EVENT_STATUS_NAMES = {"received": "ждёт обработки", "retry": "не применено, будет повтор",
                       "done": "применено", "failed": "не применено (ошибка)"}
+
+
+MONTHS = ("января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа",
+          "сентября", "октября", "ноября", "декабря")
+
+
+def number(kopecks: int | None) -> str:
+    """123456 -> "1 234,56" (no-break spaces between thousands)."""
+    kopecks = int(kopecks or 0)
+    sign = "−" if kopecks < 0 else ""
+    whole, frac = divmod(abs(kopecks), 100)
+    return sign + f"{whole:,}".replace(",", NBSP) + f",{frac:02d}"
+
+
+def bonuses(kopecks: int | None) -> str:
+    """123456 -> "1 234,56 Б"."""
+    return number(kopecks) + NBSP + "Б"
+
+
+def day_text(moment: datetime | date | None, tz: tzinfo) -> str:
+    """"30 ноября 2026" (a datetime in the time zone `tz`)."""
+    if moment is None:
+        return ""
+    value = moment.astimezone(tz) if isinstance(moment, datetime) else moment
+    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
+
+
+def last_day_text(moment: datetime | None, tz: tzinfo) -> str:
+    """The last local day before `moment` (an expiry at local midnight burns after that day)."""
+    return "" if moment is None else day_text(moment - timedelta(microseconds=1), tz)

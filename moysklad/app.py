@@ -7,11 +7,11 @@ from hub.unavailable import register_unavailable_renderer
 from moysklad.loyalty.errors import INTERNAL, MsError, error_response
 
 
-def init_app(app) -> None:  # noqa: ANN001
+def init_app(app) -> None:
     app.register_blueprint(loyalty_bp)
     app.register_blueprint(webhook_bp)
 
-    def unavailable(message: str):  # noqa: ANN202
+    def unavailable(message: str):
         return error_response(MsError(503, INTERNAL, message, title="Сервис временно недоступен"))
     register_unavailable_renderer("moysklad_loyalty", unavailable)
     register_unavailable_renderer("moysklad_webhook", unavailable)

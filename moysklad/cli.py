@@ -8,7 +8,7 @@ import click
 from hub.extensions import db
 from hub.cli.support import cli_session as _session
 from moysklad.vendor import VendorError, get_moysklad_connection
-from moysklad.vendor import VendorError, register_loyalty
+from moysklad.vendor import register_loyalty
 from connectors.http import OutboundError
 from moysklad.jsonapi.client import NotConfigured, subscribe
 

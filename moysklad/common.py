@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from connectors.numbers import kopecks_json
+from hub.money import kopecks_json
 from connectors.receipts import operation_body, spread_return
 from hub.errors import DomainError, NotFound
 from hub.connections.models import Connection
@@ -46,7 +46,7 @@ DEFAULTS = {
 }
 
 
-def setting(conn: Connection, name: str):  # noqa: ANN201
+def setting(conn: Connection, name: str):
     value = (conn.settings or {}).get(name, DEFAULTS.get(name))
     if isinstance(DEFAULTS.get(name), bool):
         if isinstance(value, str):
@@ -66,10 +66,10 @@ def update_settings(conn: Connection, **values) -> None:
 
 # --- money and numbers at the edge -------------------------------------------------------
 
-money = kopecks_json    # kopecks as a JSON number of roubles (connectors.numbers)
+money = kopecks_json    # kopecks as a JSON number of roubles (hub.money)
 
 
-def number(value: Decimal):  # noqa: ANN201
+def number(value: Decimal):
     """A quantity or percent as a JSON number."""
     value = Decimal(value)
     return int(value) if value == value.to_integral_value() else float(value)
@@ -165,12 +165,12 @@ def link_counterparty(session: Session, conn: Connection, ms_id: str | None, cus
 
 # --- idempotency bodies shared by both paths ------------------------------------------------
 
-def sale_body(document_id: str, customer_id: str | None, lines) -> dict:  # noqa: ANN001
+def sale_body(document_id: str, customer_id: str | None, lines) -> dict:
     """A МойСклад sale's idempotency body, (assortment, quantity) lines, alike on both paths."""
     return operation_body("moysklad_retaildemand", document_id, lines, customer=customer_id)
 
 
-def return_body(return_id: str, demand_id: str, lines) -> dict:  # noqa: ANN001
+def return_body(return_id: str, demand_id: str, lines) -> dict:
     return operation_body("moysklad_retailsalesreturn", return_id, lines, demand=demand_id)
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from connectors.http import HttpClient, OutboundError
 from connectors.registry import connection_by_id, credentials_of
-from connectors.secrets import token_hash
+from hub.secrets import token_hash
 from hub.connections.models import Connection
 from hub.clock import utcnow
 from moysklad.common import KIND, setting, update_settings

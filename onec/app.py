@@ -10,14 +10,14 @@ from onec.loyalty import bp as loyalty_bp
 from onec.soap import bp as soap_bp
 
 
-def init_app(app) -> None:  # noqa: ANN001
+def init_app(app) -> None:
     app.register_blueprint(loyalty_bp)
     app.register_blueprint(soap_bp)
     app.register_blueprint(exchange_bp)
     from flask import request
 
 
-    def soap_unavailable(message: str):  # noqa: ANN202
+    def soap_unavailable(message: str):
         # The envelope's version is not parsed yet: the Content-Type tells it (as in the view).
         version = SOAP12 if "soap+xml" in (request.content_type or "").lower() else SOAP11
         return fault(version, message, False)

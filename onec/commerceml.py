@@ -6,35 +6,35 @@ from __future__ import annotations
 from typing import Iterator
 
 from lxml import etree
-from connectors.numbers import MAX_KOPECKS
+from hub.money import MAX_KOPECKS
 from onec.common import ru_number
 
 
-def _local(tag) -> str:  # noqa: ANN001
+def _local(tag) -> str:
     if not isinstance(tag, str):
         return ""
     return tag.rsplit("}", 1)[-1]
 
 
-def _child(el, name: str):  # noqa: ANN001, ANN202
+def _child(el, name: str):
     for c in el:
         if _local(c.tag) == name:
             return c
     return None
 
 
-def _children(el, name: str) -> list:  # noqa: ANN001
+def _children(el, name: str) -> list:
     return [c for c in el if _local(c.tag) == name]
 
 
-def _text(el, name: str) -> str | None:  # noqa: ANN001
+def _text(el, name: str) -> str | None:
     c = _child(el, name)
     if c is None or c.text is None:
         return None
     return c.text.strip() or None
 
 
-def _free(el) -> None:  # noqa: ANN001
+def _free(el) -> None:
     el.clear(keep_tail=False)
     parent = el.getparent()
     if parent is not None:
@@ -97,7 +97,7 @@ def read_import(path: str) -> Iterator[tuple[str, dict]]:
             _free(el)
 
 
-def _free_group(el) -> None:  # noqa: ANN001
+def _free_group(el) -> None:
     """A group read: its nested groups were read already; keep nothing of it."""
     for c in list(el):
         if _local(c.tag) != "Группы":

@@ -15,7 +15,7 @@ from urllib.parse import unquote_to_bytes
 
 from flask import current_app, request
 
-from connectors.numbers import BadNumber, kopecks_json, wire_decimal
+from hub.money import BadNumber, kopecks_json, wire_decimal
 from connectors.registry import connection_by_id, credentials_of
 from hub.connections.models import Connection
 
@@ -43,7 +43,7 @@ DEFAULTS = {
 }
 
 
-def setting(conn: Connection, name: str):  # noqa: ANN201
+def setting(conn: Connection, name: str):
     value = (conn.settings or {}).get(name, DEFAULTS.get(name))
     default = DEFAULTS.get(name)
     if isinstance(default, int) and not isinstance(default, bool):
@@ -102,7 +102,7 @@ def _verifier(conn: Connection) -> tuple[str, bytes] | None:
     return found
 
 
-def authenticated(session, connection_id: str) -> Connection | None:  # noqa: ANN001
+def authenticated(session, connection_id: str) -> Connection | None:
     """The active 1С connection whose stored login and password the request carries.
 
     The connection comes back detached from the session, its columns loaded: the handlers
@@ -162,7 +162,7 @@ def body_text(limit: int = 5 * 1024 * 1024) -> str:
     return _decode(raw).lstrip("\ufeff")
 
 
-def json_body():  # noqa: ANN201
+def json_body():
     """The body as JSON whatever the method and Content-Type (GET with a body included)."""
     text = body_text()
     if not text.strip():
@@ -176,7 +176,7 @@ def json_body():  # noqa: ANN201
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2007']")
 
 
-def ru_number(value) -> Decimal | None:  # noqa: ANN001
+def ru_number(value) -> Decimal | None:
     """"1 500" (U+00A0 thousands), "12,5", 12.5 or "12.5" → Decimal; empty → None."""
     if value is None or isinstance(value, bool):
         return None
@@ -193,7 +193,7 @@ def ru_number(value) -> Decimal | None:  # noqa: ANN001
 _RU_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 
 
-def ru_date(value) -> datetime | None:  # noqa: ANN001
+def ru_date(value) -> datetime | None:
     """"01.01.0001 0:00:00" (1С's empty date) → None; "15.03.1990 0:00:00", "1990-03-15",
     "1990-03-15T00:00:00" → a naive datetime. Raises ValueError on anything else."""
     if value is None:
@@ -204,14 +204,14 @@ def ru_date(value) -> datetime | None:  # noqa: ANN001
     m = _RU_DATE.match(text)
     if m:
         day, month, year = int(m.group(1)), int(m.group(2)), int(m.group(3))
-        moment = datetime(year, month, day, int(m.group(4) or 0), int(m.group(5) or 0), int(m.group(6) or 0))
+        moment = datetime(year, month, day, int(m.group(4) or 0), int(m.group(5) or 0), int(m.group(6) or 0))  # noqa: DTZ001 - Excel's epoch and 1С's dates carry no time zone
     else:
         moment = datetime.fromisoformat(text.replace("Z", ""))
         moment = moment.replace(tzinfo=None)
     return None if moment.year <= 1 else moment
 
 
-rub_json = kopecks_json    # kopecks as a JSON number of roubles (connectors.numbers)
+rub_json = kopecks_json    # kopecks as a JSON number of roubles (hub.money)
 
 
 def json_date(moment: datetime | None) -> str:

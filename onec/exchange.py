@@ -77,7 +77,7 @@ def raise_body_limit() -> None:
         request.max_content_length = 256 * 1024 * 1024
 
 
-def _session_for(session, connection_id: str):  # noqa: ANN001, ANN202
+def _session_for(session, connection_id: str):
     """(connection, exchange) from Basic auth or from the exchange cookie."""
     cookie = request.cookies.get(COOKIE)
     ex = None
@@ -93,7 +93,7 @@ def _session_for(session, connection_id: str):  # noqa: ANN001, ANN202
 
 
 @bp.route("/<connection_id>/exchange", methods=["GET", "POST"])
-def exchange(connection_id: str):  # noqa: ANN201
+def exchange(connection_id: str):
     session = db.session
     try:
         kind = (request.args.get("type") or "").strip().lower()
@@ -134,7 +134,7 @@ def exchange(connection_id: str):  # noqa: ANN201
             return run_import(session, conn, ex, name)
         session.rollback()
         return failure(f"Неизвестный режим обмена «{mode}».")
-    except Exception as exc:  # noqa: BLE001 - 1С shows the reason and stops the exchange
+    except Exception as exc:  # 1С shows the reason and stops the exchange
         if database_unavailable(exc):
             raise   # the app answers 503 with Retry-After in this surface's format
         log.exception("CommerceML exchange %s failed", request.full_path)
@@ -142,7 +142,7 @@ def exchange(connection_id: str):  # noqa: ANN201
         return failure("Внутренняя ошибка при обмене, повторите обмен позже.")
 
 
-def receive_file(session, conn, ex: OnecExchange, name: str | None) -> Response:  # noqa: ANN001
+def receive_file(session, conn, ex: OnecExchange, name: str | None) -> Response:
     if name is None:
         session.rollback()
         return failure("Неверное имя файла (filename).")
@@ -220,7 +220,7 @@ def _unzip(folder: Path, cap: int, files: dict) -> dict:
     return files
 
 
-def run_import(session, conn, ex: OnecExchange, name: str | None) -> Response:  # noqa: ANN001
+def run_import(session, conn, ex: OnecExchange, name: str | None) -> Response:
     if name is None:
         session.rollback()
         return failure("Неверное имя файла (filename).")
@@ -255,7 +255,7 @@ def run_import(session, conn, ex: OnecExchange, name: str | None) -> Response:  
     session.rollback()
     try:
         done, finished = import_file(session, tenant_id, str(path), name, state.get("done", 0), budget, batch_size)
-    except Exception as exc:  # noqa: BLE001 - a broken file: tell 1С, keep the catalog as it was
+    except Exception as exc:  # a broken file: tell 1С, keep the catalog as it was
         if database_unavailable(exc):
             raise   # not the file's fault: 503 with Retry-After, 1С repeats the exchange
         session.rollback()
@@ -280,7 +280,7 @@ def import_error(exc: Exception) -> str:
     return "файл не удалось прочитать как CommerceML."
 
 
-def import_file(session, tenant_id: str, path: str, name: str, skip: int, budget: float,  # noqa: ANN001
+def import_file(session, tenant_id: str, path: str, name: str, skip: int, budget: float,
                 batch_size: int = BATCH) -> tuple[int, bool]:
     """Import records after the first `skip`; stop after a batch once `budget` seconds have
     passed. (records done in total, finished?). Each batch is committed on its own."""
@@ -318,7 +318,7 @@ def import_file(session, tenant_id: str, path: str, name: str, skip: int, budget
     return seen, True
 
 
-def _flush(session, tenant_id: str, batch: list[dict], offers: bool) -> None:  # noqa: ANN001
+def _flush(session, tenant_id: str, batch: list[dict], offers: bool) -> None:
     if offers:
         upsert_products(session, tenant_id, batch, source="1c", fields=("price",))
     else:

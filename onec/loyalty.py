@@ -28,7 +28,7 @@ from flask import Blueprint, Response, request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from connectors.numbers import BadNumber
+from hub.money import BadNumber
 from connectors.receipts import discount_percent, kopecks, make_position, operation_body
 from hub.unavailable import database_unavailable
 from hub.errors import DomainError
@@ -44,13 +44,12 @@ from hub.receipts.holds import release_receipt_hold
 from hub.programs.operations import get_program
 from hub.receipts.operations import SaleRequest, calculate_receipt, commit_sale
 from onec.common import (
-    CURRENCY, EMPTY_DATE, KIND, PREFIX, SOURCE, VERSION, authenticated, json_body, json_date,
+    CURRENCY, EMPTY_DATE, PREFIX, SOURCE, VERSION, authenticated, json_body, json_date,
     raw_query, ru_date, ru_number, rub_json, setting, stable_uuid,
 )
 from onec.models import OnecCard, OnecWriteoff
 from hub.certificates.operations import status_of
 from hub.promotions.operations import promotion_context
-from hub.promotions.operations import get_code, promotion_context
 from hub.promotions.operations import get_code
 from hub.certificates.models import CertificatePosting
 from hub.promotions.models import Promotion
@@ -80,7 +79,7 @@ class BusinessError(Exception):
 
 # --- answers -------------------------------------------------------------------------------
 
-def as_json(data, status: int = 200) -> Response:  # noqa: ANN001
+def as_json(data, status: int = 200) -> Response:
     return Response(json.dumps(data, ensure_ascii=False), status=status,
                     content_type="application/json; charset=utf-8")
 
@@ -89,11 +88,11 @@ def as_text(text: str, status: int = 200) -> Response:
     return Response(text, status=status, content_type="text/plain; charset=utf-8")
 
 
-def base(**fields) -> dict:  # noqa: ANN003
+def base(**fields) -> dict:
     return {"Error": False, "ErrorMessage": "", "Version": VERSION, **fields}
 
 
-def bonus_answer(**fields) -> dict:  # noqa: ANN003
+def bonus_answer(**fields) -> dict:
     return base(BonusCount=0, BonusRate=1, BonusCurrency=CURRENCY, PaymentPercent=0, **fields)
 
 
@@ -116,15 +115,15 @@ def error_answer(template: dict, message: str) -> dict:
 
 # --- cards ---------------------------------------------------------------------------------
 
-def reference(conn, customer_id: str) -> str:  # noqa: ANN001
+def reference(conn, customer_id: str) -> str:
     return f"1c:{conn.id}:{customer_id}"
 
 
-def lock_ttl(conn) -> timedelta:  # noqa: ANN001
+def lock_ttl(conn) -> timedelta:
     return timedelta(seconds=max(30, setting(conn, "lock_ttl_seconds")))
 
 
-def card_row(session, conn, customer_id: str) -> OnecCard:  # noqa: ANN001
+def card_row(session, conn, customer_id: str) -> OnecCard:
     row = session.scalar(select(OnecCard).where(OnecCard.connection_id == conn.id,
                                                 OnecCard.customer_id == customer_id))
     if row is None:
@@ -140,7 +139,7 @@ def card_row(session, conn, customer_id: str) -> OnecCard:  # noqa: ANN001
     return row
 
 
-def max_spend_percent(session, conn, customer: Customer):  # noqa: ANN001, ANN201
+def max_spend_percent(session, conn, customer: Customer):
     program = get_program(session, conn.tenant_id)
     level = program.level_for(customer.total_purchases)
     value = Decimal(level.max_spend_percent or 0)
@@ -151,26 +150,26 @@ def card_numbers(customer: Customer) -> dict:
     return {"Barcode": customer.card_number or "", "MagneticCode": customer.card_number or ""}
 
 
-def lookup(session, conn, params: dict) -> tuple[Customer | None, str]:  # noqa: ANN001
+def lookup(session, conn, params: dict) -> tuple[Customer | None, str]:
     return find_card_holder(session, conn.tenant_id, code=params.get("ClientCardID") or None,
                             phone=params.get("Phone") or None, email=params.get("Email") or None)
 
 
-def spendable(session, conn, customer: Customer) -> int:  # noqa: ANN001
+def spendable(session, conn, customer: Customer) -> int:
     return max(summarize(session, conn.tenant_id, customer, utcnow()).balance.available, 0)
 
 
-def lock(session, conn, customer: Customer) -> int | None:  # noqa: ANN001
+def lock(session, conn, customer: Customer) -> int | None:
     """Lock the card; kopecks held, or None when it was locked already."""
     return lock_balance(session, conn.tenant_id, customer.id, source=SOURCE,
                         reference=reference(conn, customer.id), ttl=lock_ttl(conn))
 
 
-def locked(session, conn, customer_id: str) -> bool:  # noqa: ANN001
+def locked(session, conn, customer_id: str) -> bool:
     return is_locked(session, conn.tenant_id, customer_id, SOURCE, reference(conn, customer_id))
 
 
-def card_description(session, conn, customer: Customer, search_type: str,  # noqa: ANN001
+def card_description(session, conn, customer: Customer, search_type: str,
                      blocked: bool | None = None) -> dict:
     """A card as findclientcard (and LoyaltyCardDescription) describe it; `blocked` when the
     caller knows already whether the card is locked."""
@@ -188,21 +187,21 @@ def card_description(session, conn, customer: Customer, search_type: str,  # noq
             "SellCount": rub_json(customer.total_purchases), "SearchType": search_type, "Valid": True}
 
 
-def json_date_or_empty(day) -> str:  # noqa: ANN001
+def json_date_or_empty(day) -> str:
     return f"{day.isoformat()}T00:00:00" if day else EMPTY_DATE
 
 
 # --- the resources -------------------------------------------------------------------------
 
-def ping(session, conn, params):  # noqa: ANN001, ANN201
+def ping(session, conn, params):
     return as_text("ok")
 
 
-def useautomaticdiscounts(session, conn, params):  # noqa: ANN001, ANN201
+def useautomaticdiscounts(session, conn, params):
     return as_json(base(UseAutomaticDiscounts=True))
 
 
-def getclientbonuses(session, conn, params):  # noqa: ANN001, ANN201
+def getclientbonuses(session, conn, params):
     answer = clientbonuses_answer()
     customer, _ = lookup(session, conn, params)
     if customer is None:
@@ -221,7 +220,7 @@ def getclientbonuses(session, conn, params):  # noqa: ANN001, ANN201
     return as_json(answer)
 
 
-def findclientcard(session, conn, params):  # noqa: ANN001, ANN201
+def findclientcard(session, conn, params):
     answer = base(LoyaltyCardsList=[])
     customer, how = None, ""
     for key in ("CardGUID", "ClientGUID"):
@@ -245,7 +244,7 @@ def findclientcard(session, conn, params):  # noqa: ANN001, ANN201
     return as_json(answer)
 
 
-def salesturnover(session, conn, params):  # noqa: ANN001, ANN201
+def salesturnover(session, conn, params):
     answer = turnover_answer()
     customer, _ = lookup(session, conn, params)
     if customer is not None:
@@ -255,22 +254,22 @@ def salesturnover(session, conn, params):  # noqa: ANN001, ANN201
     return as_json(answer)
 
 
-def getcardtypes(session, conn, params):  # noqa: ANN001, ANN201
+def getcardtypes(session, conn, params):
     type_id = stable_uuid("card-type", conn.tenant_id)
     return as_json([{"CardTypeID": type_id, "CardTypeDescription": "Карта Копилки", "IsPerson": True,
                      "GenerateNumer": True, "Идентификатор": type_id, "Наименование": "Карта Копилки",
                      "ЭтоИменнаяКарта": True, "ГенерироватьНомер": True}])
 
 
-def getcontrolleddiscountslist(session, conn, params):  # noqa: ANN001, ANN201
+def getcontrolleddiscountslist(session, conn, params):
     return as_json([])      # the hub has no discounts a cashier switches on by hand
 
 
-def salesrestrictionsinfo(session, conn, params):  # noqa: ANN001, ANN201
+def salesrestrictionsinfo(session, conn, params):
     return as_json(base(AllowControl=False, RestrictionsList=[]))
 
 
-def unlockclientbonuses(session, conn, params):  # noqa: ANN001, ANN201
+def unlockclientbonuses(session, conn, params):
     customer, _ = lookup(session, conn, params)
     if customer is None:
         session.rollback()
@@ -280,7 +279,7 @@ def unlockclientbonuses(session, conn, params):  # noqa: ANN001, ANN201
     return as_text(UNLOCKED)
 
 
-def writeoffclientbonuses(session, conn, params):  # noqa: ANN001, ANN201
+def writeoffclientbonuses(session, conn, params):
     customer, _ = lookup(session, conn, params)
     if customer is None:
         session.rollback()
@@ -304,7 +303,7 @@ class _Consumed(Exception):
     """The calculation a write-off was about to book was booked by another one meanwhile."""
 
 
-def write_off(session, conn, customer: Customer, amount: int) -> str:  # noqa: ANN001
+def write_off(session, conn, customer: Customer, amount: int) -> str:
     """Commit the receipt last calculated with the card, spending `amount` (once).
 
     The calculated receipt is consumed by the write-off that books it: a later write-off
@@ -359,7 +358,7 @@ def write_off(session, conn, customer: Customer, amount: int) -> str:  # noqa: A
 _NAME_PARTS = ("last_name", "first_name", "middle_name")
 
 
-def issueclientcard(session, conn, params):  # noqa: ANN001, ANN201
+def issueclientcard(session, conn, params):
     answer = issuecard_answer()
     code = (params.get("ClientCardID") or "").strip()[:64]
     phone = (params.get("Phone") or "").strip()
@@ -401,7 +400,7 @@ def issueclientcard(session, conn, params):  # noqa: ANN001, ANN201
     return as_json(fill_card(session, conn, answer, customer, existing=False))
 
 
-def fill_card(session, conn, answer: dict, customer: Customer, *, existing: bool) -> dict:  # noqa: ANN001
+def fill_card(session, conn, answer: dict, customer: Customer, *, existing: bool) -> dict:
     name = " ".join(x for x in (customer.last_name, customer.first_name, customer.middle_name) if x)
     answer.update(ExistingCard=existing, CardRef=customer.id, CardID=customer.card_number or "",
                   Client=name, PhoneNumber=customer.phone, Email=customer.email or "",
@@ -440,12 +439,12 @@ def _gift_number(params: dict) -> str:
     return (params.get("GiftCardNumber") or "").strip()
 
 
-def _certificate(session, conn, params: dict):  # noqa: ANN001, ANN202
+def _certificate(session, conn, params: dict):
     number = _gift_number(params)
     return certificates.find(session, conn.tenant_id, number) if number else None
 
 
-def getgiftcardinfo(session, conn, params):  # noqa: ANN001, ANN201
+def getgiftcardinfo(session, conn, params):
     answer = giftcard_answer()
     if not _gift_number(params):
         session.rollback()
@@ -466,7 +465,7 @@ def getgiftcardinfo(session, conn, params):  # noqa: ANN001, ANN201
     return as_json(answer)
 
 
-def checkgiftcard(session, conn, params):  # noqa: ANN001, ANN201
+def checkgiftcard(session, conn, params):
     """Before a certificate is sold: GiftCardUsed tells the cash desk it was sold already."""
     answer = base(GiftCardUsed=False)
     if not _gift_number(params):
@@ -488,7 +487,7 @@ def _operation_id(params: dict) -> str | None:
     return None
 
 
-def _recent_gift_posting(session, conn, cert, kind: str, amount: int):  # noqa: ANN001, ANN202
+def _recent_gift_posting(session, conn, cert, kind: str, amount: int):
     """This connection's latest `kind` posting of the certificate, when it is a repeat."""
     last = session.scalars(select(CertificatePosting).where(
         CertificatePosting.certificate_id == cert.id, CertificatePosting.kind == kind,
@@ -500,7 +499,7 @@ def _recent_gift_posting(session, conn, cert, kind: str, amount: int):  # noqa: 
     return last if utcnow() - moment <= timedelta(seconds=GIFT_REPLAY_SECONDS) else None
 
 
-def writeoffgiftcard(session, conn, params):  # noqa: ANN001, ANN201
+def writeoffgiftcard(session, conn, params):
     cert = _certificate(session, conn, params)
     if cert is None:
         session.rollback()
@@ -546,12 +545,12 @@ def writeoffgiftcard(session, conn, params):  # noqa: ANN001, ANN201
     return as_text(GIFT_WRITTEN_OFF)
 
 
-def unlockgiftcard(session, conn, params):  # noqa: ANN001, ANN201
+def unlockgiftcard(session, conn, params):
     session.rollback()
     return as_text(GIFT_UNLOCKED)      # nothing is held on a certificate before the write-off
 
 
-def promocodeinfo(session, conn, params):  # noqa: ANN001, ANN201
+def promocodeinfo(session, conn, params):
     answer = base(PromocodeIsAvalible=False, PromocodeStatus="Промокод не найден",
                   PromocodeDiscountDescription="", PromocodeDiscount=_ref(None))
     code = (params.get("Promocode") or "").strip()
@@ -582,7 +581,7 @@ def promocodeinfo(session, conn, params):  # noqa: ANN001, ANN201
     return as_json(answer)
 
 
-def unlockpromocode(session, conn, params):  # noqa: ANN001, ANN201
+def unlockpromocode(session, conn, params):
     session.rollback()
     return as_text(PROMO_UNLOCKED)     # a code is redeemed only by a committed sale: nothing held
 
@@ -592,13 +591,13 @@ def unlockpromocode(session, conn, params):  # noqa: ANN001, ANN201
 REQUIRED = ("ObjectTime", "LoyaltyCardsList", "Goods", "RetailStore")
 
 
-def _ref(value) -> dict:  # noqa: ANN001
+def _ref(value) -> dict:
     if isinstance(value, dict):
         return {"Ref": str(value.get("Ref") or ""), "Name": str(value.get("Name") or "")}
     return {"Ref": "", "Name": ""}
 
 
-def _num(line: dict, key: str, where: str, *, default=None) -> Decimal:  # noqa: ANN001
+def _num(line: dict, key: str, where: str, *, default=None) -> Decimal:
     try:
         value = ru_number(line.get(key))
     except BadNumber:
@@ -610,7 +609,7 @@ def _num(line: dict, key: str, where: str, *, default=None) -> Decimal:  # noqa:
     return value
 
 
-def _money(line: dict, key: str, where: str, default=None) -> int:  # noqa: ANN001
+def _money(line: dict, key: str, where: str, default=None) -> int:
     value = _num(line, key, where, default=default)
     if value < 0:
         raise BusinessError(f"{where}: {key} не может быть отрицательным.")
@@ -619,7 +618,7 @@ def _money(line: dict, key: str, where: str, default=None) -> int:  # noqa: ANN0
     return int((value * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def read_goods(goods) -> list[dict]:  # noqa: ANN001
+def read_goods(goods) -> list[dict]:
     if not isinstance(goods, list):
         raise BusinessError("Параметр Goods должен быть массивом строк товаров.")
     if len(goods) > MAX_GOODS:
@@ -679,7 +678,7 @@ def vat_amount(rate: str, amount: int) -> int:
     return int((Decimal(amount) * pct / (100 + pct)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def calculatediscounts(session, conn, params):  # noqa: ANN001, ANN201
+def calculatediscounts(session, conn, params):
     try:
         data = json_body()
     except (ValueError, UnicodeDecodeError) as exc:
@@ -756,7 +755,7 @@ def body_error(exc: Exception) -> str:
     return text if re.search("[а-яА-Я]", text) else "тело запроса — не JSON."
 
 
-def remember(session, conn, customer_id: str, lines: list[dict], store: str | None) -> None:  # noqa: ANN001
+def remember(session, conn, customer_id: str, lines: list[dict], store: str | None) -> None:
     card = card_row(session, conn, customer_id)
     positions = [{k: p[k] for k in ("id", "product", "name", "price", "quantity", "till_discount",
                                     "amount", "groups")} for p in lines]
@@ -771,7 +770,7 @@ def remember(session, conn, customer_id: str, lines: list[dict], store: str | No
 MAX_PROMOCODES = 20
 
 
-def read_promocodes(session, conn, codes, customer, moment) -> list[tuple[str, str | None]]:  # noqa: ANN001
+def read_promocodes(session, conn, codes, customer, moment) -> list[tuple[str, str | None]]:
     """PromocodesList (strings or {Promocode, PromocodeDiscountUID, PromocodeUID}) → [(code,
     why it cannot be used or None)]; each code checked on its own, so one bad code does not
     stop the others or the calculation."""
@@ -790,7 +789,7 @@ def read_promocodes(session, conn, codes, customer, moment) -> list[tuple[str, s
     return out
 
 
-def render_calculation(session, conn, data: dict, lines: list[dict], quote: dict, program,  # noqa: ANN001
+def render_calculation(session, conn, data: dict, lines: list[dict], quote: dict, program,
                        promo: list | None = None) -> dict:
     by_id = {p["id"]: p for p in quote["positions"]}
     goods, discounts, accruals = [], [], []
@@ -855,7 +854,7 @@ def render_calculation(session, conn, data: dict, lines: list[dict], quote: dict
                 Gifts=[], PromocodesList=promos, CurrentDiscounts=[])
 
 
-def local_date(iso: str | None, program) -> str | None:  # noqa: ANN001
+def local_date(iso: str | None, program) -> str | None:
     if not iso:
         return None
     from datetime import datetime
@@ -895,7 +894,7 @@ def unauthorized() -> Response:
 
 @bp.route("/<connection_id>/hs/loyaltyservice", defaults={"resource": ""}, methods=["GET", "POST"])
 @bp.route("/<connection_id>/hs/loyaltyservice/<path:resource>", methods=["GET", "POST"])
-def loyaltyservice(connection_id: str, resource: str):  # noqa: ANN201
+def loyaltyservice(connection_id: str, resource: str):
     session = db.session
     try:
         conn = authenticated(session, connection_id)
@@ -915,7 +914,7 @@ def loyaltyservice(connection_id: str, resource: str):  # noqa: ANN201
     except DomainError as exc:
         session.rollback()
         return as_json(error_answer(base(), exc.message))
-    except Exception as exc:  # noqa: BLE001 - like 1С's own provider: 500 with plain text
+    except Exception as exc:  # like 1С's own provider: 500 with plain text
         if database_unavailable(exc):
             raise   # the app answers 503 with Retry-After in this surface's format
         log.exception("1С loyalty call %s failed", request.path)

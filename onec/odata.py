@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from connectors.http import HttpClient, OutboundError
 from connectors.inbox import PermanentError, dispatch, is_pending, process_event, store_event
-from connectors.numbers import BadNumber
+from hub.money import BadNumber
 from connectors.receipts import kopecks, operation_body, spread_return
 from connectors.registry import connection_by_id, credentials_of
 from hub.engine.text import rub
@@ -530,14 +530,14 @@ def flag_unclaimed(session: Session, at: datetime, tenant_id: str | None = None)
     session.rollback()
     hours: dict[str, int] = {}
     flagged = 0
-    for writeoff_id, conn_id, tenant_id, created_at in rows:
+    for writeoff_id, conn_id, writeoff_tenant, created_at in rows:
         if conn_id not in hours:
             conn = session.get(Connection, conn_id)
             hours[conn_id] = max(1, setting(conn, "writeoff_claim_hours")) if conn is not None else 24
             session.rollback()
         if created_at > at - timedelta(hours=hours[conn_id]):
             continue
-        event, created = store_event(session, tenant_id=tenant_id, connection_id=conn_id, source=KIND,
+        event, created = store_event(session, tenant_id=writeoff_tenant, connection_id=conn_id, source=KIND,
                                      kind="writeoff_unclaimed", dedupe_key=_flag_key(conn_id, writeoff_id),
                                      body={"writeoff_id": writeoff_id})
         writeoff = session.get(OnecWriteoff, writeoff_id)

@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from flask import Blueprint, Response, request
 from lxml import etree
 
-from connectors.numbers import BadNumber, wire_decimal
+from hub.money import BadNumber, wire_decimal
 from connectors.receipts import make_position, operation_body, roubles
 from hub.unavailable import database_unavailable
 from hub.errors import DomainError
@@ -45,7 +45,7 @@ _schema = None
 
 
 def schema() -> etree.XMLSchema:
-    global _schema
+    global _schema  # noqa: PLW0603 - the WSDL schema is parsed once per process
     if _schema is None:
         _schema = etree.XMLSchema(etree.fromstring(SCHEMA.encode(), _parser))
     return _schema
@@ -59,18 +59,18 @@ class Fault(Exception):
 
 # --- XML in and out -------------------------------------------------------------------------
 
-def _local(tag) -> str:  # noqa: ANN001
+def _local(tag) -> str:
     return etree.QName(tag).localname if isinstance(tag, str) else ""
 
 
-def _text(el, name: str) -> str | None:  # noqa: ANN001
+def _text(el, name: str) -> str | None:
     child = el.find(f"{{{NS}}}{name}")
     if child is None or child.text is None:
         return None
     return child.text.strip() or None
 
 
-def _dec(el, name: str) -> Decimal | None:  # noqa: ANN001
+def _dec(el, name: str) -> Decimal | None:
     value = _text(el, name)
     if value is None:
         return None
@@ -93,7 +93,7 @@ def _rub(kopecks: int) -> str:
     return str(roubles(kopecks))
 
 
-def _element(parent, name: str, value) -> None:  # noqa: ANN001
+def _element(parent, name: str, value) -> None:
     el = etree.SubElement(parent, f"{{{NS}}}{name}")
     if isinstance(value, bool):
         el.text = "true" if value else "false"
@@ -103,7 +103,7 @@ def _element(parent, name: str, value) -> None:  # noqa: ANN001
         el.text = ""
 
 
-def envelope(version: str, op: str, fill) -> bytes:  # noqa: ANN001
+def envelope(version: str, op: str, fill) -> bytes:
     env = etree.Element(f"{{{version}}}Envelope", nsmap={"soap": version, "m": NS})
     body = etree.SubElement(env, f"{{{version}}}Body")
     wrapper = etree.SubElement(body, f"{{{NS}}}{op}Response")
@@ -136,7 +136,7 @@ def fault(version: str, message: str, client: bool) -> Response:
 
 # --- operations -----------------------------------------------------------------------------
 
-def _customer_ref(session, conn, el, *, required: bool = False) -> dict | None:  # noqa: ANN001
+def _customer_ref(session, conn, el, *, required: bool = False) -> dict | None:
     card, phone = _text(el, "card"), _text(el, "phone")
     if not card and not phone:
         if required:
@@ -148,7 +148,7 @@ def _customer_ref(session, conn, el, *, required: bool = False) -> dict | None: 
     return {"id": customer.id}
 
 
-def _receipt(session, conn, el) -> tuple[SaleRequest, list[dict]]:  # noqa: ANN001
+def _receipt(session, conn, el) -> tuple[SaleRequest, list[dict]]:
     receipt = el.find(f"{{{NS}}}receipt")
     receipt_id = _text(receipt, "receiptId")
     if not receipt_id or len(receipt_id) > 100:
@@ -186,7 +186,7 @@ def _receipt(session, conn, el) -> tuple[SaleRequest, list[dict]]:  # noqa: ANN0
     return req, lines
 
 
-def _fill_quote(ret, receipt_id: str, quote: dict, repeated: bool = False) -> None:  # noqa: ANN001
+def _fill_quote(ret, receipt_id: str, quote: dict, repeated: bool = False) -> None:
     t, c = quote["totals"], quote.get("customer") or {}
     for name, value in (("receiptId", receipt_id), ("amount", _rub(t["amount"])), ("discount", _rub(t["discount"])),
                         ("levelDiscount", _rub(t["level_discount"])), ("bonusSpent", _rub(t["bonus_spent"])),
@@ -203,7 +203,7 @@ def _fill_quote(ret, receipt_id: str, quote: dict, repeated: bool = False) -> No
             _element(el, name, value)
 
 
-def op_calculate(session, conn, el):  # noqa: ANN001, ANN201
+def op_calculate(session, conn, el):
     from datetime import timedelta
     req, _ = _receipt(session, conn, el)
     quote = quote_and_hold(session, conn.tenant_id, SOURCE, req,
@@ -211,7 +211,7 @@ def op_calculate(session, conn, el):  # noqa: ANN001, ANN201
     return lambda ret: _fill_quote(ret, req.external_id, quote)
 
 
-def op_confirm(session, conn, el):  # noqa: ANN001, ANN201
+def op_confirm(session, conn, el):
     req, lines = _receipt(session, conn, el)
     body = operation_body("onec_soap_sale", req.external_id, [(p["id"], p["quantity"]) for p in lines],
                           customer=(req.customer or {}).get("id"), spend=req.spend or 0)
@@ -220,20 +220,20 @@ def op_confirm(session, conn, el):  # noqa: ANN001, ANN201
     return lambda ret: _fill_quote(ret, req.external_id, answer, repeated=not created)
 
 
-def op_cancel(session, conn, el):  # noqa: ANN001, ANN201
+def op_cancel(session, conn, el):
     receipt_id = _text(el, "receiptId")
     if not receipt_id:
         raise Fault("Укажите идентификатор чека receiptId.")
     ref = _customer_ref(session, conn, el, required=True)
     released = release_receipt_hold(session, conn.tenant_id, SOURCE, receipt_id, ref)
 
-    def fill(ret):  # noqa: ANN001, ANN202
+    def fill(ret):
         _element(ret, "receiptId", receipt_id)
         _element(ret, "released", _rub(released))
     return fill
 
 
-def op_refund(session, conn, el):  # noqa: ANN001, ANN201
+def op_refund(session, conn, el):
     refund_id, receipt_id = _text(el, "refundId"), _text(el, "receiptId")
     if not refund_id or not receipt_id:
         raise Fault("Укажите refundId и receiptId.")
@@ -248,7 +248,7 @@ def op_refund(session, conn, el):  # noqa: ANN001, ANN201
     answer, created = return_sale(session, conn.tenant_id, SOURCE, receipt_id, req, body)
     session.rollback()
 
-    def fill(ret):  # noqa: ANN001, ANN202
+    def fill(ret):
         for name, value in (("refundId", refund_id), ("receiptId", receipt_id),
                             ("amountReturned", _rub(answer["amount_returned"])),
                             ("bonusRestored", _rub(answer["bonus_spent_restored"])),
@@ -259,7 +259,7 @@ def op_refund(session, conn, el):  # noqa: ANN001, ANN201
     return fill
 
 
-def _fill_customer(session, conn, customer):  # noqa: ANN001, ANN202
+def _fill_customer(session, conn, customer):
     data = {"found": False, "customerId": "", "phone": "", "card": "", "name": "", "email": "",
             "balance": "0.00", "pending": "0.00", "level": ""}
     if customer is not None:
@@ -272,7 +272,7 @@ def _fill_customer(session, conn, customer):  # noqa: ANN001, ANN202
     return lambda ret: [_element(ret, k, v) for k, v in data.items()]
 
 
-def op_find(session, conn, el):  # noqa: ANN001, ANN201
+def op_find(session, conn, el):
     card, phone = _text(el, "card"), _text(el, "phone")
     if not card and not phone:
         raise Fault("Укажите карту (card) или телефон (phone) клиента.")
@@ -280,7 +280,7 @@ def op_find(session, conn, el):  # noqa: ANN001, ANN201
     return _fill_customer(session, conn, customer)
 
 
-def op_register(session, conn, el):  # noqa: ANN001, ANN201
+def op_register(session, conn, el):
     birth = _text(el, "birthDate")
     try:
         birth_date = date.fromisoformat(birth[:10]) if birth else None
@@ -298,12 +298,12 @@ def op_register(session, conn, el):  # noqa: ANN001, ANN201
 
 HANDLERS = {"Calculate": op_calculate, "Confirm": op_confirm, "Cancel": op_cancel, "Refund": op_refund,
             "FindCustomer": op_find, "RegisterCustomer": op_register, "GetBalance": op_find}
-assert set(HANDLERS) == set(OPERATIONS)
+assert set(HANDLERS) == set(OPERATIONS)  # noqa: S101 - an invariant of the code itself, not input validation
 
 
 @bp.route("/<connection_id>/ws/loyalty", methods=["GET", "POST"])
 @bp.route("/<connection_id>/ws/loyalty.1cws", methods=["GET", "POST"])
-def service(connection_id: str):  # noqa: ANN201
+def service(connection_id: str):
     session = db.session
     conn = authenticated(session, connection_id)
     if conn is None:
@@ -352,7 +352,7 @@ def service(connection_id: str):  # noqa: ANN201
     except DomainError as exc:
         session.rollback()
         return fault(version, exc.message, True)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         if database_unavailable(exc):
             raise   # the app answers 503 with Retry-After in this surface's format
         log.exception("1С SOAP call failed")

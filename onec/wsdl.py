@@ -113,7 +113,8 @@ SCHEMA = f"""<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:tns="{
   <xs:element name="Refund"><xs:complexType><xs:sequence>
     <xs:element name="refundId" type="xs:string"/>
     <xs:element name="receiptId" type="xs:string"/>
-    <xs:element name="line" type="tns:RefundLine" minOccurs="0" maxOccurs="unbounded"/></xs:sequence></xs:complexType></xs:element>
+    <xs:element name="line" type="tns:RefundLine" minOccurs="0" maxOccurs="unbounded"/>
+    </xs:sequence></xs:complexType></xs:element>
   <xs:element name="RefundResponse"><xs:complexType><xs:sequence>
     <xs:element name="return" type="tns:RefundResult"/></xs:sequence></xs:complexType></xs:element>
   <xs:element name="FindCustomer"><xs:complexType><xs:sequence>

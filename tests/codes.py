@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 
-def last_code_message(session, tenant_id: str):  # noqa: ANN001, ANN201
+def last_code_message(session, tenant_id: str):
     from hub.notify.models import OutboxMessage
     session.expire_all()
     msg = session.scalars(select(OutboxMessage).where(
@@ -15,9 +15,9 @@ def last_code_message(session, tenant_id: str):  # noqa: ANN001, ANN201
     return msg
 
 
-def code_of(msg) -> str:  # noqa: ANN001
+def code_of(msg) -> str:
     """The code a message carries (asserting it is stored masked)."""
-    from connectors.secrets import decrypt
+    from hub.secrets import decrypt
     from hub.notify.outbox import CODE_MASK, CODE_SECRET
     assert msg.status != "suppressed", msg.reason
     assert msg.context["code"] == CODE_MASK and CODE_MASK in msg.text
@@ -26,5 +26,5 @@ def code_of(msg) -> str:  # noqa: ANN001
     return code
 
 
-def last_code(session, tenant_id: str) -> str:  # noqa: ANN001
+def last_code(session, tenant_id: str) -> str:
     return code_of(last_code_message(session, tenant_id))

@@ -46,7 +46,7 @@ def pg_engine():
         admin = admin_engine()
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         if os.environ.get("CI"):
             raise
         pytest.skip(f"PostgreSQL is not reachable: {exc}")
@@ -164,7 +164,7 @@ class Api:
         self.client = client
         self.headers = {"Authorization": f"Bearer {key}"}
 
-    def _call(self, method, url, json=None, headers=None):  # noqa: ANN001
+    def _call(self, method, url, json=None, headers=None):
         return getattr(self.client, method)(url, json=json, headers={**self.headers, **(headers or {})})
 
     def get(self, url, **kw):

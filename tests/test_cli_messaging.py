@@ -26,18 +26,18 @@ class Kopilka:
         self.env = env
         self.tenant = ""
 
-    def __call__(self, *args, input=None, env=None):  # noqa: A002, ANN001
+    def __call__(self, *args, input=None, env=None):
         result = CliRunner().invoke(main, [str(a) for a in args], env={**self.env, **(env or {})}, input=input)
         db.session.remove()
         if result.exception and not isinstance(result.exception, SystemExit):
             raise result.exception
         return result
 
-    def t(self, *args, **kw):  # noqa: ANN002, ANN003
+    def t(self, *args, **kw):
         """A command of this test's tenant."""
         return self(*args, "--tenant", self.tenant, **kw)
 
-    def rows(self, model, *where):  # noqa: ANN001, ANN002
+    def rows(self, model, *where):
         out = db.session.scalars(select(model).where(model.tenant_id == self.tenant, *where)).all()
         db.session.remove()
         return out
@@ -186,7 +186,7 @@ def test_quiet_hours_and_the_message_log(kp):
     assert kp.t("messages", "log", "--since", "вчера").exit_code == 2
 
 
-def _settings(kp) -> dict:  # noqa: ANN001
+def _settings(kp) -> dict:
     rows = kp.rows(AutomationSettings)
     return rows[0].settings if rows else {}
 
@@ -314,7 +314,7 @@ def test_other_tenants_things_are_not_found(kp):
     refused(kp("messages", "templates", "--tenant", "нет такой организации"), "не найдена")
 
 
-def test_settings_and_the_bots_webhook(kp):  # noqa: ANN001
+def test_settings_and_the_bots_webhook(kp):
     import responses as rsps_lib
     out = kp.t("messages", "settings", "--sms-fallback", "on", "--sms-part-price", "3,50",
                "--review-requests", "on", "--codes-per-ip-hour", "40")

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, select
 
 from connectors import registry
-from connectors.secrets import Undecryptable, decrypt, encrypt, generate_key
+from hub.secrets import Undecryptable, decrypt, encrypt, generate_key
 from hub.cli.main import main
 from hub.config import Config
 from hub.connections.models import Connection
@@ -123,7 +123,7 @@ def test_connection_list_answers_with_an_unreadable_connection(api, session, ten
 
 def test_evotor_user_verify_with_unreadable_credentials(app, client, session, tenant, monkeypatch):
     """A linked Evotor user whose stored token no key opens gets a fresh token, not a 500."""
-    from connectors.secrets import token_hash
+    from hub.secrets import token_hash
     monkeypatch.setitem(app.config, "EVOTOR_APP_TOKEN", APP_TOKEN)
     conn = Connection(tenant_id=tenant["id"], kind="evotor", external_account=USER_ID,
                       credentials=_unreadable({"user_token": "old", "cloud_token": "c"}),

@@ -40,7 +40,7 @@ def _stop(proc: subprocess.Popen) -> None:
 def test_fifty_requests_right_after_start_on_postgres(pg_engine, pg_sessions, tmp_path):
     """The master migrates before forking; every worker must open connections of its own.
     (Before the fix the workers shared the master's pooled connection: 500s right after start.)"""
-    from connectors.secrets import generate_key
+    from hub.secrets import generate_key
     from hub.tenants.operations import create_tenant
     session = pg_sessions()
     tenant, key = create_tenant(session, "Сервер")
@@ -101,7 +101,7 @@ def test_port_in_use_is_one_line_without_banner(tmp_path):
 def test_unreachable_database_is_one_line(tmp_path):
     env = {"DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:{_free_port()}/kopilka",
            "SECRET_KEY": "s", "KOPILKA_ENCRYPTION_KEY": "",  "KOPILKA_HOME": str(tmp_path)}
-    from connectors.secrets import generate_key
+    from hub.secrets import generate_key
     env["KOPILKA_ENCRYPTION_KEY"] = generate_key()
     result = CliRunner().invoke(main, ["serve", "--port", str(_free_port())], env=env)
     assert result.exit_code == 1, result.output
@@ -156,7 +156,7 @@ def test_embedded_default_needs_no_secrets_and_banner_shows_demo_tenant(tmp_path
     assert "API-ключ демо-магазина: kp_" in result.stdout
     # The cabinets' doors with a demo owner and cashier who can sign in; the same on a restart.
     import re
-    from hub.web.ui.auth import LoginRefused, authenticate  # noqa: F401
+    from hub.web.ui.auth import authenticate
     found = re.findall(r"/(cabinet|cashier)/  вход (\S+), пароль (\S+)", result.stdout)
     assert [door for door, _, _ in found] == ["cabinet", "cashier"], result.stdout
     assert f"/my/{tenant.id}/" in result.stdout
@@ -177,14 +177,14 @@ def test_embedded_default_needs_no_secrets_and_banner_shows_demo_tenant(tmp_path
     assert "периодические проверки" in result.stdout and "каждые 15 минут" in result.stdout
 
     class Child:
-        def __init__(self, args, **kwargs):  # noqa: ANN001, ANN003
+        def __init__(self, args, **kwargs):
             self.args, self.stopped = args, False
             children.append(self)
 
         def terminate(self) -> None:
             self.stopped = True
 
-        def wait(self, timeout=None):  # noqa: ANN001, ANN202
+        def wait(self, timeout=None):
             return 0
     children: list = []
     monkeypatch.setattr("subprocess.Popen", Child)

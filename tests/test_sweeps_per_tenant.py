@@ -21,7 +21,7 @@ def test_every_registered_sweep_can_run_for_one_tenant() -> None:
     assert cannot == []
 
 
-def test_inbox_retries_for_one_tenant_leave_the_others_waiting(session) -> None:  # noqa: ANN001
+def test_inbox_retries_for_one_tenant_leave_the_others_waiting(session) -> None:
     a, _ = create_tenant(session, "Инбокс А")
     b, _ = create_tenant(session, "Инбокс Б")
     session.commit()

@@ -18,7 +18,7 @@ class CustomerRefSchema(Schema):
     id = fields.String(validate=validate.Length(min=1, max=36))
 
     @validates_schema
-    def _one(self, data, **kwargs):  # noqa: ANN001
+    def _one(self, data, **kwargs):
         if len(data) != 1:
             raise ValidationError("Укажите ровно одно из полей: phone, card, id.", "_schema")
 
@@ -67,7 +67,7 @@ class ReceiptInSchema(Schema):
                                    "sale refunds them first")})
 
     @validates_schema
-    def _positions(self, data, **kwargs):  # noqa: ANN001
+    def _positions(self, data, **kwargs):
         ids = [p["id"] for p in data.get("positions") or []]
         if len(set(ids)) != len(ids):
             raise ValidationError("Номера позиций (id) в чеке не должны повторяться.", "positions")
@@ -97,7 +97,7 @@ class ReturnInSchema(Schema):
                             max_length=MAX_POSITIONS)
 
     @validates_schema
-    def _unique(self, data, **kwargs):  # noqa: ANN001
+    def _unique(self, data, **kwargs):
         ids = [p["id"] for p in data.get("positions") or []]
         if len(set(ids)) != len(ids):
             raise ValidationError("Каждая позиция — один раз в возврате.", "positions")

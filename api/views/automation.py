@@ -28,7 +28,7 @@ blp = Blueprint("automation", __name__, url_prefix="/api/v1/automation",
                 description="Automation: gift bonuses, win-back chains, segments, referrals, mailings")
 
 
-def register(api) -> None:  # noqa: ANN001
+def register(api) -> None:
     """Register the blueprint with the API's own guards (one line in api/__init__.py)."""
     blp.before_request(reject_unstorable_url)
     blp.before_request(require_tenant)
@@ -158,7 +158,7 @@ class ReferralCode(MethodView):
                 "link": referrals.invitation_link(request.host_url, g.tenant_id, code)}
 
 
-def _mailing_out(m, estimate: dict | None = None, queued: int | None = None) -> dict:  # noqa: ANN001
+def _mailing_out(m, estimate: dict | None = None, queued: int | None = None) -> dict:
     out = {"id": m.id, "name": m.name, "audience": m.audience, "text": m.text, "gift": m.gift,
            "scheduled_at": m.scheduled_at, "status": m.status, "recipients": m.recipients,
            "estimated_cost": m.estimated_cost, "sent_at": m.sent_at}

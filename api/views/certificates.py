@@ -22,7 +22,7 @@ ISSUE, ACTIVATE, REDEEM, REFUND, BLOCK = (CertificateIssueSchema(), CertificateA
                                           CertificateBlockSchema())
 
 
-def _moment(data: dict):  # noqa: ANN202
+def _moment(data: dict):
     return parse_moment(data.get("moment"), get_program(db.session, g.tenant_id).timezone, utcnow())
 
 

@@ -11,14 +11,16 @@ from api.schemas.customers import (
 from hub.extensions import db
 from hub.moments import parse_moment, utcnow
 from hub.customers.bonuses import adjust_bonuses
-from hub.customers.operations import find_customers, get_customer, ledger_entries, register_customer, summarize, update_customer
+from hub.customers.operations import (
+    find_customers, get_customer, ledger_entries, register_customer, summarize, update_customer,
+)
 from hub.programs.operations import get_program
 
 blp = Blueprint("customers", __name__, url_prefix="/api/v1/customers",
                 description="Loyalty-program participants")
 
 
-def customer_out(customer, moment=None) -> dict:  # noqa: ANN001
+def customer_out(customer, moment=None) -> dict:
     s = summarize(db.session, g.tenant_id, customer, moment or utcnow())
     c = customer
     return {

@@ -6,7 +6,7 @@ from flask.views import MethodView
 from sqlalchemy import select
 
 from api.parsing import Blueprint
-from connectors.numbers import kopecks_json
+from hub.money import kopecks_json
 from api.schemas.notify import (ChannelInSchema, ChannelListSchema, ChannelSchema, MessageListSchema,
                                 MessageQuerySchema, MessageSchema, NotifySettingsInSchema, NotifySettingsSchema,
                                 PreviewInSchema,

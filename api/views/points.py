@@ -29,7 +29,7 @@ class PointListSchema(Schema):
     items = fields.List(fields.Nested(PointSchema))
 
 
-def _resource(model):  # noqa: ANN001, ANN202
+def _resource(model):
     class Points(MethodView):
         @blp.response(200, PointListSchema)
         def get(self):

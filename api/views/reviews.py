@@ -14,7 +14,7 @@ from api.schemas.base import Schema
 from hub.extensions import db
 from hub.reviews.models import Review
 from hub.reviews.operations import RATINGS, review_query, summary
-from hub.web.ui.paging import newest_first
+from hub.paging import newest_first
 
 blp = Blueprint("reviews", __name__, url_prefix="/api/v1",
                 description="Reviews of purchases left by participants in their cabinet")

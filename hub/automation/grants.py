@@ -52,7 +52,7 @@ def window_start(since: datetime | None, at: datetime) -> datetime:
     return max(since, at - CATCH_UP) if since else at - CATCH_UP
 
 
-def _insert(session: Session):  # noqa: ANN202
+def _insert(session: Session):
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
@@ -86,11 +86,11 @@ def validity(program: Program, level_code: str | None, at: datetime, valid_days:
     return active_from, expiry_from(program, level, active_from)
 
 
-def last_valid_day(expires_at: datetime | None, tz: str):  # noqa: ANN201
+def last_valid_day(expires_at: datetime | None, tz: str):
     return None if expires_at is None else local_date(expires_at - timedelta(microseconds=1), tz)
 
 
-def _ledger(session: Session, program: Program, ev, customer: Customer, at: datetime,  # noqa: ANN001
+def _ledger(session: Session, program: Program, ev, customer: Customer, at: datetime,
             locked: dict) -> dict:
     """The occurrence's ledger part (a gift lot, a referral reward or its take-back); returns
     the event's new column values and the message context."""

@@ -36,6 +36,12 @@ from hub.programs.operations import get_program
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"     # no 0/O, 1/I
 
 
+def _share(reward: int, paid: int, part: int) -> int:
+    """The part of a reward earned by `part` of what was paid (cumulative, so partial returns
+    add up to the whole reward exactly)."""
+    return reward if paid <= 0 or part >= paid else reward * part // paid
+
+
 def referral_code(session: Session, tenant_id: str, customer_id: str) -> str:
     """The customer's code (made on first request; unique within the tenant)."""
     get_customer(session, tenant_id, customer_id)
@@ -195,8 +201,7 @@ def reversals(session: Session, tenant_id: str, at: datetime) -> int:
         for ev in earned:
             level = ev.occurrence.rsplit(":", 1)[1]
             # Cumulative shares, so partial returns add up to the whole reward exactly.
-            share = lambda part: ev.amount if paid <= 0 or part >= paid else ev.amount * part // paid  # noqa: E731
-            amount = share(upto) - share(before)
+            amount = _share(ev.amount, paid, upto) - _share(ev.amount, paid, before)
             if amount > 0:
                 out.append({"customer_id": ev.customer_id, "occurrence": f"{ret_id}:{level}",
                             "amount": amount, "receipt_id": receipt_id, "context": {"return_id": ret_id}})

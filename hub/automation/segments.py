@@ -85,7 +85,7 @@ def _cutoffs(at: datetime, tz: str, t: int) -> tuple[datetime, datetime, datetim
     return tuple(local_day_start(today - timedelta(days=k * t), tz) for k in (2, 4, 8))  # type: ignore[return-value]
 
 
-def segment_expr(at: datetime, tz: str, t: int, core: int):  # noqa: ANN201
+def segment_expr(at: datetime, tz: str, t: int, core: int):
     """The CASE that names a customer's recency segment (first match wins)."""
     c2, c4, c8 = _cutoffs(at, tz, t)
     last, n = Customer.last_purchase_at, Customer.purchase_count
@@ -112,7 +112,7 @@ def _state_row(session: Session, tenant_id: str) -> AutomationSettings:
     return row
 
 
-def recompute(session: Session, tenant_id: str, tz: str, at: datetime, progress=None,  # noqa: ANN001
+def recompute(session: Session, tenant_id: str, tz: str, at: datetime, progress=None,
               full: bool = False) -> int:
     """Rewrite the tenant's recency segments; returns how many existing rows changed.
 
@@ -252,7 +252,7 @@ def _years_ago(today: date, years: int) -> date:
         return today.replace(year=today.year - years, day=28)
 
 
-def mmdd(column):  # noqa: ANN001, ANN201
+def mmdd(column):
     return extract("month", column) * 100 + extract("day", column)
 
 
@@ -338,7 +338,7 @@ def conditions(session: Session, tenant_id: str, filters: dict, at: datetime, tz
     return out
 
 
-def members(session: Session, tenant_id: str, filters: dict, at: datetime, tz: str):  # noqa: ANN201
+def members(session: Session, tenant_id: str, filters: dict, at: datetime, tz: str):
     return select(Customer).where(*conditions(session, tenant_id, filters, at, tz))
 
 

@@ -39,7 +39,7 @@ def _fail(field: str, message: str, detail: str) -> None:
     raise Invalid("invalid_automation_settings", message, {field: [detail]})
 
 
-def _int(value, field: str, lo: int, hi: int, *, optional: bool = False) -> int | None:  # noqa: ANN001
+def _int(value, field: str, lo: int, hi: int, *, optional: bool = False) -> int | None:
     if value is None and optional:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
@@ -47,7 +47,7 @@ def _int(value, field: str, lo: int, hi: int, *, optional: bool = False) -> int 
     return value
 
 
-def _percent(value, field: str) -> str:  # noqa: ANN001
+def _percent(value, field: str) -> str:
     try:
         number = Decimal(str(value))
     except (InvalidOperation, ValueError):

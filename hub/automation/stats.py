@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from hub.notify.models import OutboxMessage
 from hub.ledger.models import Lot, LotDraw, Posting
 from hub.receipts.models import Receipt
 from hub.automation.models import MechanicEvent
@@ -59,10 +60,6 @@ def mechanic_stats(session: Session, tenant_id: str, since: datetime, until: dat
 
 
 def _message_cost(session: Session, tenant_id: str, key: str) -> int:
-    try:
-        from hub.notify.models import OutboxMessage
-    except ImportError:         # pragma: no cover
-        return 0
     row = session.execute(select(OutboxMessage.cost, OutboxMessage.expected_cost)
                           .where(OutboxMessage.tenant_id == tenant_id, OutboxMessage.dedupe_key == key)).first()
     if row is None:

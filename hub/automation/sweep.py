@@ -67,7 +67,7 @@ def run(session: Session, at: datetime, tenant_ids: list[str] | None = None,
         try:
             for key, n in run_tenant(session, tid, at, progress).items():
                 total[key] = total.get(key, 0) + n
-        except Exception as exc:  # noqa: BLE001 - one tenant's failure must not stop the others
+        except Exception as exc:  # one tenant's failure must not stop the others
             session.rollback()
             log.exception("automation failed for tenant %s", tid)
             errors.append({"tenant_id": tid, "error": str(exc)[:200]})

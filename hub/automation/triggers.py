@@ -29,7 +29,7 @@ from hub.receipts.models import Receipt
 from hub.automation.models import MechanicEvent
 
 
-def _not_claimed(tenant_id: str, mechanic: str, occurrence) -> object:  # noqa: ANN001
+def _not_claimed(tenant_id: str, mechanic: str, occurrence) -> object:
     return ~exists().where(MechanicEvent.tenant_id == tenant_id, MechanicEvent.mechanic == mechanic,
                            MechanicEvent.customer_id == Customer.id, MechanicEvent.occurrence == occurrence)
 

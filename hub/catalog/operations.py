@@ -28,7 +28,7 @@ MAX_NAME = 300
 PRODUCT_FIELDS = ("name", "article", "barcodes", "groups", "price")
 
 
-def _insert(session: Session, model):  # noqa: ANN001, ANN202
+def _insert(session: Session, model):
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
@@ -36,7 +36,7 @@ def _insert(session: Session, model):  # noqa: ANN001, ANN202
     return insert(model)
 
 
-def _upsert(session: Session, model, rows: list[dict], fields: Iterable[str]) -> int:  # noqa: ANN001
+def _upsert(session: Session, model, rows: list[dict], fields: Iterable[str]) -> int:
     """INSERT … ON CONFLICT (tenant_id, external_id) DO UPDATE, one statement per batch.
 
     The last row wins when a batch names one id twice (a partial export may repeat it)."""
@@ -55,7 +55,7 @@ def _upsert(session: Session, model, rows: list[dict], fields: Iterable[str]) ->
     return len(rows)
 
 
-def _clip(value, limit: int) -> str | None:  # noqa: ANN001
+def _clip(value, limit: int) -> str | None:
     if value is None:
         return None
     value = str(value).strip()

@@ -13,12 +13,13 @@ import click
 from sqlalchemy import func, select
 
 from hub.clock import utcnow
-from connectors.cli import cli as connection_commands
+from hub.cli.connections import cli as connection_commands
 from evotor.cli import cli as evotor_commands
+from hub.adapters import wire
 from hub.cli import mechanics, messages, users, wallet
 from moysklad.cli import cli as moysklad_commands
 from onec.cli import cli as onec_commands
-from hub.cli.support import CliError, _moment, _table, configure_database, parse_since, resolve_tenant_id, schema_missing
+from hub.cli.support import CliError, _moment, _table, configure_database, resolve_tenant_id, schema_missing
 from hub.config import Config
 from hub.extensions import db
 from hub.text import plural
@@ -28,28 +29,27 @@ from hub.jobs.tasks import run_periodically
 from hub.db import upgrade
 from hub.app import create_app
 from hub.tenants.operations import revoke_api_key
-import connectors.registry
-from connectors.secrets import rotate_all
+from hub.secrets import rotate_all
 from hub.sweeps import run_due
 from hub.certificates.models import GiftCertificate
 from hub.errors import DomainError
 from hub.ledger.models import Account
 from hub.unavailable import database_unavailable
-from connectors.secrets import KeyNotConfigured
+from hub.secrets import KeyNotConfigured
 from hub.ledger import check_certificates, check_ledger
 from hub.jobs import worker_queue
 from hub.config import encryption_key_problem
 from hub.jobs.tasks import run_automation
 from hub.tenants.operations import create_tenant
 from hub.jobs import get_queue
-from hub.tenants.operations import create_tenant, tenant_for_key
+from hub.tenants.operations import tenant_for_key
 from hub.config import database_url_problem
 from hub.programs.operations import put_program
 from hub.tenants.models import Tenant
 from hub.tenants.operations import list_api_keys
 from hub.notify.registry import channel_rows, configure
 from hub.tenants.operations import list_tenants
-from connectors.secrets import generate_key
+from hub.secrets import generate_key
 from hub.web import demo_key_path
 
 
@@ -58,7 +58,7 @@ def database_place(url: str) -> str:
     from sqlalchemy.engine import make_url
     try:
         parsed = make_url(url)
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - an unreadable URL is shown as "?"
         return "?"
     if parsed.get_backend_name() == "sqlite":
         return parsed.database or "память"
@@ -94,7 +94,7 @@ class HubGroup(click.Group):
     encryption key or a refused business rule end any command with one clear line, never a
     traceback."""
 
-    def invoke(self, ctx: click.Context):  # noqa: ANN201
+    def invoke(self, ctx: click.Context):
         from alembic.util.exc import CommandError as AlembicError
         from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
         from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -102,9 +102,9 @@ class HubGroup(click.Group):
         try:
             from redis.exceptions import ConnectionError as RedisError
             from redis.exceptions import TimeoutError as RedisTimeout
-            RedisError = (RedisError, RedisTimeout)  # noqa: N806
+            RedisError = (RedisError, RedisTimeout)
         except ImportError:                     # redis is optional: nothing of it can be raised
-            RedisError = ()  # noqa: N806
+            RedisError = ()
         try:
             return super().invoke(ctx)
         except (ArgumentError, NoSuchModuleError):
@@ -164,6 +164,7 @@ DEMO_PROGRAM = {
 @click.group(cls=HubGroup)
 def main() -> None:
     """Копилка: программы лояльности и хаб интеграций с кассами."""
+    wire()      # every command runs with the sweeps, inbox handlers and encrypted columns registered
 
 
 @main.group("db")
@@ -206,7 +207,7 @@ def _demo(config: Config) -> tuple[str | None, str | None]:
         db.session.remove()
 
 
-def _demo_channel(session, tenant_id: str | None) -> None:  # noqa: ANN001
+def _demo_channel(session, tenant_id: str | None) -> None:
     """The demo tenant without an SMS channel gets the console one: one-time codes (the
     cashier's registration, the participant's login) are printed on this console, so a
     newcomer can sign in without an SMS provider. A channel the owner set up stays."""
@@ -287,7 +288,7 @@ def serve(host: str, port: int, workers: int | None) -> None:
     db.session.remove()
     db.engine.dispose()
     shown = host if ":" not in host else f"[{host}]"
-    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else shown}:{port}"
+    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else shown}:{port}"  # noqa: S104 - the server binds where the owner asks (--host)
     click.echo(f"Копилка запущена: {base}")
     click.echo(f"  Справочник API:     {base}/api/v1/docs")
     click.echo(f"  OpenAPI:            {base}/api/v1/openapi.json")
@@ -315,22 +316,22 @@ def serve(host: str, port: int, workers: int | None) -> None:
         return
     sqlite = config.embedded
 
-    def post_fork(server, worker):  # noqa: ANN001, ARG001
+    def post_fork(server, worker):
         if db.engine is not None:
             db.engine.dispose(close=False)      # the parent's pooled connections are not ours
 
     scheduler: list = []
 
-    def when_ready(server):  # noqa: ANN001, ARG001
+    def when_ready(server):
         # Without Redis nobody else runs the periodic sweeps. A child process, not a thread:
         # gunicorn forks workers from this process at any time, and a fork must not copy a
         # thread that is half-way through the ORM.
         if not config.REDIS_URL:
             import subprocess
-            scheduler.append(subprocess.Popen([sys.executable, "-m", "hub.cli.main", "automation", "schedule",
+            scheduler.append(subprocess.Popen([sys.executable, "-m", "hub.cli.main", "automation", "schedule",  # noqa: S603 - our own interpreter and arguments
                                                "--parent", str(os.getpid())]))
 
-    def on_exit(server):  # noqa: ANN001, ARG001
+    def on_exit(server):
         for proc in scheduler:
             proc.terminate()
             proc.wait(timeout=30)

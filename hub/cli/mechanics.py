@@ -37,8 +37,6 @@ from api.schemas.automation import ChainSchema
 from hub.automation.models import WinbackChain
 from hub.automation.chains import get_chain
 from hub.automation.segments import get_segment
-from api.schemas.automation import MailingInSchema
-from hub.automation import mailings
 from hub.cli.support import parse_since
 from hub.automation.chains import average_check, propose_gift
 from api.schemas.automation import ReferralSettingsSchema
@@ -48,7 +46,7 @@ from hub.automation.models import Segment
 TENANT_HELP = "ID или название организации"
 
 
-def _tenant_option(f):  # noqa: ANN001, ANN202
+def _tenant_option(f):
     return click.option("--tenant", "tenant_ref", required=True, help=TENANT_HELP)(f)
 
 
@@ -87,7 +85,7 @@ def _param(key: str) -> str:
     return "f_" + key
 
 
-def audience_options(f):  # noqa: ANN001, ANN202
+def audience_options(f):
     for option, key, kind, help_text in reversed(AUDIENCE):
         f = click.option(option, _param(key), multiple=kind == "list", default=None, help=help_text)(f)
     return f
@@ -153,7 +151,7 @@ def segment_group() -> None:
     """Свои сегменты: фильтры по уровню, тегам, полу, возрасту, покупкам, балансу."""
 
 
-def _segment_row(session, tid: str, seg) -> dict:  # noqa: ANN001
+def _segment_row(session, tid: str, seg) -> dict:
     return {"id": seg.id, "name": seg.name, "filters": seg.filters, "created_at": seg.created_at,
             "count": count_members(session, tid, seg.filters, utcnow(), get_program(session, tid).timezone)}
 
@@ -184,7 +182,7 @@ def segment_list(tenant_ref: str, as_json: bool) -> None:
 @_tenant_option
 @click.option("--name", required=True, help="название сегмента")
 @audience_options
-def segment_add(tenant_ref: str, name: str, **filters) -> None:  # noqa: ANN003
+def segment_add(tenant_ref: str, name: str, **filters) -> None:
     """Создать сегмент по фильтрам (условия складываются через И)."""
     data = load(SegmentInSchema(), {"name": name, "filters": audience_body(filters)}, AUDIENCE_LABELS)
     session = _session()
@@ -206,7 +204,7 @@ def segment_remove(tenant_ref: str, segment_id: str) -> None:
     _delete(get_segment, tenant_ref, segment_id, "Сегмент «{}» удалён.")
 
 
-def _delete(getter, tenant_ref: str, row_id: str, done: str) -> None:  # noqa: ANN001
+def _delete(getter, tenant_ref: str, row_id: str, done: str) -> None:
     """Delete the tenant's row that `getter` finds (its NotFound otherwise)."""
     session = _session()
     row = getter(session, _tenant(tenant_ref), row_id)
@@ -218,7 +216,7 @@ def _delete(getter, tenant_ref: str, row_id: str, done: str) -> None:  # noqa: A
 
 # --- gift triggers, warnings and referral settings (one settings document) ----------------------
 
-def _save_settings(session, tid: str, change, labels: dict | None = None) -> dict:  # noqa: ANN001
+def _save_settings(session, tid: str, change, labels: dict | None = None) -> dict:
     """Load the tenant's settings in the API's form (roubles), let `change` edit the document,
     load it back through AutomationSettingsSchema and save it with the hub's validation."""
     doc = AutomationSettingsSchema().dump(auto_settings.load(session, tid))
@@ -537,7 +535,7 @@ def chains_list(tenant_ref: str, as_json: bool) -> None:
               help="ДНЕЙ[:БОНУСОВ[:ДЕЙСТВУЕТ_ДНЕЙ[:ТЕКСТ]]], например 66:100:7 (можно несколько)")
 @click.option("--off", "disabled", is_flag=True, help="сохранить выключенной")
 @audience_options
-def chains_add(tenant_ref: str, name: str, steps: tuple, disabled: bool, **filters) -> None:  # noqa: ANN003
+def chains_add(tenant_ref: str, name: str, steps: tuple, disabled: bool, **filters) -> None:
     """Новая цепочка реанимации для аудитории (по умолчанию — все клиенты)."""
     body = {"name": name, "enabled": not disabled, "audience": audience_body(filters),
             "steps": [_step_body(s) for s in steps]}
@@ -565,7 +563,7 @@ def mailings_group() -> None:
     """Рассылки по сегменту: оценка стоимости, создание, отправка."""
 
 
-def _mailing_body(name: str | None, text: str | None, file, gift: str | None,  # noqa: ANN001
+def _mailing_body(name: str | None, text: str | None, file, gift: str | None,
                   gift_valid_days: str | None, at: str | None, filters: dict) -> dict:
     body = {"text": read_text(text, file), "audience": audience_body(filters)}
     if name is not None:
@@ -588,7 +586,7 @@ def _estimate_text(est: dict) -> str:
             f"SMS: {plural(est['sms_parts'], 'часть', 'части', 'частей')}, ≈ {rub(est['estimated_cost'])}.")
 
 
-def _mailing_options(f):  # noqa: ANN001, ANN202
+def _mailing_options(f):
     f = audience_options(f)
     for decorator in reversed((
             click.option("--text", default=None, help="текст рассылки с подстановками {name}, {balance}…"),
@@ -604,8 +602,8 @@ def _mailing_options(f):  # noqa: ANN001, ANN202
 @_tenant_option
 @_mailing_options
 @json_option()
-def mailings_estimate(tenant_ref: str, text: str | None, file, gift: str | None,  # noqa: ANN001
-                      gift_valid_days: str | None, as_json: bool, **filters) -> None:  # noqa: ANN003
+def mailings_estimate(tenant_ref: str, text: str | None, file, gift: str | None,
+                      gift_valid_days: str | None, as_json: bool, **filters) -> None:
     """Сколько клиентов получат рассылку и сколько она будет стоить; ничего не сохраняется."""
     data = load(MailingInSchema(), _mailing_body(None, text, file, gift, gift_valid_days, None, filters),
                 MAILING_LABELS)
@@ -625,8 +623,8 @@ def mailings_estimate(tenant_ref: str, text: str | None, file, gift: str | None,
 @click.option("--name", default="Рассылка", show_default=True, help="название рассылки")
 @_mailing_options
 @click.option("--at", default=None, help="отправить в этот момент (ISO 8601); без него — черновик")
-def mailings_create(tenant_ref: str, name: str, text: str | None, file, gift: str | None,  # noqa: ANN001
-                    gift_valid_days: str | None, at: str | None, **filters) -> None:  # noqa: ANN003
+def mailings_create(tenant_ref: str, name: str, text: str | None, file, gift: str | None,
+                    gift_valid_days: str | None, at: str | None, **filters) -> None:
     """Создать рассылку (черновик или запланированную) и показать оценку стоимости."""
     data = load(MailingInSchema(), _mailing_body(name, text, file, gift, gift_valid_days, at, filters),
                 MAILING_LABELS)

@@ -30,22 +30,19 @@ from hub.cli.support import CliError
 from hub.cli.support import _moment
 from hub.notify.templates import PLACEHOLDERS
 from hub.config import Config
-from hub.notify import catalog, rules
+from hub.notify import rules
 from api.schemas.notify import MessageListSchema, MessageQuerySchema
 from api.schemas.notify import TemplateListSchema
-from connectors.numbers import kopecks_json
+from hub.money import kopecks_json
 from hub.cli.support import parse_since
 from api.schemas.notify import NotifySettingsInSchema, NotifySettingsSchema
 from api.schemas.notify import ChannelInSchema
 from api.schemas.notify import TemplateSchema
 from hub.notify.models import OutboxMessage
-from hub.notify import rules
 from hub.engine.text import rub as number
-from hub.notify.channels import CHANNEL_OF, CHANNELS, PROVIDERS
+from hub.notify.channels import PROVIDERS
 from hub.notify.registry import REQUIRED_CREDENTIALS
 from hub.web.cabinet.messages import MESSAGE_STATUSES
-from api.schemas.notify import NotifySettingsInSchema
-from hub.notify import registry, rules
 
 TENANT_HELP = "ID или название организации"
 
@@ -66,7 +63,7 @@ def rub(kopecks: int | None) -> str:
     return number(int(kopecks or 0)) + " ₽"
 
 
-def moment(value) -> str:  # noqa: ANN001
+def moment(value) -> str:
     return _moment(value)
 
 
@@ -74,7 +71,7 @@ def table(rows: list[list], header: list[str]) -> None:
     _table([[str(v) for v in r] for r in rows], header)
 
 
-def _flatten(messages, path: tuple = ()) -> list[tuple[tuple, str]]:  # noqa: ANN001
+def _flatten(messages, path: tuple = ()) -> list[tuple[tuple, str]]:
     if isinstance(messages, dict):
         return [item for key, value in messages.items() for item in _flatten(value, path + (key,))]
     if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
@@ -84,7 +81,7 @@ def _flatten(messages, path: tuple = ()) -> list[tuple[tuple, str]]:  # noqa: AN
     return [(path, str(messages))]
 
 
-def load(schema, data: dict, labels: dict | None = None) -> dict:  # noqa: ANN001
+def load(schema, data: dict, labels: dict | None = None) -> dict:
     """`data` through an API schema (its Russian messages): the loaded dict, or one line
     naming the options at fault ("--valid-days: Должно быть не больше 3650.")."""
     from marshmallow import ValidationError
@@ -106,15 +103,15 @@ def money_text(value: str | None) -> str | None:
     return None if value is None else value.replace("\u00a0", "").replace(" ", "").replace(",", ".").rstrip("₽р")
 
 
-def json_option(what: str = "как API"):  # noqa: ANN201
+def json_option(what: str = "как API"):
     return click.option("--json", "as_json", is_flag=True, help=f"вывести JSON ({what})")
 
 
-def dump_json(schema, data) -> None:  # noqa: ANN001
+def dump_json(schema, data) -> None:
     click.echo(json.dumps(schema.dump(data), ensure_ascii=False, indent=2, default=str))
 
 
-def read_text(text: str | None, file, required: bool = True) -> str | None:  # noqa: ANN001
+def read_text(text: str | None, file, required: bool = True) -> str | None:
     if text is not None and file is not None:
         fail("укажите либо --text, либо --file.")
     if file is not None:
@@ -136,21 +133,21 @@ def cli() -> None:
     """Сообщения клиентам: шаблоны, каналы, тихие часы, журнал."""
 
 
-def _topic_option(f):  # noqa: ANN001, ANN202
+def _topic_option(f):
     # Checked by the hub (catalog.check_topic): a Russian line listing the topics.
     return click.option("--topic", required=True, help="тема сообщения (см. kopilka messages templates)")(f)
 
 
-def _tenant_option(f):  # noqa: ANN001, ANN202
+def _tenant_option(f):
     return click.option("--tenant", "tenant_ref", required=True, help=TENANT_HELP)(f)
 
 
-def _channel_template_option(f):  # noqa: ANN001, ANN202
+def _channel_template_option(f):
     return click.option("--channel", default="*", type=click.Choice(("*",) + CHANNELS),
                         show_default=True, help="свой текст для одного канала (* — для всех)")(f)
 
 
-def _describe(session, tid: str, topic: str) -> dict:  # noqa: ANN001
+def _describe(session, tid: str, topic: str) -> dict:
     catalog.check_topic(topic)
     return next(t for t in catalog.describe_all(session, tid) if t["topic"] == topic)
 
@@ -219,7 +216,7 @@ def template_show(tenant_ref: str, topic: str, as_json: bool) -> None:
               help="взять текст из файла (- — из stdin)")
 @click.option("--subject", default=None, help="тема письма (для email)")
 @_channel_template_option
-def template_set(tenant_ref: str, topic: str, text: str | None, file, subject: str | None,  # noqa: ANN001
+def template_set(tenant_ref: str, topic: str, text: str | None, file, subject: str | None,
                  channel: str) -> None:
     """Сохранить свой текст темы (проверяются подстановки) и показать пример."""
     text = read_text(text, file)
@@ -255,7 +252,7 @@ def template_reset(tenant_ref: str, topic: str, channel: str) -> None:
 @click.option("--file", "file", type=click.File("r", encoding="utf-8"), default=None, help="текст из файла")
 @click.option("--channel", default=None, help="текст канала (sms, telegram, max, email)")
 @json_option()
-def preview_cmd(tenant_ref: str, topic: str, text: str | None, file, channel: str | None,  # noqa: ANN001
+def preview_cmd(tenant_ref: str, topic: str, text: str | None, file, channel: str | None,
                 as_json: bool) -> None:
     """Текст с примерными данными, части SMS и стоимость; ничего не сохраняется."""
     text = read_text(text, file, required=False)
@@ -308,7 +305,7 @@ SECRET_WORDS = frozenset({"api_id", "api_key", "token", "login", "username", "pa
 CHANNEL_HELP = "smsru, smsaero, smsc, telegram, max, smtp (или канал: sms, email)"
 
 
-def _provider(session, tid: str, name: str) -> str:  # noqa: ANN001
+def _provider(session, tid: str, name: str) -> str:
     """--channel takes a provider or a channel; `sms` means the configured SMS gateway."""
     if name in PROVIDERS:
         return name
@@ -327,7 +324,7 @@ def _public_url() -> str:
     return Config().PUBLIC_URL
 
 
-def _channel_line(row) -> list:  # noqa: ANN001
+def _channel_line(row) -> list:
     d = registry.describe(row)
     settings = ", ".join(f"{k}={v}" for k, v in sorted(d["settings"].items())) or "—"
     return [d["channel"], d["provider"], "вкл" if d["enabled"] else "выкл",

@@ -11,25 +11,23 @@ from hub.clock import utcnow
 from hub.errors import DomainError
 from hub.extensions import db
 from hub.tenants.operations import resolve_tenant
-from hub.adapters import wire
 from hub.config import Config, database_url_problem, default_home, sqlite_file
 
 
 class CliError(click.ClickException):
     """One Russian line on stderr, exit code 1."""
 
-    def show(self, file=None) -> None:  # noqa: ANN001
+    def show(self, file=None) -> None:
         click.echo(f"Ошибка: {self.format_message()}", err=True, file=file)
 
 
-def configure_database(config=None, create: bool = False):  # noqa: ANN001, ANN201
+def configure_database(config=None, create: bool = False):
     """Configure the engine of a command from DATABASE_URL (or the embedded default) and
     return the Config. A URL that cannot be used is one line; a SQLite file that does not
     exist is created only by the commands that set an instance up (`create`: `kopilka serve`,
     `kopilka db upgrade`): any other command says where it looked and how to point it."""
     import os
 
-    wire()
     config = config or Config()
     problem = database_url_problem(config.DATABASE_URL)
     if problem:
@@ -75,7 +73,7 @@ def schema_missing(exc: BaseException) -> bool:
 
 
 def cli_session() -> Session:
-    """The database session of a command: adapters loaded (their models and sweeps), the engine
+    """The database session of a command (the `kopilka` group registered the sweeps and handlers), the engine
     configured from the environment (configure_database)."""
     configure_database()
     return db.session
@@ -209,7 +207,7 @@ def russify_click() -> None:
             module.ngettext = _ru_n
     make_metavar = click.core.Parameter.make_metavar
 
-    def russian_metavar(self, ctx):  # noqa: ANN001, ANN202
+    def russian_metavar(self, ctx):
         metavar = make_metavar(self, ctx)
         base, dots = (metavar[:-3], "...") if metavar.endswith("...") else (metavar, "")
         return CLICK_RU_METAVARS.get(base, base) + dots
@@ -217,7 +215,7 @@ def russify_click() -> None:
     click.core.Parameter.make_metavar = russian_metavar
     write_usage = click.formatting.HelpFormatter.write_usage
 
-    def russian_usage(self, prog, args="", prefix=None):  # noqa: ANN001, ANN202
+    def russian_usage(self, prog, args="", prefix=None):
         for english, russian in CLICK_RU_USAGE:
             args = args.replace(english, russian)
         return write_usage(self, prog, args, prefix)
@@ -237,7 +235,7 @@ def resolve_tenant_id(ref: str) -> str:
         raise CliError(exc.message) from None
 
 
-def _moment(value) -> str:  # noqa: ANN001
+def _moment(value) -> str:
     return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if value else "—"
 
 

@@ -7,7 +7,7 @@ import secrets
 import click
 
 from hub.extensions import db
-from hub.web.ui.auth import audit, create_user
+from hub.web.ui.auth import create_user
 from hub.cli.support import CliError, resolve_tenant_id
 from hub.cli.support import configure_database
 from hub.errors import DomainError

@@ -22,7 +22,7 @@ def cli() -> None:
     """Карта участника в Apple Wallet (.pkpass): сертификат организации."""
 
 
-def _session_for(tenant_ref: str):  # noqa: ANN202
+def _session_for(tenant_ref: str):
     configure_database()
     return db.session, resolve_tenant_id(tenant_ref)
 

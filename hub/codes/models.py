@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Index, String, Text
+from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hub.orm import Base, TenantScoped, UTCDateTime, new_id, utcnow
-from hub.receipts.models import Receipt
+from hub.orm import Base, TenantScoped, UTCDateTime, new_id
 
 
 class WebCode(TenantScoped, Base):

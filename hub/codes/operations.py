@@ -26,13 +26,13 @@ def _hash(tenant_id: str, phone: str, purpose: str, code: str) -> str:
     return hashlib.sha256(f"{secret}:{tenant_id}:{phone}:{purpose}:{code}".encode()).hexdigest()
 
 
-def _latest(session, tenant_id: str, phone: str, purpose: str) -> WebCode | None:  # noqa: ANN001
+def _latest(session, tenant_id: str, phone: str, purpose: str) -> WebCode | None:
     return session.scalars(select(WebCode).where(
         WebCode.tenant_id == tenant_id, WebCode.phone == phone, WebCode.purpose == purpose)
         .order_by(WebCode.issued_at.desc()).limit(1)).first()
 
 
-def issue(session, tenant_id: str, phone: str, purpose: str, ip: str | None = None) -> str | None:  # noqa: ANN001
+def issue(session, tenant_id: str, phone: str, purpose: str, ip: str | None = None) -> str | None:
     """Send a new code to `phone` (E.164); commits. Returns None when the code is on its way,
     else why it is not (Russian, e.g. no SMS channel: the screen says so, and no code is kept
     that nobody could know). Invalid when asked again too early, or too often from the
@@ -57,7 +57,7 @@ def issue(session, tenant_id: str, phone: str, purpose: str, ip: str | None = No
     return problem
 
 
-def confirm(session, tenant_id: str, phone: str, purpose: str, code: str) -> bool:  # noqa: ANN001
+def confirm(session, tenant_id: str, phone: str, purpose: str, code: str) -> bool:
     """Whether `code` is the live code for the phone; counts the try and commits. A confirmed
     code is used up (it opens one login or one registration)."""
     now = utcnow()

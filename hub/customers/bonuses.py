@@ -14,7 +14,7 @@ from hub.programs.operations import get_program
 from hub.idempotency import run_once
 
 
-def adjust_bonuses(session, tenant_id: str, customer_id: str, *, amount: int, kind: str,  # noqa: ANN001
+def adjust_bonuses(session, tenant_id: str, customer_id: str, *, amount: int, kind: str,
                    reason: str | None, valid_days: int | None, moment: datetime,
                    idempotency_key: str | None, source: str, body: Any) -> tuple[dict, bool]:
     """Credit (gift or manual) or debit bonuses; a debit never takes the balance below zero."""

@@ -54,7 +54,7 @@ Index("ix_customers_tenant_first_name", Customer.tenant_id, func.lower(Customer.
 
 # The clients list's filters at a million clients: the balance range (a semi-join on accounts)
 # and the purchases total range find few rows through these instead of scanning the base.
-from hub.ledger.models import Account  # noqa: E402
+from hub.ledger.models import Account
 
 Index("ix_accounts_tenant_balance", Account.tenant_id, Account.balance)
 Index("ix_customers_tenant_total", Customer.tenant_id, Customer.total_purchases)

@@ -159,10 +159,10 @@ def search_conditions(session: Session, q: str | None) -> list:
     words = [w for w in q.replace("\\", "").replace("%", "").replace("_", "").split() if w][:2]
     if words:
         if session.get_bind().dialect.name == "postgresql":
-            def starts(col, word):  # noqa: ANN001, ANN202
+            def starts(col, word):
                 return func.lower(col).like(word.lower() + "%")
         else:   # SQLite folds ASCII only: match as typed and with a capital first letter
-            def starts(col, word):  # noqa: ANN001, ANN202
+            def starts(col, word):
                 return or_(*[col.like(w + "%") for w in {word, word[:1].upper() + word[1:]}])
         if len(words) == 1:
             conds += [starts(Customer.last_name, words[0]), starts(Customer.first_name, words[0])]

@@ -59,5 +59,5 @@ def allocate(total: int, weights: Sequence[int], caps: Sequence[int] | None = No
             take = min(remaining, caps[i] - parts[i])
             parts[i] += take
             remaining -= take
-    assert remaining == 0 and sum(parts) == total
+    assert remaining == 0 and sum(parts) == total  # noqa: S101 - an invariant of the code itself, not input validation
     return parts

@@ -546,15 +546,13 @@ def apply_promotions(ctx: PromoContext, receipt: Receipt, account: AccountState,
             alone = {}
         candidates.append((promo, lines, alone, counted))
 
-    if candidates and candidates[0][0].exclusive:
-        chosen = candidates[:1]
-    else:
-        chosen = [c for c in candidates if not c[0].exclusive]
+    exclusive_first = candidates and candidates[0][0].exclusive
+    chosen = candidates[:1] if exclusive_first else [c for c in candidates if not c[0].exclusive]
 
     discounts = [0] * n
     given: list[dict[str, int]] = [{} for _ in range(n)]
     # Best-of discounts: the largest standalone discount per line.
-    for promo, lines, alone, _ in chosen:
+    for promo, _lines, alone, _ in chosen:
         if promo.gives_discount and promo.combine == "best":
             for i, d in alone.items():
                 if d > discounts[i]:

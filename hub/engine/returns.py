@@ -22,7 +22,7 @@ soonest-expiring first — and only the rest becomes a debt lot that later accru
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Mapping, Sequence
 

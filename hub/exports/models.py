@@ -7,7 +7,6 @@ from sqlalchemy import JSON, BigInteger, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.orm import Base, TenantScoped, UTCDateTime, new_id, utcnow
-from hub.receipts.models import Receipt
 
 
 class Export(TenantScoped, Base):

@@ -42,7 +42,7 @@ MAX_DAYS = 366
 KINDS = {"clients": "Клиенты", "transactions": "Операции"}
 STATUS_NAMES = {"queued": "в очереди", "running": "собирается", "done": "готово", "failed": "ошибка"}
 GENDERS = {"male": "мужской", "female": "женский"}
-_EPOCH = datetime(1899, 12, 30)
+_EPOCH = datetime(1899, 12, 30)  # noqa: DTZ001 - Excel's epoch and 1С's dates carry no time zone
 _EPOCH_DAY = date(1899, 12, 30)
 _EXACT = 10 ** 16
 
@@ -116,12 +116,12 @@ class _Sheet:
     XlsxWriter's own output. Without the constant-memory internals it falls back to the
     public calls."""
 
-    def __init__(self, book, name: str, columns: list[tuple[str, int, str]], formats: dict) -> None:  # noqa: ANN001
+    def __init__(self, book, name: str, columns: list[tuple[str, int, str]], formats: dict) -> None:
         self.ws = ws = book.add_worksheet(name)
         self.kinds = [kind for _, _, kind in columns]
         self.formats = formats
         head = formats["head"]
-        for col, (title, width, kind) in enumerate(columns):
+        for col, (title, width, _kind) in enumerate(columns):
             ws.set_column(col, col, width)
             ws.write_string(0, col, title, head)
         ws.freeze_panes(1, 0)
@@ -136,7 +136,7 @@ class _Sheet:
     def write(self, values: tuple) -> None:
         self.write_rows((values,))
 
-    def write_rows(self, rows) -> None:  # noqa: ANN001
+    def write_rows(self, rows) -> None:
         """Rows (tuples in the columns' order; None or "" leaves a cell empty), in chunks."""
         if not self.fast:
             for values in rows:
@@ -190,11 +190,11 @@ class _Sheet:
         self.row += 1
 
 
-def _row_function(kinds: list[str], styles: list[int], careful):  # noqa: ANN001, ANN202
+def _row_function(kinds: list[str], styles: list[int], careful):
     """`row(values, n) -> "<row r=n>…</row>"` for these columns, generated once per sheet: a
     straight line of code per column instead of a loop that asks every cell its kind."""
     names = [f"v{i}" for i in range(len(kinds))]
-    code = [f"def row(values, n):", f"    {', '.join(names)}, = values", "    p = []"]
+    code = ["def row(values, n):", f"    {', '.join(names)}, = values", "    p = []"]
     for i, (kind, style) in enumerate(zip(kinds, styles)):
         ref = xl_col_to_name(i)
         v = names[i]
@@ -213,7 +213,7 @@ def _row_function(kinds: list[str], styles: list[int], careful):  # noqa: ANN001
                  f"            p.append(f'<c r=\"{ref}{{n}}{attrs}\"><v>{{{v}:.16G}}</v></c>')"]
     code.append("    return f'<row r=\"{n}\">' + ''.join(p) + '</row>' if p else ''")
     scope = {"care": _NEEDS_CARE, "careful": careful, "EXACT": _EXACT}
-    exec("\n".join(code), scope)  # noqa: S102 - our own text, from the column kinds only
+    exec("\n".join(code), scope)  # our own text, from the column kinds only  # noqa: S102 - debt (issue 18, item 4): the export's row writer is generated code
     return scope["row"]
 
 
@@ -221,12 +221,12 @@ class _QuickZip(zipfile.ZipFile):
     """The xlsx zip at deflate level 1 instead of zlib's default 6: about a third of the time
     for a file some 20% larger (deflating the sheet's XML was a fifth of a large export)."""
 
-    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+    def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("compresslevel", 1)
         super().__init__(*args, **kwargs)
 
 
-def _workbook(path: Path):  # noqa: ANN202
+def _workbook(path: Path):
     import xlsxwriter
     import xlsxwriter.workbook
     # Workbook._store_workbook opens the zip through this module-level name; XlsxWriter has
@@ -237,7 +237,7 @@ def _workbook(path: Path):  # noqa: ANN202
                                            "strings_to_formulas": False, "strings_to_urls": False})
 
 
-def _formats(book) -> dict:  # noqa: ANN001
+def _formats(book) -> dict:
     return {"head": book.add_format({"bold": True, "bg_color": "#E1ECF7", "text_wrap": True}),
             "money": book.add_format({"num_format": "#,##0.00"}),
             "date": book.add_format({"num_format": "dd.mm.yyyy"}),
@@ -270,7 +270,7 @@ def _progress(session: Session, export_id: str, done: int) -> None:
     session.commit()
 
 
-def _client_rows(session: Session, export: Export, tz: ZoneInfo, levels: dict):  # noqa: ANN202
+def _client_rows(session: Session, export: Export, tz: ZoneInfo, levels: dict):
     """The tenant's clients in phone order, BATCH at a time (keyset on (tenant_id, phone))."""
     C = Customer
     # The moments as stored (naive UTC): no per-value type conversion, serials from _Serials.
@@ -305,7 +305,7 @@ def _period(export: Export, tz: ZoneInfo) -> tuple[datetime, datetime]:
     return datetime.combine(start, dtime(0), tz), datetime.combine(end, dtime(0), tz)
 
 
-def _sale_rows(session: Session, export: Export, tz: ZoneInfo, levels: dict, done: int):  # noqa: ANN202
+def _sale_rows(session: Session, export: Export, tz: ZoneInfo, levels: dict, done: int):
     R, C = Receipt, Customer
     start, end = _period(export, tz)
     cols = (R.moment, R.id, R.external_id, C.phone, C.card_number, R.amount, R.bonus_spent, R.bonus_earned,
@@ -329,7 +329,7 @@ def _sale_rows(session: Session, export: Export, tz: ZoneInfo, levels: dict, don
         _progress(session, export.id, done)
 
 
-def _return_rows(session: Session, export: Export, tz: ZoneInfo, levels: dict, done: int):  # noqa: ANN202
+def _return_rows(session: Session, export: Export, tz: ZoneInfo, levels: dict, done: int):
     T, R, C = ReceiptReturn, Receipt, Customer
     start, end = _period(export, tz)
     cols = (T.moment, T.id, R.external_id, C.phone, C.card_number, T.amount_returned, T.bonus_spent_restored,
@@ -391,7 +391,7 @@ def build_export(session: Session, export_id: str) -> str:
             sheet.write_rows(_return_rows(session, export, tz, levels, sales))
         book.close()
         os.replace(part, path)
-    except Exception as exc:  # noqa: BLE001 - the row says what happened; the worker goes on
+    except Exception as exc:  # the row says what happened; the worker goes on
         log.exception("export %s failed", export_id)
         session.rollback()
         try:
@@ -452,7 +452,7 @@ def build_in_thread(export_id: str) -> str:
     session = db.new_session()
     try:
         return build_export(session, export_id)
-    except Exception:  # noqa: BLE001 - a thread has nobody to raise to
+    except Exception:  # a thread has nobody to raise to
         log.exception("export %s failed", export_id)
         return "failed"
     finally:

@@ -35,7 +35,7 @@ class InlineQueue:
         return None
 
 
-def redis_client(url: str):  # noqa: ANN201
+def redis_client(url: str):
     """The process's Redis client for `url` (created once per process: a forked worker
     gets its own), failing fast: REDIS_TIMEOUT to connect and per command, no retries."""
     from redis import Redis
@@ -52,7 +52,7 @@ def redis_client(url: str):  # noqa: ANN201
         return client
 
 
-def get_queue(config: Config | None = None):  # noqa: ANN201
+def get_queue(config: Config | None = None):
     config = config or Config()
     if not config.REDIS_URL:
         return InlineQueue()
@@ -60,7 +60,7 @@ def get_queue(config: Config | None = None):  # noqa: ANN201
     return Queue(QUEUE_NAME, connection=redis_client(config.REDIS_URL))
 
 
-def worker_queue(config: Config | None = None):  # noqa: ANN201
+def worker_queue(config: Config | None = None):
     """The queue for an rq worker: a client of its own, since the worker lengthens its
     socket timeout for blocking dequeues (BLPOP) and must not lengthen the shared one."""
     from redis import Redis

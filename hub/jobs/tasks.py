@@ -13,7 +13,6 @@ from hub.config import Config
 from hub.extensions import db
 from hub.sweeps import run_due
 from hub.jobs import get_queue
-from hub.adapters import wire
 
 AUTOMATION_EVERY = timedelta(minutes=15)
 log = logging.getLogger(__name__)
@@ -22,8 +21,9 @@ log = logging.getLogger(__name__)
 def run_automation(at: str | None = None, tenant_id: str | None = None,
                    reschedule: bool = False) -> dict:
     """Everything due up to `at` (ISO 8601; default now). With `reschedule`, the job
-    enqueues its next run, which makes a worker a scheduler of periodic sweeps."""
-    wire()
+    enqueues its next run, which makes a worker a scheduler of periodic sweeps. It runs in a
+    process the CLI started (`kopilka worker`, `kopilka automation schedule`), whose start
+    registered the sweeps (hub.adapters.wire)."""
     config = Config()
     db.configure(config.DATABASE_URL)
     moment = datetime.fromisoformat(at) if at else utcnow()
@@ -46,7 +46,7 @@ def run_periodically(stop: threading.Event, every: timedelta = AUTOMATION_EVERY,
     while True:
         try:
             run_automation()
-        except Exception:  # noqa: BLE001 - a scheduler has nobody to raise to
+        except Exception:  # a scheduler has nobody to raise to
             log.exception("periodic automation run failed")
         deadline = time.monotonic() + every.total_seconds()
         while (left := deadline - time.monotonic()) > 0:

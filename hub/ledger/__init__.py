@@ -8,5 +8,6 @@ from hub.ledger.holds import active_holds, expire_holds, place_hold, release_exp
 
 __all__ = ["AccountView", "account_view", "lock_account", "InsufficientBonuses", "accrue",
            "debit", "expire_due", "followed_expiry", "redate_lots", "restore", "reverse_accrual", "spend",
-           "Discrepancy", "check_ledger", "CertificateDiscrepancy", "check_certificates", "active_holds", "expire_holds", "place_hold",
+           "Discrepancy", "check_ledger", "CertificateDiscrepancy", "check_certificates",
+           "active_holds", "expire_holds", "place_hold",
            "release_expired", "release_hold"]

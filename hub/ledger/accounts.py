@@ -50,10 +50,10 @@ def _view_statement():
     alive = or_(Lot.expires_at.is_(None), Lot.expires_at > at)
     active = and_(Lot.active_from <= at, alive)
 
-    def total(expr):  # noqa: ANN001, ANN202
+    def total(expr):
         return func.coalesce(func.sum(expr), 0)
 
-    def holds(lapsed: bool):  # noqa: ANN202
+    def holds(lapsed: bool):
         # What active holds took from lots still alive at `at`: a part of a burnt lot is not
         # the customer's any more (its release burns it at once).
         window = Hold.expires_at <= at if lapsed else Hold.expires_at > at

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from alembic import context
 
-import hub.adapters  # noqa: F401 - the adapters' tables
+import hub.adapters
 import hub.schema  # noqa: F401 - every table of the hub
 from hub.orm import Base
 from hub.extensions import make_engine
@@ -19,7 +19,7 @@ target_metadata = Base.metadata
 SEARCH_INDEXES = {"ix_customers_phone_trgm", "ix_customers_card_trgm"}
 
 
-def include_object(obj, name, type_, reflected, compare_to) -> bool:  # noqa: ANN001
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
     return not (type_ == "index" and name in SEARCH_INDEXES)
 
 

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from connectors.numbers import BadNumber, wire_decimal
+from hub.money import BadNumber, wire_decimal
 
 TIMEOUT = (5, 15)      # connect, read (seconds)
 _local = threading.local()
@@ -70,7 +70,7 @@ class TimeoutUnknown(TransientError):
     """The request may or may not have reached the provider (read timeout)."""
 
 
-def _kopecks(value) -> int | None:  # noqa: ANN001
+def _kopecks(value) -> int | None:
     """A provider's cost in roubles ("5.49", 5.49) as kopecks; None when absent or not a sane
     non-negative number (NaN, Infinity, 1e30, a list...)."""
     if value is None or value == "":
@@ -171,7 +171,7 @@ SMSRU_DELIVERED = {103}
 SMSRU_FAILED = {104, 105, 106, 107, 108, 150}
 
 
-def _smsru_error(code, text: str | None) -> ChannelError:  # noqa: ANN001
+def _smsru_error(code, text: str | None) -> ChannelError:
     try:
         code = int(code)
     except (TypeError, ValueError):
@@ -188,7 +188,7 @@ class SmsRu(Channel):
     def _base(self) -> str:
         return (self.settings.get("api_base") or self.base).rstrip("/")
 
-    def send(self, recipient, text, *, subject=None, callback_url=None):  # noqa: ANN001
+    def send(self, recipient, text, *, subject=None, callback_url=None):
         to = digits(recipient)
         data = {"api_id": self.credentials.get("api_id", ""), "to": to, "msg": text, "json": 1}
         if self.settings.get("sender"):
@@ -203,7 +203,7 @@ class SmsRu(Channel):
             raise _smsru_error(item.get("status_code"), item.get("status_text"))
         return SendResult(str(item.get("sms_id")), _kopecks(item.get("cost")))
 
-    def status(self, provider_message_id):  # noqa: ANN001
+    def status(self, provider_message_id):
         resp = _request("GET", f"{self._base()}/sms/status", params={
             "api_id": self.credentials.get("api_id", ""), "sms_id": provider_message_id, "json": 1})
         _http_status(resp, "SMS.ru")
@@ -212,7 +212,7 @@ class SmsRu(Channel):
         return smsru_state(code)
 
 
-def smsru_state(code) -> str | None:  # noqa: ANN001
+def smsru_state(code) -> str | None:
     try:
         code = int(code)
     except (TypeError, ValueError):
@@ -253,7 +253,7 @@ class SmsAero(Channel):
                                  f"(SMS Aero)", code="rejected")
         return body.get("data") or {}
 
-    def send(self, recipient, text, *, subject=None, callback_url=None):  # noqa: ANN001
+    def send(self, recipient, text, *, subject=None, callback_url=None):
         payload = {"number": digits(recipient), "text": text,
                    "sign": self.settings.get("sender") or "SMS Aero"}
         if callback_url:
@@ -261,7 +261,7 @@ class SmsAero(Channel):
         data = self._call("sms/send", payload)
         return SendResult(str(data.get("id")), _kopecks(data.get("cost")))
 
-    def lookup(self, recipient, text):  # noqa: ANN001
+    def lookup(self, recipient, text):
         data = self._call("sms/list", {"number": digits(recipient), "text": text})
         items = [v for k, v in data.items() if k.isdigit() and isinstance(v, dict)] \
             if isinstance(data, dict) else []
@@ -270,7 +270,7 @@ class SmsAero(Channel):
                 return SendResult(str(item.get("id")), _kopecks(item.get("cost")))
         return None
 
-    def status(self, provider_message_id):  # noqa: ANN001
+    def status(self, provider_message_id):
         data = self._call("sms/status", {"id": int(provider_message_id)})
         return SMSAERO_STATES.get(int(data.get("status", -1)))
 
@@ -297,7 +297,7 @@ SMSC_DELIVERED = {1, 2, 4}            # delivered, read, link opened
 SMSC_FAILED = {3, 20, 22, 23, 24, 25}  # expired, undeliverable, bad number, forbidden, no funds, unavailable
 
 
-def smsc_state(code) -> str | None:  # noqa: ANN001
+def smsc_state(code) -> str | None:
     try:
         code = int(str(code).strip())
     except (TypeError, ValueError):
@@ -338,7 +338,7 @@ class Smsc(Channel):
                 f"{reason} (SMSC, код {code})", 60.0 if code in SMSC_TRANSIENT else None, code=kind)
         return body
 
-    def send(self, recipient, text, *, subject=None, callback_url=None):  # noqa: ANN001
+    def send(self, recipient, text, *, subject=None, callback_url=None):
         params = {"phones": digits(recipient), "mes": text, "cost": 3}
         if self.settings.get("sender"):
             params["sender"] = self.settings["sender"]
@@ -347,18 +347,18 @@ class Smsc(Channel):
             raise TransientError("Непонятный ответ провайдера", code="bad_answer")
         return SendResult(str(body.get("id")), _kopecks(body.get("cost")))
 
-    def status(self, provider_message_id, phone: str | None = None):  # noqa: ANN001
+    def status(self, provider_message_id, phone: str | None = None):
         if not phone:
             return None               # SMSC asks for the phone with the id
         body = self._call("status", "GET", {"id": provider_message_id, "phone": digits(phone)})
         return smsc_state(body.get("status"))
 
 
-def _scalar_text(value) -> str:  # noqa: ANN001
+def _scalar_text(value) -> str:
     return value[:200] if isinstance(value, str) else ""
 
 
-def messenger_error(name: str, code, description: str) -> PermanentError:  # noqa: ANN001
+def messenger_error(name: str, code, description: str) -> PermanentError:
     """A bot platform's refusal: blocked by the user, an unknown chat, or anything else."""
     lowered = description.lower()
     if code == 403 or "blocked" in lowered or "deactivated" in lowered:
@@ -390,7 +390,7 @@ class Telegram(Channel):
                                   str(body.get("description") or ""))
         return body.get("result") or {}
 
-    def send(self, recipient, text, *, subject=None, callback_url=None):  # noqa: ANN001
+    def send(self, recipient, text, *, subject=None, callback_url=None):
         result = self.call("sendMessage", {"chat_id": recipient, "text": text})
         return SendResult(str(result.get("message_id")), 0)
 
@@ -413,7 +413,7 @@ class Max(Channel):
             raise messenger_error("MAX", resp.status_code, str(body.get("message") or body.get("code") or ""))
         return body
 
-    def send(self, recipient, text, *, subject=None, callback_url=None):  # noqa: ANN001
+    def send(self, recipient, text, *, subject=None, callback_url=None):
         body = self.call("POST", "messages", {"text": text}, params={"user_id": recipient})
         mid = ((body.get("message") or {}).get("body") or {}).get("mid")
         return SendResult(str(mid) if mid else None, 0)
@@ -424,7 +424,7 @@ class Max(Channel):
 class Smtp(Channel):
     channel, provider = "email", "smtp"
 
-    def send(self, recipient, text, *, subject=None, callback_url=None):  # noqa: ANN001
+    def send(self, recipient, text, *, subject=None, callback_url=None):
         s = self.settings
         msg = EmailMessage()
         sender = s.get("from") or self.credentials.get("username") or "kopilka@localhost"
@@ -474,7 +474,7 @@ class Console(Channel):
     server's output reads the codes."""
     channel, provider = "sms", "console"
 
-    def send(self, recipient, text, *, subject=None, callback_url=None):  # noqa: ANN001
+    def send(self, recipient, text, *, subject=None, callback_url=None):
         # WARNING: shown by Python's last-resort handler when nothing configured logging
         # (kopilka serve under gunicorn), so it lands on the console the owner looks at.
         logging.getLogger("kopilka.sms").warning("Демо-канал (консоль), SMS на %s: %s", recipient, text)

@@ -30,10 +30,10 @@ from hub.notify.channels import ORDER
 from hub.notify.rules import (get_settings, has_consent, no_consent_reason, quiet_reason, quiet_until,
                               tenant_timezone)
 from hub.notify.templates import ADVERTISING_TOPICS, render, sms_size
-from connectors.secrets import encrypt
+from hub.secrets import encrypt
 from hub.phones import normalize_phone
 from hub.tenants.models import Tenant
-from connectors.secrets import Undecryptable, decrypt
+from hub.secrets import Undecryptable, decrypt
 
 PENDING_KEY = "notify_new"
 CODE_LIFE = timedelta(minutes=10)      # the web cabinets' and the tills' codes live 10 minutes at most
@@ -166,7 +166,7 @@ def _context(session: Session, customer: Customer | None, context: dict, tenant_
     return ctx
 
 
-def _json_safe(value):  # noqa: ANN001, ANN201
+def _json_safe(value):
     from datetime import date, datetime
     from decimal import Decimal
     if isinstance(value, dict):
@@ -278,7 +278,7 @@ _COLUMNS = tuple(c.key for c in OutboxMessage.__table__.columns)
 CHUNK = 1000
 
 
-def _chunks(values: list, size: int = CHUNK):  # noqa: ANN202
+def _chunks(values: list, size: int = CHUNK):
     for i in range(0, len(values), size):
         yield values[i:i + size]
 

@@ -6,8 +6,8 @@ import secrets as pysecrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from connectors.secrets import Undecryptable, encrypt, register_encrypted, token_hash
-from connectors.secrets import decrypt as _decrypt
+from hub.secrets import Undecryptable, encrypt, token_hash
+from hub.secrets import decrypt as _decrypt
 from hub.clock import utcnow
 from hub.errors import Invalid, NotFound
 from hub.notify.models import NotifyChannel
@@ -116,7 +116,7 @@ def configure(session: Session, tenant_id: str, provider: str, *, settings: dict
     return row, secret
 
 
-def check_api_base(value) -> str | None:  # noqa: ANN001
+def check_api_base(value) -> str | None:
     """The provider's base URL (Telegram's own Bot API server, an SMS gateway's other host):
     an http(s) URL without query or fragment, or empty for the provider's default."""
     from urllib.parse import urlsplit

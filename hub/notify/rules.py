@@ -88,7 +88,7 @@ def put_settings(session: Session, tenant_id: str, data: dict) -> dict:
 def tenant_timezone(session: Session, tenant_id: str) -> str:
     try:
         return get_program(session, tenant_id).timezone
-    except Exception:  # noqa: BLE001 - a tenant without a program yet: Moscow
+    except Exception:  # noqa: BLE001 - an unreadable URL is shown as "?"
         return "Europe/Moscow"
 
 

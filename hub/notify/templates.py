@@ -84,7 +84,7 @@ SAMPLE_CONTEXT = {"name": "Анна", "bonuses": 150, "spent": 50, "balance": 12
 _FIELD = re.compile(r"\{([a-z_]+)\}")
 
 
-def _format_value(value) -> str:  # noqa: ANN001
+def _format_value(value) -> str:
     """Bonuses come in roubles or kopecks? Kopecks ints are named *_kopecks by callers;
     plain numbers render as they are, dates as ДД.ММ.ГГГГ."""
     if value is None:

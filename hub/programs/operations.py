@@ -35,7 +35,7 @@ DEFAULT_SETTINGS: dict = {
 }
 
 
-def _dec(value) -> Decimal:  # noqa: ANN001
+def _dec(value) -> Decimal:
     return Decimal(str(value))
 
 
@@ -56,7 +56,7 @@ def _time(value: str | None) -> time | None:
 
 def _rule(data: dict) -> Rule:
     when, then = data.get("when") or {}, data.get("then") or {}
-    opt = lambda v: None if v is None else _dec(v)  # noqa: E731
+    opt = lambda v: None if v is None else _dec(v)
     return Rule(
         name=data.get("name", ""),
         when=Condition(

@@ -34,15 +34,15 @@ _SCHEME_KEYS = {"percent": {"percent"}, "per_amount": {"every", "bonuses"}, "pro
 Problems = list[tuple[str, str]]
 
 
-def _path(*parts) -> str:  # noqa: ANN002
+def _path(*parts) -> str:
     return ".".join(str(p) for p in parts)
 
 
-def _one_of(choices) -> str:  # noqa: ANN001
+def _one_of(choices) -> str:
     return "Допустимые значения: " + ", ".join(choices) + "."
 
 
-def _percent(value, maximum: int = 100) -> str | None:  # noqa: ANN001
+def _percent(value, maximum: int = 100) -> str | None:
     """None when `value` is a percent from 0 to `maximum`; the message otherwise."""
     if isinstance(value, bool):
         return "Должно быть число."
@@ -55,7 +55,7 @@ def _percent(value, maximum: int = 100) -> str | None:  # noqa: ANN001
     return None
 
 
-def _days(value, low: int, high: int) -> str | None:  # noqa: ANN001
+def _days(value, low: int, high: int) -> str | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
@@ -65,11 +65,11 @@ def _days(value, low: int, high: int) -> str | None:  # noqa: ANN001
     return None
 
 
-def _kopecks(value) -> bool:  # noqa: ANN001
+def _kopecks(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _scheme(data, where: tuple, out: Problems, *, discount: bool = False) -> None:  # noqa: ANN001
+def _scheme(data, where: tuple, out: Problems, *, discount: bool = False) -> None:
     if data is None:
         return
     if not isinstance(data, dict):
@@ -116,7 +116,7 @@ def _scheme(data, where: tuple, out: Problems, *, discount: bool = False) -> Non
                                                 "(без пересечений)."))
 
 
-def _levels(levels, out: Problems) -> list[str]:  # noqa: ANN001
+def _levels(levels, out: Problems) -> list[str]:
     if not isinstance(levels, list) or not levels:
         out.append(("levels", "Нужен хотя бы один уровень."))
         return []
@@ -155,7 +155,7 @@ def _levels(levels, out: Problems) -> list[str]:  # noqa: ANN001
     return [c for c in codes if isinstance(c, str)]
 
 
-def _rules(rules, level_codes: set[str], out: Problems) -> None:  # noqa: ANN001
+def _rules(rules, level_codes: set[str], out: Problems) -> None:
     if rules is None:
         return
     if not isinstance(rules, list):

@@ -48,7 +48,7 @@ WHEN_DEFAULTS: dict = {
 
 # --- stored settings -> engine ----------------------------------------------------------------
 
-def _dec(value, default: str = "0") -> Decimal:  # noqa: ANN001
+def _dec(value, default: str = "0") -> Decimal:
     return Decimal(str(value if value is not None else default))
 
 
@@ -400,7 +400,7 @@ def promotion_context(session: Session, tenant_id: str, customer: Customer | Non
 SET_REWARDS = ("free_items", "gift_product")
 
 
-def _set_details(promo: EnginePromotion | None, applied, quote) -> dict | None:  # noqa: ANN001
+def _set_details(promo: EnginePromotion | None, applied, quote) -> dict | None:
     """What a return needs of a set promotion (hub.engine.returns.PromoSet)."""
     if promo is None or promo.reward not in SET_REWARDS or not applied.discount:
         return None
@@ -415,7 +415,7 @@ def _set_details(promo: EnginePromotion | None, applied, quote) -> dict | None: 
 
 
 def record_promotions(session: Session, tenant_id: str, receipt_id: str, customer_id: str | None,
-                      quote, codes: tuple[str, ...] = (),  # noqa: ANN001
+                      quote, codes: tuple[str, ...] = (),
                       context: PromoContext | None = None) -> None:
     """A committed sale's promotions: a use each (per-customer limits count them; a set
     promotion's use keeps what a return needs), and a redemption of every presented code whose
@@ -470,7 +470,7 @@ def give_back_uses(uses: list[PromotionUse], moment: datetime, *, whole: bool,
     return back
 
 
-def promotions_payload(q, payload: dict) -> dict:  # noqa: ANN001
+def promotions_payload(q, payload: dict) -> dict:
     """The promotion part of a receipt's answer (kopecks), added to quote_payload's dict when
     a promotion applied or is one step away (the API.md core shape stays as it was otherwise)."""
     if not q.promotions and not q.hints:

@@ -20,7 +20,7 @@ class TillDiscount:
     tolerance: int = 0
 
 
-def require_customer_for_spend(customer, spend: int | None, spend_max: bool = False) -> None:  # noqa: ANN001
+def require_customer_for_spend(customer, spend: int | None, spend_max: bool = False) -> None:
     """A customer is required to spend bonuses; a blocked customer earns and spends nothing.
 
     Every quote and sale (calculate, quote-and-hold, commit) of every till — the API,

@@ -25,7 +25,9 @@ from hub.customers.operations import resolve_customer
 from hub.receipts.guards import TillDiscount, check_till_discount, require_customer_for_spend
 from hub.idempotency import run_once
 from hub.programs.operations import get_program, load_settings
-from hub.promotions.operations import give_back_uses, promotion_context, promotions_payload, receipt_sets, record_promotions
+from hub.promotions.operations import (
+    give_back_uses, promotion_context, promotions_payload, receipt_sets, record_promotions,
+)
 from hub.tenants.operations import ensure_cashier, ensure_store
 from hub.certificates.operations import refund_payments
 from hub.certificates.operations import normalize_number, redeem_payments

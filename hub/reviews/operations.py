@@ -34,7 +34,7 @@ def find_review(session: Session, tenant_id: str, customer_id: str, receipt_id: 
                                                Review.receipt_id == receipt_id))
 
 
-def validate(rating_raw, text_raw) -> tuple[int | None, str, dict]:  # noqa: ANN001
+def validate(rating_raw, text_raw) -> tuple[int | None, str, dict]:
     """(rating, text, errors) from what a form or a client sent; errors in Russian by field."""
     errors: dict = {}
     rating = None
@@ -53,7 +53,7 @@ def validate(rating_raw, text_raw) -> tuple[int | None, str, dict]:  # noqa: ANN
     return rating, text, errors
 
 
-def save_review(session: Session, tenant_id: str, customer_id: str, receipt_id: str, rating_raw, text_raw,  # noqa: ANN001
+def save_review(session: Session, tenant_id: str, customer_id: str, receipt_id: str, rating_raw, text_raw,
                 moment: datetime) -> tuple[Review, bool]:
     """Store (or edit) the customer's review of the receipt; (review, created). Raises Invalid
     with field messages for a bad rating or text. The caller checked the receipt is theirs."""
@@ -87,7 +87,7 @@ def receipts_to_rate(session: Session, tenant_id: str, customer_id: str, now: da
 
 
 def review_query(tenant_id: str, rating: int | None = None, customer_id: str | None = None,
-                 receipt_id: str | None = None):  # noqa: ANN201
+                 receipt_id: str | None = None):
     stmt = select(Review).where(Review.tenant_id == tenant_id)
     if rating:
         stmt = stmt.where(Review.rating == rating)

@@ -43,7 +43,7 @@ def tenant_for_key(session: Session, raw_key: str) -> str | None:
     return row.tenant_id if row else None
 
 
-def key_for(session: Session, raw_key: str):  # noqa: ANN201
+def key_for(session: Session, raw_key: str):
     """(id, tenant_id, last_used_at) of a live (not revoked) key, or None."""
     return session.execute(select(ApiKey.id, ApiKey.tenant_id, ApiKey.last_used_at).where(
         ApiKey.key_hash == _hash(raw_key), ApiKey.revoked_at.is_(None))).first()
@@ -118,7 +118,7 @@ def resolve_tenant(session: Session, ref: str) -> Tenant:
     return named[0]
 
 
-def _remember_point(session: Session, model, tenant_id: str, code: str | None) -> None:  # noqa: ANN001
+def _remember_point(session: Session, model, tenant_id: str, code: str | None) -> None:
     """POS systems name stores and cashiers by their own codes; remember each on first sight.
 
     INSERT … ON CONFLICT DO NOTHING: two tills whose first receipts at a new store arrive
@@ -141,12 +141,12 @@ def ensure_cashier(session: Session, tenant_id: str, code: str | None) -> None:
     _remember_point(session, Cashier, tenant_id, code)
 
 
-def list_points(session: Session, tenant_id: str, model) -> list:  # noqa: ANN001
+def list_points(session: Session, tenant_id: str, model) -> list:
     """The tenant's stores or cashiers, by code."""
     return list(session.scalars(select(model).where(model.tenant_id == tenant_id).order_by(model.code)))
 
 
-def save_point(session: Session, tenant_id: str, model, code: str, name: str):  # noqa: ANN001, ANN201
+def save_point(session: Session, tenant_id: str, model, code: str, name: str):
     """Create or rename a store or cashier known by the POS's own code."""
     row = session.scalar(select(model).where(model.tenant_id == tenant_id, model.code == code))
     created = row is None

@@ -7,7 +7,7 @@ carrying Apple's WWDR intermediate certificate. iPhones refuse unsigned passes, 
 without a configured certificate gets no button and the URL answers 404.
 
 The certificate, key and WWDR certificate are kept as one Fernet token
-(connectors.secrets; `kopilka secrets rotate` re-encrypts it) and set with
+(hub.secrets; `kopilka secrets rotate` re-encrypts it) and set with
 `kopilka wallet configure` (hub/cli/wallet.py); the page that serves it is hub/web/my/wallet.py.
 """
 from __future__ import annotations
@@ -19,17 +19,16 @@ import re
 import struct
 import zipfile
 import zlib
-from datetime import datetime
+from datetime import datetime, tzinfo
 from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from connectors.secrets import Undecryptable, decrypt, encrypt, register_encrypted
-from hub.clock import utcnow
+from hub.secrets import Undecryptable, decrypt, encrypt
 from hub.errors import Invalid
 from hub.wallet.models import WalletPassConfig
-from hub.web.ui.formatting import bonuses, day, last_day
+from hub.text import bonuses, day_text, last_day_text
 
 PASS_MIME = "application/vnd.apple.pkpass"
 PASS_TYPE_RE = re.compile(r"^pass\.[A-Za-z0-9][A-Za-z0-9.\-]{0,190}$")
@@ -42,7 +41,7 @@ NOT_CONFIGURED = ("Карта для Apple Wallet в этой программе
 
 # --- configuration ------------------------------------------------------------------------------
 
-def _load_cert(pem: bytes, field: str, errors: dict):  # noqa: ANN202
+def _load_cert(pem: bytes, field: str, errors: dict):
     from cryptography import x509
     try:
         return x509.load_pem_x509_certificate(pem)
@@ -51,7 +50,7 @@ def _load_cert(pem: bytes, field: str, errors: dict):  # noqa: ANN202
         return None
 
 
-def _public(key) -> bytes:  # noqa: ANN001
+def _public(key) -> bytes:
     from cryptography.hazmat.primitives import serialization
     return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
@@ -125,7 +124,7 @@ def usable(session: Session, tenant_id: str) -> tuple[WalletPassConfig, dict] | 
 
 # --- the pass ------------------------------------------------------------------------------------
 
-def _png(width: int, height: int, pixel) -> bytes:  # noqa: ANN001
+def _png(width: int, height: int, pixel) -> bytes:
     """A small RGBA PNG drawn by `pixel(x, y) -> (r, g, b, a)` (no imaging library needed)."""
     raw = b"".join(b"\x00" + b"".join(bytes(pixel(x, y)) for x in range(width)) for y in range(height))
 
@@ -135,7 +134,7 @@ def _png(width: int, height: int, pixel) -> bytes:  # noqa: ANN001
             + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
 
 
-def _coin(size: int, background: tuple | None):  # noqa: ANN202
+def _coin(size: int, background: tuple | None):
     """A gold coin with a darker rim, on the brand colour (icon) or transparent (logo)."""
     c = (size - 1) / 2
 
@@ -154,15 +153,16 @@ def images() -> dict[str, bytes]:
             "logo.png": _png(50, 50, _coin(50, None)), "logo@2x.png": _png(100, 100, _coin(100, None))}
 
 
-def pass_json(row: WalletPassConfig, tenant_name: str, customer, card: str, summary, expiry,  # noqa: ANN001
-              moment: datetime) -> dict:
+def pass_json(row: WalletPassConfig, tenant_name: str, customer, card: str, summary, expiry,
+              moment: datetime, tz: tzinfo) -> dict:
     barcode = {"format": "PKBarcodeFormatQR", "message": card, "messageEncoding": "iso-8859-1", "altText": card}
     name = " ".join(p for p in (customer.first_name, customer.last_name) if p)
-    back = [{"key": "updated", "label": "Баланс на", "value": day(moment)},
+    back = [{"key": "updated", "label": "Баланс на", "value": day_text(moment, tz)},
             {"key": "how", "label": "Как пользоваться",
              "value": "Покажите QR-код на кассе: бонусы начислятся, ими можно оплатить часть покупки."}]
     if expiry:
-        back.insert(1, {"key": "expiry", "label": "Сгорят", "value": f"{bonuses(expiry[0])} после {last_day(expiry[1])}"})
+        burns = f"{bonuses(expiry[0])} после {last_day_text(expiry[1], tz)}"
+        back.insert(1, {"key": "expiry", "label": "Сгорят", "value": burns})
     secondary = [{"key": "level", "label": "Уровень", "value": summary.level.name}]
     if name:
         secondary.append({"key": "name", "label": "Участник", "value": name})
@@ -205,7 +205,7 @@ def _signer(cert_pem: str, key_pem: str, wwdr_pem: str | None) -> tuple:
 
 def build_pass(pass_data: dict, creds: dict) -> bytes:
     files = {"pass.json": json.dumps(pass_data, ensure_ascii=False, indent=1).encode(), **images()}
-    manifest = json.dumps({name: hashlib.sha1(data).hexdigest() for name, data in files.items()},  # noqa: S324
+    manifest = json.dumps({name: hashlib.sha1(data).hexdigest() for name, data in files.items()},  # noqa: S324 - Apple's pass format requires SHA-1 manifests
                           indent=1).encode()
     files["manifest.json"] = manifest
     files["signature"] = sign(manifest, creds)

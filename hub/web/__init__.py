@@ -41,12 +41,12 @@ def demo_tenant_id() -> str | None:
 
 
 @bp.get("/")
-def index():  # noqa: ANN201
+def index():
     return render_template("home.html", links=LINKS, demo_tenant=demo_tenant_id())
 
 
 @bp.get("/favicon.ico")
-def favicon():  # noqa: ANN201
+def favicon():
     # Browsers ask for /favicon.ico on pages without an icon link (JSON, Swagger UI): the SVG.
     return redirect(url_for("ui.static", filename="favicon.svg"), code=301)
 

@@ -44,7 +44,7 @@ class JSONTooDeep(BadRequest, ValueError):
         super().__init__(f"JSON вложен слишком глубоко: не больше {MAX_JSON_DEPTH} уровней.")
 
 
-def _too_deep(data, limit: int) -> bool:  # noqa: ANN001
+def _too_deep(data, limit: int) -> bool:
     """Level by level (no recursion): containers nested deeper than `limit`."""
     level, depth = [data], 1
     while level:
@@ -62,7 +62,7 @@ class JSONProvider(DefaultJSONProvider):
     ensure_ascii = False
     sort_keys = False
 
-    def loads(self, s, **kwargs):  # noqa: ANN001, ANN201
+    def loads(self, s, **kwargs):
         try:
             data = super().loads(s, **kwargs)
         except RecursionError:

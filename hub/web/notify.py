@@ -56,12 +56,12 @@ def _json_body() -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def _obj(value) -> dict:  # noqa: ANN001
+def _obj(value) -> dict:
     """A JSON object from an update, or {} when the sender put anything else there."""
     return value if isinstance(value, dict) else {}
 
 
-def _scalar(value) -> str:  # noqa: ANN001
+def _scalar(value) -> str:
     """An id or a text from an update: strings and integers only (no floats, lists, objects)."""
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         return ""
@@ -242,18 +242,18 @@ def unsubscribe(tenant_id: str, token: str):
                 "сохранятся.</p>", 200, {"Content-Type": "text/html; charset=utf-8"})
     db.session.rollback()
     # A GET only asks: mail scanners follow links, and must not unsubscribe anyone.
-    return (f"<form method='post'><p>Отписаться от рекламных сообщений?</p>"
-            f"<button type='submit'>Отписаться</button></form>", 200,
+    return ("<form method='post'><p>Отписаться от рекламных сообщений?</p>"
+            "<button type='submit'>Отписаться</button></form>", 200,
             {"Content-Type": "text/html; charset=utf-8"})
 
 
-def _unavailable(message: str):  # noqa: ANN202
+def _unavailable(message: str):
     # The unsubscribe link is a page a person opens; the providers' webhooks get the API's JSON.
     if request.endpoint == "notify_hooks.unsubscribe":
         return unavailable_page(message)
     return error_response(503, "database_unavailable", message)
 
 
-def init_app(app) -> None:  # noqa: ANN001
+def init_app(app) -> None:
     app.register_blueprint(blp)
     register_unavailable_renderer("notify_hooks", _unavailable)

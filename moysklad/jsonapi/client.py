@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from connectors.http import HttpClient
 from connectors.registry import credentials_of
-from connectors.secrets import token_hash
+from hub.secrets import token_hash
 from hub.clock import utcnow
 from hub.connections.models import Connection
 from moysklad.common import UUID_RE, setting

@@ -37,7 +37,7 @@ class SaleNotYetApplied(Exception):
     """A member's return arrived before its sale was applied (the event is retried)."""
 
 
-def _connection(session, event: InboundEvent) -> Connection:  # noqa: ANN001
+def _connection(session, event: InboundEvent) -> Connection:
     try:
         conn = get_connection(session, event.tenant_id, event.connection_id or "")
     except NotFound as exc:
@@ -61,14 +61,14 @@ def _fetch(conn: Connection, entity_type: str, entity_id: str) -> dict:
     return doc
 
 
-def _moment(session, conn: Connection, doc: dict):  # noqa: ANN001, ANN202
+def _moment(session, conn: Connection, doc: dict):
     try:
         return parse_ms_moment(session, conn.tenant_id, doc.get("moment"), utcnow())
     except (Invalid, Conflict) as exc:      # retrying cannot change the answer
         raise PermanentError(exc.message) from exc
 
 
-def apply_retaildemand(session, event: InboundEvent) -> None:  # noqa: ANN001
+def apply_retaildemand(session, event: InboundEvent) -> None:
     conn = _connection(session, event)
     document_id = event.body["id"]
     if find_receipt(session, conn.tenant_id, document_id, SOURCE) is not None:
@@ -104,7 +104,7 @@ def apply_retaildemand(session, event: InboundEvent) -> None:  # noqa: ANN001
         link_counterparty(session, conn, agent["ms_id"], customer.id)
 
 
-def apply_retailsalesreturn(session, event: InboundEvent) -> None:  # noqa: ANN001
+def apply_retailsalesreturn(session, event: InboundEvent) -> None:
     conn = _connection(session, event)
     return_id = event.body["id"]
     if setting(conn, "loyalty_api") and event.attempts == 0:

@@ -12,7 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from connectors.receipts import make_position
 from hub import engine
 from hub.receipts.operations import line_amount
-from connectors.numbers import MAX_KOPECKS, BadNumber, wire_decimal
+from hub.money import MAX_KOPECKS, BadNumber, wire_decimal
 from moysklad.common import entity_id, line_ids
 
 
@@ -29,14 +29,14 @@ class DocLine:
     till_discount: int
 
 
-def _dec(value, what: str) -> Decimal:  # noqa: ANN001
+def _dec(value, what: str) -> Decimal:
     try:
         return wire_decimal(value)
     except BadNumber as exc:
         raise BadDocument(f"{what}: не число ({value!r})") from exc
 
 
-def kopecks(value) -> int:  # noqa: ANN001
+def kopecks(value) -> int:
     """A JSON API amount (kopecks as a float, which МойСклад may carry with a fraction after
     a percent discount) as an int, rounded half up; out of any receipt's range is a bad document."""
     number = _dec(value or 0, "сумма")

@@ -30,22 +30,22 @@ log = logging.getLogger("kopilka.moysklad.webhooks")
 bp = Blueprint("moysklad_webhook", __name__)
 
 @bp.errorhandler(413)
-def _too_large(exc):  # noqa: ANN001, ANN202 - the body limit (hub/web/limits.py), in МойСклад's format
+def _too_large(exc):  # the body limit (hub/web/limits.py), in МойСклад's format
     return error_response(MsError(413, VALIDATION, exc.description, title="Слишком большой запрос"))
 
 
-def _not_found():  # noqa: ANN202
+def _not_found():
     return error_response(MsError(404, AUTH, "Подключение МойСклад не найдено."))
 
 
 @bp.post("/moysklad/webhook/<connection_id>")
-def receive_without_secret(connection_id: str):  # noqa: ANN201, ARG001
+def receive_without_secret(connection_id: str):
     """A URL without the connection's secret (or a webhook from before secrets): 404."""
     return _not_found()
 
 
 @bp.post("/moysklad/webhook/<connection_id>/<secret>")
-def receive(connection_id: str, secret: str):  # noqa: ANN201
+def receive(connection_id: str, secret: str):
     session = db.session
     try:
         conn = connection_by_id(session, KIND, connection_id) if UUID_RE.match(connection_id) else None
@@ -80,7 +80,7 @@ def receive(connection_id: str, secret: str):  # noqa: ANN201
                       "accountId": account, "requestId": request_id})
             if created:
                 fresh.append(event)
-    except Exception as exc:  # noqa: BLE001 - nothing acknowledged: МойСклад will send it again
+    except Exception as exc:  # nothing acknowledged: МойСклад will send it again
         if database_unavailable(exc):
             raise   # the app answers 503 with Retry-After in this surface's format
         log.exception("webhook for connection %s could not be stored", connection_id)

@@ -8,14 +8,14 @@ from decimal import Decimal
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from connectors.numbers import MAX_KOPECKS, BadNumber, wire_decimal
+from hub.money import MAX_KOPECKS, BadNumber, wire_decimal
 from moysklad.common import entity_id
 from moysklad.loyalty.errors import VALIDATION, MsError
 
 REQUIRED = {"required": "обязательное поле", "null": "не может быть null"}
 
 
-def _number(value, what: str) -> Decimal:  # noqa: ANN001
+def _number(value, what: str) -> Decimal:
     try:
         return wire_decimal(value)
     except BadNumber as exc:
@@ -31,7 +31,7 @@ class Roubles(fields.Field):
         kwargs.setdefault("error_messages", REQUIRED)
         super().__init__(**kwargs)
 
-    def _deserialize(self, value, attr, data, **kwargs) -> int:  # noqa: ANN001
+    def _deserialize(self, value, attr, data, **kwargs) -> int:
         number = _number(value, "рубли")
         kopecks = number * 100
         if kopecks != kopecks.to_integral_value():
@@ -50,7 +50,7 @@ class Kopecks(fields.Field):
         kwargs.setdefault("error_messages", REQUIRED)
         super().__init__(**kwargs)
 
-    def _deserialize(self, value, attr, data, **kwargs) -> int:  # noqa: ANN001
+    def _deserialize(self, value, attr, data, **kwargs) -> int:
         number = _number(value, "копейки")
         if number != number.to_integral_value() or number < 0 or number > MAX_KOPECKS:
             raise ValidationError("должно быть целым неотрицательным числом копеек")
@@ -64,7 +64,7 @@ class Quantity(fields.Field):
         kwargs.setdefault("error_messages", REQUIRED)
         super().__init__(**kwargs)
 
-    def _deserialize(self, value, attr, data, **kwargs) -> Decimal:  # noqa: ANN001
+    def _deserialize(self, value, attr, data, **kwargs) -> Decimal:
         number = _number(value, "количество")
         if number <= 0:
             raise ValidationError("количество должно быть больше нуля")
@@ -80,14 +80,14 @@ class Percent(fields.Field):
         kwargs.setdefault("error_messages", REQUIRED)
         super().__init__(**kwargs)
 
-    def _deserialize(self, value, attr, data, **kwargs) -> Decimal:  # noqa: ANN001
+    def _deserialize(self, value, attr, data, **kwargs) -> Decimal:
         number = _number(value, "процент")
         if number < 0 or number > 100:
             raise ValidationError("процент должен быть от 0 до 100")
         return number
 
 
-def Str(max_length: int = 255, required: bool = False, **kwargs) -> fields.String:  # noqa: N802
+def Str(max_length: int = 255, required: bool = False, **kwargs) -> fields.String:
     return fields.String(required=required, validate=validate.Length(
         min=1 if required else 0, max=max_length,
         error="длина от {min} до {max} символов"),
@@ -103,10 +103,10 @@ class MetaSchema(Base):
     href = Str(2000, allow_none=True)
     id = Str(200, allow_none=True)
     type = Str(100, allow_none=True)
-    idType = Str(20, allow_none=True)  # noqa: N815
+    idType = Str(20, allow_none=True)
 
     @post_load
-    def _id(self, data, **kwargs):  # noqa: ANN001
+    def _id(self, data, **kwargs):
         ident = entity_id(data)
         if not ident:
             raise ValidationError({"id": ["обязательное поле: нужен id или href"]})
@@ -114,12 +114,12 @@ class MetaSchema(Base):
         return data
 
 
-def MetaRef(required: bool = True, **kwargs) -> fields.Nested:  # noqa: N802
+def MetaRef(required: bool = True, **kwargs) -> fields.Nested:
     return fields.Nested(MetaSchema, required=required,
                          error_messages={**REQUIRED, "type": "должно быть объектом"}, **kwargs)
 
 
-def Obj(schema, required: bool = False, **kwargs) -> fields.Nested:  # noqa: ANN001, N802
+def Obj(schema, required: bool = False, **kwargs) -> fields.Nested:
     return fields.Nested(schema, required=required,
                          error_messages={**REQUIRED, "type": "должно быть объектом"}, **kwargs)
 
@@ -131,18 +131,18 @@ class RetailStoreSchema(Base):
 
 class AgentFields(Base):
     name = Str(500, allow_none=True)
-    discountCardNumber = Str(64, allow_none=True)  # noqa: N815
+    discountCardNumber = Str(64, allow_none=True)
     phone = Str(50, allow_none=True)
     email = Str(200, allow_none=True)
-    legalFirstName = Str(255, allow_none=True)  # noqa: N815
-    legalMiddleName = Str(255, allow_none=True)  # noqa: N815
-    legalLastName = Str(255, allow_none=True)  # noqa: N815
-    birthDate = Str(40, allow_none=True)  # noqa: N815
+    legalFirstName = Str(255, allow_none=True)
+    legalMiddleName = Str(255, allow_none=True)
+    legalLastName = Str(255, allow_none=True)
+    birthDate = Str(40, allow_none=True)
     sex = fields.String(allow_none=True, validate=validate.OneOf(
         ("MALE", "FEMALE"), error="допустимые значения: MALE, FEMALE"))
 
     @validates_schema
-    def _birth_date(self, data, **kwargs):  # noqa: ANN001
+    def _birth_date(self, data, **kwargs):
         if data.get("birthDate"):
             try:
                 date.fromisoformat(data["birthDate"][:10])
@@ -156,7 +156,7 @@ class AgentSchema(AgentFields):
     id = Str(200, allow_none=True)
 
     @post_load
-    def _ms_id(self, data, **kwargs):  # noqa: ANN001
+    def _ms_id(self, data, **kwargs):
         data["ms_id"] = entity_id(data.get("meta")) or entity_id(
             {"id": data.get("id"), "href": data.get("href")})
         return data
@@ -164,21 +164,21 @@ class AgentSchema(AgentFields):
 
 class AssortmentSchema(Base):
     meta = MetaRef()
-    syncId = Str(200, allow_none=True)  # noqa: N815
+    syncId = Str(200, allow_none=True)
 
 
 class PositionSchema(Base):
     assortment = Obj(AssortmentSchema, required=True)
     quantity = Quantity(required=True)
     price = Roubles(required=True)
-    discountPercent = Percent(allow_none=True)  # noqa: N815
-    discountedPrice = Roubles(allow_none=True)  # noqa: N815
+    discountPercent = Percent(allow_none=True)
+    discountedPrice = Roubles(allow_none=True)
     sn = fields.List(fields.Dict(), allow_none=True,
                      error_messages={"invalid": "должно быть списком"})
     pack = fields.Dict(allow_none=True, error_messages={"invalid": "должно быть объектом"})
 
     @validates_schema
-    def _serials(self, data, **kwargs):  # noqa: ANN001
+    def _serials(self, data, **kwargs):
         sn = data.get("sn") or []
         qty = data.get("quantity")
         # A weighed (fractional) line cannot carry one serial number per unit.
@@ -190,7 +190,7 @@ class ReturnPositionSchema(PositionSchema):
     price = Roubles(allow_none=True)
 
 
-def Positions(schema=PositionSchema, required: bool = True) -> fields.List:  # noqa: ANN001, N802
+def Positions(schema=PositionSchema, required: bool = True) -> fields.List:
     return fields.List(fields.Nested(schema), required=required,
                        validate=validate.Length(min=1 if required else 0, max=1000,
                                                 error="от {min} до {max} позиций"),
@@ -198,71 +198,71 @@ def Positions(schema=PositionSchema, required: bool = True) -> fields.List:  # n
 
 
 class CounterpartyCreateSchema(AgentFields):
-    retailStore = Obj(RetailStoreSchema, required=True)  # noqa: N815
+    retailStore = Obj(RetailStoreSchema, required=True)
     meta = MetaRef()
-    syncId = Str(200, allow_none=True)  # noqa: N815
-    statusCheck = fields.String(allow_none=True, validate=validate.OneOf(  # noqa: N815
+    syncId = Str(200, allow_none=True)
+    statusCheck = fields.String(allow_none=True, validate=validate.OneOf(
         ("UNCHECKED", "CHECKED", "IGNORE"), error="допустимые значения: UNCHECKED, CHECKED, IGNORE"))
 
 
 class CounterpartyDetailSchema(AgentFields):
-    retailStore = Obj(RetailStoreSchema, required=True)  # noqa: N815
+    retailStore = Obj(RetailStoreSchema, required=True)
     meta = MetaRef()
 
 
 class CounterpartyVerifySchema(AgentFields):
-    retailStore = Obj(RetailStoreSchema, allow_none=True)  # noqa: N815  (not in the docs' example)
+    retailStore = Obj(RetailStoreSchema, allow_none=True)  # not in the docs' example
     meta = MetaRef(required=False, allow_none=True)
 
 
 class CounterpartySearchSchema(Base):
     search = Str(200, required=True)
-    retailStoreId = Str(200, required=True)  # noqa: N815
+    retailStoreId = Str(200, required=True)
 
 
 class RecalcBonusSchema(Base):
-    transactionType = fields.String(  # noqa: N815
+    transactionType = fields.String(
         allow_none=True, load_default="EARNING",
         validate=validate.OneOf(("EARNING", "SPENDING"), error="допустимые значения: EARNING, SPENDING"))
-    preferredBonusToSpend = Roubles(allow_none=True)  # noqa: N815
+    preferredBonusToSpend = Roubles(allow_none=True)
 
 
 class RecalcSchema(Base):
-    retailStore = Obj(RetailStoreSchema, required=True)  # noqa: N815
+    retailStore = Obj(RetailStoreSchema, required=True)
     agent = Obj(AgentSchema, required=True)
     positions = Positions()
-    bonusProgram = Obj(RecalcBonusSchema, allow_none=True)  # noqa: N815
-    preferredBonusToSpend = Roubles(allow_none=True)  # noqa: N815
+    bonusProgram = Obj(RecalcBonusSchema, allow_none=True)
+    preferredBonusToSpend = Roubles(allow_none=True)
 
 
 class DemandVerifySchema(Base):
-    retailStore = Obj(RetailStoreSchema, required=True)  # noqa: N815
-    counterpartyId = Str(200, required=True)  # noqa: N815
+    retailStore = Obj(RetailStoreSchema, required=True)
+    counterpartyId = Str(200, required=True)
     phone = Str(50, allow_none=True)
 
 
 class SaleBonusSchema(Base):
-    bonusValueToSpend = Roubles(allow_none=True)  # noqa: N815
-    bonusValueToEarn = Roubles(allow_none=True)  # noqa: N815
+    bonusValueToSpend = Roubles(allow_none=True)
+    bonusValueToEarn = Roubles(allow_none=True)
 
 
 class GiftCardPaymentSchema(Base):
     id = Str(200, allow_none=True)
     name = Str(200, allow_none=True)
-    paymentSum = Kopecks(required=True)  # noqa: N815
+    paymentSum = Kopecks(required=True)
 
 
 class RetailDemandSchema(Base):
-    retailStore = Obj(RetailStoreSchema, required=True)  # noqa: N815
+    retailStore = Obj(RetailStoreSchema, required=True)
     name = Str(255, allow_none=True)
     moment = Str(40, allow_none=True)
     meta = MetaRef()
     agent = Obj(AgentSchema, allow_none=True)
     positions = Positions()
-    bonusProgram = Obj(SaleBonusSchema, allow_none=True)  # noqa: N815
-    cashSum = Roubles(allow_none=True)  # noqa: N815
-    noCashSum = Roubles(allow_none=True)  # noqa: N815
-    giftCards = fields.List(fields.Nested(GiftCardPaymentSchema), allow_none=True)  # noqa: N815
+    bonusProgram = Obj(SaleBonusSchema, allow_none=True)
+    cashSum = Roubles(allow_none=True)
+    noCashSum = Roubles(allow_none=True)
+    giftCards = fields.List(fields.Nested(GiftCardPaymentSchema), allow_none=True)
 
 
 class DemandRefSchema(Base):
@@ -270,20 +270,20 @@ class DemandRefSchema(Base):
 
 
 class RetailSalesReturnSchema(Base):
-    retailStore = Obj(RetailStoreSchema, required=True)  # noqa: N815
+    retailStore = Obj(RetailStoreSchema, required=True)
     name = Str(255, allow_none=True)
     moment = Str(40, allow_none=True)
     meta = MetaRef()
     demand = Obj(DemandRefSchema, allow_none=True)
     agent = Obj(AgentSchema, allow_none=True)
     positions = Positions(ReturnPositionSchema, required=False)
-    cashSum = Roubles(allow_none=True)  # noqa: N815
-    noCashSum = Roubles(allow_none=True)  # noqa: N815
+    cashSum = Roubles(allow_none=True)
+    noCashSum = Roubles(allow_none=True)
 
 
 class GiftCardQuerySchema(Base):
     name = Str(200, required=True)
-    retailStoreId = Str(200, required=True)  # noqa: N815
+    retailStoreId = Str(200, required=True)
 
 
 # --- errors -----------------------------------------------------------------------------------
@@ -305,7 +305,7 @@ _RU = {
 }
 
 
-def _first(messages, path: str = "") -> tuple[str, str]:  # noqa: ANN001
+def _first(messages, path: str = "") -> tuple[str, str]:
     if isinstance(messages, dict):
         for key, value in messages.items():
             if key == "_schema":
@@ -322,7 +322,7 @@ def _first(messages, path: str = "") -> tuple[str, str]:  # noqa: ANN001
     return path, str(messages)
 
 
-def load(schema: Schema, data) -> dict:  # noqa: ANN001
+def load(schema: Schema, data) -> dict:
     """Validated data, or a МойСклад 400 error naming the first offending field."""
     if not isinstance(data, dict):
         raise MsError(400, VALIDATION, "Тело запроса должно быть JSON-объектом.")

@@ -20,7 +20,10 @@ from hub.phones import normalize_phone
 from hub.certificates import operations as certificates
 from hub.customers.operations import find_customers, register_customer, summarize
 from hub.receipts.guards import TillDiscount, require_customer_for_spend
-from hub.receipts.operations import ReturnRequest, SaleRequest, calculate_receipt, commit_sale, find_receipt, line_amount, return_sale, settle_sale_spend
+from hub.receipts.operations import (
+    ReturnRequest, SaleRequest, calculate_receipt, commit_sale, find_receipt, line_amount, return_sale,
+    settle_sale_spend,
+)
 from moysklad import verification
 from moysklad.common import (
     KIND, SOURCE, link_counterparty, money, ms_link_of, parse_ms_moment, payment_method,
@@ -42,11 +45,11 @@ TOKEN_HEADER = "Lognex-Discount-API-Auth-Token"
 bp = Blueprint("moysklad_loyalty", __name__, url_prefix="/moysklad/loyalty/<connection_id>")
 
 @bp.errorhandler(413)
-def _too_large(exc):  # noqa: ANN001, ANN202 - the body limit (hub/web/limits.py), in МойСклад's format
+def _too_large(exc):  # the body limit (hub/web/limits.py), in МойСклад's format
     return error_response(MsError(413, VALIDATION, exc.description, title="Слишком большой запрос"))
 
 
-def _authenticate(session, connection_id: str):  # noqa: ANN001, ANN202
+def _authenticate(session, connection_id: str):
     token = (request.headers.get(TOKEN_HEADER) or "").strip()
     conn = connection_by_token(session, KIND, token) if token else None
     if conn is None or conn.id != connection_id:
@@ -54,7 +57,7 @@ def _authenticate(session, connection_id: str):  # noqa: ANN001, ANN202
     return conn
 
 
-def loyalty_call(fn):  # noqa: ANN001, ANN201
+def loyalty_call(fn):
     """Authenticate, run, and answer every failure in МойСклад's error format; whatever a
     failed call began is rolled back (core services commit only complete operations)."""
     @wraps(fn)
@@ -69,7 +72,7 @@ def loyalty_call(fn):  # noqa: ANN001, ANN201
         except DomainError as exc:
             session.rollback()
             return error_response(from_domain(exc))
-        except Exception as exc:  # noqa: BLE001 - the till gets an answer it can show, never a page
+        except Exception as exc:  # the till gets an answer it can show, never a page
             if database_unavailable(exc):
                 raise   # the app answers 503 with Retry-After in this surface's format
             log.exception("loyalty call %s failed", request.path)
@@ -90,12 +93,12 @@ def _created():
 
 # --- customers ------------------------------------------------------------------------------
 
-def _display_name(c) -> str:  # noqa: ANN001
+def _display_name(c) -> str:
     name = " ".join(x for x in (c.last_name, c.first_name, c.middle_name) if x)
     return name or c.phone
 
 
-def _row(session, conn, c) -> dict:  # noqa: ANN001
+def _row(session, conn, c) -> dict:
     ms_id, registered = ms_link_of(session, conn, c.id)
     row = {"id": c.id, "msId": ms_id, "name": registered or _display_name(c),
            "discountCardNumber": c.card_number, "phone": c.phone, "email": c.email,
@@ -114,7 +117,7 @@ def _profile(data: dict, phone: str) -> dict:
             first = words[0]
         elif words:
             last, first, middle = words[0], words[1], " ".join(words[2:]) or None
-    cut = lambda v, n: v[:n] if v else None  # noqa: E731
+    cut = lambda v, n: v[:n] if v else None
     return {"phone": phone, "card_number": cut(data.get("discountCardNumber"), 64),
             "first_name": cut(first, 100), "middle_name": cut(middle, 100), "last_name": cut(last, 100),
             "email": cut(data.get("email"), 200),
@@ -135,7 +138,7 @@ def _customer_not_found(parameter: str = "agent") -> MsError:
 
 @bp.post("/counterparty")
 @loyalty_call
-def create_counterparty(session, conn):  # noqa: ANN001, ANN201
+def create_counterparty(session, conn):
     body = _json()
     data = s.load(s.CounterpartyCreateSchema(), body)
     now = utcnow()
@@ -164,7 +167,7 @@ def create_counterparty(session, conn):  # noqa: ANN001, ANN201
 
 @bp.get("/counterparty")
 @loyalty_call
-def search_counterparty(session, conn):  # noqa: ANN001, ANN201
+def search_counterparty(session, conn):
     query = s.load(s.CounterpartySearchSchema(), request.args.to_dict())
     text = query["search"].strip()
     found = []
@@ -184,7 +187,7 @@ def search_counterparty(session, conn):  # noqa: ANN001, ANN201
 
 @bp.post("/counterparty/detail")
 @loyalty_call
-def counterparty_detail(session, conn):  # noqa: ANN001, ANN201
+def counterparty_detail(session, conn):
     data = s.load(s.CounterpartyDetailSchema(), _json())
     customer = resolve_agent(session, conn, ms_id=data["meta"]["id"],
                              card=data.get("discountCardNumber"), phone=data.get("phone"))
@@ -207,7 +210,7 @@ def _code_answer(code: str, repeat: int, phone: str, problem: str | None = None)
 
 @bp.post("/counterparty/verify")
 @loyalty_call
-def counterparty_verify(session, conn):  # noqa: ANN001, ANN201
+def counterparty_verify(session, conn):
     data = s.load(s.CounterpartyVerifySchema(), _json())
     phone = _phone_required(data.get("phone"))
     code, repeat, problem = verification.issue(session, conn, verification.COUNTERPARTY, phone, phone, utcnow())
@@ -216,7 +219,7 @@ def counterparty_verify(session, conn):  # noqa: ANN001, ANN201
 
 # --- sales ------------------------------------------------------------------------------------
 
-def _agent_customer(session, conn, agent: dict | None, required: bool):  # noqa: ANN001, ANN202
+def _agent_customer(session, conn, agent: dict | None, required: bool):
     """The customer of a sale's agent; None for a sale without one (if allowed)."""
     if not agent or not (agent.get("ms_id") or agent.get("discountCardNumber") or agent.get("phone")):
         if required:
@@ -232,7 +235,7 @@ def _agent_customer(session, conn, agent: dict | None, required: bool):  # noqa:
 
 @bp.post("/retaildemand/recalc")
 @loyalty_call
-def recalc(session, conn):  # noqa: ANN001, ANN201
+def recalc(session, conn):
     body = _json()
     data = s.load(s.RecalcSchema(), body)
     customer = _agent_customer(session, conn, data["agent"], required=True)
@@ -271,7 +274,7 @@ def recalc(session, conn):  # noqa: ANN001, ANN201
 
 @bp.post("/retaildemand/verify")
 @loyalty_call
-def demand_verify(session, conn):  # noqa: ANN001, ANN201
+def demand_verify(session, conn):
     data = s.load(s.DemandVerifySchema(), _json())
     customer = resolve_agent(session, conn, ms_id=data["counterpartyId"].strip(), phone=data.get("phone"))
     if customer is None:
@@ -283,7 +286,7 @@ def demand_verify(session, conn):  # noqa: ANN001, ANN201
 
 @bp.post("/retaildemand")
 @loyalty_call
-def retaildemand(session, conn):  # noqa: ANN001, ANN201
+def retaildemand(session, conn):
     body = _json()
     data = s.load(s.RetailDemandSchema(), body)
     document_id = data["meta"]["id"]
@@ -311,7 +314,7 @@ def retaildemand(session, conn):  # noqa: ANN001, ANN201
 
     applied, tolerance = applied_discount(lines)
 
-    def accept(quote: dict) -> None:  # noqa: ARG001
+    def accept(quote: dict) -> None:
         """A confirming code is used up in the same transaction as the sale (the till's
         prices are checked by the core: hub.receipts.guards.check_till_discount)."""
         if spend and setting(conn, "verify_spending"):
@@ -348,7 +351,7 @@ def retaildemand(session, conn):  # noqa: ANN001, ANN201
 
 @bp.post("/retailsalesreturn")
 @loyalty_call
-def retailsalesreturn(session, conn):  # noqa: ANN001, ANN201
+def retailsalesreturn(session, conn):
     body = _json()
     data = s.load(s.RetailSalesReturnSchema(), body)
     return_id = data["meta"]["id"]
@@ -388,7 +391,7 @@ def retailsalesreturn(session, conn):  # noqa: ANN001, ANN201
 
 @bp.get("/giftcard")
 @loyalty_call
-def giftcard(session, conn):  # noqa: ANN001, ANN201
+def giftcard(session, conn):
     query = s.load(s.GiftCardQuerySchema(), request.args.to_dict())
     cert = certificates.find(session, conn.tenant_id, query["name"])
     if cert is None:
@@ -430,7 +433,7 @@ def _gift_card_error(exc: DomainError, index: int, number: str) -> MsError:
                    f"giftCards[{index}].{parameter}", title="Оплата сертификатом невозможна")
 
 
-def _redeem_gift_cards(session, conn, document_id: str, cards, moment, now,  # noqa: ANN001
+def _redeem_gift_cards(session, conn, document_id: str, cards, moment, now,
                        *, commit: bool = True) -> None:
     """Each certificate pays its part of the sale once (reference "<sale id>:<card id>"), in
     number order so two sales paying with the same certificates cannot deadlock."""
@@ -446,8 +449,8 @@ def _redeem_gift_cards(session, conn, document_id: str, cards, moment, now,  # n
         session.commit()
 
 
-def _refund_gift_cards(session, conn, demand_id: str, return_id: str, value: int | None,  # noqa: ANN001
-                       moment, now) -> None:  # noqa: ANN001
+def _refund_gift_cards(session, conn, demand_id: str, return_id: str, value: int | None,
+                       moment, now) -> None:
     """A return gives the money back to the certificates the sale was paid with first
     (hub.certificates.operations.refund_payments: oldest payment first, once per return)."""
     if not certificates.redemptions(session, conn.tenant_id, f"{demand_id}:"):

@@ -11,24 +11,24 @@ from hub.orm import Base
 CYRILLIC = re.compile(r"[А-Яа-яЁё]")
 
 
-def kop(value) -> int:  # noqa: ANN001
+def kop(value) -> int:
     """Roubles from a JSON answer -> kopecks (exactly: at most 2 decimals by contract)."""
     return round(value * 100)
 
 
-def ago(**delta) -> str:  # noqa: ANN003
+def ago(**delta) -> str:
     """A moment in the past, ISO 8601 with offset."""
     return (datetime.now(timezone.utc) - timedelta(**delta)).replace(microsecond=0).isoformat()
 
 
-def counts(session) -> dict[str, int]:  # noqa: ANN001
+def counts(session) -> dict[str, int]:
     """Rows in every table: a failed request must leave all of them as they were."""
     session.expire_all()
     return {t.name: session.execute(select(func.count()).select_from(t)).scalar_one()
             for t in Base.metadata.sorted_tables}
 
 
-def assert_error(response, status: int | tuple, *fields: str, code: str | None = None) -> dict:  # noqa: ANN001
+def assert_error(response, status: int | tuple, *fields: str, code: str | None = None) -> dict:
     """The API.md error format with a Russian message; `fields` must be named in details."""
     statuses = status if isinstance(status, tuple) else (status,)
     assert response.status_code in statuses, (response.status_code, response.get_data(as_text=True)[:500])
@@ -51,13 +51,13 @@ def assert_error(response, status: int | tuple, *fields: str, code: str | None =
     return error
 
 
-def gift(api, customer_id: str, amount, key: str | None = None, **extra):  # noqa: ANN001, ANN201
+def gift(api, customer_id: str, amount, key: str | None = None, **extra):
     headers = {"Idempotency-Key": key} if key else None
     return api.post(f"/api/v1/customers/{customer_id}/bonuses",
                     json={"amount": amount, "kind": "gift", "valid_days": 30, **extra}, headers=headers)
 
 
-def receipt(external_id: str, *positions, customer: dict | None = None, **extra) -> dict:  # noqa: ANN002, ANN003
+def receipt(external_id: str, *positions, customer: dict | None = None, **extra) -> dict:
     """A receipt body; positions are (price, quantity) or dicts."""
     lines = []
     for i, p in enumerate(positions or [(1000, 1)]):

@@ -17,7 +17,7 @@ def assert_promises_nothing(answer: dict) -> None:
     assert "бонус" not in answer["messages"]["cashier"].replace("бонусы не начисляются", "")
 
 
-def test_calculate_and_commit_without_a_customer(api, session):  # noqa: ANN001
+def test_calculate_and_commit_without_a_customer(api, session):
     q = api.post("/api/v1/receipts/calculate", json=receipt("A-1", (150, 1)))
     assert q.status_code == 200, q.json
     assert_promises_nothing(q.json)
@@ -32,7 +32,7 @@ def test_calculate_and_commit_without_a_customer(api, session):  # noqa: ANN001
     assert back.json["bonus_earned_reversed"] == 0 and back.json["customer"] is None
 
 
-def test_with_a_customer_the_same_receipt_still_earns_and_prints(api, customer):  # noqa: ANN001
+def test_with_a_customer_the_same_receipt_still_earns_and_prints(api, customer):
     body = receipt("A-2", (150, 1), customer={"id": customer["id"]})
     q = api.post("/api/v1/receipts/calculate", json=body).json
     assert q["totals"]["bonus_earned"] == 7.5          # the figure the issue saw without a card

@@ -7,17 +7,17 @@ from tests.api.helpers import assert_error, counts, receipt
 from tests.api.test_certificates import issue, postings_agree
 
 
-def sold(api) -> str:  # noqa: ANN001
+def sold(api) -> str:
     number = issue(api)[0]["number"]                   # nominal 1 000
     assert api.post(f"/api/v1/certificates/{number}/activate", json={"external_id": "S-1"}).status_code == 201
     return number
 
 
-def balance(api, number: str) -> float:  # noqa: ANN001
+def balance(api, number: str) -> float:
     return api.get(f"/api/v1/certificates/{number}").json["balance"]
 
 
-def test_a_full_return_refunds_the_certificate_part(api, session, customer):  # noqa: ANN001
+def test_a_full_return_refunds_the_certificate_part(api, session, customer):
     number = sold(api)
     body = receipt("R-1", (1500, 1), customer={"id": customer["id"]},
                    certificates=[{"number": number, "amount": 500}])
@@ -40,7 +40,7 @@ def test_a_full_return_refunds_the_certificate_part(api, session, customer):  # 
     postings_agree(session, number)
 
 
-def test_partial_returns_refund_the_certificate_first(api, session):  # noqa: ANN001
+def test_partial_returns_refund_the_certificate_first(api, session):
     number = sold(api)
     body = receipt("R-2", (1000, 1), (500, 1), certificates=[{"number": number, "amount": 700}])
     assert api.post("/api/v1/receipts", json=body).status_code == 201
@@ -58,7 +58,7 @@ def test_partial_returns_refund_the_certificate_first(api, session):  # noqa: AN
     postings_agree(session, number)
 
 
-def test_bad_certificate_payments_write_nothing(api, session):  # noqa: ANN001
+def test_bad_certificate_payments_write_nothing(api, session):
     number = sold(api)
     before = counts(session)
     assert_error(api.post("/api/v1/receipts", json=receipt(

@@ -24,14 +24,14 @@ PROGRAM = {**copy.deepcopy(DEFAULT_SETTINGS), "levels": [
      "discount": None, "max_spend_percent": "30", "bonus_lifetime_days": None}]}
 
 
-def sale(external_id: str, customer_id: str, **extra) -> dict:  # noqa: ANN003
+def sale(external_id: str, customer_id: str, **extra) -> dict:
     return {"external_id": external_id, "customer": {"id": customer_id}, "spend_bonuses": "max",
             "positions": [{"id": "coffee", "name": "Кофе в зёрнах", "price": 1000, "quantity": 1},
                           {"id": "cert", "name": "Подарочный сертификат 3000 ₽", "price": 3000,
                            "quantity": 1, "certificate": True}], **extra}
 
 
-def test_a_certificate_sold_on_a_receipt_earns_nothing_and_is_not_a_purchase(api, session, tenant, customer):  # noqa: ANN001
+def test_a_certificate_sold_on_a_receipt_earns_nothing_and_is_not_a_purchase(api, session, tenant, customer):
     put_program(session, tenant["id"], PROGRAM)
     session.commit()
     assert api.post("/api/v1/promotions", json={"name": "−10% на всё", "reward": "percent_off",
@@ -63,7 +63,7 @@ def test_a_certificate_sold_on_a_receipt_earns_nothing_and_is_not_a_purchase(api
     assert r2.json["customer"]["level_after"]["code"] == "silver"
 
 
-def test_the_certificate_flag_is_a_boolean(api, customer):  # noqa: ANN001
+def test_the_certificate_flag_is_a_boolean(api, customer):
     body = sale("C-3", customer["id"])
     body["positions"][1]["certificate"] = "maybe"
     assert_error(api.post("/api/v1/receipts/calculate", json=body), 422, "positions.1.certificate")
@@ -72,7 +72,7 @@ def test_the_certificate_flag_is_a_boolean(api, customer):  # noqa: ANN001
 def test_automation_run_expires_certificates(tmp_path):
     path = tmp_path / "k.sqlite3"
     env = {"DATABASE_URL": f"sqlite:///{path}"}
-    run = lambda *args: CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)  # noqa: E731
+    run = lambda *args: CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
     assert run("db", "upgrade").exit_code == 0
     created = json.loads(run("tenant", "create", "--name", "Цветы", "--json").output)
     engine = create_engine(f"sqlite:///{path}")
@@ -102,7 +102,7 @@ def test_automation_run_expires_certificates(tmp_path):
 
 # --- the group discount cap (rules' then.max_discount_percent) ----------------------------------
 
-def test_a_rule_caps_the_discount_of_a_group(api):  # noqa: ANN001
+def test_a_rule_caps_the_discount_of_a_group(api):
     program = {**copy.deepcopy(PROGRAM), "rules": [
         {"name": "табак: скидка не больше 5 %", "when": {"groups": ["tobacco"]},
          "then": {"max_discount_percent": "5"}}]}

@@ -16,20 +16,20 @@ from tests.api.helpers import assert_error, counts
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 
 
-def issue(api, **body) -> list[dict]:  # noqa: ANN001, ANN003
+def issue(api, **body) -> list[dict]:
     r = api.post("/api/v1/certificates", json={"nominal": 1000, "count": 1, "valid_days": 30, **body})
     assert r.status_code == 201, r.json
     return r.json["certificates"]
 
 
-def postings_agree(session, number: str) -> None:  # noqa: ANN001
+def postings_agree(session, number: str) -> None:
     cert = session.scalars(select(GiftCertificate).where(GiftCertificate.number == number)).one()
     total = session.scalar(select(func.coalesce(func.sum(CertificatePosting.amount), 0))
                            .where(CertificatePosting.certificate_id == cert.id))
     assert cert.balance == total
 
 
-def test_sell_check_redeem_refund_block(api, session, other):  # noqa: ANN001
+def test_sell_check_redeem_refund_block(api, session, other):
     with frozen(NOW):
         cert = issue(api)[0]
         number = cert["number"]
@@ -77,7 +77,7 @@ def test_sell_check_redeem_refund_block(api, session, other):  # noqa: ANN001
         assert [c["number"] for c in api.get("/api/v1/certificates").json["certificates"]] == [number]
 
 
-def test_expiry(api, session):  # noqa: ANN001
+def test_expiry(api, session):
     from hub.certificates.operations import expire_certificates
     with frozen(NOW):
         number = issue(api, valid_days=1)[0]["number"]
@@ -95,7 +95,7 @@ def test_expiry(api, session):  # noqa: ANN001
         assert cert.balance == 0
 
 
-def test_issue_with_numbers_and_bad_input(api, session):  # noqa: ANN001
+def test_issue_with_numbers_and_bad_input(api, session):
     certs = issue(api, numbers=["GC-0001", "GC-0002"], count=None)
     assert [c["number"] for c in certs] == ["GC0001", "GC0002"]
     assert api.get("/api/v1/certificates/gc-0001").json["number"] == "GC0001"
@@ -110,7 +110,7 @@ def test_issue_with_numbers_and_bad_input(api, session):  # noqa: ANN001
     assert_error(api.get("/api/v1/certificates/404404"), 404)
 
 
-def test_twenty_tills_pay_with_one_certificate(pg_sessions):  # noqa: ANN001
+def test_twenty_tills_pay_with_one_certificate(pg_sessions):
     from hub.certificates import operations as certificates
     from hub.tenants.operations import create_tenant
 

@@ -11,7 +11,7 @@ from tests.api.helpers import CYRILLIC, assert_error, counts
 EDGE_CODES = {"validation_error", "bad_request", "too_large"}    # errors the API's edge words itself
 
 
-def assert_russian_details(details, label: str = "") -> None:  # noqa: ANN001
+def assert_russian_details(details, label: str = "") -> None:
     """Every message in `details` is Russian (marshmallow's own messages included)."""
     if isinstance(details, dict):
         for value in details.values():
@@ -78,12 +78,12 @@ def world(api, session):
     return cid
 
 
-def _state(api, session, cid: str) -> tuple:  # noqa: ANN001
+def _state(api, session, cid: str) -> tuple:
     c = api.get(f"/api/v1/customers/{cid}").json
     return (counts(session), api.get("/api/v1/program").json, c, api.get("/api/v1/receipts/SOLD").json)
 
 
-def _never_500_and_nothing_written(api, session, cid, method, url, cases):  # noqa: ANN001
+def _never_500_and_nothing_written(api, session, cid, method, url, cases):
     before = _state(api, session, cid)
     for label, call, fields in cases:
         r = call()
@@ -209,7 +209,7 @@ def test_missing_or_invalid_api_key_is_401(api, client, session, world):
     assert client.get("/api/v1/openapi.json").status_code == 200
 
 
-def test_a_receipt_too_large_in_total_is_422_not_500(api):  # noqa: ANN001
+def test_a_receipt_too_large_in_total_is_422_not_500(api):
     for path in ("/api/v1/receipts/calculate", "/api/v1/receipts"):
         huge = {"external_id": "HUGE", "positions": [{"id": "1", "price": 100_000_000_000, "quantity": 1_000_000}]}
         r = api.post(path, json=huge)
@@ -262,7 +262,7 @@ def test_every_api_field_has_russian_messages(app):
     from marshmallow import class_registry
 
     seen = set()
-    for name, classes in list(class_registry._registry.items()):  # noqa: SLF001
+    for name, classes in list(class_registry._registry.items()):
         for cls in classes:
             if not cls.__module__.startswith("api.") or cls in seen:
                 continue
@@ -290,7 +290,7 @@ def test_a_refused_return_and_spend_say_the_limit_in_russian(api, world):
     assert details["amount"][0].startswith("не больше "), details
 
 
-def _detail_strings(node):  # noqa: ANN001, ANN202
+def _detail_strings(node):
     """The literal texts inside a `details` dict of a raise (lists' strings, recursively)."""
     import ast
     if isinstance(node, ast.Dict):

@@ -42,7 +42,7 @@ def test_shapes_it_cannot_plan_are_refused_not_guessed():
     class WithMethod(Schema):
         x = fields.Method("get_x")
 
-        def get_x(self, obj):  # noqa: ANN001, ANN202
+        def get_x(self, obj):
             return 1
 
     class WithDefault(Schema):

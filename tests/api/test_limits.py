@@ -26,7 +26,7 @@ API_BLUEPRINTS = {"program", "customers", "receipts", "points", "connections"}
 CYRILLIC = re.compile(r"[А-Яа-яЁё]")
 
 
-def _rows(session) -> dict:  # noqa: ANN001
+def _rows(session) -> dict:
     session.expire_all()
     return {t.name: session.execute(select(func.count()).select_from(t)).scalar_one()
             for t in Base.metadata.sorted_tables}
@@ -81,7 +81,7 @@ def surfaces(app, client, session, tenant, monkeypatch):
     return out
 
 
-def assert_surface_error(response, status: int, fmt: str | None) -> None:  # noqa: ANN001
+def assert_surface_error(response, status: int, fmt: str | None) -> None:
     text = response.get_data(as_text=True)[:300]
     assert response.status_code == status, (response.request.path, response.status_code, text)
     body = response.get_json()
@@ -98,7 +98,7 @@ def assert_surface_error(response, status: int, fmt: str | None) -> None:  # noq
         assert isinstance(err["code"], int) and err["reason"] and CYRILLIC.search(err["message"]), text
 
 
-def _send(client, method: str, url: str, headers: dict, data, content_type: str = "application/json"):  # noqa: ANN001, ANN202
+def _send(client, method: str, url: str, headers: dict, data, content_type: str = "application/json"):
     return client.open(url, method=method, data=data, content_type=content_type, headers=headers)
 
 

@@ -14,10 +14,10 @@ import time
 import pytest
 
 schemathesis = pytest.importorskip("schemathesis")
-from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
-from schemathesis import GenerationMode  # noqa: E402
-from schemathesis.checks import not_a_server_error  # noqa: E402
-from schemathesis.specs.openapi.checks import (  # noqa: E402
+from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
     content_type_conformance, response_schema_conformance, status_code_conformance,
 )
 
@@ -33,7 +33,7 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
 
 
-def _walk(schema: dict, path: str, out: list) -> None:  # noqa: ANN001
+def _walk(schema: dict, path: str, out: list) -> None:
     if "$ref" in schema or "oneOf" in schema or "anyOf" in schema or "allOf" in schema:
         return
     if "type" not in schema:
@@ -108,14 +108,14 @@ def test_schemathesis_finds_no_5xx_and_no_answer_off_the_schema(app, api, world,
             @settings(max_examples=examples, deadline=None, database=None, derandomize=True,
                       phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
             @given(case=strategy)
-            def run(case):  # noqa: ANN001, ANN202
+            def run(case):
                 response = case.call(headers=api.headers)
                 stats["examples"] += 1
                 if response.status_code >= 500:
                     stats["5xx"] += 1
                 try:
                     case.validate_response(response, checks=CHECKS)
-                except BaseException as exc:  # noqa: BLE001 - schemathesis raises an exception group
+                except BaseException as exc:  # schemathesis raises an exception group
                     if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                         raise
                     stats["mismatches"] += 1

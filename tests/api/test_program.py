@@ -94,7 +94,7 @@ def test_the_settings_take_effect_on_receipts(api):
     assert r.status_code == 200 and r.json["totals"]["bonus_earned"] == 100   # two full 1000s
 
 
-def _with(path: str, value) -> dict:  # noqa: ANN001
+def _with(path: str, value) -> dict:
     """FULL with one value replaced; path like 'levels.0.accrual.percent'."""
     settings = copy.deepcopy(FULL)
     *parents, last = path.split(".")

@@ -13,7 +13,7 @@ from tests.api.helpers import CYRILLIC
 from tests.api.test_promotions import TWO_PLUS_ONE, coffee, create, sale
 
 
-def ret(api, receipt: str, external_id: str, **positions):  # noqa: ANN001, ANN003, ANN201
+def ret(api, receipt: str, external_id: str, **positions):
     body = {"external_id": external_id}
     if positions:
         body["positions"] = [{"id": k, "quantity": v} for k, v in positions.items()]
@@ -22,11 +22,11 @@ def ret(api, receipt: str, external_id: str, **positions):  # noqa: ANN001, ANN0
     return r.json
 
 
-def balance(api, cid: str) -> float:  # noqa: ANN001
+def balance(api, cid: str) -> float:
     return api.get(f"/api/v1/customers/{cid}").json["balance"]["available"]
 
 
-def test_two_plus_one_returning_the_paid_cups_withholds_the_free_ones_discount(api, session, tenant):  # noqa: ANN001
+def test_two_plus_one_returning_the_paid_cups_withholds_the_free_ones_discount(api, session, tenant):
     create(api, TWO_PLUS_ONE)
     cid = api.post("/api/v1/customers", json={"phone": "+79160000011"}).json["id"]
     # Bonuses to spend: 5% of 4000 = 200.
@@ -72,7 +72,7 @@ def test_two_plus_one_returning_the_paid_cups_withholds_the_free_ones_discount(a
     assert again.status_code == 200 and again.json == back
 
 
-def test_returning_one_paid_cup_of_a_bigger_set(api):  # noqa: ANN001
+def test_returning_one_paid_cup_of_a_bigger_set(api):
     create(api, TWO_PLUS_ONE)
     sold = api.post("/api/v1/receipts", json=sale("S-6", coffee("1", 100, qty=6))).json
     assert sold["totals"]["promo_discount"] == 200       # two free of six
@@ -90,7 +90,7 @@ def test_returning_one_paid_cup_of_a_bigger_set(api):  # noqa: ANN001
     assert 400 - (one["amount_returned"] + two["amount_returned"] + three["amount_returned"]) == 199.99
 
 
-def test_once_per_customer_promotion_is_usable_again_after_a_whole_return(api, session):  # noqa: ANN001
+def test_once_per_customer_promotion_is_usable_again_after_a_whole_return(api, session):
     once = create(api, {"name": "Разовая скидка 10%", "reward": "percent_off", "percent": 10,
                         "when": {"per_customer_limit": 1}})
     cid = api.post("/api/v1/customers", json={"phone": "+79160000012"}).json["id"]
@@ -114,7 +114,7 @@ def test_once_per_customer_promotion_is_usable_again_after_a_whole_return(api, s
     assert names("O-5") == []
 
 
-def test_once_per_customer_two_plus_one_comes_back_when_its_discount_is_all_withheld(api):  # noqa: ANN001
+def test_once_per_customer_two_plus_one_comes_back_when_its_discount_is_all_withheld(api):
     create(api, {**TWO_PLUS_ONE, "when": {"groups": ["coffee"], "per_customer_limit": 1}})
     cid = api.post("/api/v1/customers", json={"phone": "+79160000013"}).json["id"]
     three = [coffee("1", 300), coffee("2", 250), coffee("3", 200)]
@@ -133,12 +133,12 @@ GIFT = {"name": "Кофе от 500 ₽ — печенье в подарок", "r
         "when": {"groups": ["coffee"], "min_amount": 500}}
 
 
-def cookie(pid: str = "c", price=80) -> dict:  # noqa: ANN001
+def cookie(pid: str = "c", price=80) -> dict:
     return {"id": pid, "product": "cookie", "name": "Печенье", "price": price, "quantity": 1,
             "groups": ["bakery"]}
 
 
-def test_gift_product_through_the_api(api):  # noqa: ANN001
+def test_gift_product_through_the_api(api):
     p = create(api, GIFT)
     assert p["reward"] == "gift_product" and p["gift_product"] == "cookie"
     # Not enough coffee: one step away.

@@ -17,15 +17,15 @@ TWO_PLUS_ONE = {"name": "2+1 на кофе", "reward": "free_items", "buy": 2, "
                 "when": {"groups": ["coffee"]}}
 
 
-def coffee(pid: str, price, qty=1, group="coffee") -> dict:  # noqa: ANN001
+def coffee(pid: str, price, qty=1, group="coffee") -> dict:
     return {"id": pid, "name": f"Кофе {pid}", "price": price, "quantity": qty, "groups": [group]}
 
 
-def sale(external_id: str, *positions, **extra) -> dict:  # noqa: ANN002, ANN003
+def sale(external_id: str, *positions, **extra) -> dict:
     return {"external_id": external_id, "positions": list(positions), **extra}
 
 
-def create(api, body: dict) -> dict:  # noqa: ANN001
+def create(api, body: dict) -> dict:
     r = api.post("/api/v1/promotions", json=body)
     assert r.status_code == 201, r.json
     return r.json
@@ -33,7 +33,7 @@ def create(api, body: dict) -> dict:  # noqa: ANN001
 
 # --- CRUD -----------------------------------------------------------------------------------
 
-def test_crud(api, other):  # noqa: ANN001
+def test_crud(api, other):
     p = create(api, TWO_PLUS_ONE)
     assert p["name"] == "2+1 на кофе" and p["reward"] == "free_items" and p["active"] is True
     assert p["when"]["groups"] == ["coffee"] and p["combine"] == "stack"
@@ -64,7 +64,7 @@ def test_crud(api, other):  # noqa: ANN001
     ({"name": "x", "reward": "amount_off", "amount": -1}, ["amount"]),
     ({"name": "x", "reward": "percent_off", "percent": 5, "when": {"time_from": "25:00"}}, ["when.time_from"]),
 ])
-def test_invalid_promotions_are_422_and_store_nothing(api, session, body, fields):  # noqa: ANN001
+def test_invalid_promotions_are_422_and_store_nothing(api, session, body, fields):
     before = counts(session)
     assert_error(api.post("/api/v1/promotions", json=body), 422, *fields)
     assert counts(session) == before
@@ -72,7 +72,7 @@ def test_invalid_promotions_are_422_and_store_nothing(api, session, body, fields
 
 # --- at the till ----------------------------------------------------------------------------
 
-def test_two_plus_one_quote_commit_and_returns(api, customer):  # noqa: ANN001
+def test_two_plus_one_quote_commit_and_returns(api, customer):
     create(api, TWO_PLUS_ONE)
     body = sale("R-21", coffee("1", 250), coffee("2", 300), coffee("3", 200),
                 customer={"id": customer["id"]})
@@ -101,19 +101,19 @@ def test_two_plus_one_quote_commit_and_returns(api, customer):  # noqa: ANN001
     assert back.json["bonus_earned_reversed"] == paid["bonus_earned"]
 
 
-def test_one_step_away_offer(api):  # noqa: ANN001
+def test_one_step_away_offer(api):
     create(api, TWO_PLUS_ONE)
     q = api.post("/api/v1/receipts/calculate", json=sale("R-1", coffee("1", 250), coffee("2", 300))).json
     assert q["offers"] == ["«2+1 на кофе»: ещё 1 товар — и третий в подарок."]
     assert "ещё 1 товар — и третий в подарок" in q["messages"]["cashier"]
 
 
-def test_no_promotions_keep_the_core_shape(api):  # noqa: ANN001
+def test_no_promotions_keep_the_core_shape(api):
     q = api.post("/api/v1/receipts/calculate", json=sale("R-1", coffee("1", 250))).json
     assert "promotions" not in q and "promo_discount" not in q["positions"][0]
 
 
-def test_first_purchase_discount_once_and_per_customer_limit(api, session):  # noqa: ANN001
+def test_first_purchase_discount_once_and_per_customer_limit(api, session):
     p = create(api, {"name": "15% на первую покупку", "reward": "percent_off", "percent": 15,
                      "when": {"first_purchase": True}})
     cid = api.post("/api/v1/customers", json={"phone": "+79160000001"}).json["id"]
@@ -135,7 +135,7 @@ def test_first_purchase_discount_once_and_per_customer_limit(api, session):  # n
         assert (limited["name"] in names) == (i < 2)
 
 
-def test_happy_hours_and_birthday_through_the_api(api):  # noqa: ANN001
+def test_happy_hours_and_birthday_through_the_api(api):
     create(api, {"name": "Счастливые часы", "reward": "bonus_multiplier", "multiplier": 2,
                  "when": {"weekdays": [1, 2, 3, 4, 5], "time_from": "09:00", "time_to": "12:00"}})
     create(api, {"name": "Скидка на день рождения", "reward": "percent_off", "percent": 10,
@@ -154,7 +154,7 @@ def test_happy_hours_and_birthday_through_the_api(api):  # noqa: ANN001
 
 # --- promo codes ----------------------------------------------------------------------------
 
-def test_codes_single_use_idempotent_and_validated(api, session, other):  # noqa: ANN001
+def test_codes_single_use_idempotent_and_validated(api, session, other):
     p = create(api, {"name": "Купон 300", "reward": "amount_off", "amount": 300})
     batch = api.post(f"/api/v1/promotions/{p['id']}/codes", json={"count": 3, "max_uses": 1})
     assert batch.status_code == 201, batch.json
@@ -193,7 +193,7 @@ def test_codes_single_use_idempotent_and_validated(api, session, other):  # noqa
     assert sorted(c["code"] for c in listed) == sorted(codes)
 
 
-def test_code_per_customer_limit_and_validity(api):  # noqa: ANN001
+def test_code_per_customer_limit_and_validity(api):
     p = create(api, {"name": "Многоразовый", "reward": "percent_off", "percent": 10})
     batch = api.post(f"/api/v1/promotions/{p['id']}/codes",
                      json={"count": 1, "max_uses": None, "per_customer_limit": 1,
@@ -215,7 +215,7 @@ def test_code_per_customer_limit_and_validity(api):  # noqa: ANN001
 
 # --- 20 tills, one single-use code, PostgreSQL -------------------------------------------------
 
-def test_twenty_tills_redeem_one_single_use_code_once(pg_sessions):  # noqa: ANN001
+def test_twenty_tills_redeem_one_single_use_code_once(pg_sessions):
     from hub.clock import utcnow
     from hub.promotions.operations import create_codes, create_promotion
     from hub.receipts.operations import SaleRequest, commit_sale

@@ -30,7 +30,7 @@ def example(api, customer):
     return customer
 
 
-def balance(api, customer_id: str) -> dict:  # noqa: ANN001
+def balance(api, customer_id: str) -> dict:
     return api.get(f"/api/v1/customers/{customer_id}").json["balance"]
 
 
@@ -333,7 +333,7 @@ def test_the_customer_is_found_by_phone_card_or_id(api):
     assert api.get(f"/api/v1/customers/{c['id']}").json["purchase_count"] == 3
 
 
-def test_the_same_receipt_spelt_differently_is_a_replay_not_a_conflict(api):  # noqa: ANN001
+def test_the_same_receipt_spelt_differently_is_a_replay_not_a_conflict(api):
     api.post("/api/v1/customers", json={"phone": "+79161230001"})
     first = {"external_id": "SP-1", "customer": {"phone": "+79161230001"},
              "positions": [{"id": "1", "price": 100, "quantity": 1}]}

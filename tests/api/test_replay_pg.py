@@ -57,7 +57,7 @@ def live(app, pg_engine):
 def snapshot(tid: str) -> dict:
     s = db.new_session()
     try:
-        def rows(stmt):  # noqa: ANN001, ANN202
+        def rows(stmt):
             return sorted(tuple(r) for r in s.execute(stmt))
         return {
             "balances": rows(select(Account.customer_id, Account.balance, Account.version).where(Account.tenant_id == tid)),

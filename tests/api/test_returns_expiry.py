@@ -20,7 +20,7 @@ PROGRAM = {"type": "bonus", "bonus_lifetime_days": 30,
                        "accrual": {"scheme": "percent", "percent": 5}}]}
 
 
-def _by_hand(session, customer_id: str, at: datetime) -> int:  # noqa: ANN001
+def _by_hand(session, customer_id: str, at: datetime) -> int:
     """Available at `at` from the lots alone: active, unburnt remainders less the debt."""
     lots = session.scalars(select(Lot).join(Account, Account.id == Lot.account_id)
                            .where(Account.customer_id == customer_id)
@@ -31,7 +31,7 @@ def _by_hand(session, customer_id: str, at: datetime) -> int:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("swept", [False, True], ids=["no sweep", "swept"])
-def test_the_story_gives_100_and_every_view_agrees(api, session, tenant, swept):  # noqa: ANN001
+def test_the_story_gives_100_and_every_view_agrees(api, session, tenant, swept):
     assert api.put("/api/v1/program", json=PROGRAM).status_code == 200
     with frozen(datetime(2020, 3, 1, 12, tzinfo=MSK)):
         cid = api.post("/api/v1/customers", json={"phone": "+79161234567"}).json["id"]

@@ -43,7 +43,7 @@ def test_health_is_503_when_the_database_does_not_answer(client, monkeypatch):
 
     from hub.extensions import db
 
-    def down(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def down(*args, **kwargs):
         raise OperationalError("SELECT 1", {}, Exception("connection refused"))
 
     monkeypatch.setattr(db.session, "execute", down)

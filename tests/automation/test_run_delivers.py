@@ -44,7 +44,7 @@ def test_delivery_runs_after_the_sweeps_registered_after_it(monkeypatch):
     automation.register_sweep("queue_b", lambda session, at: calls.append("queue_b") or 0)
 
     class Session:
-        def scalars(self, _stmt):  # noqa: ANN001, ANN202
+        def scalars(self, _stmt):
             return []
 
         def rollback(self) -> None:

@@ -18,7 +18,7 @@ from hub.receipts.operations import SaleRequest, commit_sale
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
-def _sale(customer_id, spend=None):  # noqa: ANN001, ANN202
+def _sale(customer_id, spend=None):
     return SaleRequest(external_id="G-1", moment=utcnow(), customer={"id": customer_id} if customer_id else None,
                        positions=(engine.Position(id="1", amount=100000, quantity=Decimal(1), price=100000),),
                        spend=spend)

@@ -16,7 +16,7 @@ from tests.conftest import Api
 ACCOUNT = "0a1b2c3d-0000-4000-8000-00000000a001"
 
 
-def _two_tenants(session):  # noqa: ANN001, ANN202
+def _two_tenants(session):
     (a, key_a), (b, key_b) = create_tenant(session, "Настоящий владелец"), create_tenant(session, "Чужой")
     session.commit()
     return (a.id, key_a), (b.id, key_b)

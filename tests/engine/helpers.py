@@ -18,7 +18,7 @@ def rub(roubles: float | int | str) -> int:
     return int(Decimal(str(roubles)) * 100)
 
 
-def pct(value) -> Decimal:  # noqa: ANN001
+def pct(value) -> Decimal:
     return Decimal(str(value))
 
 
@@ -35,22 +35,22 @@ def day(y: int, m: int, d: int) -> datetime:
 MONDAY_NOON = msk(2025, 3, 3, 12, 0)
 
 
-def percent(p) -> Scheme:  # noqa: ANN001
+def percent(p) -> Scheme:
     return Scheme("percent", percent=pct(p))
 
 
-def per_amount(every_roubles, bonuses) -> Scheme:  # noqa: ANN001
+def per_amount(every_roubles, bonuses) -> Scheme:
     return Scheme("per_amount", every=rub(every_roubles), bonuses=rub(bonuses))
 
 
-def progressive(*steps) -> Scheme:  # noqa: ANN001
+def progressive(*steps) -> Scheme:
     """progressive((0, 3), (1000, 10)): from 0 roubles 3%, from 1000 roubles 10%."""
     return Scheme("progressive", steps=tuple(Step(rub(f), pct(p)) for f, p in steps))
 
 
-def level(code: str = "base", name: str = "Стандарт", threshold=0, *,  # noqa: ANN001
+def level(code: str = "base", name: str = "Стандарт", threshold=0, *,
           accrual: Scheme | None = None, discount: Scheme | None = None,
-          max_spend=0, lifetime: int | None = None) -> Level:  # noqa: ANN001
+          max_spend=0, lifetime: int | None = None) -> Level:
     return Level(code=code, name=name, threshold=rub(threshold), accrual=accrual,
                  discount=discount, max_spend_percent=pct(max_spend),
                  bonus_lifetime_days=lifetime)
@@ -61,12 +61,12 @@ def program(*levels: Level, **kwargs) -> Program:
     return Program(levels=levels or (level(accrual=percent(5), max_spend=30),), **kwargs)
 
 
-def rule(name: str = "", *, then: Effect, **when) -> Rule:  # noqa: ANN003
+def rule(name: str = "", *, then: Effect, **when) -> Rule:
     when = {k: tuple(v) if isinstance(v, (list, tuple)) else v for k, v in when.items()}
     return Rule(name=name, when=Condition(**when), then=then)
 
 
-def pos(pid: str, roubles, groups=(), till_discount=0) -> Position:  # noqa: ANN001
+def pos(pid: str, roubles, groups=(), till_discount=0) -> Position:
     return Position(id=pid, amount=rub(roubles), groups=tuple(groups),
                     till_discount=rub(till_discount))
 
@@ -75,7 +75,7 @@ def receipt(*positions: Position, moment: datetime = MONDAY_NOON, **kwargs) -> R
     return Receipt(positions=positions, moment=moment, **kwargs)
 
 
-def account(available=0, total_purchases=0, pending=0, debt=0, last_purchase_at=None) -> AccountState:  # noqa: ANN001
+def account(available=0, total_purchases=0, pending=0, debt=0, last_purchase_at=None) -> AccountState:
     return AccountState(available=rub(available), pending=rub(pending), debt=rub(debt),
                         total_purchases=rub(total_purchases), last_purchase_at=last_purchase_at)
 

@@ -20,7 +20,7 @@ LEVELS = program(
 )
 
 
-def earned(prog, *positions, acc=None, **kw) -> int:  # noqa: ANN001, ANN003
+def earned(prog, *positions, acc=None, **kw) -> int:
     return calculate(prog, receipt(*positions, **kw), acc or account()).bonus_earned
 
 

@@ -66,7 +66,7 @@ amounts = st.integers(min_value=0, max_value=10**9)
 
 
 @st.composite
-def weights_caps_total(draw):  # noqa: ANN001, ANN201
+def weights_caps_total(draw):
     n = draw(st.integers(min_value=0, max_value=8))
     weights = draw(st.lists(amounts | st.integers(0, 100), min_size=n, max_size=n))
     caps = draw(st.none() | st.lists(amounts | st.integers(0, 100), min_size=n, max_size=n))

@@ -12,7 +12,7 @@ GIFT = promo("g", "gift_product", "Кофе от 500 — печенье", gift_p
              gift_name="Печенье", when={"groups": ["coffee"], "min_amount": rub(500)})
 
 
-def cookie(pid="c", roubles=80, qty=1):  # noqa: ANN001, ANN201
+def cookie(pid="c", roubles=80, qty=1):
     return item(pid, roubles, qty=qty, groups=("coffee",), product="cookie")
 
 
@@ -75,7 +75,7 @@ def test_index_files_promotions_by_their_most_selective_key():
     assert {p.id for p in q.promotions} == {"p21", "g", "k", "s"}
 
 
-def _lines(*rows):  # noqa: ANN002, ANN202
+def _lines(*rows):
     return [ReturnLine(id=i, quantity=Decimal(q), amount=a, amount_to_pay=p, bonus_spent=0, bonus_earned=0)
             for i, q, a, p in rows]
 

@@ -16,19 +16,19 @@ from hub.engine import (
 from tests.engine.helpers import MONDAY_NOON, account, level, msk, pct, percent, program, receipt, rub
 
 
-def item(pid: str, roubles, qty=1, groups=("coffee",), product=None) -> Position:  # noqa: ANN001
+def item(pid: str, roubles, qty=1, groups=("coffee",), product=None) -> Position:
     q = Decimal(str(qty))
     return Position(id=pid, amount=int(rub(roubles) * q), quantity=q, price=rub(roubles),
                     product=product, groups=tuple(groups))
 
 
-def promo(pid: str, reward: str, name: str | None = None, **kw) -> Promotion:  # noqa: ANN003
+def promo(pid: str, reward: str, name: str | None = None, **kw) -> Promotion:
     when = kw.pop("when", {})
     when = {k: tuple(v) if isinstance(v, list) else v for k, v in when.items()}
     return Promotion(id=pid, name=name or pid, reward=reward, when=PromoConditions(**when), **kw)
 
 
-def ctx(*promos: Promotion, **kw) -> PromoContext:  # noqa: ANN003
+def ctx(*promos: Promotion, **kw) -> PromoContext:
     kw.setdefault("known_customer", True)
     return PromoContext(promotions=promos, **kw)
 
@@ -39,7 +39,7 @@ TWO_PLUS_ONE = promo("p21", "free_items", "2+1", buy=2, free=1, when={"groups": 
 ONE_PLUS_ONE = promo("p11", "free_items", "Акция 1+1", buy=1, free=1, when={"groups": ["coffee"]})
 
 
-def line(q, pid):  # noqa: ANN001, ANN201
+def line(q, pid):
     return next(p for p in q.positions if p.id == pid)
 
 
@@ -203,7 +203,7 @@ BIRTHDAY = promo("bd", "percent_off", "Скидка на день рождени
     (date(1992, 2, 29), msk(2025, 3, 2), True),       # leap-day birthday in a common year
     (None, msk(2025, 3, 3), False),
 ])
-def test_birthday_window(birth, moment, applies):  # noqa: ANN001
+def test_birthday_window(birth, moment, applies):
     q = calculate(BONUS, receipt(item("1", 1000), moment=moment), account(),
                   promo=ctx(BIRTHDAY, birth_date=birth))
     assert q.promo_discount == (rub(100) if applies else 0)
@@ -370,7 +370,7 @@ PROPS = settings(max_examples=80, deadline=None, database=None)
 
 
 @st.composite
-def promotions(draw):  # noqa: ANN001, ANN201
+def promotions(draw):
     out = []
     for k in range(draw(st.integers(0, 6))):
         reward = draw(st.sampled_from(["percent_off", "amount_off", "free_items", "bonus_multiplier",
@@ -394,7 +394,7 @@ def promotions(draw):  # noqa: ANN001, ANN201
 
 
 @st.composite
-def receipts(draw):  # noqa: ANN001, ANN201
+def receipts(draw):
     n = draw(st.integers(1, 5))
     positions = []
     for i in range(n):
@@ -415,7 +415,7 @@ CAPPED = program(level(accrual=percent(5), discount=percent(7), max_spend=40), t
 
 @PROPS
 @given(promotions(), receipts(), st.integers(0, 1_000_000), st.integers(0, 2))
-def test_any_promotions_any_receipt(promos, r, available, purchases):  # noqa: ANN001
+def test_any_promotions_any_receipt(promos, r, available, purchases):
     state = AccountState(available=available, purchase_count=purchases)
     context = PromoContext(promotions=promos, known_customer=True)
     q = calculate(CAPPED, r, state, promo=context)

@@ -32,7 +32,7 @@ multipliers = st.decimals(min_value=0, max_value=10, places=2, allow_nan=False, 
 
 
 @st.composite
-def schemes(draw, *, discount: bool = False):  # noqa: ANN001, ANN201
+def schemes(draw, *, discount: bool = False):
     kinds = ["percent", "progressive"] if discount else ["percent", "per_amount", "progressive"]
     kind = draw(st.sampled_from(kinds))
     if kind == "percent":
@@ -45,7 +45,7 @@ def schemes(draw, *, discount: bool = False):  # noqa: ANN001, ANN201
 
 
 @st.composite
-def levels(draw):  # noqa: ANN001, ANN201
+def levels(draw):
     n = draw(st.integers(1, 3))
     thresholds = [0, *sorted(draw(st.sets(st.integers(1, 5_000_000), min_size=n - 1,
                                           max_size=n - 1)))]
@@ -58,7 +58,7 @@ def levels(draw):  # noqa: ANN001, ANN201
         for i, t in enumerate(thresholds))
 
 
-def subset(items):  # noqa: ANN001, ANN201
+def subset(items):
     return st.lists(st.sampled_from(items), max_size=2, unique=True).map(tuple)
 
 
@@ -66,7 +66,7 @@ times = st.none() | st.builds(time, st.integers(0, 23), st.sampled_from([0, 15, 
 
 
 @st.composite
-def rules(draw, codes):  # noqa: ANN001, ANN201
+def rules(draw, codes):
     t_from, t_to = draw(times), draw(times)
     if t_from is not None and t_from == t_to:
         t_to = None
@@ -83,7 +83,7 @@ def rules(draw, codes):  # noqa: ANN001, ANN201
 
 
 @st.composite
-def programs(draw):  # noqa: ANN001, ANN201
+def programs(draw):
     lv = draw(levels())
     mode = draw(st.sampled_from(["since_accrual", "since_last_purchase", "fixed_dates"]))
     dates = ()
@@ -103,7 +103,7 @@ def programs(draw):  # noqa: ANN001, ANN201
 
 
 @st.composite
-def positions(draw, i):  # noqa: ANN001, ANN201
+def positions(draw, i):
     amount = draw(kopecks | st.integers(0, 300))
     return Position(id=str(i), amount=amount, groups=draw(subset(GROUPS)),
                     till_discount=draw(st.sampled_from([0, 0, 1, 5000])))
@@ -115,7 +115,7 @@ moments = st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2035, 
 
 
 @st.composite
-def receipts(draw):  # noqa: ANN001, ANN201
+def receipts(draw):
     n = draw(st.integers(0, 6))
     spend = draw(st.sampled_from(["none", "max", "amount"]))
     return Receipt(
@@ -280,7 +280,7 @@ def test_spend_equal_to_the_maximum_is_spend_max(program, receipt, account):
 # --- returns ------------------------------------------------------------------------------------
 
 @st.composite
-def sale_and_returns(draw):  # noqa: ANN001, ANN201
+def sale_and_returns(draw):
     q: Quote = calculate(draw(programs()), draw(receipts()), draw(accounts))
     lines = []
     for p in q.positions:

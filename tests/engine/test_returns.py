@@ -12,7 +12,7 @@ from tests.engine.helpers import account, level, percent, pos, program, receipt,
 D = Decimal
 
 
-def line(pid="1", qty="2", amount=1000, to_pay=900, spent=100, earned="27"):  # noqa: ANN001
+def line(pid="1", qty="2", amount=1000, to_pay=900, spent=100, earned="27"):
     return ReturnLine(id=pid, quantity=D(qty), amount=rub(amount), amount_to_pay=rub(to_pay),
                       bonus_spent=rub(spent), bonus_earned=rub(earned))
 

@@ -17,7 +17,7 @@ HAPPY = rule("happy hours", time_from=time(9), time_to=time(12),
              then=Effect(accrual_multiplier=pct(2)))
 
 
-def earned(prog, *positions, acc=None, **kw) -> int:  # noqa: ANN001, ANN003
+def earned(prog, *positions, acc=None, **kw) -> int:
     return calculate(prog, receipt(*positions, **kw), acc or account()).bonus_earned
 
 

@@ -18,7 +18,7 @@ from tests.engine.helpers import account, day, msk, pos, receipt, rub
 ProgramSchema = pytest.importorskip("api.schemas.program").ProgramSchema
 
 
-def load(data: dict):  # noqa: ANN201
+def load(data: dict):
     return program_from_settings(ProgramSchema().load(data))
 
 

@@ -47,10 +47,10 @@ def evotor_config(app, monkeypatch):
 class Cloud:
     """The Evotor cloud calling the hub with the app token."""
 
-    def __init__(self, client):  # noqa: ANN001
+    def __init__(self, client):
         self.client = client
 
-    def post(self, path: str, body, token: str | None = APP_TOKEN, raw: str | None = None):  # noqa: ANN001, ANN201
+    def post(self, path: str, body, token: str | None = APP_TOKEN, raw: str | None = None):
         headers = {} if token is None else {"Authorization": f"Bearer {token}"}
         data = raw if raw is not None else json.dumps(body, ensure_ascii=False)
         return self.client.post(f"/evotor{path}", data=data, content_type="application/json", headers=headers)
@@ -59,10 +59,10 @@ class Cloud:
 class Terminal:
     """The terminal app, through Evotor's proxy (user token and X-Evotor-* headers)."""
 
-    def __init__(self, client, token: str, store: str | None = STORE, device: str | None = DEVICE):  # noqa: ANN001
+    def __init__(self, client, token: str, store: str | None = STORE, device: str | None = DEVICE):
         self.client, self.token, self.store, self.device = client, token, store, device
 
-    def headers(self, token: str | None = ...) -> dict:  # noqa: ANN001
+    def headers(self, token: str | None = ...) -> dict:
         token = self.token if token is ... else token
         out = {"X-Evotor-User-Id": USER_ID}
         if token is not None:
@@ -73,12 +73,12 @@ class Terminal:
             out["X-Evotor-Device-UUID"] = self.device
         return out
 
-    def post(self, path: str, body, token: str | None = ..., raw: str | None = None):  # noqa: ANN001, ANN201
+    def post(self, path: str, body, token: str | None = ..., raw: str | None = None):
         data = raw if raw is not None else json.dumps(body, ensure_ascii=False)
         return self.client.post(f"/evotor/app/v1{path}", data=data, content_type="application/json",
                                 headers=self.headers(token))
 
-    def ok(self, path: str, body, status: int = 200) -> dict:  # noqa: ANN001
+    def ok(self, path: str, body, status: int = 200) -> dict:
         r = self.post(path, body)
         assert r.status_code == status, r.get_data(as_text=True)
         return r.get_json()
@@ -106,7 +106,7 @@ def linked(session, tenant, client, cloud):
     return term
 
 
-def set_settings(session, connection_id: str, **values) -> None:  # noqa: ANN001
+def set_settings(session, connection_id: str, **values) -> None:
     conn = session.get(Connection, connection_id)
     conn.settings = {**(conn.settings or {}), **values}
     session.commit()
@@ -117,7 +117,7 @@ TABLES = (Tenant, Connection, Customer, Receipt, ReceiptReturn, Operation, Posti
           VerificationCode)
 
 
-def counts(session) -> dict:  # noqa: ANN001
+def counts(session) -> dict:
     out = {m.__tablename__: session.scalar(select(func.count()).select_from(m)) for m in TABLES}
     out["connections_state"] = sorted(
         (c.status, c.inbound_token_hash or "", c.credentials or "", json.dumps(c.settings, sort_keys=True))
@@ -126,7 +126,7 @@ def counts(session) -> dict:  # noqa: ANN001
     return out
 
 
-def assert_error(response, status: int) -> dict:  # noqa: ANN001
+def assert_error(response, status: int) -> dict:
     """A 4xx with a Russian message, in either of the adapter's formats."""
     assert response.status_code == status, response.get_data(as_text=True)
     body = response.get_json()
@@ -157,19 +157,19 @@ class FakeEvotorCloud:
                           callback=lambda req: self._list(req, self.catalog["groups"].get(self._store(req), [])))
 
     @staticmethod
-    def _store(request) -> str:  # noqa: ANN001
+    def _store(request) -> str:
         return request.url.split("/stores/", 1)[1].split("/", 1)[0]
 
-    def _check(self, request) -> None:  # noqa: ANN001
+    def _check(self, request) -> None:
         self.calls.append(request)
         assert request.headers["X-Authorization"] == "cloud-token-1"
         assert request.headers["Accept"] == "application/vnd.evotor.v2+json"
 
-    def _list(self, request, items):  # noqa: ANN001, ANN202
+    def _list(self, request, items):
         self._check(request)
         return 200, {}, json.dumps({"items": items, "paging": {}}, ensure_ascii=False)
 
-    def _documents(self, request):  # noqa: ANN001, ANN202
+    def _documents(self, request):
         self._check(request)
         from urllib.parse import parse_qs, urlparse
         query = parse_qs(urlparse(request.url).query)

@@ -19,18 +19,18 @@ def positions() -> list[dict]:
             {"uuid": "p2", "product_id": "cake", "name": "Эклер", "price": 100, "quantity": 1}]
 
 
-def sold_certificate(session, tenant_id: str, nominal: int = 50_000) -> str:  # noqa: ANN001
+def sold_certificate(session, tenant_id: str, nominal: int = 50_000) -> str:
     number = certificates.issue(session, tenant_id, {"nominal": nominal, "count": 1}, utcnow())[0]["number"]
     certificates.activate(session, tenant_id, number, f"sale-{number}", utcnow(), utcnow())
     return number
 
 
-def balance_of(session, number: str) -> int:  # noqa: ANN001
+def balance_of(session, number: str) -> int:
     session.expire_all()
     return session.scalar(select(GiftCertificate.balance).where(GiftCertificate.number == number))
 
 
-def test_check_pay_and_payback(session, linked):  # noqa: ANN001
+def test_check_pay_and_payback(session, linked):
     number = sold_certificate(session, linked.tenant_id)
     register_customer(session, linked.tenant_id, {"phone": PHONE}, source="test", moment=utcnow())
     session.commit()
@@ -92,7 +92,7 @@ def test_check_pay_and_payback(session, linked):  # noqa: ANN001
     session.rollback()
 
 
-def test_a_failing_certificate_commits_nothing(session, linked):  # noqa: ANN001
+def test_a_failing_certificate_commits_nothing(session, linked):
     number = sold_certificate(session, linked.tenant_id, nominal=10_000)
     certificates.block(session, linked.tenant_id, number, True, utcnow())
     before = counts(session)

@@ -21,14 +21,14 @@ UNINSTALLED = {"id": "b99cd562-a3cd-4e22-b2b4-2a2a9e8b3ba2", "timestamp": 150416
 SUB = "8b8b0d2e-5555-4d1c-9e16-8d6d0d1f0001"
 
 
-def _conn(session) -> Connection:  # noqa: ANN001
+def _conn(session) -> Connection:
     conn = session.scalar(select(Connection).where(Connection.external_account == USER_ID)
                           .execution_options(populate_existing=True))
     session.rollback()
     return conn
 
 
-def _find(term: Terminal):  # noqa: ANN202
+def _find(term: Terminal):
     return term.post("/customers/find", {"phone": "+79160000001"})
 
 

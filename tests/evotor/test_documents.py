@@ -27,7 +27,7 @@ def _close_date(dt: datetime | None = None) -> str:
     return (dt or utcnow() - timedelta(minutes=1)).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
 
 
-def doc_position(uuid: str, product: str, price, qty, ours=0, own=0) -> dict:  # noqa: ANN001
+def doc_position(uuid: str, product: str, price, qty, ours=0, own=0) -> dict:
     total = price * qty
     return {"uuid": uuid, "product_id": product, "product_name": product, "quantity": qty, "price": price,
             "sum": total, "result_price": (total - ours - own) / qty, "result_sum": total - ours - own,
@@ -35,7 +35,7 @@ def doc_position(uuid: str, product: str, price, qty, ours=0, own=0) -> dict:  #
             "doc_distributed_discount": ours}
 
 
-def sell(doc_id: str, positions: list[dict], extras: dict | None = None, **body) -> dict:  # noqa: ANN001
+def sell(doc_id: str, positions: list[dict], extras: dict | None = None, **body) -> dict:
     total = sum(p["result_sum"] for p in positions)
     return {"type": "SELL", "id": doc_id, "number": 17, "close_date": _close_date(), "time_zone_offset": 10800000,
             "store_id": STORE, "device_id": DEVICE, "user_id": USER_ID, "close_user_id": "emp-1",
@@ -60,8 +60,8 @@ def member(session, linked):
     return linked
 
 
-def _deliver(term, payload, path: str = f"/evotor/api/v1/inventories/stores/{STORE}/documents",  # noqa: ANN001
-             method: str = "put", token: str | None = ...):  # noqa: ANN001
+def _deliver(term, payload, path: str = f"/evotor/api/v1/inventories/stores/{STORE}/documents",
+             method: str = "put", token: str | None = ...):
     token = term.token if token is ... else token
     headers = {"X-Evotor-User-Id": USER_ID}
     if token:
@@ -72,13 +72,13 @@ def _deliver(term, payload, path: str = f"/evotor/api/v1/inventories/stores/{STO
     return r
 
 
-def _view(session, term):  # noqa: ANN001, ANN202
+def _view(session, term):
     view = account_view(session, term.tenant_id, term.customer_id, utcnow())
     session.rollback()
     return view
 
 
-def _receipts(session, member) -> int:  # noqa: ANN001
+def _receipts(session, member) -> int:
     """The member's tenant's receipts (the run's PostgreSQL database also holds what the
     concurrency tests committed)."""
     n = len(list(session.scalars(select(Receipt.id).where(Receipt.tenant_id == member.tenant_id))))
@@ -86,7 +86,7 @@ def _receipts(session, member) -> int:  # noqa: ANN001
     return n
 
 
-def _lost_commit(term) -> tuple[dict, dict]:  # noqa: ANN001
+def _lost_commit(term) -> tuple[dict, dict]:
     """The app quoted 50 bonuses for R-L and the receipt closed, but its commit never came."""
     q = term.ok("/receipts/quote", {"receipt_uuid": "R-L", "customer": {"phone": PHONE}, "spend_bonuses": 50,
                                     "positions": [{"uuid": "p1", "product_id": "coffee", "price": 300, "quantity": 2},
@@ -223,7 +223,7 @@ def test_sync_pulls_the_catalog_and_documents_with_paging_and_429(session, membe
     assert check_ledger(session, member.tenant_id) == []
 
 
-def _receipt_created(doc: dict, extras: dict | None = None, **data) -> dict:  # noqa: ANN001
+def _receipt_created(doc: dict, extras: dict | None = None, **data) -> dict:
     """The same sale as Evotor's receipt webhook v2 sends it (camelCase, one discount per item)."""
     items = [{"id": p["uuid"], "productId": p["product_id"], "name": p["product_name"],
               "quantity": p["quantity"], "price": p["price"], "sumPrice": p["sum"],
@@ -269,7 +269,7 @@ def test_the_receipt_webhook_v2_without_our_extra_accrues_by_the_buyers_phone(se
     {"type": "ReceiptCreated", "data": {"id": "x", "type": "SELL", "items": ["nope"]}},
     [1, 2],
 ])
-def test_a_malformed_receipt_webhook_v2_is_400_and_stores_nothing(session, member, event):  # noqa: ANN001
+def test_a_malformed_receipt_webhook_v2_is_400_and_stores_nothing(session, member, event):
     before = counts(session)
     r = _deliver(member, event, path="/evotor/api/v2/receipts", method="post")
     assert r.status_code == 400 and r.get_json()["errors"], r.get_json()
@@ -304,7 +304,7 @@ def test_catalog_sync_upserts_in_bulk(session, member, cloud, fake_cloud):
     cloud_api = EvotorCloud(conn, base=CLOUD)
     selects: list[str] = []
 
-    def count(conn_, cursor, statement, *args):  # noqa: ANN001, ANN002
+    def count(conn_, cursor, statement, *args):
         if statement.lstrip().upper().startswith("SELECT") and ("evotor_products" in statement
                                                                 or "evotor_devices" in statement):
             selects.append(statement)

@@ -39,13 +39,13 @@ def member(session, linked):
     return linked
 
 
-def _balance(session, term) -> int:  # noqa: ANN001
+def _balance(session, term) -> int:
     view = account_view(session, term.tenant_id, term.customer_id, utcnow())
     session.rollback()
     return view.available
 
 
-def _sale(session, term, *, products: bool = True, names: bool = True) -> None:  # noqa: ANN001
+def _sale(session, term, *, products: bool = True, names: bool = True) -> None:
     """The terminal sells 2 cappuccinos at 150 and an éclair at 75, spending 50 bonuses."""
     lines = [{"uuid": "p1", "product_id": "cap", "name": "Капучино", "price": 150, "quantity": 2},
              {"uuid": "p2", "product_id": "ecl", "name": "Эклер", "price": 75, "quantity": 1}]
@@ -61,7 +61,7 @@ def _sale(session, term, *, products: bool = True, names: bool = True) -> None: 
     assert _balance(session, term) == AFTER_SALE
 
 
-def _line(uuid: str, name: str, price, qty, product: str | None = None) -> dict:  # noqa: ANN001
+def _line(uuid: str, name: str, price, qty, product: str | None = None) -> dict:
     """A PAYBACK position as the v2 document carries it: its own uuid, not the sale's."""
     line = {"uuid": uuid, "product_name": name, "quantity": qty, "price": price, "sum": price * qty,
             "result_sum": price * qty}
@@ -77,7 +77,7 @@ def _payback(doc_id: str, positions: list[dict]) -> dict:
                      "payments": [{"sum": sum(p["result_sum"] for p in positions), "type": "CASH"}]}}
 
 
-def _deliver(term, doc: dict) -> None:  # noqa: ANN001
+def _deliver(term, doc: dict) -> None:
     r = term.client.post("/evotor/api/v2/documents", data=json.dumps(doc, ensure_ascii=False),
                          content_type="application/json",
                          headers={"Authorization": f"Bearer {term.token}", "X-Evotor-User-Id": USER_ID})
@@ -85,12 +85,12 @@ def _deliver(term, doc: dict) -> None:  # noqa: ANN001
     assert r.status_code == 200, r.get_data(as_text=True)
 
 
-def _event(session, doc_id: str) -> InboundEvent:  # noqa: ANN001
+def _event(session, doc_id: str) -> InboundEvent:
     return session.scalar(select(InboundEvent).where(InboundEvent.dedupe_key.like(f"%:{doc_id}"))
                           .execution_options(populate_existing=True))
 
 
-def _returned(session, term) -> dict:  # noqa: ANN001
+def _returned(session, term) -> dict:
     receipt = session.scalar(select(Receipt).where(Receipt.tenant_id == term.tenant_id, Receipt.external_id == "R-1")
                              .execution_options(populate_existing=True))
     out = dict(receipt.returned or {})

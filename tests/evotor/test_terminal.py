@@ -21,13 +21,13 @@ PHONE = "+79161234567"
 P1, P2 = "a0000000-0000-4000-8000-000000000001", "a0000000-0000-4000-8000-000000000002"
 
 
-def positions(discount_p1=0):  # noqa: ANN001, ANN201
+def positions(discount_p1=0):
     return [{"uuid": P1, "product_id": "prod-coffee", "name": "Капучино", "price": 300, "quantity": 2,
              "discount": discount_p1},
             {"uuid": P2, "productUuid": "prod-cake", "product_name": "Эклер", "price": "100.00", "quantity": 1}]
 
 
-def _balance(term) -> float:  # noqa: ANN001
+def _balance(term) -> float:
     return term.ok("/customers/find", {"phone": PHONE})["customer"]["balance"]
 
 

@@ -66,7 +66,7 @@ def shop(session, linked):
     return linked
 
 
-def _send(term, payload: str, v1: bool):  # noqa: ANN001, ANN202
+def _send(term, payload: str, v1: bool):
     path = f"/evotor/api/v1/inventories/stores/{STORE}/documents" if v1 else "/evotor/api/v2/documents"
     body = f"[{payload}]" if v1 else payload
     r = term.client.put(path, data=body, content_type="application/json",

@@ -102,7 +102,7 @@ def test_the_embedded_scheduler_runs_what_is_due_and_stops(pg_engine, pg_session
 
     stop, runs, real = threading.Event(), [], tasks.run_automation
 
-    def counted(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def counted(*args, **kwargs):
         runs.append(1)
         if len(runs) == 1:
             raise RuntimeError("the database went away for a moment")

@@ -47,7 +47,7 @@ def program_settings(*, expiry_mode: str = "since_accrual", activation_delay_day
     return s
 
 
-def make_tenant(session, settings: dict | None = None, name: str | None = None) -> str:  # noqa: ANN001
+def make_tenant(session, settings: dict | None = None, name: str | None = None) -> str:
     tenant, _key = create_tenant(session, name or f"ledger-{uuid.uuid4().hex[:10]}")
     session.commit()
     tid = tenant.id
@@ -83,7 +83,7 @@ def return_of(external_id: str, moment: datetime,
     return req, body
 
 
-def snapshot(session, tenant_id: str) -> dict:  # noqa: ANN001
+def snapshot(session, tenant_id: str) -> dict:
     """Everything a business operation may change, as plain sorted values."""
     def rows(stmt):
         return sorted(tuple(r) for r in session.execute(stmt))
@@ -117,7 +117,7 @@ def snapshot(session, tenant_id: str) -> dict:  # noqa: ANN001
     }
 
 
-def posting_sums(session, tenant_id: str, customer_id: str) -> dict[str, int]:  # noqa: ANN001
+def posting_sums(session, tenant_id: str, customer_id: str) -> dict[str, int]:
     """Sum of postings per kind for one customer's account."""
     out: dict[str, int] = defaultdict(int)
     for kind, total in session.execute(
@@ -129,14 +129,14 @@ def posting_sums(session, tenant_id: str, customer_id: str) -> dict[str, int]:  
     return dict(out)
 
 
-def lots_of(session, tenant_id: str, customer_id: str) -> list[Lot]:  # noqa: ANN001
+def lots_of(session, tenant_id: str, customer_id: str) -> list[Lot]:
     return list(session.scalars(
         select(Lot).join(Account, Account.id == Lot.account_id)
         .where(Account.tenant_id == tenant_id, Account.customer_id == customer_id)
         .order_by(Lot.created_at, Lot.id).execution_options(populate_existing=True)))
 
 
-def draws_of(session, posting_id: str) -> dict[str, int]:  # noqa: ANN001
+def draws_of(session, posting_id: str) -> dict[str, int]:
     """lot id -> amount drawn (negative) or given back (positive) by one posting."""
     out: dict[str, int] = defaultdict(int)
     for lot_id, amount in session.execute(select(LotDraw.lot_id, LotDraw.amount)

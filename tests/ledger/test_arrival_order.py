@@ -27,7 +27,7 @@ def ago(days: int) -> datetime:
     return NOW - timedelta(days=days)
 
 
-def _world(session, mode: str, lifetime: int):  # noqa: ANN001, ANN202
+def _world(session, mode: str, lifetime: int):
     """10 % accrual, active at once, payable up to 100 %, one level."""
     s = program_settings(expiry_mode=mode, lifetime=lifetime, activation_delay_days=0,
                          base_percent="10", base_spend="100", silver_threshold=10**12)
@@ -36,7 +36,7 @@ def _world(session, mode: str, lifetime: int):  # noqa: ANN001, ANN202
     return SimpleNamespace(tid=tid, cid=c.id)
 
 
-def _buy(session, clock, w, eid: str, moment: datetime, price: int, *, arrives: datetime,  # noqa: ANN001
+def _buy(session, clock, w, eid: str, moment: datetime, price: int, *, arrives: datetime,
          spend: int | None = None) -> dict:
     clock.set(arrives)
     answer, created = commit_sale(session, w.tid, SOURCE,
@@ -45,7 +45,7 @@ def _buy(session, clock, w, eid: str, moment: datetime, price: int, *, arrives: 
     return answer
 
 
-def _shown(session, w) -> int:  # noqa: ANN001
+def _shown(session, w) -> int:
     """The available balance as GET /customers/{id} shows it at the pinned clock."""
     from hub.clock import utcnow
     return summarize(session, w.tid, get_customer(session, w.tid, w.cid), utcnow()).balance.available
@@ -55,7 +55,7 @@ def _shown(session, w) -> int:  # noqa: ANN001
 
 @pytest.mark.parametrize("arrival", ["in_order", "both_today", "both_today_reversed",
                                      "first_swept_then_late"])
-def test_a_late_purchase_extends_lots_alive_at_its_moment(session, clock, arrival):  # noqa: ANN001
+def test_a_late_purchase_extends_lots_alive_at_its_moment(session, clock, arrival):
     """b buys for 1 000 ₽ at −200 days and for 10 ₽ at −100 days, bonuses live 120 days
     since the last purchase: the balance today is 101 however the two receipts arrive."""
     w = _world(session, "since_last_purchase", 120)
@@ -88,7 +88,7 @@ def test_a_late_purchase_extends_lots_alive_at_its_moment(session, clock, arriva
     assert account_view(session, w.tid, w.cid, NOW + timedelta(days=21)).available == 0
 
 
-def test_a_late_purchase_does_not_bring_back_lots_burnt_at_its_moment(session, clock):  # noqa: ANN001
+def test_a_late_purchase_does_not_bring_back_lots_burnt_at_its_moment(session, clock):
     """A lot that had burnt by the receipt's own moment stays burnt."""
     w = _world(session, "since_last_purchase", 120)
     _buy(session, clock, w, "A", ago(290), 100_000, arrives=ago(290))   # burns at −169
@@ -98,7 +98,7 @@ def test_a_late_purchase_does_not_bring_back_lots_burnt_at_its_moment(session, c
 
 # -- 2. a sale whose own lot burnt before it arrived pays no debt ----------------------------
 
-def _debt_of_100(session, clock, w) -> None:  # noqa: ANN001
+def _debt_of_100(session, clock, w) -> None:
     """100 bonuses earned at −20 days, spent at −19, the earning sale returned at −10."""
     _buy(session, clock, w, "A", ago(20), 100_000, arrives=ago(20))           # +100
     _buy(session, clock, w, "B", ago(19), 10_000, arrives=ago(19), spend=10_000)
@@ -108,7 +108,7 @@ def _debt_of_100(session, clock, w) -> None:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("late", [False, True])
-def test_a_sale_burnt_on_arrival_pays_no_debt(session, clock, late):  # noqa: ANN001
+def test_a_sale_burnt_on_arrival_pays_no_debt(session, clock, late):
     """A sale of 500 ₽ at −60 days earns 50 living 30 days; a debt of 100 arises at −10.
     Arrived on time, its lot burnt before the debt; arrived today, its lot had burnt before
     it came: either way the debt stays 100 (it used to pay 50 of it when late)."""
@@ -124,7 +124,7 @@ def test_a_sale_burnt_on_arrival_pays_no_debt(session, clock, late):  # noqa: AN
     assert check_ledger(session, w.tid) == []
 
 
-def test_a_late_sale_whose_lot_is_alive_still_pays_the_debt(session, clock):  # noqa: ANN001
+def test_a_late_sale_whose_lot_is_alive_still_pays_the_debt(session, clock):
     """The same sale at −25 days (its lot alive until −5... burns at −4) pays 50 of the debt
     late, as arriving on time the return would have taken those 50 from its lot."""
     w = _world(session, "since_accrual", 30)
@@ -135,7 +135,7 @@ def test_a_late_sale_whose_lot_is_alive_still_pays_the_debt(session, clock):  # 
 
 # -- 3. balance_after is what GET /customers/{id} shows right after --------------------------
 
-def test_balance_after_of_a_late_sale_leaves_out_bonuses_burnt_before_it_arrived(session, clock):  # noqa: ANN001
+def test_balance_after_of_a_late_sale_leaves_out_bonuses_burnt_before_it_arrived(session, clock):
     """500 ₽ at −60 days earns 50 that burnt at −29: the answer and the receipt's text say 0."""
     w = _world(session, "since_accrual", 30)
     answer = _buy(session, clock, w, "S", ago(60), 50_000, arrives=NOW)
@@ -149,7 +149,7 @@ def test_balance_after_of_a_late_sale_leaves_out_bonuses_burnt_before_it_arrived
     assert not created and again["customer"]["balance_after"] == 0
 
 
-def test_balance_after_of_a_late_purchase_counts_the_lots_it_brings_back(session, clock):  # noqa: ANN001
+def test_balance_after_of_a_late_purchase_counts_the_lots_it_brings_back(session, clock):
     """The issue's since_last_purchase pair sent today: the second answer says 101."""
     w = _world(session, "since_last_purchase", 120)
     _buy(session, clock, w, "A", ago(200), 100_000, arrives=NOW)
@@ -160,7 +160,7 @@ def test_balance_after_of_a_late_purchase_counts_the_lots_it_brings_back(session
 
 # -- issue 17, item 4: a return takes spent bonuses from pending lots before a debt ----------
 
-def test_a_return_takes_from_a_pending_lot_before_making_a_debt(session, clock):  # noqa: ANN001
+def test_a_return_takes_from_a_pending_lot_before_making_a_debt(session, clock):
     """100 earned and spent, then a sale earning 50 that activates tomorrow: returning the
     first sale takes those 50 pending bonuses and leaves a debt of 50, not of 100."""
     s = program_settings(activation_delay_days=1, lifetime=30, base_percent="10",

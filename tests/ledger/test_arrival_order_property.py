@@ -79,7 +79,7 @@ def _order(docs: list[dict], keys: list[int]) -> list[dict]:
     return placed
 
 
-def _commit(session, clock, order: list[dict], mode: str, lifetime: int, sweeps: set[int]) -> dict:  # noqa: ANN001
+def _commit(session, clock, order: list[dict], mode: str, lifetime: int, sweeps: set[int]) -> dict:
     s = program_settings(expiry_mode=mode, lifetime=lifetime, activation_delay_days=0,
                          base_percent="10", base_spend="100", silver_threshold=10**12)
     tid = make_tenant(session, s)
@@ -127,7 +127,7 @@ def _commit(session, clock, order: list[dict], mode: str, lifetime: int, sweeps:
        keys=st.tuples(st.lists(st.integers(0, 1000), min_size=9, max_size=9),
                       st.lists(st.integers(0, 1000), min_size=9, max_size=9)),
        sweeps=st.sets(st.integers(0, 12)))
-def test_two_arrival_orders_end_in_the_same_ledger(session, clock, raw, mode, lifetime, keys, sweeps):  # noqa: ANN001
+def test_two_arrival_orders_end_in_the_same_ledger(session, clock, raw, mode, lifetime, keys, sweeps):
     docs = _documents(raw)
     first = _commit(session, clock, _order(docs, keys[0]), mode, lifetime, sweeps)
     second = _commit(session, clock, _order(docs, keys[1]), mode, lifetime, set())

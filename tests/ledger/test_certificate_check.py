@@ -17,18 +17,18 @@ from hub.tenants.operations import create_tenant
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 
 
-def _sold(session, tenant_id: str, nominal: int = 100_000, valid_days: int | None = 30) -> str:  # noqa: ANN001
+def _sold(session, tenant_id: str, nominal: int = 100_000, valid_days: int | None = 30) -> str:
     number = certificates.issue(session, tenant_id, {"nominal": nominal, "count": 1,
                                                      "valid_days": valid_days}, NOW)[0]["number"]
     certificates.activate(session, tenant_id, number, f"sale-{number}", NOW, NOW)
     return number
 
 
-def _mine(problems, tenant_id):  # noqa: ANN001, ANN202
+def _mine(problems, tenant_id):
     return [p for p in problems if p.tenant_id == tenant_id]
 
 
-def test_a_healthy_certificate_passes_and_a_corrupted_one_fails(session):  # noqa: ANN001
+def test_a_healthy_certificate_passes_and_a_corrupted_one_fails(session):
     t, _ = create_tenant(session, "Сертификаты")
     session.commit()
     number = _sold(session, t.id)
@@ -66,7 +66,7 @@ def test_a_healthy_certificate_passes_and_a_corrupted_one_fails(session):  # noq
     assert {"posting_sign", "restore_exceeds_redemption"} <= set(bad.problems)
 
 
-def test_check_ledger_command_fails_on_a_corrupted_certificate(tmp_path):  # noqa: ANN001
+def test_check_ledger_command_fails_on_a_corrupted_certificate(tmp_path):
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'k.sqlite3'}", "KOPILKA_HOME": str(tmp_path)}
     runner = CliRunner()
     assert runner.invoke(main, ["db", "upgrade"], env=env).exit_code == 0
@@ -88,7 +88,7 @@ def test_check_ledger_command_fails_on_a_corrupted_certificate(tmp_path):  # noq
         db.session.remove()
 
 
-def test_automation_run_for_one_tenant_runs_the_sweeps_for_it_only(session):  # noqa: ANN001
+def test_automation_run_for_one_tenant_runs_the_sweeps_for_it_only(session):
     a, _ = create_tenant(session, "A")
     b, _ = create_tenant(session, "B")
     session.commit()
@@ -96,11 +96,11 @@ def test_automation_run_for_one_tenant_runs_the_sweeps_for_it_only(session):  # 
     later = NOW + timedelta(days=3)
     seen: list = []
 
-    def filtered(session, at, tenant_id=None):  # noqa: ANN001, ANN202
+    def filtered(session, at, tenant_id=None):
         seen.append(tenant_id)
         return 1
 
-    def unfiltered(session, at):  # noqa: ANN001, ANN202
+    def unfiltered(session, at):
         raise AssertionError("a sweep without a tenant filter must not run for one tenant")
 
     saved = dict(_sweeps)

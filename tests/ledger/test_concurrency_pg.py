@@ -35,7 +35,7 @@ THREADS = 20
 BALANCE = 1_000
 
 
-def _in_session(pg_sessions, fn):  # noqa: ANN001, ANN202
+def _in_session(pg_sessions, fn):
     """Run fn(session) in a fresh committing session, as one request would."""
     s = pg_sessions()
     try:
@@ -44,12 +44,12 @@ def _in_session(pg_sessions, fn):  # noqa: ANN001, ANN202
         s.close()
 
 
-def _world(pg_sessions, *, balance: int = BALANCE, customers: int = 1, **program):  # noqa: ANN001, ANN202
+def _world(pg_sessions, *, balance: int = BALANCE, customers: int = 1, **program):
     """A tenant, its program, customers; the first one gets `balance` as a gift."""
     settings = program_settings(**{"activation_delay_days": 1, "base_spend": "100",
                                    "lifetime": None, **program})
 
-    def build(s):  # noqa: ANN001, ANN202
+    def build(s):
         tid = make_tenant(s, settings, name=f"concurrency-{uuid.uuid4().hex}")
         ids = [register_customer(s, tid, {"phone": f"+7916555{i:04d}"}, source=SOURCE,
                                  moment=T0).id for i in range(customers)]
@@ -60,7 +60,7 @@ def _world(pg_sessions, *, balance: int = BALANCE, customers: int = 1, **program
     return _in_session(pg_sessions, build)
 
 
-def _all_at_once(n: int, work) -> list:  # noqa: ANN001
+def _all_at_once(n: int, work) -> list:
     """Run work(i) in n threads released together; each result is ("ok", value) or ("err", exc)."""
     barrier = threading.Barrier(n)
     results: list = [None] * n
@@ -69,7 +69,7 @@ def _all_at_once(n: int, work) -> list:  # noqa: ANN001
         barrier.wait()
         try:
             results[i] = ("ok", work(i))
-        except Exception as exc:  # noqa: BLE001 - collected and asserted on below
+        except Exception as exc:  # noqa: BLE001 - an unreadable URL is shown as "?"
             results[i] = ("err", exc)
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
@@ -81,8 +81,8 @@ def _all_at_once(n: int, work) -> list:  # noqa: ANN001
     return results
 
 
-def _check_clean(pg_sessions, w, moment):  # noqa: ANN001, ANN202
-    def check(s):  # noqa: ANN001, ANN202
+def _check_clean(pg_sessions, w, moment):
+    def check(s):
         assert check_ledger(s, w.tid) == []
         cached = s.scalar(select(Account.balance).where(Account.customer_id == w.cid))
         view = account_view(s, w.tid, w.cid, moment)
@@ -91,11 +91,11 @@ def _check_clean(pg_sessions, w, moment):  # noqa: ANN001, ANN202
 
 
 @pytest.mark.parametrize("each", [BALANCE, 300], ids=["full-balance", "part"])
-def test_parallel_sales_spending_the_same_bonuses_never_overdraw(pg_sessions, each):  # noqa: ANN001
+def test_parallel_sales_spending_the_same_bonuses_never_overdraw(pg_sessions, each):
     w = _world(pg_sessions)
     moment = T0 + timedelta(hours=2)
 
-    def work(i: int):  # noqa: ANN202
+    def work(i: int):
         req, body = sale(f"spend-{i}", moment, [(BALANCE, 1)], customer_id=w.cid, spend=each)
         return _in_session(pg_sessions, lambda s: commit_sale(s, w.tid, SOURCE, req, body))
 
@@ -109,7 +109,7 @@ def test_parallel_sales_spending_the_same_bonuses_never_overdraw(pg_sessions, ea
     cached, view = _check_clean(pg_sessions, w, moment)
     assert cached == view.balance and view.available == BALANCE - len(ok) * each >= 0
 
-    def facts(s):  # noqa: ANN001, ANN202
+    def facts(s):
         spends = s.scalar(select(func.count()).select_from(Posting)
                           .where(Posting.tenant_id == w.tid, Posting.kind == "spend"))
         count = s.scalar(select(Customer.purchase_count).where(Customer.id == w.cid))
@@ -119,11 +119,11 @@ def test_parallel_sales_spending_the_same_bonuses_never_overdraw(pg_sessions, ea
     assert _in_session(pg_sessions, facts) == (len(ok),) * 4
 
 
-def test_parallel_sales_and_debits_of_one_account_never_overdraw(pg_sessions):  # noqa: ANN001
+def test_parallel_sales_and_debits_of_one_account_never_overdraw(pg_sessions):
     w = _world(pg_sessions)
     moment = T0 + timedelta(hours=2)
 
-    def work(i: int):  # noqa: ANN202
+    def work(i: int):
         if i % 2:
             req, body = sale(f"mix-{i}", moment, [(BALANCE, 1)], customer_id=w.cid, spend=300)
             return _in_session(pg_sessions, lambda s: commit_sale(s, w.tid, SOURCE, req, body))
@@ -141,7 +141,7 @@ def test_parallel_sales_and_debits_of_one_account_never_overdraw(pg_sessions):  
     assert cached == view.balance and view.available == BALANCE - 300 * len(ok) >= 0
 
 
-def test_parallel_commits_of_the_same_receipt_create_it_once(pg_sessions):  # noqa: ANN001
+def test_parallel_commits_of_the_same_receipt_create_it_once(pg_sessions):
     w = _world(pg_sessions)
     moment = T0 + timedelta(hours=2)
     req, body = sale("same-receipt", moment, [(BALANCE, 2)], customer_id=w.cid, spend=700,
@@ -157,7 +157,7 @@ def test_parallel_commits_of_the_same_receipt_create_it_once(pg_sessions):  # no
     assert all(a == first for a, _created in answers)
     assert first["totals"]["bonus_spent"] == 700
 
-    def facts(s):  # noqa: ANN001, ANN202
+    def facts(s):
         return (s.scalar(select(func.count()).select_from(Receipt).where(Receipt.tenant_id == w.tid)),
                 s.scalar(select(func.count()).select_from(Operation).where(Operation.tenant_id == w.tid)),
                 s.scalar(select(func.count()).select_from(Posting).where(
@@ -168,14 +168,14 @@ def test_parallel_commits_of_the_same_receipt_create_it_once(pg_sessions):  # no
     assert view.available == BALANCE - 700 and cached == view.balance
 
 
-def test_parallel_returns_of_the_same_sale_give_back_once(pg_sessions):  # noqa: ANN001
+def test_parallel_returns_of_the_same_sale_give_back_once(pg_sessions):
     w = _world(pg_sessions)
     moment = T0 + timedelta(hours=2)
     _in_session(pg_sessions, lambda s: commit_sale(
         s, w.tid, SOURCE, *sale("to-return", moment, [(BALANCE, 3)], customer_id=w.cid, spend=900)))
 
     # Ten tills return one unit each with their own ids; ten more replay one id.
-    def work(i: int):  # noqa: ANN202
+    def work(i: int):
         rid = f"ret-{i}" if i < 10 else "ret-same"
         req, body = return_of(rid, moment + timedelta(hours=1), {"1": 1})
         return _in_session(pg_sessions, lambda s: return_sale(s, w.tid, SOURCE, "to-return", req, body))
@@ -191,9 +191,9 @@ def test_parallel_returns_of_the_same_sale_give_back_once(pg_sessions):  # noqa:
     assert view.available == BALANCE and cached == view.balance
 
 
-def _run(pg_sessions, op):  # noqa: ANN001, ANN202
+def _run(pg_sessions, op):
     """One POS call in its own session: ("ok", answer, created) or ("err", code)."""
-    def call(s):  # noqa: ANN001, ANN202
+    def call(s):
         if op["kind"] == "sale":
             return commit_sale(s, op["tid"], SOURCE, op["req"], op["body"])
         return return_sale(s, op["tid"], SOURCE, op["receipt"], op["req"], op["body"])
@@ -204,7 +204,7 @@ def _run(pg_sessions, op):  # noqa: ANN001, ANN202
     return ("ok", answer, created)
 
 
-def test_replaying_receipts_and_returns_changes_nothing(pg_sessions):  # noqa: ANN001
+def test_replaying_receipts_and_returns_changes_nothing(pg_sessions):
     w = _world(pg_sessions, balance=50_000, customers=3, activation_delay_days=1,
                expiry_mode="since_last_purchase", lifetime=60, base_spend="50")
     rng = random.Random(20250115)
@@ -265,7 +265,7 @@ def test_replaying_receipts_and_returns_changes_nothing(pg_sessions):  # noqa: A
     state = _in_session(pg_sessions, lambda s: snapshot(s, w.tid))
     assert len(state["postings"]) > 150
 
-    def same_again(results) -> None:  # noqa: ANN001
+    def same_again(results) -> None:
         for op, before, again in zip(ops, first, results):
             if before[0] == "ok":
                 assert again == ("ok", before[1], False), op["body"]["external_id"]
@@ -281,7 +281,7 @@ def test_replaying_receipts_and_returns_changes_nothing(pg_sessions):  # noqa: A
     assert _in_session(pg_sessions, lambda s: check_ledger(s, w.tid)) == []
 
 
-def test_first_receipts_of_a_new_store_from_two_tills_both_commit(pg_sessions, pg_engine):  # noqa: ANN001
+def test_first_receipts_of_a_new_store_from_two_tills_both_commit(pg_sessions, pg_engine):
     w = _world(pg_sessions, balance=0)
     # Another till's first receipt at store NEW is in flight: its store row is not committed.
     other = pg_sessions()
@@ -294,7 +294,7 @@ def test_first_receipts_of_a_new_store_from_two_tills_both_commit(pg_sessions, p
             req, body = sale("first-at-new", T0, [(1_000, 1)], store="NEW")
             try:
                 outcome["ok"] = _in_session(pg_sessions, lambda s: commit_sale(s, w.tid, SOURCE, req, body))
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001 - an unreadable URL is shown as "?"
                 outcome["err"] = exc
 
         thread = threading.Thread(target=till)

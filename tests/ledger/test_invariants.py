@@ -56,14 +56,14 @@ MACHINE_SETTINGS = settings(
 )
 
 
-def build_machine(session, clock):  # noqa: ANN001, C901 - one closure over the test's session
+def build_machine(session, clock):  # one closure over the test's session
     class LedgerMachine(RuleBasedStateMachine):
         @property
-        def moment(self):  # noqa: ANN201
+        def moment(self):
             return self._moment
 
         @moment.setter
-        def moment(self, value) -> None:  # noqa: ANN001
+        def moment(self, value) -> None:
             # The hub processes each operation at its own moment (the clock moves with it).
             self._moment = clock.set(value)
 
@@ -88,7 +88,7 @@ def build_machine(session, clock):  # noqa: ANN001, C901 - one closure over the 
             self.seq += 1
             return f"{prefix}{self.seq}"
 
-        def _fails(self, call, code: str) -> None:  # noqa: ANN001
+        def _fails(self, call, code: str) -> None:
             """The call raises the domain error `code` and leaves everything as it was."""
             before = snapshot(session, self.tid)
             with pytest.raises(DomainError) as info:
@@ -101,7 +101,7 @@ def build_machine(session, clock):  # noqa: ANN001, C901 - one closure over the 
             return session.scalar(select(func.count()).select_from(Posting).where(
                 Posting.tenant_id == self.tid, Posting.kind == "expiry"))
 
-        def _view(self, cid: str):  # noqa: ANN202
+        def _view(self, cid: str):
             return account_view(session, self.tid, cid, self.moment)
 
         def _register(self) -> None:
@@ -200,7 +200,7 @@ def build_machine(session, clock):  # noqa: ANN001, C901 - one closure over the 
             if cid is None and (kw.get("spend") or kw.get("spend_max")):
                 expect = "customer_required"
             req, body = sale(eid, self.moment, lines, customer_id=cid, **kw)
-            call = lambda: commit_sale(session, self.tid, SOURCE, req, body)  # noqa: E731
+            call = lambda: commit_sale(session, self.tid, SOURCE, req, body)
             if expect:
                 self._fails(call, expect)
                 return
@@ -248,7 +248,7 @@ def build_machine(session, clock):  # noqa: ANN001, C901 - one closure over the 
         @rule(which=st.integers(0, 10**6),
               mode=st.sampled_from(["all", "partial", "partial", "too_much", "unknown", "again"]), data=st.data(),
               days=st.integers(0, 30))
-        def give_back(self, days: int, which: int, mode: str, data) -> None:  # noqa: ANN001
+        def give_back(self, days: int, which: int, mode: str, data) -> None:
             self.moment += timedelta(days=days)
             pool = self.sales
             if mode in ("all", "partial"):   # mostly sales with something left to return
@@ -276,7 +276,7 @@ def build_machine(session, clock):  # noqa: ANN001, C901 - one closure over the 
                 receipt = "no-such-receipt"
                 expect = "receipt_not_found"
             req, body = return_of(eid, self.moment, quantities)
-            call = lambda: return_sale(session, self.tid, SOURCE, receipt, req, body)  # noqa: E731
+            call = lambda: return_sale(session, self.tid, SOURCE, receipt, req, body)
             if expect:
                 self._fails(call, expect)
                 return
@@ -325,18 +325,18 @@ def build_machine(session, clock):  # noqa: ANN001, C901 - one closure over the 
                 assert answer["customer"] is None
             self.replayable.append(("return " + eid, call, answer))
 
-        def _adjust(self, cid: str, amount: int, kind: str, valid_days, keyed: bool):  # noqa: ANN001, ANN202
+        def _adjust(self, cid: str, amount: int, kind: str, valid_days, keyed: bool):
             key = self._next("B") if keyed else None
             body = {"amount": amount, "kind": kind, "valid_days": valid_days,
                     "moment": self.moment.isoformat(), "key": key}
             moment = self.moment
-            call = lambda: adjust_bonuses(  # noqa: E731
+            call = lambda: adjust_bonuses(
                 session, self.tid, cid, amount=amount, kind=kind, reason=f"test {kind}",
                 valid_days=valid_days, moment=moment, idempotency_key=key, source=SOURCE,
                 body=body)
             return call, key
 
-        def _adjusted(self, cid: str, call, keyed: bool, posting_kind: str, amount: int) -> None:  # noqa: ANN001
+        def _adjusted(self, cid: str, call, keyed: bool, posting_kind: str, amount: int) -> None:
             answer, created = call()
             assert created
             assert answer["kind"] == posting_kind and answer["amount"] == amount
@@ -350,7 +350,7 @@ def build_machine(session, clock):  # noqa: ANN001, C901 - one closure over the 
               amount=st.integers(1, 50_000), valid_days=st.one_of(st.none(), st.integers(1, 60)),
               keyed=st.booleans(),
               days=st.integers(0, 30))
-        def credit(self, days: int, who: int, kind: str, amount: int, valid_days, keyed: bool) -> None:  # noqa: ANN001
+        def credit(self, days: int, who: int, kind: str, amount: int, valid_days, keyed: bool) -> None:
             self.moment += timedelta(days=days)
             cid = self._pick(who)
             call, _ = self._adjust(cid, amount, kind, valid_days, keyed)
@@ -489,11 +489,11 @@ def build_machine(session, clock):  # noqa: ANN001, C901 - one closure over the 
     return LedgerMachine
 
 
-def test_ledger_invariants_hold_under_random_operations(session, clock):  # noqa: ANN001
+def test_ledger_invariants_hold_under_random_operations(session, clock):
     run_state_machine_as_test(build_machine(session, clock), settings=MACHINE_SETTINGS)
 
 
-def test_balance_after_counts_the_debt_a_pending_accrual_pays(session, clock):  # noqa: ANN001
+def test_balance_after_counts_the_debt_a_pending_accrual_pays(session, clock):
     tid = make_tenant(session, program_settings(activation_delay_days=1, base_spend="100"))
     c = register_customer(session, tid, {"phone": "+79160000077"}, source=SOURCE, moment=T0)
     commit_sale(session, tid, SOURCE, *sale("A", T0, [(100_000, 1)], customer_id=c.id))  # +5000
@@ -510,7 +510,7 @@ def test_balance_after_counts_the_debt_a_pending_accrual_pays(session, clock):  
     assert answer["customer"]["balance_after"] == after.available      # answered: -5000
 
 
-def test_the_burn_date_a_sale_answers_is_its_lots(session):  # noqa: ANN001
+def test_the_burn_date_a_sale_answers_is_its_lots(session):
     tid = make_tenant(session, program_settings(expiry_mode="since_last_purchase", lifetime=60,
                                                 silver_lifetime=30, activation_delay_days=0,
                                                 silver_threshold=300_000))

@@ -27,12 +27,12 @@ from tests.ledger.helpers import (
 TZ = "Europe/Moscow"
 
 
-def day(n: float):  # noqa: ANN201
+def day(n: float):
     return T0 + timedelta(days=n)
 
 
 @pytest.fixture
-def acct(session):  # noqa: ANN001, ANN201
+def acct(session):
     """A tenant (default program), one customer and their locked account."""
     tid = make_tenant(session)
     customer = register_customer(session, tid, {"phone": "+79160000001"}, source=SOURCE, moment=T0)
@@ -40,12 +40,12 @@ def acct(session):  # noqa: ANN001, ANN201
     return SimpleNamespace(tid=tid, cid=customer.id, account=account)
 
 
-def _lot(session, posting: Posting) -> Lot:  # noqa: ANN001
+def _lot(session, posting: Posting) -> Lot:
     return session.scalars(select(Lot).where(Lot.posting_id == posting.id)
                            .execution_options(populate_existing=True)).one()
 
 
-def _credit(session, a, amount: int, *, expires: float | None, active: float = 0,  # noqa: ANN001
+def _credit(session, a, amount: int, *, expires: float | None, active: float = 0,
             receipt_id: str | None = None, lot_kind: str = "purchase") -> Lot:
     posting = accrue(session, a.account, amount, day(active), active_from=day(active),
                      expires_at=None if expires is None else day(expires), receipt_id=receipt_id,
@@ -54,13 +54,13 @@ def _credit(session, a, amount: int, *, expires: float | None, active: float = 0
     return _lot(session, posting)
 
 
-def _remaining(session, *lots: Lot) -> list[int]:  # noqa: ANN001
+def _remaining(session, *lots: Lot) -> list[int]:
     for lot in lots:
         session.refresh(lot)
     return [lot.remaining for lot in lots]
 
 
-def _view(session, a, n: float):  # noqa: ANN001, ANN202
+def _view(session, a, n: float):
     return account_view(session, a.tid, a.cid, day(n))
 
 
@@ -374,7 +374,7 @@ def test_a_sale_after_a_return_into_debt_pays_the_debt(session):
 # -- since the last purchase, and gifts ---------------------------------------------------
 
 @pytest.fixture
-def slp(session):  # noqa: ANN001, ANN201
+def slp(session):
     """A since-last-purchase program: 30 days after the last purchase, no activation delay."""
     tid = make_tenant(session, program_settings(expiry_mode="since_last_purchase", lifetime=30,
                                                 silver_lifetime=None, activation_delay_days=0,
@@ -383,12 +383,12 @@ def slp(session):  # noqa: ANN001, ANN201
     return SimpleNamespace(tid=tid, cid=c.id)
 
 
-def _lot_of(session, posting_id: str) -> Lot:  # noqa: ANN001
+def _lot_of(session, posting_id: str) -> Lot:
     return session.scalars(select(Lot).where(Lot.posting_id == posting_id)
                            .execution_options(populate_existing=True)).one()
 
 
-def _sale_lot(session, tid: str, answer: dict) -> Lot:  # noqa: ANN001
+def _sale_lot(session, tid: str, answer: dict) -> Lot:
     posting = session.scalars(select(Posting).where(Posting.receipt_id == answer["id"],
                                                     Posting.kind == "accrual")).one()
     return _lot_of(session, posting.id)

@@ -34,7 +34,7 @@ def day(n: float) -> datetime:
     return T0 + timedelta(days=n)
 
 
-def _world(session, grace: int | None = None, **settings):  # noqa: ANN001, ANN003, ANN202
+def _world(session, grace: int | None = None, **settings):
     """A tenant (5%, bonuses live 30 days, active at once, payable up to 100%) and a customer."""
     s = program_settings(**{"activation_delay_days": 0, "base_spend": "100", "lifetime": 30,
                             "silver_threshold": 10**12, **settings})
@@ -45,36 +45,36 @@ def _world(session, grace: int | None = None, **settings):  # noqa: ANN001, ANN0
     return SimpleNamespace(tid=tid, cid=c.id)
 
 
-def _gift(session, w, amount: int, valid_days: int, moment: datetime) -> dict:  # noqa: ANN001
+def _gift(session, w, amount: int, valid_days: int, moment: datetime) -> dict:
     answer, _ = adjust_bonuses(session, w.tid, w.cid, amount=amount, kind="gift", reason=None,
                                valid_days=valid_days, moment=moment, idempotency_key=None,
                                source=SOURCE, body={})
     return answer
 
 
-def _debit(session, w, amount: int, moment: datetime) -> dict:  # noqa: ANN001
+def _debit(session, w, amount: int, moment: datetime) -> dict:
     answer, _ = adjust_bonuses(session, w.tid, w.cid, amount=-amount, kind="manual", reason=None,
                                valid_days=None, moment=moment, idempotency_key=None,
                                source=SOURCE, body={})
     return answer
 
 
-def _lot(session, posting_id: str) -> Lot:  # noqa: ANN001
+def _lot(session, posting_id: str) -> Lot:
     return session.scalars(select(Lot).where(Lot.posting_id == posting_id)
                            .execution_options(populate_existing=True)).one()
 
 
-def _sale_lot(session, answer: dict) -> Lot:  # noqa: ANN001
+def _sale_lot(session, answer: dict) -> Lot:
     pid = session.scalar(select(Posting.id).where(Posting.receipt_id == answer["id"],
                                                   Posting.kind == "accrual"))
     return _lot(session, pid)
 
 
-def _available(session, w, moment: datetime) -> int:  # noqa: ANN001
+def _available(session, w, moment: datetime) -> int:
     return account_view(session, w.tid, w.cid, moment).available
 
 
-def _sweep(session, w, at: datetime, swept: bool) -> None:  # noqa: ANN001
+def _sweep(session, w, at: datetime, swept: bool) -> None:
     if swept:
         run_due(session, at, w.tid)
 
@@ -82,7 +82,7 @@ def _sweep(session, w, at: datetime, swept: bool) -> None:  # noqa: ANN001
 # -- the story of the issue -------------------------------------------------------------------
 
 @pytest.mark.parametrize("swept", [False, True], ids=["run A: no sweep", "run B: swept"])
-def test_the_story_both_runs_give_100(session, clock, swept):  # noqa: ANN001
+def test_the_story_both_runs_give_100(session, clock, swept):
     tid = make_tenant(session, program_settings(activation_delay_days=0, lifetime=30,
                                                 base_percent="5", silver_threshold=10**12))
     c = register_customer(session, tid, {"phone": "+79160001300"}, source=SOURCE,
@@ -111,7 +111,7 @@ def test_the_story_both_runs_give_100(session, clock, swept):  # noqa: ANN001
 # -- sweep independence of every reading -------------------------------------------------------
 
 @pytest.mark.parametrize("swept", [False, True])
-def test_views_and_spending_treat_burnt_lots_as_burnt(session, clock, swept):  # noqa: ANN001
+def test_views_and_spending_treat_burnt_lots_as_burnt(session, clock, swept):
     w = _world(session)
     _gift(session, w, 1_000, 5, T0)
     _gift(session, w, 300, 50, T0)
@@ -129,7 +129,7 @@ def test_views_and_spending_treat_burnt_lots_as_burnt(session, clock, swept):  #
 # -- taking back what a sale earned --------------------------------------------------------------
 
 @pytest.mark.parametrize("swept", [False, True])
-def test_burnt_bonuses_of_the_sales_lot_are_not_taken_back_the_spent_part_is(session, clock,  # noqa: ANN001
+def test_burnt_bonuses_of_the_sales_lot_are_not_taken_back_the_spent_part_is(session, clock,
                                                                              swept):
     w = _world(session)
     # 2 x 500 roubles, 5%: 50 bonuses (5,000 kopecks) in the sale's lot, burning on day 31.
@@ -164,7 +164,7 @@ def test_burnt_bonuses_of_the_sales_lot_are_not_taken_back_the_spent_part_is(ses
 
 
 @pytest.mark.parametrize("swept", [False, True])
-def test_a_live_own_lot_goes_first_and_other_burnt_lots_are_never_drawn(session, clock, swept):  # noqa: ANN001
+def test_a_live_own_lot_goes_first_and_other_burnt_lots_are_never_drawn(session, clock, swept):
     w = _world(session, lifetime=100)
     s, _ = commit_sale(session, w.tid, SOURCE, *sale("S", T0, [(100_000, 1)], customer_id=w.cid))
     own = _sale_lot(session, s)                                       # 50, burns on day 101
@@ -187,7 +187,7 @@ def test_a_live_own_lot_goes_first_and_other_burnt_lots_are_never_drawn(session,
 
 
 @pytest.mark.parametrize("swept", [False, True])
-def test_what_the_balance_cannot_cover_becomes_debt(session, clock, swept):  # noqa: ANN001
+def test_what_the_balance_cannot_cover_becomes_debt(session, clock, swept):
     w = _world(session)
     commit_sale(session, w.tid, SOURCE, *sale("S", T0, [(100_000, 1)], customer_id=w.cid))
     _debit(session, w, 5_000, clock.set(day(1)))                     # the sale's 50, all spent
@@ -207,7 +207,7 @@ def test_what_the_balance_cannot_cover_becomes_debt(session, clock, swept):  # n
 
 # -- restoring what a sale spent ----------------------------------------------------------------
 
-def _spending_sale(session, w, clock):  # noqa: ANN001, ANN202
+def _spending_sale(session, w, clock):
     """Three gifts (burning on days 11, 21, 41) and a sale on day 1 spending 70 of them:
     30 + 30 + 10, soonest-expiring first."""
     gifts = [_lot(session, _gift(session, w, 3_000, n, T0)["id"]) for n in (10, 20, 40)]
@@ -222,7 +222,7 @@ def _spending_sale(session, w, clock):  # noqa: ANN001, ANN202
 
 
 @pytest.mark.parametrize("swept", [False, True])
-def test_a_partial_restore_goes_to_the_latest_expiring_lots_and_keeps_their_expiry(  # noqa: ANN001
+def test_a_partial_restore_goes_to_the_latest_expiring_lots_and_keeps_their_expiry(
         session, clock, swept):
     w = _world(session, base_percent="0", silver_percent="0")
     gifts, _ = _spending_sale(session, w, clock)
@@ -256,7 +256,7 @@ def test_a_partial_restore_goes_to_the_latest_expiring_lots_and_keeps_their_expi
 
 
 @pytest.mark.parametrize("swept", [False, True])
-def test_a_part_restored_to_a_burnt_lot_burns_at_once_in_sight(session, clock, swept):  # noqa: ANN001
+def test_a_part_restored_to_a_burnt_lot_burns_at_once_in_sight(session, clock, swept):
     w = _world(session, base_percent="0", silver_percent="0")
     gifts, s = _spending_sale(session, w, clock)
     _sweep(session, w, clock.set(day(15)), swept)
@@ -283,7 +283,7 @@ def test_a_part_restored_to_a_burnt_lot_burns_at_once_in_sight(session, clock, s
 
 
 @pytest.mark.parametrize("swept", [False, True])
-def test_a_grace_period_gives_restored_parts_of_burnt_lots_a_new_life(session, clock, swept):  # noqa: ANN001
+def test_a_grace_period_gives_restored_parts_of_burnt_lots_a_new_life(session, clock, swept):
     w = _world(session, base_percent="0", silver_percent="0", grace=7)
     gifts, s = _spending_sale(session, w, clock)
     _sweep(session, w, clock.set(day(25)), swept)                    # two gifts burnt
@@ -314,7 +314,7 @@ def test_a_grace_period_gives_restored_parts_of_burnt_lots_a_new_life(session, c
 # -- one return that restores and takes back -----------------------------------------------------
 
 @pytest.mark.parametrize("swept", [False, True])
-def test_restore_first_then_take_back(session, clock, swept):  # noqa: ANN001
+def test_restore_first_then_take_back(session, clock, swept):
     w = _world(session)
     gift = _lot(session, _gift(session, w, 5_000, 60, T0)["id"])
     # Spends the 50 of the gift, earns 5% of the 50 paid in money: 2.50.
@@ -335,7 +335,7 @@ def test_restore_first_then_take_back(session, clock, swept):  # noqa: ANN001
 
 # -- spending is checked against what the ledger holds when the hub processes it -----------------
 
-def test_a_till_a_little_behind_can_spend_what_recalc_allowed(session, clock):  # noqa: ANN001
+def test_a_till_a_little_behind_can_spend_what_recalc_allowed(session, clock):
     w = _world(session, activation_delay_days=1)
     s, _ = commit_sale(session, w.tid, SOURCE, *sale("S", T0, [(100_000, 1)], customer_id=w.cid))
     active_from = datetime.fromisoformat(s["bonus_earned_active_from"])
@@ -350,7 +350,7 @@ def test_a_till_a_little_behind_can_spend_what_recalc_allowed(session, clock):  
     assert check_ledger(session, w.tid) == []
 
 
-def test_a_document_dated_before_a_recent_credit_can_spend_it(session, clock):  # noqa: ANN001
+def test_a_document_dated_before_a_recent_credit_can_spend_it(session, clock):
     w = _world(session)
     _gift(session, w, 2_000, 30, clock.set(day(3)))
     # An offline till sends a receipt of day 2 on day 4; the gift is in the ledger by then.
@@ -362,7 +362,7 @@ def test_a_document_dated_before_a_recent_credit_can_spend_it(session, clock):  
 
 
 @pytest.mark.parametrize("swept", [False, True])
-def test_a_late_document_cannot_spend_what_burnt_before_it_arrived(session, clock, swept):  # noqa: ANN001
+def test_a_late_document_cannot_spend_what_burnt_before_it_arrived(session, clock, swept):
     w = _world(session)
     _gift(session, w, 2_000, 5, T0)                                  # burns on day 6
     _sweep(session, w, clock.set(day(7)), swept)
@@ -379,7 +379,7 @@ def test_a_late_document_cannot_spend_what_burnt_before_it_arrived(session, cloc
 # -- since-last-purchase and holds ----------------------------------------------------------------
 
 @pytest.mark.parametrize("swept", [False, True])
-def test_a_late_purchase_revives_a_lot_alive_at_its_moment(session, clock, swept):  # noqa: ANN001
+def test_a_late_purchase_revives_a_lot_alive_at_its_moment(session, clock, swept):
     """Issue 17 reversed the earlier rule: the receipt's moment dates its effects, so a lot
     alive at a late purchase's moment moves with it even if it burnt (and was swept) before
     the receipt arrived; a swept expiry is given back by a positive expiry posting."""
@@ -399,7 +399,7 @@ def test_a_late_purchase_revives_a_lot_alive_at_its_moment(session, clock, swept
 
 
 @pytest.mark.parametrize("swept", [False, True])
-def test_a_lapsed_hold_gives_back_a_burnt_part_and_burns_it_at_once(session, clock, swept):  # noqa: ANN001
+def test_a_lapsed_hold_gives_back_a_burnt_part_and_burns_it_at_once(session, clock, swept):
     w = _world(session)
     account = lock_account(session, w.tid, w.cid)
     posting = accrue(session, account, 1_000, T0, active_from=T0, expires_at=day(1))

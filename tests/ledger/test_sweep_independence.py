@@ -61,7 +61,7 @@ PROGRAM = st.fixed_dictionaries({
 })
 
 
-def _lots_by_hand(lots: list, at) -> int:  # noqa: ANN001
+def _lots_by_hand(lots: list, at) -> int:
     """Available at `at`, from the lots alone: what active, unburnt lots hold, less debt."""
     return sum(lot.remaining for lot in lots if lot.remaining < 0) + sum(
         lot.remaining for lot in lots if lot.remaining > 0 and lot.active_from <= at
@@ -85,11 +85,11 @@ class _OrderedIds:
 
 
 @pytest.fixture
-def ordered_ids(monkeypatch):  # noqa: ANN001, ANN201
+def ordered_ids(monkeypatch):
     monkeypatch.setattr(hub.orm, "uuid", _OrderedIds())
 
 
-def _expiry_postings(session, tid: str) -> int:  # noqa: ANN001
+def _expiry_postings(session, tid: str) -> int:
     return session.scalar(select(func.count()).select_from(Posting).where(
         Posting.tenant_id == tid, Posting.kind == "expiry"))
 
@@ -99,7 +99,7 @@ def _no_id(customer: dict) -> dict:
     return {k: v for k, v in customer.items() if k != "id"}
 
 
-def _run(session, clock, program: dict, steps: list, with_sweeps: bool) -> tuple[list, dict]:  # noqa: ANN001, C901
+def _run(session, clock, program: dict, steps: list, with_sweeps: bool) -> tuple[list, dict]:
     s = program_settings(expiry_mode=program["expiry_mode"],
                          activation_delay_days=program["activation_delay_days"],
                          lifetime=program["lifetime"] + program["activation_delay_days"],
@@ -112,7 +112,7 @@ def _run(session, clock, program: dict, steps: list, with_sweeps: bool) -> tuple
     sales: list[dict] = []
     n = 0
 
-    def attempt(call):  # noqa: ANN001, ANN202
+    def attempt(call):
         try:
             return call()[0]
         except DomainError as exc:
@@ -216,7 +216,7 @@ def _run(session, clock, program: dict, steps: list, with_sweeps: bool) -> tuple
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.data_too_large])
 @given(program=PROGRAM, steps=st.lists(st.tuples(OPS, st.booleans()), min_size=6, max_size=12))
-def test_sweeps_at_any_moment_change_nothing(session, clock, ordered_ids, program, steps):  # noqa: ANN001
+def test_sweeps_at_any_moment_change_nothing(session, clock, ordered_ids, program, steps):
     swept, swept_final = _run(session, clock, program, steps, with_sweeps=True)
     plain, plain_final = _run(session, clock, program, steps, with_sweeps=False)
     assert swept == plain

@@ -51,7 +51,7 @@ def product(pid: str) -> dict:
                      "idType": "native"}}
 
 
-def position(pid: str, price, quantity, **extra) -> dict:  # noqa: ANN001
+def position(pid: str, price, quantity, **extra) -> dict:
     return {"assortment": product(pid), "quantity": quantity, "price": price, **extra}
 
 
@@ -62,7 +62,7 @@ def agent(ms_id: str, **fields) -> dict:
 class MoySkladTill:
     """The Loyalty API as the МойСклад till calls it."""
 
-    def __init__(self, client, connection_id: str, token: str):  # noqa: ANN001
+    def __init__(self, client, connection_id: str, token: str):
         self.client = client
         self.connection_id = connection_id
         self.token = token
@@ -70,15 +70,15 @@ class MoySkladTill:
     def url(self, path: str) -> str:
         return f"/moysklad/loyalty/{self.connection_id}{path}"
 
-    def headers(self, token: str | None = ...) -> dict:  # noqa: ANN001
+    def headers(self, token: str | None = ...) -> dict:
         token = self.token if token is ... else token
         return {} if token is None else {"Lognex-Discount-API-Auth-Token": token}
 
-    def post(self, path: str, body, token: str | None = ...):  # noqa: ANN001, ANN201
+    def post(self, path: str, body, token: str | None = ...):
         return self.client.post(self.url(path), data=json.dumps(body, ensure_ascii=False),
                                 content_type="application/json", headers=self.headers(token))
 
-    def get(self, path: str, query: dict | None = None, token: str | None = ...):  # noqa: ANN001, ANN201
+    def get(self, path: str, query: dict | None = None, token: str | None = ...):
         return self.client.get(self.url(path), query_string=query or {}, headers=self.headers(token))
 
 
@@ -100,13 +100,13 @@ def ms(session, tenant, client):
     return till
 
 
-def set_settings(session, connection_id: str, **values) -> None:  # noqa: ANN001
+def set_settings(session, connection_id: str, **values) -> None:
     conn = session.get(Connection, connection_id)
     conn.settings = {**(conn.settings or {}), **values}
     session.commit()
 
 
-def counts(session, tenant_id: str | None = None) -> dict:  # noqa: ANN001
+def counts(session, tenant_id: str | None = None) -> dict:
     """How many rows every table a МойСклад call could write has (of one tenant if given:
     the run's PostgreSQL database also holds what the concurrency tests committed)."""
     out = {}
@@ -120,7 +120,7 @@ def counts(session, tenant_id: str | None = None) -> dict:  # noqa: ANN001
     return out
 
 
-def assert_ms_error(response, status: int, parameter: str | None = None) -> dict:  # noqa: ANN001
+def assert_ms_error(response, status: int, parameter: str | None = None) -> dict:
     assert response.status_code == status, response.get_data(as_text=True)
     body = response.get_json()
     assert isinstance(body, dict) and isinstance(body.get("errors"), list) and body["errors"], body
@@ -146,7 +146,7 @@ class FakeMoySklad:
         pattern = re.compile(re.escape(JSON_API) + r"/entity/(retaildemand|retailsalesreturn)/([0-9a-f-]{36})(\?.*)?$")
         rsps.add_callback(responses.GET, pattern, callback=self._document)
 
-    def _document(self, request):  # noqa: ANN001, ANN202
+    def _document(self, request):
         self.calls.append(request)
         assert request.headers["Authorization"] == "Bearer json-api-token"
         assert request.headers["Accept-Encoding"] == "gzip"

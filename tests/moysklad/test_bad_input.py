@@ -60,7 +60,7 @@ def shop(session, ms):
     return ms
 
 
-def _call(ms, method: str, path: str, body: dict, token=...):  # noqa: ANN001, ANN202
+def _call(ms, method: str, path: str, body: dict, token=...):
     if method == "GET":
         return ms.get(path, body, token=token)
     return ms.post(path, body, token=token)

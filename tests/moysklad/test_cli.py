@@ -29,12 +29,12 @@ def _jwt_payload(header_value: str, secret: str) -> dict:
     expected = base64.urlsafe_b64encode(
         hmac.new(secret.encode(), f"{head}.{payload}".encode(), hashlib.sha256).digest()).rstrip(b"=").decode()
     assert hmac.compare_digest(signature, expected), "HS256 signature with the app's secretKey"
-    pad = lambda s: s + "=" * (-len(s) % 4)  # noqa: E731
+    pad = lambda s: s + "=" * (-len(s) % 4)
     assert json.loads(base64.urlsafe_b64decode(pad(head))) == {"alg": "HS256", "typ": "JWT"}
     return json.loads(base64.urlsafe_b64decode(pad(payload)))
 
 
-def _works(ms, token: str) -> int:  # noqa: ANN001
+def _works(ms, token: str) -> int:
     """200 when the token is accepted (an unknown certificate's 404 is an authenticated answer)."""
     status = ms.get("/giftcard", {"name": "1", "retailStoreId": STORE_ID}, token=token).status_code
     return 200 if status == 404 else status
@@ -108,7 +108,7 @@ def test_subscribe_puts_a_new_secret_in_the_url_and_moves_the_old_webhooks(sessi
     assert secret not in json.dumps(done), "the secret is not printed"
     body = {"events": [{"meta": {"type": "retaildemand", "href": f"{JSON_API}/entity/retaildemand/{uuid4()}"},
                         "action": "CREATE", "accountId": ACCOUNT}]}
-    post = lambda path: ms.client.post(path, json=body)  # noqa: E731
+    post = lambda path: ms.client.post(path, json=body)
     assert post(f"/moysklad/webhook/{ms.connection_id}/{secret}").status_code == 200
     # Rotated: the fixture's secret (the previous subscribe) no longer works.
     assert_ms_error(post(f"/moysklad/webhook/{ms.connection_id}/{ms.webhook_secret}"), 404)
@@ -117,7 +117,7 @@ def test_subscribe_puts_a_new_secret_in_the_url_and_moves_the_old_webhooks(sessi
 
 def test_the_commands_on_a_fresh_database(tmp_path):
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'k.sqlite3'}"}
-    run = lambda *args: CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)  # noqa: E731
+    run = lambda *args: CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
     try:
         assert run("db", "upgrade").exit_code == 0
         tenant = json.loads(run("tenant", "create", "--name", "Магазин", "--json").output)

@@ -30,7 +30,7 @@ DOC_GIFT_CARDS = [{"id": "f085d67e-6eae-21e6-8a84-bc520403352a", "name": "123456
                   {"id": "f275d67e-6eae-21e6-8a84-bc520403352a", "name": "1234567", "paymentSum": 500}]
 
 
-def doc_sale(sale_id: str = DOC_SALE_ID, **extra) -> dict:  # noqa: ANN003
+def doc_sale(sale_id: str = DOC_SALE_ID, **extra) -> dict:
     return {"retailStore": RETAIL_STORE, "name": "00001", "moment": "2016-04-18 15:06:00",
             "meta": {"href": f"https://api.moysklad.ru/api/remap/1.2/entity/retaildemand/{sale_id}",
                      "id": sale_id},
@@ -43,7 +43,7 @@ def doc_sale(sale_id: str = DOC_SALE_ID, **extra) -> dict:  # noqa: ANN003
             "cashSum": 62.95, "noCashSum": 283.1, "giftCards": copy.deepcopy(DOC_GIFT_CARDS), **extra}
 
 
-def sold(session, tenant_id: str, number: str, nominal: int, *, valid_days: int | None = 365,  # noqa: ANN001
+def sold(session, tenant_id: str, number: str, nominal: int, *, valid_days: int | None = 365,
          at: datetime | None = None) -> str:
     """A certificate issued and sold (activated); its id."""
     certificates.issue(session, tenant_id, {"nominal": nominal, "numbers": [number], "valid_days": valid_days},
@@ -53,19 +53,19 @@ def sold(session, tenant_id: str, number: str, nominal: int, *, valid_days: int 
     return view["id"]
 
 
-def member(session, tenant_id: str) -> None:  # noqa: ANN001
+def member(session, tenant_id: str) -> None:
     register_customer(session, tenant_id, {"phone": "+79039993344", "card_number": DOC_CARD},
                       source="test", moment=datetime.now(timezone.utc))
     session.commit()
 
 
-def balance(session, number: str) -> int:  # noqa: ANN001
+def balance(session, number: str) -> int:
     value = session.scalar(select(GiftCertificate.balance).where(GiftCertificate.number == number))
     session.rollback()
     return value
 
 
-def card(ms, name: str) -> dict:  # noqa: ANN001
+def card(ms, name: str) -> dict:
     r = ms.get("/giftcard", {"name": name, "retailStoreId": STORE_ID})
     assert r.status_code == 200, r.get_data(as_text=True)
     return r.get_json()

@@ -67,7 +67,7 @@ DOC_RETAILDEMAND = {
 }
 
 
-def _member(session, ms, phone="+79039993344", card=DOC_CARD, bonuses=0, **profile):  # noqa: ANN001
+def _member(session, ms, phone="+79039993344", card=DOC_CARD, bonuses=0, **profile):
     c = register_customer(session, ms.tenant_id, {"phone": phone, "card_number": card, **profile},
                           source="test", moment=NOW)
     if bonuses:
@@ -76,7 +76,7 @@ def _member(session, ms, phone="+79039993344", card=DOC_CARD, bonuses=0, **profi
     return c.id   # an id: objects of the shared session expire with every request
 
 
-def _k(value) -> int:  # noqa: ANN001
+def _k(value) -> int:
     return int(Decimal(str(value)) * 100)
 
 

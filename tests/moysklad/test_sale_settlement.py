@@ -27,7 +27,7 @@ GOODS = [(P1, 266.67, 3), (P2, 0.01, 1)]
 
 
 @pytest.fixture
-def rich(session, ms):  # noqa: ANN001, ANN201
+def rich(session, ms):
     """The member with 500 bonuses."""
     customer = register_customer(session, ms.tenant_id, {"phone": PHONE}, source="test", moment=utcnow())
     adjust_bonuses(session, ms.tenant_id, customer.id, amount=50000, kind="manual", reason="подарок",
@@ -36,13 +36,13 @@ def rich(session, ms):  # noqa: ANN001, ANN201
     return ms
 
 
-def _balance(ms) -> float:  # noqa: ANN001
+def _balance(ms) -> float:
     r = ms.post("/counterparty/detail", {"retailStore": RETAIL_STORE, "meta": agent(MEMBER_MS)["meta"],
                                          "phone": PHONE})
     return r.get_json()["bonusProgram"]["agentBonusBalance"]
 
 
-def _till_sale(ms, doc_id: str, spend: int = 100) -> dict:  # noqa: ANN001
+def _till_sale(ms, doc_id: str, spend: int = 100) -> dict:
     """The till's sale after a recalc asking to spend `spend` bonuses."""
     recalc = ms.post("/retaildemand/recalc", {
         "retailStore": RETAIL_STORE, "agent": agent(MEMBER_MS, phone=PHONE),
@@ -59,7 +59,7 @@ def _till_sale(ms, doc_id: str, spend: int = 100) -> dict:  # noqa: ANN001
             "cashSum": 0, "noCashSum": 700.02}
 
 
-def _document(fake_ms, doc_id: str, sale: dict) -> None:  # noqa: ANN001
+def _document(fake_ms, doc_id: str, sale: dict) -> None:
     """The same sale as the JSON API shows it: kopeck prices, the till's discount in percent
     (the bonuses spent are only a discount there)."""
     rows = [{"id": str(uuid4()), "quantity": p["quantity"], "price": round(p["price"] * 100, 2),
@@ -69,11 +69,11 @@ def _document(fake_ms, doc_id: str, sale: dict) -> None:  # noqa: ANN001
     fake_ms.retaildemand(doc_id, agent=_counterparty(MEMBER_MS, PHONE), positions=rows, card=70002)
 
 
-def _webhook(ms, doc_id: str):  # noqa: ANN001, ANN202
+def _webhook(ms, doc_id: str):
     return _deliver(ms, _events(("retaildemand", doc_id, "CREATE")))
 
 
-def _till(ms, sale: dict) -> None:  # noqa: ANN001
+def _till(ms, sale: dict) -> None:
     r = ms.post("/retaildemand", sale)
     assert r.status_code == 201, r.get_json()
 

@@ -8,20 +8,22 @@ from uuid import uuid4
 
 from hub.ledger import check_ledger
 from tests.codes import code_of, last_code_message
-from tests.moysklad.conftest import RETAIL_STORE, STORE_ID, agent, assert_ms_error, counts, local_moment, position, set_settings
+from tests.moysklad.conftest import (
+    RETAIL_STORE, STORE_ID, agent, assert_ms_error, counts, local_moment, position, set_settings,
+)
 
 MS_AGENT = "5f3c5489-6a17-48b7-9fe5-b2000eb807fe"   # МойСклад's id of the counterparty
 PHONE = "+79161234567"
 A, B, C = (str(uuid4()) for _ in range(3))
 
 
-def _balance(ms) -> float:  # noqa: ANN001
+def _balance(ms) -> float:
     r = ms.post("/counterparty/detail", {"retailStore": RETAIL_STORE, "meta": agent(MS_AGENT)["meta"]})
     assert r.status_code == 200, r.get_json()
     return r.get_json()["bonusProgram"]["agentBonusBalance"]
 
 
-def _sale(document_id: str, recalc: dict, spend) -> dict:  # noqa: ANN001
+def _sale(document_id: str, recalc: dict, spend) -> dict:
     """The sale as the till closes it: the recalculated positions, the bonus block."""
     return {"retailStore": RETAIL_STORE, "name": "00001", "moment": local_moment(),
             "meta": {"href": f"https://api.moysklad.ru/api/remap/1.2/entity/retaildemand/{document_id}",

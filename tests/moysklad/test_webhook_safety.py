@@ -14,7 +14,7 @@ from tests.moysklad.conftest import assert_ms_error, counts
 from tests.moysklad.test_webhooks import MEMBER_MS, P1, PHONE, _counterparty, _deliver, _events, _row
 
 
-def _member(session, ms):  # noqa: ANN001, ANN202
+def _member(session, ms):
     register_customer(session, ms.tenant_id, {"phone": PHONE}, source="test", moment=utcnow())
     session.commit()
     return ms

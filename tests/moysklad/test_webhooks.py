@@ -31,7 +31,7 @@ def _counterparty(ms_id: str, phone: str | None = None) -> dict:
             "id": ms_id, "name": "Покупатель", "phone": phone, "discountCardNumber": None}
 
 
-def _row(product: str, price_kopecks: float, quantity, discount=0) -> dict:  # noqa: ANN001
+def _row(product: str, price_kopecks: float, quantity, discount=0) -> dict:
     return {"id": str(uuid4()), "quantity": quantity, "price": price_kopecks, "discount": discount, "vat": 0,
             "assortment": {"meta": {"href": f"{JSON_API}/entity/product/{product}", "type": "product"}}}
 
@@ -42,8 +42,8 @@ def _events(*items, account: str = ACCOUNT) -> dict:
                         "action": action, "accountId": account} for kind, ident, action in items]}
 
 
-def _deliver(ms, body: dict, request_id: str | None = None, connection_id: str | None = None,  # noqa: ANN001, ANN202
-             secret: str | None = ...):  # noqa: ANN001
+def _deliver(ms, body: dict, request_id: str | None = None, connection_id: str | None = None,
+             secret: str | None = ...):
     """POST the webhook as МойСклад does (to the URL `subscribe` registered, with the
     connection's secret); returns the response after the hub processed it (on the embedded
     default processing runs once the response is closed). `elapsed` is the time to the
@@ -59,7 +59,7 @@ def _deliver(ms, body: dict, request_id: str | None = None, connection_id: str |
     return r
 
 
-def _events_of(session, status: str | None = None) -> list[InboundEvent]:  # noqa: ANN001
+def _events_of(session, status: str | None = None) -> list[InboundEvent]:
     stmt = select(InboundEvent).where(InboundEvent.source == "moysklad")
     if status:
         stmt = stmt.where(InboundEvent.status == status)
@@ -68,7 +68,7 @@ def _events_of(session, status: str | None = None) -> list[InboundEvent]:  # noq
     return rows
 
 
-def _balance(ms) -> float:  # noqa: ANN001
+def _balance(ms) -> float:
     r = ms.post("/counterparty/detail", {"retailStore": RETAIL_STORE, "meta": agent(MEMBER_MS)["meta"],
                                          "phone": PHONE})
     return r.get_json()["bonusProgram"]["agentBonusBalance"]

@@ -78,7 +78,7 @@ def test_error_details_are_russian(api, client, session, tenant):
     """Every message of an error answer — details included — is Russian (issue 8, item 23)."""
     import re
 
-    def latin_words(value) -> list[str]:  # noqa: ANN001
+    def latin_words(value) -> list[str]:
         if isinstance(value, dict):
             return [w for v in value.values() for w in latin_words(v)]
         if isinstance(value, list):

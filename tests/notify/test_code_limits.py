@@ -75,10 +75,10 @@ def test_cabinet_code_requests_pass_the_client_ip(app, session, tid, channel):
     assert sorted(ips) == ["192.0.2.5", "192.0.2.6"]
 
 
-from tests.web.conftest import customer_of, shop, text, token  # noqa: E402,F401  (fixtures)
+from tests.web.conftest import customer_of, shop, text, token  # noqa: F401 - fixtures
 
 
-def test_participant_cabinet_counts_codes_per_client_address(client, session, shop, customer_of):  # noqa: F811
+def test_participant_cabinet_counts_codes_per_client_address(client, session, shop, customer_of):
     rules.put_settings(session, shop["a"], {"code_limit": {"per_ip_hour": 2}})
     session.commit()
     for i in range(3):

@@ -19,7 +19,7 @@ from tests.connectors.hung_redis import hung_redis
 ROUNDS = 5
 
 
-def _sale(api, n: int):  # noqa: ANN001, ANN202
+def _sale(api, n: int):
     started = time.perf_counter()
     r = api.post("/api/v1/receipts", json={
         "external_id": f"H-{n}", "customer": {"phone": "+79161234567"},

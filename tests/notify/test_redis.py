@@ -14,7 +14,6 @@ from sqlalchemy import select
 
 from hub.extensions import db
 from hub.notify.models import OutboxMessage
-from hub.notify.outbox import enqueue
 from hub.notify import registry
 from hub.notify.delivery import deliver_due
 from hub.notify.events import on_sale

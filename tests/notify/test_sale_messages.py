@@ -41,18 +41,18 @@ def shop(api, session, tenant):
     return tenant["id"]
 
 
-def _customer(api, phone=PHONE, consents=None) -> str:  # noqa: ANN001
+def _customer(api, phone=PHONE, consents=None) -> str:
     r = api.post("/api/v1/customers", json={"phone": phone, "consents": consents or {}})
     assert r.status_code == 201, r.json
     return r.json["id"]
 
 
-def _settings(session, tid, **values):  # noqa: ANN001, ANN003
+def _settings(session, tid, **values):
     rules.put_settings(session, tid, values)
     session.commit()
 
 
-def _messages(session, tid, topic=None) -> list[OutboxMessage]:  # noqa: ANN001
+def _messages(session, tid, topic=None) -> list[OutboxMessage]:
     session.expire_all()
     stmt = select(OutboxMessage).where(OutboxMessage.tenant_id == tid)
     if topic:
@@ -60,7 +60,7 @@ def _messages(session, tid, topic=None) -> list[OutboxMessage]:  # noqa: ANN001
     return list(session.scalars(stmt.order_by(OutboxMessage.created_at, OutboxMessage.id)))
 
 
-def _sale(api, external_id, price=500, customer=PHONE):  # noqa: ANN001
+def _sale(api, external_id, price=500, customer=PHONE):
     r = api.post("/api/v1/receipts", json=receipt(external_id, (price, 1), customer={"phone": customer}))
     assert r.status_code in (200, 201), r.json
     return r
@@ -155,7 +155,7 @@ def test_review_link_follows_the_public_url(api, session, shop, monkeypatch):
 def test_a_messaging_failure_never_fails_the_sale(api, session, shop, monkeypatch, caplog):
     from hub.notify import events
 
-    def broken(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def broken(*args, **kwargs):
         raise RuntimeError("template store down")
     monkeypatch.setattr(events, "enqueue", broken)
     cid = _customer(api)
@@ -173,7 +173,7 @@ def test_a_failure_after_a_written_message_rolls_back_only_the_messages(api, ses
     from hub.notify import events
     real = events.enqueue
 
-    def half_broken(session, **kw):  # noqa: ANN001, ANN003, ANN202
+    def half_broken(session, **kw):
         if kw["topic"] == "level_change":
             raise RuntimeError("boom")
         return real(session, **kw)

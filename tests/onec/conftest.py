@@ -42,11 +42,11 @@ class CashDesk:
     """A 1С cash desk: resources under <base>/hs/loyaltyservice, Basic auth, query strings
     built by ДобавитьПараметрыВРесурс (`/<resource>/?k=v&…`, values not encoded)."""
 
-    def __init__(self, client, connection_id: str, login: str = LOGIN, password: str = PASSWORD):  # noqa: ANN001
+    def __init__(self, client, connection_id: str, login: str = LOGIN, password: str = PASSWORD):
         self.client, self.connection_id = client, connection_id
         self.login, self.password = login, password
 
-    def auth(self, login=None, password=None) -> dict:  # noqa: ANN001
+    def auth(self, login=None, password=None) -> dict:
         raw = f"{login if login is not None else self.login}:{password if password is not None else self.password}"
         return {"Authorization": "Basic " + base64.b64encode(raw.encode()).decode()}
 
@@ -58,7 +58,7 @@ class CashDesk:
         return f"{path}/{resource}/?{query}"
 
     def call(self, method: str, resource: str, params: dict | None = None, body: bytes | None = None,
-             headers: dict | None = None):  # noqa: ANN201
+             headers: dict | None = None):
         url = self.url(resource, params)
         path, _, query = url.partition("?")
         # 1С puts the values in unencoded: raw UTF-8 bytes on the wire (WSGI carries them latin-1)
@@ -73,13 +73,13 @@ class CashDesk:
                 "ClientCardTypeUID", "Currency", "GenerateNumber")
         return {k: values.get(k, "") for k in keys}
 
-    def get(self, resource: str, **values):  # noqa: ANN201
+    def get(self, resource: str, **values):
         return self.call("GET", resource, self.bonus_params(**values))
 
-    def post(self, resource: str, **values):  # noqa: ANN201
+    def post(self, resource: str, **values):
         return self.call("POST", resource, self.bonus_params(**values))
 
-    def calculate(self, body: dict, method: str = "GET", bom: bool = True):  # noqa: ANN201
+    def calculate(self, body: dict, method: str = "GET", bom: bool = True):
         raw = json.dumps(body, ensure_ascii=False).encode()
         return self.call(method, "calculatediscounts", None, (b"\xef\xbb\xbf" if bom else b"") + raw)
 
@@ -93,7 +93,7 @@ ITEM_COFFEE = "6b1e6c51-0a2f-11ee-8c5a-0050569f0001"
 ITEM_CAKE = "6b1e6c51-0a2f-11ee-8c5a-0050569f0002"
 
 
-def goods_line(uid: str, item: str, name: str, price, qty, manual=0, vat="20%") -> dict:  # noqa: ANN001
+def goods_line(uid: str, item: str, name: str, price, qty, manual=0, vat="20%") -> dict:
     """СтруктураТоваровДляРасчетаСкидок as УНФ fills it."""
     return {"LineUID": uid, "Count": qty, "PackagesCount": qty, "Item": ref(item, name), "Price": price,
             "GiftSale": False, "PercentOfAutomaticDiscount": 0, "PercentOfManualDiscount": 0,
@@ -135,7 +135,7 @@ def onec(session, tenant, client):
     return desk
 
 
-def set_settings(session, connection_id: str, **values) -> None:  # noqa: ANN001
+def set_settings(session, connection_id: str, **values) -> None:
     conn = session.get(Connection, connection_id)
     conn.settings = {**(conn.settings or {}), **values}
     session.commit()
@@ -145,14 +145,14 @@ TABLES = (Customer, Account, Receipt, ReceiptReturn, Operation, Posting, Hold, I
           OnecWriteoff, OnecDocument, OnecExchange, CatalogGroup, CatalogProduct)
 
 
-def counts(session, tenant_id: str) -> dict:  # noqa: ANN001
+def counts(session, tenant_id: str) -> dict:
     out = {m.__tablename__: session.scalar(select(func.count()).select_from(m).where(m.tenant_id == tenant_id))
            for m in TABLES}
     session.rollback()
     return out
 
 
-def balance(session, tenant_id: str, customer_id: str) -> int:  # noqa: ANN001
+def balance(session, tenant_id: str, customer_id: str) -> int:
     from hub.ledger import account_view
     view = account_view(session, tenant_id, customer_id, utcnow())
     session.rollback()

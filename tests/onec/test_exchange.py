@@ -47,12 +47,12 @@ def offers_xml() -> bytes:
 
 
 class Exchange:
-    def __init__(self, client, connection_id: str):  # noqa: ANN001
+    def __init__(self, client, connection_id: str):
         self.client, self.url = client, f"/onec/{connection_id}/exchange"
         raw = f"{LOGIN}:{PASSWORD}".encode()
         self.headers = {"Authorization": "Basic " + base64.b64encode(raw).decode()}
 
-    def call(self, method: str, query: str, data: bytes | None = None, auth: bool = True):  # noqa: ANN201
+    def call(self, method: str, query: str, data: bytes | None = None, auth: bool = True):
         return self.client.open(f"{self.url}?{query}", method=method, data=data,
                                 headers=self.headers if auth else {})
 

@@ -18,23 +18,23 @@ from tests.onec.conftest import CARD, ITEM_CAKE, ITEM_COFFEE, calc_body, counts,
 NUMBER = "7000000000000017"
 
 
-def _json(r) -> dict:  # noqa: ANN001
+def _json(r) -> dict:
     assert r.status_code == 200, r.get_data(as_text=True)
     return json.loads(r.get_data(as_text=True).lstrip("\ufeff"))
 
 
-def _sold(session, tenant_id: str, nominal: int = 100000, number: str = NUMBER) -> None:  # noqa: ANN001
+def _sold(session, tenant_id: str, nominal: int = 100000, number: str = NUMBER) -> None:
     certificates.issue(session, tenant_id, {"nominal": nominal, "numbers": [number], "valid_days": 365}, utcnow())
     certificates.activate(session, tenant_id, number, "sale-1", utcnow(), utcnow())
 
 
-def _cert(session, number: str = NUMBER) -> GiftCertificate:  # noqa: ANN001
+def _cert(session, number: str = NUMBER) -> GiftCertificate:
     row = session.scalar(select(GiftCertificate).where(GiftCertificate.number == number))
     session.rollback()
     return row
 
 
-def _postings(session, tenant_id: str) -> int:  # noqa: ANN001
+def _postings(session, tenant_id: str) -> int:
     n = session.scalar(select(func.count()).select_from(CertificatePosting)
                        .where(CertificatePosting.tenant_id == tenant_id))
     session.rollback()
@@ -118,7 +118,7 @@ def test_writeoff_idempotent_by_operation_id_and_return(onec, session):
     assert "успешно" not in r.get_data(as_text=True) and _postings(session, onec.tenant_id) == n
 
 
-def _coupon(session, tenant_id: str, **limits) -> tuple[str, str]:  # noqa: ANN001
+def _coupon(session, tenant_id: str, **limits) -> tuple[str, str]:
     promo = create_promotion(session, tenant_id, {"name": "Купон −10%", "reward": "percent_off", "percent": "10"})
     code = create_codes(session, tenant_id, promo["id"], {"count": 1, "max_uses": 1, **limits})["codes"][0]
     session.commit()

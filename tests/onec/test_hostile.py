@@ -9,7 +9,7 @@ import re
 import pytest
 
 from connectors.registry import create_connection
-from tests.onec.conftest import CARD, ITEM_COFFEE, PHONE, calc_body, counts, goods_line
+from tests.onec.conftest import CARD, ITEM_COFFEE, calc_body, counts, goods_line
 
 DEEP = b"[" * 5000 + b"]" * 5000
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-import pytest
 
 from hub.clock import advance, frozen, utcnow
 from onec.loyalty import CARD_NOT_FOUND, NO_COUNT, UNLOCKED, WRITTEN_OFF
@@ -17,7 +16,7 @@ BONUS_KEYS = {"Error", "ErrorMessage", "Version", "BonusCount", "BonusRate", "Bo
               "CardRef", "Barcode", "MagneticCode", "EndDate", "ClientNotFound"}
 
 
-def _json(r) -> dict:  # noqa: ANN001
+def _json(r) -> dict:
     assert r.status_code == 200, r.get_data(as_text=True)
     return json.loads(r.get_data(as_text=True))
 
@@ -38,7 +37,7 @@ def test_bad_credentials_401_nothing_written(onec, session):
                             headers=headers)
         assert r.status_code == 401
         assert "WWW-Authenticate" in r.headers
-    r = onec.client.get(f"/onec/00000000-0000-0000-0000-000000000000/hs/loyaltyservice/ping", headers=onec.auth())
+    r = onec.client.get("/onec/00000000-0000-0000-0000-000000000000/hs/loyaltyservice/ping", headers=onec.auth())
     assert r.status_code == 401
     assert counts(session, onec.tenant_id) == before
 
@@ -289,7 +288,7 @@ def test_calculatediscounts_costs_few_queries(onec, session):
     _json(onec.calculate(body))
     statements = []
     engine = session.get_bind().engine
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    listener = lambda *args: statements.append(args[2])
     event.listen(engine, "before_cursor_execute", listener)
     try:
         assert _json(onec.calculate(body))["Error"] is False

@@ -43,7 +43,7 @@ class FakeOData:
         self.tz = tz
         rsps.add_callback(responses.GET, re.compile(re.escape(ODATA) + r"/.*"), callback=self._serve)
 
-    def _serve(self, request):  # noqa: ANN001, ANN202
+    def _serve(self, request):
         expected = base64.b64encode(f"{LOGIN}:{PASSWORD}".encode()).decode()
         if request.headers.get("Authorization") != f"Basic {expected}":
             return 401, {}, "Неверный логин или пароль"
@@ -73,7 +73,7 @@ class FakeOData:
         body = {"odata.metadata": f"{ODATA}/$metadata#{entity}", "value": page}
         return 200, {"Content-Type": "application/json;charset=utf-8"}, json.dumps(body, ensure_ascii=False)
 
-    def local(self, moment) -> str:  # noqa: ANN001
+    def local(self, moment) -> str:
         return moment.astimezone(ZoneInfo(self.tz)).replace(tzinfo=None, microsecond=0).isoformat()
 
     def add(self, entity: str, doc: dict) -> dict:
@@ -97,7 +97,7 @@ def base(onec, session):
     return onec
 
 
-def line(n: int, item: str, price, qty, total=None, auto=0, bonus=0, manual=0) -> dict:  # noqa: ANN001
+def line(n: int, item: str, price, qty, total=None, auto=0, bonus=0, manual=0) -> dict:
     """A row of ЧекККМ.Товары (УТ 11) as standard.odata writes it."""
     total = round(price * qty - manual - auto, 2) if total is None else total
     return {"Ref_Key": "", "LineNumber": str(n), "КлючСвязи": n, "Номенклатура_Key": item,
@@ -115,7 +115,7 @@ def card_object(code: str = CARD) -> dict:
             "Description": "Карта 0001", "Штрихкод": code, "МагнитныйКод": "", "Статус": "Действует"}
 
 
-def receipt(key: str, number: str, date: str, rows: list[dict], card: dict | None = None, **extra) -> dict:  # noqa: ANN003
+def receipt(key: str, number: str, date: str, rows: list[dict], card: dict | None = None, **extra) -> dict:
     """Document_ЧекККМ (УТ 11) with its Товары and the expanded КартаЛояльности."""
     for row in rows:
         row["Ref_Key"] = key
@@ -131,7 +131,7 @@ def guid(n: int) -> str:
     return f"d0c00000-0000-0000-0000-{n:012d}"
 
 
-def events(session, tenant_id: str, kind: str = "document") -> list[InboundEvent]:  # noqa: ANN001
+def events(session, tenant_id: str, kind: str = "document") -> list[InboundEvent]:
     out = list(session.scalars(select(InboundEvent).where(InboundEvent.tenant_id == tenant_id,
                                                           InboundEvent.kind == kind)
                                .order_by(InboundEvent.received_at)))
@@ -139,7 +139,7 @@ def events(session, tenant_id: str, kind: str = "document") -> list[InboundEvent
     return out
 
 
-def deliver(session, desk, doc: dict, kind: str = "sale") -> str:  # noqa: ANN001
+def deliver(session, desk, doc: dict, kind: str = "sale") -> str:
     """A document as the pull stores it (card expanded), applied by the inbox."""
     from connectors.inbox import process_event, store_event
     doc = dict(doc)
@@ -151,7 +151,7 @@ def deliver(session, desk, doc: dict, kind: str = "sale") -> str:  # noqa: ANN00
     return process_event(session, event.id)
 
 
-def pull(session, desk, since_hours: int = 48) -> dict:  # noqa: ANN001
+def pull(session, desk, since_hours: int = 48) -> dict:
     from hub.connections.models import Connection
     conn = session.get(Connection, desk.connection_id)
     return odata.sync(session, conn, utcnow() - timedelta(hours=since_hours), utcnow() + timedelta(minutes=1))
@@ -228,7 +228,7 @@ def test_a_return_before_its_sale_waits_for_it(base, session, fake):
         assert counts(session, base.tenant_id)["receipt_returns"] == 1
 
 
-def _json(r) -> dict:  # noqa: ANN001
+def _json(r) -> dict:
     assert r.status_code == 200, r.get_data(as_text=True)
     return json.loads(r.get_data(as_text=True))
 

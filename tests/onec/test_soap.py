@@ -30,7 +30,7 @@ def hub_url(app, session):
     thread.join(5)
 
 
-def _client(hub_url: str, connection_id: str, port: str):  # noqa: ANN202
+def _client(hub_url: str, connection_id: str, port: str):
     from zeep.transports import Transport
     http = requests.Session()
     http.auth = (LOGIN.encode(), PASSWORD.encode())   # a Cyrillic login, UTF-8
@@ -39,7 +39,7 @@ def _client(hub_url: str, connection_id: str, port: str):  # noqa: ANN202
     return client
 
 
-def _receipt(receipt_id: str, spend=None, card=CARD) -> dict:  # noqa: ANN001
+def _receipt(receipt_id: str, spend=None, card=CARD) -> dict:
     return {"receiptId": receipt_id, "card": card, "store": "Магазин на Ленина", "cashier": "Иванова",
             "spendBonuses": spend,
             "position": [{"id": "1", "product": "кофе-1", "name": "Капучино «Большой»", "price": Decimal("250.00"),

@@ -41,7 +41,7 @@ def _setup(srv) -> tuple[str, str]:
     return code, number
 
 
-def test_cashier_scans_sells_with_promo_certificate_and_confirmed_spend(page, server):  # noqa: F811
+def test_cashier_scans_sells_with_promo_certificate_and_confirmed_spend(page, server):
     promo, number = _setup(server)
     base = server["base"]
     page.add_init_script(FAKE_CAMERA)

@@ -11,7 +11,7 @@ from hub.extensions import db
 
 def test_user_create(tmp_path):
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'k.sqlite3'}"}
-    run = lambda *a: CliRunner().invoke(main, list(a), env=env)  # noqa: E731
+    run = lambda *a: CliRunner().invoke(main, list(a), env=env)
     try:
         assert run("db", "upgrade").exit_code == 0
         tenant = json.loads(run("tenant", "create", "--name", "Кофейня", "--json").output)["tenant_id"]

@@ -158,7 +158,6 @@ def test_roles_csrf_and_sign_in(client, session, shop, as_role):
 
 
 def test_another_tenants_export_is_not_found(client, session, shop, as_role):
-    from flask_login import login_user  # noqa: F401
     from hub.exports.models import Export
     theirs = Export(tenant_id=shop["b"], kind="clients", params={}, status="done", rows_done=0,
                     file_name="clients.xlsx", user_email="owner@other.test", created_at=NOW)
@@ -186,7 +185,6 @@ class _Queue:
 def test_background_job_progress_is_polled(client, session, shop, as_role, customer_of, monkeypatch):
     """With rq the request only enqueues; the page polls until the worker has built the file."""
     import hub.jobs
-    from hub.db import upgrade  # noqa: F401
     from hub.extensions import db
     from hub.exports import operations as exports
     queue = _Queue()
@@ -292,7 +290,7 @@ def test_background_thread_builds_on_its_own_session(tmp_path, monkeypatch):
     """build_in_thread in a real thread, on a committed SQLite database of its own."""
     from sqlalchemy.orm import sessionmaker
 
-    import hub.schema  # noqa: F401
+    import hub.schema  # noqa: F401 - every table in the MetaData
     from hub.clock import utcnow
     from hub.extensions import db, make_engine
     from hub.orm import Base

@@ -15,7 +15,7 @@ from tests.web.conftest import text, token
 ATTEMPTS = {"fail": True}
 
 
-def _flaky(session, event):  # noqa: ANN001, ANN202
+def _flaky(session, event):
     if ATTEMPTS["fail"]:
         raise RuntimeError("МойСклад не ответил")
 

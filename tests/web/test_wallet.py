@@ -30,7 +30,7 @@ def _name(cn: str):
 def _cert(subject: str, key, issuer: str, issuer_key, ca: bool, days: int = 365) -> bytes:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
-    start = datetime.now(timezone.utc) - timedelta(days=1)  # noqa: DTZ005 - certificate validity, not app time
+    start = datetime.now(timezone.utc) - timedelta(days=1)  # certificate validity, not app time
     cert = (x509.CertificateBuilder().subject_name(_name(subject)).issuer_name(_name(issuer))
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(start).not_valid_after(start + timedelta(days=days))
@@ -122,7 +122,7 @@ def test_signed_pass(client, session, shop, customer_of, pki, tmp_path):
     manifest = json.loads(zf.read("manifest.json"))
     assert set(manifest) == names - {"manifest.json", "signature"}
     for name, digest in manifest.items():
-        assert hashlib.sha1(zf.read(name)).hexdigest() == digest, name  # noqa: S324
+        assert hashlib.sha1(zf.read(name)).hexdigest() == digest, name
     ok = _verify(tmp_path, zf.read("manifest.json"), zf.read("signature"), pki["dir"] / "wwdr.pem")
     assert ok.returncode == 0, ok.stderr
     # the WWDR certificate travels inside the signature; a changed manifest does not verify
@@ -165,7 +165,7 @@ def test_cli_configure_status_remove(tmp_path, pki):
     from hub.cli.main import main
     from hub.extensions import db
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'k.sqlite3'}", "KOPILKA_HOME": str(tmp_path)}
-    run = lambda *a: CliRunner().invoke(main, list(a), env=env)  # noqa: E731
+    run = lambda *a: CliRunner().invoke(main, list(a), env=env)
     d = pki["dir"]
     try:
         assert run("db", "upgrade").exit_code == 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from flask import (Blueprint, abort, flash, g, redirect, render_template, request, session as web_session,
+from flask import (abort, flash, g, redirect, render_template, request, session as web_session,
                    url_for)
 from flask_login import current_user, logout_user
 from sqlalchemy import select
@@ -26,7 +26,7 @@ from hub.web.ui.auth import (CABINET_ROLES, EDIT_ROLES, audit, create_user,
                              require_roles)
 from hub.web.ui.formatting import parse_rub
 from hub.web.ui.auth import sign_in_view
-from hub.web.ui.paging import newest_first
+from hub.paging import newest_first
 from hub.programs.operations import get_program
 from hub.web.cabinet import client_filters
 from hub.automation.models import Segment
@@ -42,7 +42,7 @@ from hub.ledger import account_view
 from hub import engine
 from api.schemas.customers import CustomerPatchSchema
 from hub.notify.templates import TITLES
-from hub.programs.operations import load_settings, program_from_settings, validate_program
+from hub.programs.operations import program_from_settings
 from hub.web.cabinet.messages import CHANNEL_NAMES, MESSAGE_STATUSES
 from hub.customers.operations import search_conditions
 from hub.automation.segments import conditions
@@ -51,13 +51,13 @@ PAGE = 50
 
 
 @bp.errorhandler(404)
-def _not_found(exc):  # noqa: ANN001, ANN202
+def _not_found(exc):
     return render_template("ui/error.html", title="Не найдено", message="Такой страницы или записи нет.",
                            back=url_for("cabinet.dashboard")), 404
 
 
 @bp.errorhandler(403)
-def _forbidden(exc):  # noqa: ANN001, ANN202
+def _forbidden(exc):
     if request.headers.get("HX-Request"):
         return render_template("ui/error_fragment.html", message="Недостаточно прав для этого действия."), 403
     return render_template("ui/error.html", title="Нет доступа",
@@ -67,7 +67,7 @@ def _forbidden(exc):  # noqa: ANN001, ANN202
 # --- sign in ---------------------------------------------------------------------------------
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():  # noqa: ANN201
+def login():
     def landing() -> str:
         nxt = request.args.get("next") or ""
         return nxt if nxt.startswith("/cabinet") else url_for("cabinet.dashboard")
@@ -75,7 +75,7 @@ def login():  # noqa: ANN201
 
 
 @bp.post("/logout")
-def logout():  # noqa: ANN201
+def logout():
     logout_user()
     web_session.clear()
     return redirect(url_for("cabinet.login"))
@@ -85,7 +85,7 @@ def logout():  # noqa: ANN201
 
 @bp.get("/")
 @require_roles(*CABINET_ROLES)
-def dashboard():  # noqa: ANN201
+def dashboard():
     data = figures(db.session, g.tenant_id, utcnow(), g.tenant_tz)
     chart = {"labels": [m["label"] for m in data["months"]],
              "members": [m["members"]["revenue"] / 100 for m in data["months"]],
@@ -100,7 +100,7 @@ def dashboard():  # noqa: ANN201
 
 # --- clients ---------------------------------------------------------------------------------
 
-def _clients_page(args, errors: dict | None = None, status: int = 200, form: dict | None = None):  # noqa: ANN001, ANN202
+def _clients_page(args, errors: dict | None = None, status: int = 200, form: dict | None = None):
     q = (args.get("q") or "").strip()
     filters, filter_errors = client_filters.check(db.session, g.tenant_id, args)
     errors = {**filter_errors, **(errors or {})}
@@ -140,13 +140,13 @@ def _clients_page(args, errors: dict | None = None, status: int = 200, form: dic
 
 @bp.get("/clients")
 @require_roles(*CABINET_ROLES)
-def clients():  # noqa: ANN201
+def clients():
     return _clients_page(request.args)
 
 
 @bp.post("/clients/segments")
 @require_roles(*EDIT_ROLES)
-def clients_save_segment():  # noqa: ANN201
+def clients_save_segment():
     """«Сохранить как сегмент»: the list's current filters become a custom segment (the same
     filters hub.automation.segments evaluates for mailings and chains)."""
     form = request.form
@@ -202,7 +202,7 @@ POSTING_NAMES = POSTING_KIND_NAMES     # one label table for the ledger's codes 
 PROFILE_FORM = ("last_name", "first_name", "middle_name", "gender", "birth_date", "email", "tags", "comment")
 
 
-def _card(customer_id: str, errors: dict | None = None, form=None, status: int = 200,  # noqa: ANN001, ANN202
+def _card(customer_id: str, errors: dict | None = None, form=None, status: int = 200,
           op_key: str | None = None, which: str = ""):
     ctx = _card_context(_client_or_404(customer_id))
     page = render_template("cabinet/client.html", **ctx, consent_names=CONSENT_NAMES, posting_names=POSTING_NAMES,
@@ -214,13 +214,13 @@ def _card(customer_id: str, errors: dict | None = None, form=None, status: int =
 
 @bp.get("/clients/<customer_id>")
 @require_roles(*CABINET_ROLES)
-def client(customer_id: str):  # noqa: ANN201
+def client(customer_id: str):
     return _card(customer_id)
 
 
 @bp.post("/clients/<customer_id>/bonuses")
 @require_roles(*EDIT_ROLES)
-def adjust(customer_id: str):  # noqa: ANN201
+def adjust(customer_id: str):
     customer = _client_or_404(customer_id)
     form = request.form
     errors: dict[str, list[str]] = {}
@@ -269,7 +269,7 @@ def adjust(customer_id: str):  # noqa: ANN201
     return _card(customer_id, errors, form, 422, op_key, which="gift" if kind == "gift" else "bonuses")
 
 
-def _profile_data(form) -> tuple[dict, dict]:  # noqa: ANN001
+def _profile_data(form) -> tuple[dict, dict]:
     """The profile form as the API's PATCH body, checked by the API's own schema (one set of
     rules and messages for both); (data, errors by field)."""
     from marshmallow import ValidationError
@@ -290,7 +290,7 @@ def _profile_data(form) -> tuple[dict, dict]:  # noqa: ANN001
 
 @bp.post("/clients/<customer_id>/profile")
 @require_roles(*EDIT_ROLES)
-def client_profile(customer_id: str):  # noqa: ANN201
+def client_profile(customer_id: str):
     customer = _client_or_404(customer_id)
     data, errors = _profile_data(request.form)
     if not errors:
@@ -309,13 +309,13 @@ def client_profile(customer_id: str):  # noqa: ANN201
     return _card(customer_id, errors, request.form, 422, which="profile")
 
 
-def _plain(value):  # noqa: ANN001, ANN202
+def _plain(value):
     return value.isoformat() if hasattr(value, "isoformat") else (value if value not in ("", []) else None)
 
 
 @bp.post("/clients/<customer_id>/block")
 @require_roles(*EDIT_ROLES)
-def client_block(customer_id: str):  # noqa: ANN201
+def client_block(customer_id: str):
     customer = _client_or_404(customer_id)
     blocking = request.form.get("action") == "block"
     reason = (request.form.get("reason") or "").strip()
@@ -350,7 +350,7 @@ def _exact_levels_errors(errors: dict) -> list[str]:
 
 @bp.route("/program", methods=["GET", "POST"])
 @require_roles(*CABINET_ROLES)
-def program():  # noqa: ANN201
+def program():
     current, version = load_settings(db.session, g.tenant_id)
     if request.method == "GET":
         db.session.rollback()
@@ -381,7 +381,7 @@ def program():  # noqa: ANN201
 
 @bp.post("/program/preview")
 @require_roles(*CABINET_ROLES)
-def program_preview():  # noqa: ANN201
+def program_preview():
     """What a receipt of the given amount would get at each level with the settings typed in
     (unsaved), computed by the engine itself."""
     current, _ = load_settings(db.session, g.tenant_id)
@@ -409,7 +409,7 @@ def program_preview():  # noqa: ANN201
 
 @bp.get("/receipts")
 @require_roles(*CABINET_ROLES)
-def receipts():  # noqa: ANN201
+def receipts():
     from zoneinfo import ZoneInfo
     from datetime import date, timedelta, time as dtime
     stmt = select(Receipt).where(Receipt.tenant_id == g.tenant_id)
@@ -438,7 +438,7 @@ def receipts():  # noqa: ANN201
 
 @bp.get("/receipts/<receipt_id>")
 @require_roles(*CABINET_ROLES)
-def receipt(receipt_id: str):  # noqa: ANN201
+def receipt(receipt_id: str):
     row = db.session.get(Receipt, receipt_id)
     if row is None or row.tenant_id != g.tenant_id:
         abort(404)
@@ -453,7 +453,7 @@ def receipt(receipt_id: str):  # noqa: ANN201
 
 @bp.route("/users", methods=["GET", "POST"])
 @require_roles("owner")
-def users():  # noqa: ANN201
+def users():
     errors, form, created = {}, {}, None
     if request.method == "POST":
         form = request.form
@@ -476,7 +476,7 @@ def users():  # noqa: ANN201
 
 @bp.post("/users/<user_id>")
 @require_roles("owner")
-def user_update(user_id: str):  # noqa: ANN201
+def user_update(user_id: str):
     row = db.session.get(WebUser, user_id)
     if row is None or row.tenant_id != g.tenant_id:
         abort(404)
@@ -501,7 +501,7 @@ def user_update(user_id: str):  # noqa: ANN201
 
 @bp.get("/audit")
 @require_roles("owner", "manager")
-def audit_log():  # noqa: ANN201
+def audit_log():
     stmt = select(AuditEntry).where(AuditEntry.tenant_id == g.tenant_id)
     rows, nxt = newest_first(stmt, AuditEntry.created_at, AuditEntry.id, request.args.get("after", ""), PAGE)
     db.session.rollback()
@@ -509,4 +509,5 @@ def audit_log():  # noqa: ANN201
 
 
 # The pages kept in their own modules register their routes on `bp` when imported.
-from hub.web.cabinet import automation_pages, exports, messages, promotions_pages, reviews, settings_pages  # noqa: E402,F401
+from hub.web.cabinet import automation_pages, exports, promotions_pages, reviews, settings_pages  # noqa: F401
+from hub.web.cabinet import messages as messages_pages  # noqa: F401 - `messages` is also a local name

@@ -25,7 +25,7 @@ from hub.text import MAILING_STATUS_NAMES
 from hub.web.cabinet.blueprint import ACTIONS, bp
 from hub.web.ui.auth import CABINET_ROLES, EDIT_ROLES, audit, require_roles
 from hub.web.ui.formatting import parse_rub
-from hub.web.ui.paging import newest_first
+from hub.paging import newest_first
 from hub.automation import mailings
 from hub.automation.models import WinbackChain
 from hub.notify.channels import CHANNEL_OF, CHANNELS
@@ -33,12 +33,11 @@ from hub.automation import chains
 from hub.notify.outbox import chat_for
 from hub.notify import registry
 from hub.notify import catalog
-from hub.automation import mailings, segments
+from hub.automation import segments
 from hub.automation.segments import SEGMENTS
 from hub.programs.operations import get_program
-from hub.notify import catalog, rules
+from hub.notify import rules
 from hub.automation import settings as auto_settings
-from hub.notify.channels import CHANNELS
 from hub.errors import Invalid
 from hub.automation.stats import mechanic_stats
 from hub.notify.channels import ChannelError
@@ -48,7 +47,6 @@ from hub.notify.models import OutboxMessage
 from hub.notify.registry import REQUIRED_CREDENTIALS
 from hub.tenants.models import Tenant
 from hub.automation.models import Mailing
-from hub.notify import rules
 from hub.automation.models import Segment
 
 PAGE = 50
@@ -85,7 +83,7 @@ def place(exc: DomainError, fields: dict[str, str]) -> dict[str, list[str]]:
     return errors
 
 
-def _int(form, name: str, errors: dict, *, default=None):  # noqa: ANN001, ANN202
+def _int(form, name: str, errors: dict, *, default=None):
     """An integer typed in a field; empty -> default; not a number -> a message, None."""
     raw = (form.get(name) or "").strip()
     if not raw:
@@ -96,7 +94,7 @@ def _int(form, name: str, errors: dict, *, default=None):  # noqa: ANN001, ANN20
     return int(raw)
 
 
-def _bonuses(form, name: str, errors: dict, *, required: bool = False):  # noqa: ANN001, ANN202
+def _bonuses(form, name: str, errors: dict, *, required: bool = False):
     try:
         value = parse_rub(form.get(name))
     except ValueError:
@@ -121,7 +119,7 @@ def _percent(raw: str | None) -> Decimal | None:
     return value
 
 
-def _checked(form, name: str) -> bool:  # noqa: ANN001
+def _checked(form, name: str) -> bool:
     return form.get(name) in ("1", "on", "true")
 
 
@@ -138,7 +136,7 @@ def _custom_segments() -> list:
                                    .order_by(Segment.created_at).limit(500)))
 
 
-def _audience_from_form(form) -> dict:  # noqa: ANN001
+def _audience_from_form(form) -> dict:
     """The audience picker (recency segments, levels, a saved segment) as hub filters."""
     out: dict = {}
     rfm = [v for v in form.getlist("rfm") if v]
@@ -244,8 +242,8 @@ def _public_url() -> str:
     return current_app.config.get("PUBLIC_URL") or "http://127.0.0.1:8000"
 
 
-def _channels_page(errors: dict | None = None, open_channel: str | None = None, form=None,  # noqa: ANN001
-                   status: int = 200, test_result: dict | None = None):  # noqa: ANN202
+def _channels_page(errors: dict | None = None, open_channel: str | None = None, form=None,
+                   status: int = 200, test_result: dict | None = None):
     cards = _channel_cards()
     settings = rules.get_settings(db.session, g.tenant_id)
     db.session.rollback()
@@ -256,7 +254,7 @@ def _channels_page(errors: dict | None = None, open_channel: str | None = None, 
 
 @bp.get("/channels")
 @require_roles(*CABINET_ROLES)
-def channels():  # noqa: ANN201
+def channels():
     return _channels_page()
 
 
@@ -268,7 +266,7 @@ def _channel_or_404(channel: str) -> str:
 
 @bp.post("/channels/<channel>")
 @require_roles(*EDIT_ROLES)
-def channel_save(channel: str):  # noqa: ANN201
+def channel_save(channel: str):
     channel = _channel_or_404(channel)
     form = request.form
     provider = form.get("provider") or ""
@@ -310,7 +308,7 @@ def channel_save(channel: str):  # noqa: ANN201
 
 @bp.post("/channels/settings")
 @require_roles(*EDIT_ROLES)
-def channels_settings():  # noqa: ANN201
+def channels_settings():
     form = request.form
     errors: dict = {}
     try:
@@ -360,7 +358,7 @@ def _test_recipient(channel: str, raw: str) -> str:
 
 @bp.post("/channels/<channel>/test")
 @require_roles(*EDIT_ROLES)
-def channel_test(channel: str):  # noqa: ANN201
+def channel_test(channel: str):
     """Send one test message right now through the saved channel and show what the provider
     answered (nothing is queued; the owner sees at once whether the credentials work)."""
     channel = _channel_or_404(channel)
@@ -389,7 +387,7 @@ def channel_test(channel: str):  # noqa: ANN201
 
 @bp.post("/channels/<channel>/webhook")
 @require_roles(*EDIT_ROLES)
-def channel_webhook(channel: str):  # noqa: ANN201
+def channel_webhook(channel: str):
     """Point the bot at the hub (Telegram setWebhook, MAX subscription) with a new secret."""
     channel = _channel_or_404(channel)
     row = registry.channel_rows(db.session, g.tenant_id).get(channel)
@@ -454,7 +452,7 @@ def _triggers_form_values(settings: dict) -> dict:
     return values
 
 
-def _triggers_page(values: dict, errors: dict, status: int = 200):  # noqa: ANN202
+def _triggers_page(values: dict, errors: dict, status: int = 200):
     current = auto_settings.load(db.session, g.tenant_id)
     slots = _gift_slots(current)
     extra = [r for r in current.get("gifts", []) if r not in slots.values()]
@@ -465,14 +463,14 @@ def _triggers_page(values: dict, errors: dict, status: int = 200):  # noqa: ANN2
 
 @bp.get("/automation")
 @require_roles(*CABINET_ROLES)
-def automation_triggers():  # noqa: ANN201
+def automation_triggers():
     values = _triggers_form_values(auto_settings.load(db.session, g.tenant_id))
     return _triggers_page(values, {})
 
 
 @bp.post("/automation")
 @require_roles(*EDIT_ROLES)
-def automation_triggers_save():  # noqa: ANN201
+def automation_triggers_save():
     form = request.form
     current = auto_settings.load(db.session, g.tenant_id)
     slots = _gift_slots(current)
@@ -543,7 +541,7 @@ def _referral_values(ref: dict) -> dict:
     return values
 
 
-def _referral_page(values, errors: dict, status: int = 200):  # noqa: ANN001, ANN202
+def _referral_page(values, errors: dict, status: int = 200):
     ref = auto_settings.load(db.session, g.tenant_id).get("referral") or {}
     db.session.rollback()
     filled = max(len(ref.get("levels") or []),
@@ -555,14 +553,14 @@ def _referral_page(values, errors: dict, status: int = 200):  # noqa: ANN001, AN
 
 @bp.get("/automation/referrals")
 @require_roles(*CABINET_ROLES)
-def automation_referrals():  # noqa: ANN201
+def automation_referrals():
     ref = auto_settings.load(db.session, g.tenant_id).get("referral") or {}
     return _referral_page(_referral_values(ref), {})
 
 
 @bp.post("/automation/referrals")
 @require_roles(*EDIT_ROLES)
-def automation_referrals_save():  # noqa: ANN201
+def automation_referrals_save():
     form = request.form
     errors: dict = {}
     levels, fields = [], {"referral.mode": "mode", "referral.period_days": "period_days",
@@ -611,7 +609,7 @@ def automation_referrals_save():  # noqa: ANN201
 STEP_ROWS = 3
 
 
-def _proposal(args) -> dict:  # noqa: ANN001
+def _proposal(args) -> dict:
     """Seed 001's calculator: average check x margin x share -> the gift (hub.automation.chains)."""
     out: dict = {"errors": {}, "check": args.get("check", ""), "margin": args.get("margin", ""),
                  "share": args.get("share", "")}
@@ -639,7 +637,7 @@ def _proposal(args) -> dict:  # noqa: ANN001
 
 @bp.get("/automation/chains")
 @require_roles(*CABINET_ROLES)
-def chains_list():  # noqa: ANN201
+def chains_list():
     rows = list(db.session.scalars(select(WinbackChain).where(WinbackChain.tenant_id == g.tenant_id)
                                    .order_by(WinbackChain.created_at, WinbackChain.id)))
     calc = _proposal(request.args) if request.args.get("margin") or request.args.get("share") else None
@@ -651,20 +649,20 @@ def chains_list():  # noqa: ANN201
 
 @bp.get("/automation/chains/proposal")
 @require_roles(*CABINET_ROLES)
-def chain_proposal():  # noqa: ANN201
+def chain_proposal():
     calc = _proposal(request.args)
     db.session.rollback()
     return render_template("cabinet/chain_proposal.html", calc=calc), (422 if calc["errors"] else 200)
 
 
-def _chain_or_404(chain_id: str):  # noqa: ANN202
+def _chain_or_404(chain_id: str):
     try:
         return chains.get_chain(db.session, g.tenant_id, chain_id)
     except DomainError:
         abort(404)
 
 
-def _chain_values(chain) -> dict:  # noqa: ANN001
+def _chain_values(chain) -> dict:
     values = {"name": chain.name, "enabled": "1" if chain.enabled else "",
               "rfm": list((chain.audience or {}).get("rfm") or []),
               "levels": list((chain.audience or {}).get("levels") or []),
@@ -677,13 +675,13 @@ def _chain_values(chain) -> dict:  # noqa: ANN001
     return values
 
 
-def _form_values(form) -> dict:  # noqa: ANN001
+def _form_values(form) -> dict:
     values = form.to_dict()
     values["rfm"], values["levels"] = form.getlist("rfm"), form.getlist("levels")
     return values
 
 
-def _chain_page(chain, values: dict, errors: dict, status: int = 200):  # noqa: ANN001, ANN202
+def _chain_page(chain, values: dict, errors: dict, status: int = 200):
     filled = max((int(k.split("-")[1]) + 1 for k, v in values.items() if k.startswith("step-") and v), default=0)
     ctx = _audience_context()
     db.session.rollback()
@@ -693,7 +691,7 @@ def _chain_page(chain, values: dict, errors: dict, status: int = 200):  # noqa: 
 
 @bp.get("/automation/chains/new")
 @require_roles(*CABINET_ROLES)
-def chain_new():  # noqa: ANN201
+def chain_new():
     values = {"name": "Реанимация", "enabled": "1", "rfm": [], "levels": [], "segment_id": ""}
     if request.args.get("gift"):          # from the calculator: the proposed gift as step 1
         values.update({"step-0-amount": request.args["gift"], "step-0-valid_days": "7"})
@@ -702,12 +700,12 @@ def chain_new():  # noqa: ANN201
 
 @bp.get("/automation/chains/<chain_id>")
 @require_roles(*CABINET_ROLES)
-def chain_edit(chain_id: str):  # noqa: ANN201
+def chain_edit(chain_id: str):
     chain = _chain_or_404(chain_id)
     return _chain_page(chain, _chain_values(chain), {})
 
 
-def _chain_save(chain_id: str | None):  # noqa: ANN202
+def _chain_save(chain_id: str | None):
     chain = _chain_or_404(chain_id) if chain_id else None
     form = request.form
     errors: dict = {}
@@ -745,19 +743,19 @@ def _chain_save(chain_id: str | None):  # noqa: ANN202
 
 @bp.post("/automation/chains/new")
 @require_roles(*EDIT_ROLES)
-def chain_create():  # noqa: ANN201
+def chain_create():
     return _chain_save(None)
 
 
 @bp.post("/automation/chains/<chain_id>")
 @require_roles(*EDIT_ROLES)
-def chain_update(chain_id: str):  # noqa: ANN201
+def chain_update(chain_id: str):
     return _chain_save(chain_id)
 
 
 @bp.post("/automation/chains/<chain_id>/delete")
 @require_roles(*EDIT_ROLES)
-def chain_delete(chain_id: str):  # noqa: ANN201
+def chain_delete(chain_id: str):
     chain = _chain_or_404(chain_id)
     audit(db.session, "chain.delete", "chain", chain.id, {"name": chain.name})
     db.session.delete(chain)
@@ -771,7 +769,7 @@ def chain_delete(chain_id: str):  # noqa: ANN201
 MAILING_STATUSES = MAILING_STATUS_NAMES     # one label table (hub.text)
 
 
-def _mailing_or_404(mailing_id: str):  # noqa: ANN202
+def _mailing_or_404(mailing_id: str):
     try:
         return mailings.get_mailing(db.session, g.tenant_id, mailing_id)
     except DomainError:
@@ -801,7 +799,7 @@ def _message_counts(mailing_ids: list[str]) -> dict[str, dict]:
 
 @bp.get("/mailings")
 @require_roles(*CABINET_ROLES)
-def mailings_list():  # noqa: ANN201
+def mailings_list():
     stmt = select(Mailing).where(Mailing.tenant_id == g.tenant_id)
     rows, nxt = newest_first(stmt, Mailing.created_at, Mailing.id, request.args.get("after", ""), PAGE)
     counts = _message_counts([m.id for m in rows])
@@ -812,7 +810,7 @@ def mailings_list():  # noqa: ANN201
                            statuses=MAILING_STATUSES, audiences=audiences)
 
 
-def _estimate(form) -> dict:  # noqa: ANN001
+def _estimate(form) -> dict:
     """What the hub expects: recipients by channel, SMS parts and cost, the text with sample
     data; errors in the audience come back as the hub's messages."""
     text = (form.get("text") or "").strip()
@@ -828,7 +826,7 @@ def _estimate(form) -> dict:  # noqa: ANN001
     return out
 
 
-def _mailing_form_page(values: dict, errors: dict, status: int = 200):  # noqa: ANN202
+def _mailing_form_page(values: dict, errors: dict, status: int = 200):
     est = _estimate(request.form if request.method == "POST" else MultiDict())
     ctx = _audience_context()
     db.session.rollback()
@@ -837,13 +835,13 @@ def _mailing_form_page(values: dict, errors: dict, status: int = 200):  # noqa: 
 
 @bp.get("/mailings/new")
 @require_roles(*CABINET_ROLES)
-def mailing_new():  # noqa: ANN201
+def mailing_new():
     return _mailing_form_page({"name": "Рассылка", "rfm": [], "levels": [], "when": "now"}, {})
 
 
 @bp.post("/mailings/estimate")
 @require_roles(*CABINET_ROLES)
-def mailing_estimate():  # noqa: ANN201
+def mailing_estimate():
     est = _estimate(request.form)
     db.session.rollback()
     return render_template("cabinet/mailing_estimate.html", est=est)
@@ -868,7 +866,7 @@ def _scheduled_at(raw: str, errors: dict) -> datetime | None:
 
 @bp.post("/mailings/new")
 @require_roles(*EDIT_ROLES)
-def mailing_create():  # noqa: ANN201
+def mailing_create():
     form = request.form
     errors: dict = {}
     when = form.get("when") or "now"
@@ -906,7 +904,7 @@ def mailing_create():  # noqa: ANN201
     return redirect(url_for("cabinet.mailing", mailing_id=mailing.id), code=303)
 
 
-def _send(mailing_id: str):  # noqa: ANN202
+def _send(mailing_id: str):
     result = mailings.send_mailing(db.session, g.tenant_id, mailing_id, utcnow())
     audit(db.session, "mailing.send", "mailing", mailing_id, {"queued": result["queued"]})
     db.session.commit()
@@ -916,7 +914,7 @@ def _send(mailing_id: str):  # noqa: ANN202
 
 @bp.get("/mailings/<mailing_id>")
 @require_roles(*CABINET_ROLES)
-def mailing(mailing_id: str):  # noqa: ANN201
+def mailing(mailing_id: str):
     row = _mailing_or_404(mailing_id)
     counts = _message_counts([row.id])[row.id]
     preview = catalog.preview(db.session, g.tenant_id, "gift", text=row.text)
@@ -928,7 +926,7 @@ def mailing(mailing_id: str):  # noqa: ANN201
 
 @bp.post("/mailings/<mailing_id>/send")
 @require_roles(*EDIT_ROLES)
-def mailing_send(mailing_id: str):  # noqa: ANN201
+def mailing_send(mailing_id: str):
     row = _mailing_or_404(mailing_id)
     if row.status == "sent":
         flash("Рассылка уже запущена.", "warning")
@@ -950,7 +948,7 @@ MECHANIC_NAMES = {
 
 @bp.get("/automation/results")
 @require_roles(*CABINET_ROLES)
-def automation_results():  # noqa: ANN201
+def automation_results():
     days = 90 if request.args.get("days") == "90" else 30
     until = utcnow()
     items = mechanic_stats(db.session, g.tenant_id, until - timedelta(days=days), until)

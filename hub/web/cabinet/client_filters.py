@@ -34,7 +34,7 @@ ARGS = ("level", "segment", "tags", "gender", *(name for name, _, _ in FIELDS))
 INT_LIMITS = {"age_min": 150, "age_max": 150, "birthday_days": 366, "last_days_min": 36500, "last_days_max": 36500}
 
 
-def parse(args) -> tuple[dict, dict[str, list[str]]]:  # noqa: ANN001
+def parse(args) -> tuple[dict, dict[str, list[str]]]:
     """The filter dict of the form's arguments, and the form's errors by field (Russian)."""
     filters: dict = {}
     errors: dict[str, list[str]] = {}
@@ -90,7 +90,7 @@ def _key(form_name: str) -> str:
     return next(key for name, key, _ in FIELDS if name == form_name)
 
 
-def check(session: Session, tenant_id: str, args) -> tuple[dict, dict[str, list[str]]]:  # noqa: ANN001
+def check(session: Session, tenant_id: str, args) -> tuple[dict, dict[str, list[str]]]:
     """Parsed and checked by the segments' own rules (`check_audience`); its refusals are
     placed at the form's field."""
     filters, errors = parse(args)
@@ -104,7 +104,7 @@ def check(session: Session, tenant_id: str, args) -> tuple[dict, dict[str, list[
     return filters, errors
 
 
-def form_args(args) -> dict:  # noqa: ANN001
+def form_args(args) -> dict:
     """The filter arguments actually given (for links: the next page, the saved segment)."""
     return {name: args.get(name) for name in ARGS if (args.get(name) or "").strip()}
 

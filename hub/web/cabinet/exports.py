@@ -48,7 +48,7 @@ def _export_or_404(export_id: str) -> Export:
     return row
 
 
-def _parse_period(form) -> tuple[dict, dict]:  # noqa: ANN001
+def _parse_period(form) -> tuple[dict, dict]:
     errors: dict[str, list[str]] = {}
     values = {}
     for name, missing in (("date_from", "Укажите дату начала периода."), ("date_to", "Укажите дату конца периода.")):
@@ -68,7 +68,7 @@ def _parse_period(form) -> tuple[dict, dict]:  # noqa: ANN001
     return {k: v.isoformat() for k, v in values.items()}, errors
 
 
-def _list_page(errors: dict | None = None, form=None, status: int = 200):  # noqa: ANN001, ANN202
+def _list_page(errors: dict | None = None, form=None, status: int = 200):
     rows = list(db.session.scalars(select(Export).where(Export.tenant_id == g.tenant_id)
                                    .order_by(Export.created_at.desc(), Export.id.desc()).limit(30)))
     today = local(utcnow()).date()
@@ -80,13 +80,13 @@ def _list_page(errors: dict | None = None, form=None, status: int = 200):  # noq
 
 @bp.get("/exports")
 @require_roles(*EDIT_ROLES)
-def exports():  # noqa: ANN201
+def exports():
     return _list_page()
 
 
 @bp.post("/exports")
 @require_roles(*EDIT_ROLES)
-def export_create():  # noqa: ANN201
+def export_create():
     kind = request.form.get("kind", "")
     if kind not in KINDS:
         return _list_page({"kind": ["Выберите, что выгрузить."]}, request.form, 422)
@@ -109,7 +109,7 @@ def export_create():  # noqa: ANN201
 
 @bp.get("/exports/<export_id>")
 @require_roles(*EDIT_ROLES)
-def export(export_id: str):  # noqa: ANN201
+def export(export_id: str):
     row = _export_or_404(export_id)
     db.session.rollback()
     template = "cabinet/_export_status.html" if request.headers.get("HX-Request") else "cabinet/export.html"
@@ -118,7 +118,7 @@ def export(export_id: str):  # noqa: ANN201
 
 @bp.get("/exports/<export_id>/download")
 @require_roles(*EDIT_ROLES)
-def export_download(export_id: str):  # noqa: ANN201
+def export_download(export_id: str):
     row = _export_or_404(export_id)
     db.session.rollback()
     path = file_path(row)

@@ -11,17 +11,16 @@ from hub.extensions import db
 from hub.notify.models import OutboxMessage
 from hub.web.cabinet.blueprint import bp
 from hub.web.ui.auth import CABINET_ROLES, EDIT_ROLES, audit, require_roles
-from hub.web.ui.paging import newest_first
+from hub.paging import newest_first
 from hub.notify import catalog, rules
-from hub.notify import catalog
 from hub.notify.templates import TOPICS
-from hub.notify import rules
-from hub.notify.templates import TITLES, TOPICS
+from hub.notify.templates import TITLES
 from hub.notify.templates import PLACEHOLDERS
 
 PAGE = 50
 MESSAGE_STATUSES = {"queued": "в очереди", "sending": "отправляется", "sent": "отправлено",
-                    "delivered": "доставлено", "failed": "не доставлено", "skipped": "пропущено", "suppressed": "не отправлено (нет согласия или выключено)",
+                    "delivered": "доставлено", "failed": "не доставлено", "skipped": "пропущено",
+                    "suppressed": "не отправлено (нет согласия или выключено)",
                     "unknown": "неизвестно"}
 CHANNEL_NAMES = {"sms": "SMS", "telegram": "Telegram", "max": "MAX", "email": "почта"}
 
@@ -32,7 +31,7 @@ def _topic_or_404(topic: str) -> str:
     return topic
 
 
-def _overview(errors: dict | None = None, form=None, status: int = 200):  # noqa: ANN001, ANN202
+def _overview(errors: dict | None = None, form=None, status: int = 200):
     items = catalog.describe_all(db.session, g.tenant_id)
     settings = rules.get_settings(db.session, g.tenant_id)
     db.session.rollback()
@@ -44,13 +43,13 @@ def _overview(errors: dict | None = None, form=None, status: int = 200):  # noqa
 
 @bp.get("/messages")
 @require_roles(*CABINET_ROLES)
-def messages():  # noqa: ANN201
+def messages():
     return _overview()
 
 
 @bp.post("/messages/settings")
 @require_roles(*EDIT_ROLES)
-def messages_settings():  # noqa: ANN201
+def messages_settings():
     form = request.form
     start, end = (form.get("quiet_start") or "").strip(), (form.get("quiet_end") or "").strip()
     try:
@@ -67,7 +66,7 @@ def messages_settings():  # noqa: ANN201
 
 @bp.post("/messages/<topic>/toggle")
 @require_roles(*EDIT_ROLES)
-def message_toggle(topic: str):  # noqa: ANN201
+def message_toggle(topic: str):
     topic = _topic_or_404(topic)
     enabled = request.form.get("enabled") == "1"
     catalog.put_template(db.session, g.tenant_id, topic, enabled=enabled)
@@ -77,7 +76,7 @@ def message_toggle(topic: str):  # noqa: ANN201
     return redirect(url_for("cabinet.messages") + f"#t-{topic}", code=303)
 
 
-def _template_page(topic: str, errors: dict | None = None, text: str | None = None, status: int = 200):  # noqa: ANN202
+def _template_page(topic: str, errors: dict | None = None, text: str | None = None, status: int = 200):
     item = next(t for t in catalog.describe_all(db.session, g.tenant_id) if t["topic"] == topic)
     preview = catalog.preview(db.session, g.tenant_id, topic, text=text if text is not None else item["text"])
     db.session.rollback()
@@ -87,13 +86,13 @@ def _template_page(topic: str, errors: dict | None = None, text: str | None = No
 
 @bp.get("/messages/<topic>")
 @require_roles(*CABINET_ROLES)
-def message(topic: str):  # noqa: ANN201
+def message(topic: str):
     return _template_page(_topic_or_404(topic))
 
 
 @bp.post("/messages/<topic>")
 @require_roles(*EDIT_ROLES)
-def message_save(topic: str):  # noqa: ANN201
+def message_save(topic: str):
     topic = _topic_or_404(topic)
     if request.form.get("reset") == "1":
         catalog.put_template(db.session, g.tenant_id, topic, reset=True)
@@ -117,7 +116,7 @@ def message_save(topic: str):  # noqa: ANN201
 
 @bp.post("/messages/<topic>/preview")
 @require_roles(*CABINET_ROLES)
-def message_preview(topic: str):  # noqa: ANN201
+def message_preview(topic: str):
     """The text as the customer would see it with sample data, its SMS parts and cost
     (hub.notify.catalog.preview); nothing is saved."""
     topic = _topic_or_404(topic)
@@ -129,7 +128,7 @@ def message_preview(topic: str):  # noqa: ANN201
 
 @bp.get("/messages/log")
 @require_roles(*CABINET_ROLES)
-def message_log():  # noqa: ANN201
+def message_log():
     stmt = select(OutboxMessage).where(OutboxMessage.tenant_id == g.tenant_id)
     status, topic = request.args.get("status", ""), request.args.get("topic", "")
     if status in MESSAGE_STATUSES:

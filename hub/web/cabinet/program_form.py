@@ -20,11 +20,11 @@ OFF_BY_DEFAULT = ("accrue_on_bonus_payment", "verify_spending")
 EXTRA_ROWS = 1
 
 
-def _rub_text(kopecks) -> str:  # noqa: ANN001
+def _rub_text(kopecks) -> str:
     return "" if kopecks is None else number(kopecks).replace("\u00a0", " ")
 
 
-def _steps_text(steps) -> str:  # noqa: ANN001
+def _steps_text(steps) -> str:
     return "; ".join(f"{_rub_text(s.get('from'))}: {s.get('percent')}" for s in steps or [])
 
 
@@ -67,7 +67,7 @@ class _Reader:
     def fail(self, path: str, message: str) -> None:
         self.errors.setdefault(path, []).append(message)
 
-    def days(self, raw: str, path: str, *, empty=None):  # noqa: ANN001, ANN201
+    def days(self, raw: str, path: str, *, empty=None):
         raw = (raw or "").strip()
         if not raw:
             return empty
@@ -77,19 +77,19 @@ class _Reader:
             self.fail(path, "Введите целое число дней.")
             return raw
 
-    def money(self, raw: str, path: str):  # noqa: ANN201
+    def money(self, raw: str, path: str):
         try:
             return parse_rub(raw, allow_negative=True)
         except ValueError:
             self.fail(path, "Введите сумму в рублях, например 10 000 или 99,90.")
             return raw
 
-    def percent(self, raw: str, path: str):  # noqa: ANN201
+    def percent(self, raw: str, path: str):
         raw = (raw or "").strip().replace(",", ".")
         return raw or None
 
 
-def settings_from_form(form, current: dict) -> tuple[dict, dict, dict]:  # noqa: ANN001
+def settings_from_form(form, current: dict) -> tuple[dict, dict, dict]:
     """(settings, form values to show again, parse errors by path). Keys the form does not
     show (anything a newer hub adds) are kept from `current`."""
     r = _Reader()

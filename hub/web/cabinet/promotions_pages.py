@@ -20,20 +20,21 @@ from hub.clock import utcnow
 from hub.errors import DomainError
 from hub.extensions import db
 from hub.certificates.models import CertificatePosting, GiftCertificate
-from hub.promotions.models import PromoCode, Promotion
+from hub.promotions.models import PromoCode
 from hub.web.cabinet.blueprint import ACTIONS, bp
 from hub.web.ui.auth import CABINET_ROLES, EDIT_ROLES, audit, require_roles
 from hub.web.ui.formatting import parse_rub
-from hub.web.ui.paging import newest_first
+from hub.paging import newest_first
 from hub.web.ui.formatting import dt
 from hub.certificates.operations import status_of
 from hub.programs.operations import load_settings
 from hub.staff.models import AuditEntry
 from hub.web.ui.formatting import isodt, number
-from hub.web.ui.formatting import number
 from hub.certificates.operations import normalize_number
 from hub.web.my.cards import qr_svg
 from hub.certificates.operations import block_certificate
+from hub.certificates import operations as certificate_service
+from hub.promotions import operations as service
 
 PAGE = 50
 CODES_SHOWN = 500            # codes listed on a promotion's page (the CSV has them all)
@@ -117,7 +118,7 @@ def _flat(errors: dict, prefix: str = "") -> dict[str, list[str]]:
     return out
 
 
-def _optional_int(form, name: str, errors: dict, low: int | None = None) -> int | None:  # noqa: ANN001
+def _optional_int(form, name: str, errors: dict, low: int | None = None) -> int | None:
     raw = (form.get(name) or "").strip()
     if not raw:
         return None
@@ -152,7 +153,7 @@ def _values_from_settings(s: dict) -> dict:
             "per_customer_limit": "" if w.get("per_customer_limit") is None else w["per_customer_limit"]}
 
 
-def _settings_from_form(form, active: bool) -> tuple[dict, dict, dict]:  # noqa: ANN001
+def _settings_from_form(form, active: bool) -> tuple[dict, dict, dict]:
     """(the stored form for the service, the typed values for the page, our own parse errors)."""
     errors: dict[str, list[str]] = {}
     values = {k: (form.get(k) or "").strip() for k in (
@@ -290,7 +291,6 @@ def _levels() -> list[dict]:
 
 
 def _promotion_or_404(promotion_id: str) -> dict:
-    from hub.promotions import operations as service
     try:
         return service.get_promotion(db.session, g.tenant_id, promotion_id)
     except DomainError:
@@ -301,8 +301,7 @@ def _promotion_or_404(promotion_id: str) -> dict:
 
 @bp.get("/promotions")
 @require_roles(*CABINET_ROLES)
-def promotions():  # noqa: ANN201
-    from hub.promotions import operations as service
+def promotions():
     now = utcnow()
     rows = service.list_promotions(db.session, g.tenant_id)
     db.session.rollback()
@@ -314,7 +313,7 @@ def promotions():  # noqa: ANN201
     return render_template("cabinet/promotions.html", groups=groups, states=STATE_NAMES, rewards=REWARDS)
 
 
-def _form_page(values: dict, errors: dict, promotion: dict | None, status: int = 200):  # noqa: ANN202
+def _form_page(values: dict, errors: dict, promotion: dict | None, status: int = 200):
     levels = _levels()
     db.session.rollback()
     return render_template("cabinet/promotion.html", v=values, errors=errors, p=promotion, levels=levels,
@@ -322,8 +321,7 @@ def _form_page(values: dict, errors: dict, promotion: dict | None, status: int =
                            state=_state(promotion, utcnow()) if promotion else None), status
 
 
-def _save(promotion: dict | None):  # noqa: ANN202
-    from hub.promotions import operations as service
+def _save(promotion: dict | None):
     data, values, errors = _settings_from_form(request.form, promotion["active"] if promotion else
                                                request.form.get("active") == "1")
     if not errors:
@@ -346,7 +344,7 @@ def _save(promotion: dict | None):  # noqa: ANN202
 
 @bp.route("/promotions/new", methods=["GET", "POST"])
 @require_roles(*EDIT_ROLES)
-def promotion_new():  # noqa: ANN201
+def promotion_new():
     if request.method == "POST":
         return _save(None)
     values = _values_from_settings({"reward": request.args.get("reward", ""), "active": True})
@@ -355,7 +353,7 @@ def promotion_new():  # noqa: ANN201
 
 @bp.route("/promotions/<promotion_id>", methods=["GET", "POST"])
 @require_roles(*CABINET_ROLES)
-def promotion(promotion_id: str):  # noqa: ANN201
+def promotion(promotion_id: str):
     current = _promotion_or_404(promotion_id)
     if request.method == "POST":
         if not current_user.can_edit:
@@ -366,9 +364,8 @@ def promotion(promotion_id: str):  # noqa: ANN201
 
 @bp.post("/promotions/<promotion_id>/active")
 @require_roles(*EDIT_ROLES)
-def promotion_active(promotion_id: str):  # noqa: ANN201
+def promotion_active(promotion_id: str):
     """Switch a promotion off (it stops applying at once; its codes and history stay) or on."""
-    from hub.promotions import operations as service
     current = _promotion_or_404(promotion_id)
     on = request.form.get("active") == "1"
     data = {k: v for k, v in current.items() if k not in ("id", "created_at", "updated_at")}
@@ -407,7 +404,7 @@ def _batches(promotion_id: str) -> list[dict]:
              "valid_from": vf, "valid_to": vt} for b, n, u, c, m, pc, vf, vt in rows]
 
 
-def _codes_page(promotion: dict, errors: dict | None = None, form=None, status: int = 200):  # noqa: ANN001, ANN202
+def _codes_page(promotion: dict, errors: dict | None = None, form=None, status: int = 200):
     codes = _code_rows(promotion["id"], limit=CODES_SHOWN)
     batches = _batches(promotion["id"])
     db.session.rollback()
@@ -418,14 +415,13 @@ def _codes_page(promotion: dict, errors: dict | None = None, form=None, status: 
 
 @bp.get("/promotions/<promotion_id>/codes")
 @require_roles(*CABINET_ROLES)
-def promo_codes(promotion_id: str):  # noqa: ANN201
+def promo_codes(promotion_id: str):
     return _codes_page(_promotion_or_404(promotion_id))
 
 
 @bp.post("/promotions/<promotion_id>/codes")
 @require_roles(*EDIT_ROLES)
-def promo_codes_create(promotion_id: str):  # noqa: ANN201
-    from hub.promotions import operations as service
+def promo_codes_create(promotion_id: str):
     promotion = _promotion_or_404(promotion_id)
     form = request.form
     errors: dict[str, list[str]] = {}
@@ -467,7 +463,7 @@ def promo_codes_create(promotion_id: str):  # noqa: ANN201
 
 @bp.get("/promotions/<promotion_id>/codes/print")
 @require_roles(*CABINET_ROLES)
-def promo_codes_print(promotion_id: str):  # noqa: ANN201
+def promo_codes_print(promotion_id: str):
     promotion = _promotion_or_404(promotion_id)
     codes = _code_rows(promotion_id, request.args.get("batch") or None, PRINT_MAX)
     db.session.rollback()
@@ -477,7 +473,7 @@ def promo_codes_print(promotion_id: str):  # noqa: ANN201
 
 @bp.get("/promotions/<promotion_id>/codes.csv")
 @require_roles(*CABINET_ROLES)
-def promo_codes_csv(promotion_id: str):  # noqa: ANN201
+def promo_codes_csv(promotion_id: str):
     promotion = _promotion_or_404(promotion_id)
     batch = request.args.get("batch") or None
     buf = io.StringIO()
@@ -496,7 +492,7 @@ def promo_codes_csv(promotion_id: str):  # noqa: ANN201
 
 # --- gift certificates ----------------------------------------------------------------------------
 
-def _cert_filters(stmt, args, now: datetime):  # noqa: ANN001, ANN202
+def _cert_filters(stmt, args, now: datetime):
     status, number = args.get("status", ""), (args.get("number") or "").strip()
     C = GiftCertificate
     if status == "expired":
@@ -511,7 +507,7 @@ def _cert_filters(stmt, args, now: datetime):  # noqa: ANN001, ANN202
     return stmt
 
 
-def _certificates_page(errors: dict | None = None, form=None, status: int = 200):  # noqa: ANN001, ANN202
+def _certificates_page(errors: dict | None = None, form=None, status: int = 200):
     now = utcnow()
     stmt = _cert_filters(select(GiftCertificate).where(GiftCertificate.tenant_id == g.tenant_id), request.args, now)
     rows, nxt = newest_first(stmt, GiftCertificate.created_at, GiftCertificate.id, request.args.get("after", ""), PAGE)
@@ -524,14 +520,13 @@ def _certificates_page(errors: dict | None = None, form=None, status: int = 200)
 
 @bp.get("/certificates")
 @require_roles(*CABINET_ROLES)
-def certificates():  # noqa: ANN201
+def certificates():
     return _certificates_page()
 
 
 @bp.post("/certificates")
 @require_roles(*EDIT_ROLES)
-def certificates_issue():  # noqa: ANN201
-    from hub.certificates import operations as service
+def certificates_issue():
     form = request.form
     errors: dict[str, list[str]] = {}
     data: dict = {}
@@ -545,8 +540,8 @@ def certificates_issue():  # noqa: ANN201
         numbers = [n.strip() for n in (form.get("numbers") or "").replace(",", "\n").splitlines() if n.strip()]
         if not numbers:
             errors["numbers"] = ["Введите номера сертификатов, по одному в строке."]
-        elif len(numbers) > service.MAX_ISSUE:
-            errors["numbers"] = [f"Не больше {service.MAX_ISSUE} номеров за раз."]
+        elif len(numbers) > certificate_service.MAX_ISSUE:
+            errors["numbers"] = [f"Не больше {certificate_service.MAX_ISSUE} номеров за раз."]
         data["numbers"] = numbers
     else:
         data["count"] = _optional_int(form, "count", errors)
@@ -555,7 +550,7 @@ def certificates_issue():  # noqa: ANN201
     data["valid_days"] = _optional_int(form, "valid_days", errors)
     if not errors:
         try:
-            issued = service.issue(db.session, g.tenant_id, data, utcnow())
+            issued = certificate_service.issue(db.session, g.tenant_id, data, utcnow())
         except DomainError as exc:
             db.session.rollback()
             errors = {k: (list(v) if isinstance(v, list) else [exc.message]) for k, v in (exc.details or {}).items()}
@@ -581,7 +576,7 @@ def _certificate_or_404(certificate_id: str) -> GiftCertificate:
     return row
 
 
-def _certificate_page(cert: GiftCertificate, errors: dict | None = None, status: int = 200):  # noqa: ANN202
+def _certificate_page(cert: GiftCertificate, errors: dict | None = None, status: int = 200):
     now = utcnow()
     postings = list(db.session.scalars(select(CertificatePosting).where(
         CertificatePosting.tenant_id == g.tenant_id, CertificatePosting.certificate_id == cert.id)
@@ -599,13 +594,13 @@ def _certificate_page(cert: GiftCertificate, errors: dict | None = None, status:
 
 @bp.get("/certificates/<certificate_id>")
 @require_roles(*CABINET_ROLES)
-def certificate(certificate_id: str):  # noqa: ANN201
+def certificate(certificate_id: str):
     return _certificate_page(_certificate_or_404(certificate_id))
 
 
 @bp.post("/certificates/<certificate_id>/block")
 @require_roles(*EDIT_ROLES)
-def certificate_block(certificate_id: str):  # noqa: ANN201
+def certificate_block(certificate_id: str):
     cert = _certificate_or_404(certificate_id)
     blocked = request.form.get("blocked") == "1"
     reason = (request.form.get("reason") or "").strip()

@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from hub.automation.models import CustomerSegment
+from hub.automation.segments import SEGMENTS
 from hub.customers.models import Customer
 from hub.receipts.models import Receipt, ReceiptReturn
 from hub.web.ui.formatting import MONTHS_SHORT
@@ -66,12 +68,7 @@ def dashboard(session: Session, tenant_id: str, now: datetime, tz: str, months: 
 
 
 def segments(session: Session, tenant_id: str) -> list[dict]:
-    """The recency segments (hub/automation) with their counts and shares; [] without them."""
-    try:
-        from hub.automation.segments import SEGMENTS
-        from hub.automation.models import CustomerSegment
-    except ImportError:
-        return []
+    """The recency segments (hub/automation) with their counts and shares."""
     counts = dict(session.execute(select(CustomerSegment.segment, func.count())
                                   .where(CustomerSegment.tenant_id == tenant_id)
                                   .group_by(CustomerSegment.segment)).all())

@@ -13,14 +13,14 @@ from hub.text import plural_form
 from hub.web.cabinet.blueprint import bp
 from hub.reviews.operations import RATING_NAMES, RATINGS, review_query, summary
 from hub.web.ui.auth import CABINET_ROLES, require_roles
-from hub.web.ui.paging import newest_first
+from hub.paging import newest_first
 
 PAGE = 50
 
 
 @bp.get("/reviews")
 @require_roles(*CABINET_ROLES)
-def reviews():  # noqa: ANN201
+def reviews():
     raw = request.args.get("rating", "")
     rating = int(raw) if raw.isdigit() and int(raw) in RATINGS else None
     rows, nxt = newest_first(review_query(g.tenant_id, rating), Review.created_at, Review.id,

@@ -23,7 +23,7 @@ from connectors.inbox import reason
 from connectors.inbox import retry_event
 from hub.tenants.operations import revoke_api_key
 from hub.tenants.operations import create_api_key
-from connectors.registry import describe, list_connections
+from connectors.registry import list_connections
 from hub.tenants.operations import list_points
 from connectors.inbox import list_events
 
@@ -34,7 +34,7 @@ EVENT_STATUSES = EVENT_STATUS_NAMES     # one label table for statuses (hub.text
 
 # --- stores and cashiers ---------------------------------------------------------------------
 
-def _points_page(errors: dict | None = None, form=None, status: int = 200):  # noqa: ANN001, ANN202
+def _points_page(errors: dict | None = None, form=None, status: int = 200):
     stores = list_points(db.session, g.tenant_id, Store)
     cashiers = list_points(db.session, g.tenant_id, Cashier)
     db.session.rollback()
@@ -44,13 +44,13 @@ def _points_page(errors: dict | None = None, form=None, status: int = 200):  # n
 
 @bp.get("/points")
 @require_roles(*CABINET_ROLES)
-def points():  # noqa: ANN201
+def points():
     return _points_page()
 
 
 @bp.post("/points")
 @require_roles(*EDIT_ROLES)
-def point_save():  # noqa: ANN201
+def point_save():
     form = request.form
     kind = form.get("kind", "")
     code, name = (form.get("code") or "").strip(), (form.get("name") or "").strip()
@@ -75,7 +75,7 @@ def point_save():  # noqa: ANN201
 
 # --- API keys ----------------------------------------------------------------------------------
 
-def _keys_page(new_key: str | None = None, errors: dict | None = None, status: int = 200):  # noqa: ANN202
+def _keys_page(new_key: str | None = None, errors: dict | None = None, status: int = 200):
     keys = list_api_keys(db.session, g.tenant_id)
     db.session.rollback()
     return render_template("cabinet/keys.html", keys=keys, new_key=new_key, errors=errors or {}), status
@@ -83,13 +83,13 @@ def _keys_page(new_key: str | None = None, errors: dict | None = None, status: i
 
 @bp.get("/keys")
 @require_roles("owner", "manager")
-def keys():  # noqa: ANN201
+def keys():
     return _keys_page()
 
 
 @bp.post("/keys")
 @require_roles("owner")
-def key_create():  # noqa: ANN201
+def key_create():
     name = (request.form.get("name") or "").strip()
     if not name:
         return _keys_page(errors={"name": ["Назовите ключ: для какой кассы или интеграции он."]}, status=422)
@@ -104,7 +104,7 @@ def key_create():  # noqa: ANN201
 
 @bp.post("/keys/<key_id>/revoke")
 @require_roles("owner")
-def key_revoke(key_id: str):  # noqa: ANN201
+def key_revoke(key_id: str):
     try:
         key, was_live = revoke_api_key(db.session, g.tenant_id, key_id)
     except DomainError:
@@ -124,7 +124,7 @@ def key_revoke(key_id: str):  # noqa: ANN201
 
 @bp.get("/connections")
 @require_roles(*CABINET_ROLES)
-def connections():  # noqa: ANN201
+def connections():
     rows = list_connections(db.session, g.tenant_id)
     stats = {}
     if rows:
@@ -141,21 +141,21 @@ def connections():  # noqa: ANN201
     return render_template("cabinet/connections.html", items=items, kinds=KIND_NAMES)
 
 
-def _connection_or_404(connection_id: str):  # noqa: ANN202
+def _connection_or_404(connection_id: str):
     try:
         return get_connection(db.session, g.tenant_id, connection_id)
     except DomainError:
         abort(404)
 
 
-def _events(conn, status: str | None) -> list[InboundEvent]:  # noqa: ANN001
+def _events(conn, status: str | None) -> list[InboundEvent]:
     return [e for e in list_events(db.session, g.tenant_id, status=status, source=conn.kind, limit=500)
             if e.connection_id == conn.id][:100]
 
 
 @bp.get("/connections/<connection_id>")
 @require_roles(*CABINET_ROLES)
-def connection(connection_id: str):  # noqa: ANN201
+def connection(connection_id: str):
     conn = _connection_or_404(connection_id)
     status = request.args.get("status", "failed")
     if status not in EVENT_STATUSES and status != "all":
@@ -169,7 +169,7 @@ def connection(connection_id: str):  # noqa: ANN201
 
 @bp.post("/connections/<connection_id>/events/<event_id>/retry")
 @require_roles(*EDIT_ROLES)
-def event_retry(connection_id: str, event_id: str):  # noqa: ANN201
+def event_retry(connection_id: str, event_id: str):
     conn = _connection_or_404(connection_id)
     event = db.session.get(InboundEvent, event_id)
     if event is None or event.tenant_id != g.tenant_id or event.connection_id != conn.id:

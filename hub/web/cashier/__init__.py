@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal, InvalidOperation
 
-from flask import (Blueprint, abort, g, redirect, render_template, request, session as web_session,
+from flask import (abort, g, redirect, render_template, request, session as web_session,
                    url_for)
 from flask_login import current_user, logout_user
 from sqlalchemy import select
@@ -32,7 +32,6 @@ from hub.receipts.operations import line_amount
 from hub.customers.operations import get_customer, summarize
 from hub.receipts.operations import commit_sale, find_receipt
 from hub.receipts.operations import SaleRequest
-from hub.customers.operations import summarize
 from hub.tenants.operations import list_points
 from hub.receipts.operations import ReturnRequest, return_sale
 from hub.customers.operations import search_customers
@@ -42,7 +41,7 @@ CHOICES = 10                    # clients offered when the search finds several
 
 
 @bp.errorhandler(404)
-def _not_found(exc):  # noqa: ANN001, ANN202
+def _not_found(exc):
     if request.headers.get("HX-Request"):
         return render_template("ui/error_fragment.html", message="Не найдено."), 404
     return render_template("ui/error.html", title="Не найдено", message="Такой страницы нет.",
@@ -50,18 +49,18 @@ def _not_found(exc):  # noqa: ANN001, ANN202
 
 
 @bp.errorhandler(403)
-def _forbidden(exc):  # noqa: ANN001, ANN202
+def _forbidden(exc):
     return render_template("ui/error.html", title="Нет доступа", message="Рабочее место кассира недоступно вашей роли.",
                            back="/"), 403
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():  # noqa: ANN201
+def login():
     return sign_in_view(ROLES, "cashier/login.html", lambda: url_for("cashier.shift"))
 
 
 @bp.post("/logout")
-def logout():  # noqa: ANN201
+def logout():
     logout_user()
     web_session.clear()
     return redirect(url_for("cashier.login"))
@@ -69,7 +68,7 @@ def logout():  # noqa: ANN201
 
 @bp.route("/shift", methods=["GET", "POST"])
 @require_roles(*ROLES)
-def shift():  # noqa: ANN201
+def shift():
     errors = {}
     if request.method == "POST":
         # A store of the list, or a new code typed under it (remembered with the first sale).
@@ -93,7 +92,7 @@ def shift():  # noqa: ANN201
 
 @bp.get("/")
 @require_roles(*ROLES)
-def workplace():  # noqa: ANN201
+def workplace():
     shift_ = _shift()
     db.session.rollback()
     return render_template("cashier/workplace.html", shift=shift_, op_key=str(uuid.uuid4()))
@@ -101,7 +100,7 @@ def workplace():  # noqa: ANN201
 
 # --- clients ---------------------------------------------------------------------------------
 
-def _panel(customer: Customer, message: str | None = None):  # noqa: ANN202
+def _panel(customer: Customer, message: str | None = None):
     summary = summarize(db.session, g.tenant_id, customer, utcnow())
     db.session.rollback()
     return render_template("cashier/_client.html", c=customer, s=summary, message=message)
@@ -109,7 +108,7 @@ def _panel(customer: Customer, message: str | None = None):  # noqa: ANN202
 
 @bp.get("/find")
 @require_roles(*ROLES)
-def find():  # noqa: ANN201
+def find():
     """The search box: the cabinet's search (hub.customers.operations.search_conditions) — a card,
     a phone, its last four digits or a name; one client opens, several are offered to choose."""
     _shift()
@@ -145,7 +144,7 @@ def find():  # noqa: ANN201
                            "Не похоже на телефон или номер карты.")
 
 
-def _reg_form(values: dict, errors: dict, step: str):  # noqa: ANN202
+def _reg_form(values: dict, errors: dict, step: str):
     return render_template("cashier/_register.html", v=values, errors=errors, step=step)
 
 
@@ -173,7 +172,7 @@ def _reg_check(v: dict) -> tuple[str | None, dict]:
 
 @bp.post("/register/start")
 @require_roles(*ROLES)
-def register_start():  # noqa: ANN201
+def register_start():
     _shift()
     return _reg_form({"phone": request.form.get("phone", ""), "first_name": "", "personal_data": False,
                       "sms": False, "code": ""}, {}, "details")
@@ -181,13 +180,14 @@ def register_start():  # noqa: ANN201
 
 @bp.post("/register/code")
 @require_roles(*ROLES)
-def register_code():  # noqa: ANN201
+def register_code():
     _shift()
     v = _reg_values()
     phone, errors = _reg_check(v)
     if not errors:
         try:
-            problem = codes.issue(db.session, g.tenant_id, phone, "register")  # signed-in staff: no per-IP limit (a shop is one address)
+            # signed-in staff: no per-IP limit (a shop is one address)
+            problem = codes.issue(db.session, g.tenant_id, phone, "register")
         except DomainError as exc:
             errors["code"] = [exc.message]
             return _reg_form(v, errors, "code"), 422
@@ -200,7 +200,7 @@ def register_code():  # noqa: ANN201
 
 @bp.post("/register")
 @require_roles(*ROLES)
-def register():  # noqa: ANN201
+def register():
     _shift()
     v = _reg_values()
     phone, errors = _reg_check(v)
@@ -225,7 +225,7 @@ def register():  # noqa: ANN201
 
 # --- the sale --------------------------------------------------------------------------------
 
-def _positions(form) -> tuple[tuple[engine.Position, ...], dict, list[dict]]:  # noqa: ANN001
+def _positions(form) -> tuple[tuple[engine.Position, ...], dict, list[dict]]:
     """Positions from the lines typed (name, price, quantity) or from one amount."""
     errors: dict[str, list[str]] = {}
     lines = []
@@ -266,7 +266,7 @@ def _positions(form) -> tuple[tuple[engine.Position, ...], dict, list[dict]]:  #
     return tuple(positions), errors, lines
 
 
-def _sale_request(form, op_key: str):  # noqa: ANN001, ANN202
+def _sale_request(form, op_key: str):
     shift_ = _shift()
     positions, errors, _ = _positions(form)
     promo_codes, pay = payments.promo_codes(form, errors), payments.cert_payment(form, errors)
@@ -293,7 +293,7 @@ def _sale_request(form, op_key: str):  # noqa: ANN001, ANN202
 
 @bp.post("/quote")
 @require_roles(*ROLES)
-def quote():  # noqa: ANN201
+def quote():
     req, errors, pay = _sale_request(request.form, _op_key(request.form))
     if errors:
         db.session.rollback()
@@ -306,7 +306,7 @@ def quote():  # noqa: ANN201
     return render_template("cashier/_quote.html", errors={}, q=answer, **extras)
 
 
-def _quote(req, pay: dict | None) -> tuple[dict, dict]:  # noqa: ANN001
+def _quote(req, pay: dict | None) -> tuple[dict, dict]:
     """The quote with what the workplace shows around it: the promo code's fate, the
     certificate's part, whether the spending needs the customer's code."""
     answer, promo_refused = payments.calculate(db.session, g.tenant_id, req)
@@ -325,7 +325,7 @@ def _quote(req, pay: dict | None) -> tuple[dict, dict]:  # noqa: ANN001
 
 @bp.post("/sale")
 @require_roles(*ROLES)
-def sale():  # noqa: ANN201
+def sale():
     op_key = _op_key(request.form)
     req, errors, pay = _sale_request(request.form, op_key)
     if errors:
@@ -388,7 +388,7 @@ def sale():  # noqa: ANN201
 
 @bp.get("/returns")
 @require_roles(*ROLES)
-def returns():  # noqa: ANN201
+def returns():
     _shift()
     number = (request.args.get("number") or "").strip().upper()
     r, error = None, None
@@ -409,7 +409,7 @@ def _left(r: Receipt) -> dict:
 
 @bp.post("/returns/<receipt_id>")
 @require_roles(*ROLES)
-def return_post(receipt_id: str):  # noqa: ANN201
+def return_post(receipt_id: str):
     _shift()
     r = db.session.get(Receipt, receipt_id)
     if r is None or r.tenant_id != g.tenant_id or r.source != SOURCE:

@@ -20,7 +20,7 @@ def _shift() -> dict:
     return s
 
 
-def _op_key(form) -> str:  # noqa: ANN001
+def _op_key(form) -> str:
     try:
         return str(uuid.UUID(form.get("op_key") or ""))
     except ValueError:

@@ -42,7 +42,7 @@ CERT_REFUSED = {"issued": "Сертификат не активирован: е�
 
 # --- what the sale form carries besides bonuses ------------------------------------------------
 
-def promo_codes(form, errors: dict) -> tuple[str, ...]:  # noqa: ANN001
+def promo_codes(form, errors: dict) -> tuple[str, ...]:
     raw = (form.get("promo_code") or "").strip()
     if not raw:
         return ()
@@ -52,7 +52,7 @@ def promo_codes(form, errors: dict) -> tuple[str, ...]:  # noqa: ANN001
     return (normalize_code(raw),)
 
 
-def cert_payment(form, errors: dict) -> dict | None:  # noqa: ANN001
+def cert_payment(form, errors: dict) -> dict | None:
     """{"number", "amount" (kopecks, None: as much as the certificate and the receipt allow)}."""
     number = certificates.normalize_number(form.get("cert_number") or "")
     raw = (form.get("cert_amount") or "").strip()
@@ -71,13 +71,13 @@ def cert_payment(form, errors: dict) -> dict | None:  # noqa: ANN001
     return {"number": number, "amount": amount}
 
 
-def spending_needs_code(session, tenant_id: str) -> bool:  # noqa: ANN001
+def spending_needs_code(session, tenant_id: str) -> bool:
     return bool(load_settings(session, tenant_id)[0].get("verify_spending"))
 
 
 # --- the quote -----------------------------------------------------------------------------------
 
-def calculate(session, tenant_id: str, req) -> tuple[dict, str | None]:  # noqa: ANN001
+def calculate(session, tenant_id: str, req) -> tuple[dict, str | None]:
     """The quote; a promo code that cannot be used is left out and its reason returned, so the
     cashier sees the receipt without it and why."""
     try:
@@ -88,7 +88,7 @@ def calculate(session, tenant_id: str, req) -> tuple[dict, str | None]:  # noqa:
         return calculate_receipt(session, tenant_id, replace(req, promo_codes=())), exc.message
 
 
-def promo_status(session, tenant_id: str, codes: tuple[str, ...], answer: dict) -> str | None:  # noqa: ANN001
+def promo_status(session, tenant_id: str, codes: tuple[str, ...], answer: dict) -> str | None:
     """What the cashier is told about the code the quote was given."""
     if not codes:
         return None
@@ -108,7 +108,7 @@ def promo_status(session, tenant_id: str, codes: tuple[str, ...], answer: dict) 
     return f"Промокод {codes[0]} не применён: условия акции «{promotion['name']}» не выполнены."
 
 
-def cert_plan(session, tenant_id: str, pay: dict, to_pay: int, now: datetime) -> dict:  # noqa: ANN001
+def cert_plan(session, tenant_id: str, pay: dict, to_pay: int, now: datetime) -> dict:
     """How much the certificate pays of `to_pay` kopecks; Invalid with the reason it cannot."""
     cert = certificates.find(session, tenant_id, pay["number"])
     if cert is None:
@@ -133,7 +133,7 @@ def cert_plan(session, tenant_id: str, pay: dict, to_pay: int, now: datetime) ->
 
 # --- the commit ----------------------------------------------------------------------------------
 
-def acceptor(session, tenant_id: str, req, pay: dict | None, needs_code: bool, confirmed: bool):  # noqa: ANN001, ANN201
+def acceptor(session, tenant_id: str, req, pay: dict | None, needs_code: bool, confirmed: bool):
     """The commit's `accept` hook: refuses a spending that needs the customer's code and was not
     confirmed, and posts the certificate payment in the sale's transaction."""
     def accept(payload: dict) -> None:
@@ -151,7 +151,7 @@ def acceptor(session, tenant_id: str, req, pay: dict | None, needs_code: bool, c
     return accept
 
 
-def confirm_spending(session, tenant_id: str, customer_id: str, code: str) -> str | None:  # noqa: ANN001
+def confirm_spending(session, tenant_id: str, customer_id: str, code: str) -> str | None:
     """None when the customer's code is right (it is used up), else the Russian reason."""
     code = (code or "").strip()
     if not code:
@@ -164,7 +164,7 @@ def confirm_spending(session, tenant_id: str, customer_id: str, code: str) -> st
     return None
 
 
-def refund_certificates(session, tenant_id: str, receipt, ret: dict) -> list[dict]:  # noqa: ANN001
+def refund_certificates(session, tenant_id: str, receipt, ret: dict) -> list[dict]:
     """A return of a sale paid with certificates gives the money back to them first, as at
     every till (hub.certificates.operations.refund_payments: oldest payment first, up to what the
     return gives back; once per return). Commits."""
@@ -188,7 +188,7 @@ def number_for(op_key: str) -> str:
     return str(uuid.UUID(op_key).int % (9 * 10 ** (digits - 1)) + 10 ** (digits - 1))
 
 
-def sell(session, tenant_id: str, number: str, nominal: int | None, valid_days: int | None,  # noqa: ANN001
+def sell(session, tenant_id: str, number: str, nominal: int | None, valid_days: int | None,
          op_key: str) -> tuple[dict, bool]:
     """Sell (activate) a certificate: one issued in advance, or a new one with the nominal."""
     now = utcnow()
@@ -209,7 +209,7 @@ def sell(session, tenant_id: str, number: str, nominal: int | None, valid_days: 
     return certificates.activate(session, tenant_id, number, "WC-" + uuid.UUID(op_key).hex[:12].upper(), now, now)
 
 
-def page(**extra):  # noqa: ANN003, ANN201
+def page(**extra):
     return render_template("cashier/certificates.html", **{
         "number": "", "cert": None, "error": None, "errors": {}, "sold": None, "v": {},
         "op_key": str(uuid.uuid4()), **extra})
@@ -219,7 +219,7 @@ def page(**extra):  # noqa: ANN003, ANN201
 
 @bp.post("/spend/code")
 @require_roles(*ROLES)
-def spend_code():  # noqa: ANN202
+def spend_code():
     _shift()
     customer = db.session.get(Customer, (request.form.get("customer_id") or "").strip() or "-")
     if customer is None or customer.tenant_id != g.tenant_id:
@@ -237,7 +237,7 @@ def spend_code():  # noqa: ANN202
 
 @bp.get("/certificates")
 @require_roles(*ROLES)
-def certificates_page():  # noqa: ANN202
+def certificates_page():
     _shift()
     number = certificates.normalize_number(request.args.get("number") or "")[:MAX_CODE]
     if not number:
@@ -252,7 +252,7 @@ def certificates_page():  # noqa: ANN202
 
 @bp.post("/certificates/sell")
 @require_roles(*ROLES)
-def certificates_sell():  # noqa: ANN202
+def certificates_sell():
     _shift()
     op_key = _op_key(request.form)
     f = request.form

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import (Blueprint, abort, flash, g, redirect, render_template, request, session as web_session,
+from flask import (abort, flash, g, redirect, render_template, request, session as web_session,
                    url_for)
 from sqlalchemy import select
 
@@ -14,12 +14,9 @@ from hub.errors import DomainError
 from hub.extensions import db
 from hub.customers.models import Customer
 from hub.receipts.models import Receipt
-from hub.tenants.models import Tenant
-from hub.text import POSTING_KIND_NAMES_CUSTOMER
 from hub.codes import operations as codes
-from hub.web.ui.formatting import set_tenant_tz
 
-from hub.web.my.blueprint import CONSENTS, POSTING_NAMES, SESSION_KEY, _customer, bp  # noqa: E402
+from hub.web.my.blueprint import CONSENTS, POSTING_NAMES, SESSION_KEY, _customer, bp
 from hub.automation.settings import load
 from hub.staff.models import AuditEntry
 from hub.customers.operations import ledger_entries, summarize
@@ -39,7 +36,7 @@ REF_KEY = "my_ref"          # the inviter's code a newcomer arrived with, per te
 
 
 @bp.get("/join/<code>")
-def join(code: str):  # noqa: ANN201
+def join(code: str):
     """The link a participant shares: the newcomer registers here with a code sent to the
     phone, and the inviter is recorded (the referral gifts follow the tenant's settings)."""
     code = code.strip().upper()[:32]
@@ -51,7 +48,7 @@ def join(code: str):  # noqa: ANN201
     return redirect(url_for("my.login"), code=303)
 
 
-def _register(phone: str, sms: bool):  # noqa: ANN202
+def _register(phone: str, sms: bool):
     """A newcomer who confirmed the phone: the customer, and the inviter when they came by a
     friend's link (a referral the program refuses does not stop the registration)."""
     now = utcnow()
@@ -76,7 +73,7 @@ def _back() -> str | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():  # noqa: ANN201
+def login():
     step, phone, errors = "phone", "", {}
     invited = bool((web_session.get(REF_KEY) or {}).get(g.tenant_id))
     newcomer = False
@@ -125,7 +122,7 @@ def login():  # noqa: ANN201
 
 
 @bp.post("/logout")
-def logout():  # noqa: ANN201
+def logout():
     sessions = dict(web_session.get(SESSION_KEY) or {})
     sessions.pop(g.tenant_id, None)
     web_session[SESSION_KEY] = sessions
@@ -133,7 +130,7 @@ def logout():  # noqa: ANN201
 
 
 @bp.get("/")
-def home():  # noqa: ANN201
+def home():
     customer = _customer()
     if customer is None:
         return redirect(url_for("my.login"))
@@ -163,7 +160,7 @@ def _invite(customer: Customer) -> dict | None:
 
 
 @bp.route("/profile", methods=["GET", "POST"])
-def profile():  # noqa: ANN201
+def profile():
     customer = _customer()
     if customer is None:
         return redirect(url_for("my.login"))
@@ -214,7 +211,7 @@ def profile():  # noqa: ANN201
 
 
 @bp.get("/consent")
-def consent():  # noqa: ANN201
+def consent():
     """The text of the consent to the processing of personal data (152-ФЗ) the participant gives
     on registering: the checkbox links here, so it is agreed to knowingly."""
     db.session.rollback()
@@ -222,4 +219,5 @@ def consent():  # noqa: ANN201
 
 
 # Pages kept in their own modules register their routes on `bp` when imported.
-from hub.web.my import review_pages, wallet  # noqa: E402,F401
+from hub.web.my import review_pages  # noqa: F401 - their routes
+from hub.web.my import wallet as wallet_page  # noqa: F401 - `wallet` is also a local name

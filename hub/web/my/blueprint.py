@@ -18,12 +18,12 @@ POSTING_NAMES = POSTING_KIND_NAMES_CUSTOMER     # the ledger's codes as the part
 
 
 @bp.url_value_preprocessor
-def _tenant_ref(endpoint, values):  # noqa: ANN001, ANN202
+def _tenant_ref(endpoint, values):
     g.tenant_ref = (values or {}).pop("tenant_id", "") or ""
 
 
 @bp.before_request
-def _tenant():  # noqa: ANN202
+def _tenant():
     # A before_request (not the preprocessor) so the app's body limit is checked first.
     tenant_id = g.pop("tenant_ref", "")
     tenant = db.session.get(Tenant, tenant_id) if len(tenant_id) <= 36 else None
@@ -34,13 +34,13 @@ def _tenant():  # noqa: ANN202
 
 
 @bp.url_defaults
-def _add_tenant(endpoint, values):  # noqa: ANN001, ANN202
+def _add_tenant(endpoint, values):
     if "tenant_id" not in values and getattr(g, "tenant_id", None):
         values["tenant_id"] = g.tenant_id
 
 
 @bp.errorhandler(404)
-def _not_found(exc):  # noqa: ANN001, ANN202
+def _not_found(exc):
     return render_template("ui/error.html", title="Не найдено", message="Такой страницы нет.", back="/"), 404
 
 

@@ -12,7 +12,7 @@ from hub.web.my.blueprint import _customer, bp
 from hub.reviews.operations import RATING_NAMES, customer_receipt, find_review, save_review
 
 
-def _own_receipt():  # noqa: ANN202
+def _own_receipt():
     """(customer, receipt), a redirect to the login page (and back here afterwards), or a 404."""
     customer = _customer()
     if customer is None:
@@ -24,7 +24,7 @@ def _own_receipt():  # noqa: ANN202
 
 
 @bp.route("/review/<receipt_id>", methods=["GET", "POST"])
-def review(receipt_id: str):  # noqa: ANN201
+def review(receipt_id: str):
     customer, receipt = _own_receipt()
     if customer is None:
         return receipt
@@ -48,7 +48,7 @@ def review(receipt_id: str):  # noqa: ANN201
 
 
 @bp.get("/review/<receipt_id>/thanks")
-def review_thanks(receipt_id: str):  # noqa: ANN201
+def review_thanks(receipt_id: str):
     customer, receipt = _own_receipt()
     if customer is None:
         return receipt

@@ -10,10 +10,11 @@ from hub.extensions import db
 from hub.notify.bots import nearest_expiry
 from hub.wallet.operations import NOT_CONFIGURED, PASS_MIME, build_pass, pass_json, usable
 from hub.web.my.blueprint import _customer, bp
+from hub.web.ui.formatting import tenant_tz
 
 
 @bp.get("/card.pkpass")
-def wallet_pass():  # noqa: ANN201
+def wallet_pass():
     customer = _customer()
     if customer is None:
         return redirect(url_for("my.login", next=request.path))
@@ -26,7 +27,7 @@ def wallet_pass():  # noqa: ANN201
     now = utcnow()
     card = customer.card_number or customer.phone
     data = pass_json(row, g.tenant_name, customer, card, summarize(db.session, g.tenant_id, customer, now),
-                     nearest_expiry(db.session, g.tenant_id, customer.id, now), now)
+                     nearest_expiry(db.session, g.tenant_id, customer.id, now), now, tenant_tz())
     db.session.rollback()
     body = build_pass(data, creds)
     return Response(body, mimetype=PASS_MIME, headers={

@@ -39,14 +39,14 @@ class SessionInterface(SecureCookieSessionInterface):
     SESSION_COOKIE_SECURE / KOPILKA_SECURE_COOKIES=1 in production behind a proxy), HttpOnly,
     SameSite=Lax."""
 
-    def get_cookie_secure(self, app: Flask) -> bool:  # noqa: D102
+    def get_cookie_secure(self, app: Flask) -> bool:
         if app.config.get("SESSION_COOKIE_SECURE"):
             return True
         return bool(has_request_context() and request.is_secure)
 
 
 @login_manager.user_loader
-def _load_user(user_id: str):  # noqa: ANN202
+def _load_user(user_id: str):
     return load_user(user_id)
 
 
@@ -61,7 +61,7 @@ CSP = ("default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'u
 PAGES = PROTECTED + ("web",)
 
 
-def _headers(response):  # noqa: ANN001, ANN202
+def _headers(response):
     """Signed-in pages are never kept by the browser (no-store): after «Выйти» on a shop's
     shared tablet, Back must not show a client card, a receipt or a participant's profile
     from the cache or the back-forward cache. Static files keep their caching."""
@@ -79,7 +79,7 @@ def _protect() -> None:
         csrf.protect()
 
 
-def _csrf_failed(exc: CSRFError):  # noqa: ANN202
+def _csrf_failed(exc: CSRFError):
     message = "Страница устарела или форма отправлена не отсюда. Обновите страницу и повторите."
     if request.headers.get("HX-Request"):
         return render_template("ui/error_fragment.html", message=message), 400
@@ -93,7 +93,7 @@ UNAVAILABLE_TEXT = ("Сервис временно недоступен: баз�
                     "Обновите страницу через несколько секунд.")
 
 
-def unavailable_page(message: str):  # noqa: ANN201, ARG001 - people read a page, not the API's wording
+def unavailable_page(message: str):  # people read a page, not the API's wording
     """The database is down: a Russian page (or an htmx fragment) instead of the API's JSON;
     hub.app sets 503 and Retry-After. Nothing here may touch the database."""
     if has_request_context():

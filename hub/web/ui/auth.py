@@ -64,7 +64,7 @@ def load_user(user_id: str) -> CabinetUser | None:
     return _wrap(row) if row is not None and row.active else None
 
 
-def create_user(session, tenant_id: str, email: str, role: str, password: str,  # noqa: ANN001
+def create_user(session, tenant_id: str, email: str, role: str, password: str,
                 name: str = "") -> WebUser:
     email = (email or "").strip().lower()
     if "@" not in email or len(email) > 200:
@@ -117,7 +117,7 @@ class LoginRefused(Exception):
     pass
 
 
-def authenticate(session, email: str, password: str, ip: str, roles: tuple[str, ...]) -> CabinetUser:  # noqa: ANN001
+def authenticate(session, email: str, password: str, ip: str, roles: tuple[str, ...]) -> CabinetUser:
     """The user for a correct email and password, or LoginRefused with a Russian message.
     Five wrong passwords lock the account for 15 minutes; many from one address block it."""
     email = (email or "").strip().lower()
@@ -148,11 +148,11 @@ def authenticate(session, email: str, password: str, ip: str, roles: tuple[str, 
     return _wrap(row)
 
 
-def require_roles(*roles: str):  # noqa: ANN201
+def require_roles(*roles: str):
     """A view only for signed-in users with one of `roles` (403 otherwise)."""
-    def decorate(view):  # noqa: ANN001, ANN202
+    def decorate(view):
         @wraps(view)
-        def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        def wrapper(*args, **kwargs):
             from flask import current_app
             if not current_user.is_authenticated:
                 return current_app.login_manager.unauthorized()
@@ -165,7 +165,7 @@ def require_roles(*roles: str):  # noqa: ANN201
     return decorate
 
 
-def audit(session, action: str, object_type: str = "", object_id: str | None = None,  # noqa: ANN001
+def audit(session, action: str, object_type: str = "", object_id: str | None = None,
           details: dict | None = None, *, tenant_id: str | None = None) -> None:
     """Record who did what, in the caller's transaction."""
     user = current_user if current_user and current_user.is_authenticated else None
@@ -175,7 +175,7 @@ def audit(session, action: str, object_type: str = "", object_id: str | None = N
                            created_at=utcnow()))
 
 
-def sign_in_view(roles: tuple[str, ...], template: str, landing):  # noqa: ANN001, ANN201
+def sign_in_view(roles: tuple[str, ...], template: str, landing):
     """The sign-in page of a door (cabinet, cashier): the form, and on success a fresh session
     and a redirect to `landing()`; a refusal is 401 with the Russian reason on the form."""
     from flask import redirect, render_template, request, session as web_session

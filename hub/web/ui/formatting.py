@@ -8,30 +8,18 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, g
 from hub.programs.operations import load_settings
-from hub.text import LOT_KIND_NAMES, POSTING_KIND_NAMES, percent_text, plural
+from hub.text import (
+    LOT_KIND_NAMES, POSTING_KIND_NAMES, bonuses, day_text, last_day_text, number, percent_text, plural,
+)
 
 NBSP = "\u00a0"
-MONTHS = ("января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа",
-          "сентября", "октября", "ноября", "декабря")
 MONTHS_SHORT = ("янв", "фев", "мар", "апр", "май", "июн", "июл", "авг", "сен", "окт", "ноя", "дек")
 ROLE_NAMES = {"owner": "владелец", "manager": "менеджер", "readonly": "только просмотр",
               "cashier": "кассир"}
 
 
-def number(kopecks: int | None) -> str:
-    """123456 -> "1 234,56" (no-break spaces between thousands)."""
-    kopecks = int(kopecks or 0)
-    sign = "−" if kopecks < 0 else ""
-    whole, frac = divmod(abs(kopecks), 100)
-    return sign + f"{whole:,}".replace(",", NBSP) + f",{frac:02d}"
-
-
 def rub(kopecks: int | None) -> str:
     return number(kopecks) + NBSP + "₽"
-
-
-def bonuses(kopecks: int | None) -> str:
-    return number(kopecks) + NBSP + "Б"
 
 
 def phone(e164: str | None) -> str:
@@ -78,16 +66,12 @@ def dt(moment: datetime | None) -> str:
 
 def day(moment: datetime | date | None) -> str:
     """"30 ноября 2026" (a datetime in the tenant's time zone)."""
-    if moment is None:
-        return ""
-    value = local(moment) if isinstance(moment, datetime) else moment
-    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
+    return day_text(moment, tenant_tz())
 
 
 def last_day(moment: datetime | None) -> str:
     """The last local day before `moment` (an expiry at local midnight burns after that day)."""
-    from datetime import timedelta
-    return "" if moment is None else day(moment - timedelta(microseconds=1))
+    return last_day_text(moment, tenant_tz())
 
 
 def isodt(text: str | None) -> str:
@@ -97,7 +81,7 @@ def isodt(text: str | None) -> str:
         return str(text)
 
 
-def set_tenant_tz(session, tenant_id: str) -> str:  # noqa: ANN001
+def set_tenant_tz(session, tenant_id: str) -> str:
     tz = (load_settings(session, tenant_id)[0] or {}).get("timezone") or "Europe/Moscow"
     g.tenant_tz = tz
     return tz

@@ -11,7 +11,7 @@ from sqlalchemy.sql import Select
 from hub.extensions import db
 
 
-def newest_first(stmt: Select, moment_col, id_col, after: str, size: int) -> tuple[list, str | None]:  # noqa: ANN001
+def newest_first(stmt: Select, moment_col, id_col, after: str, size: int) -> tuple[list, str | None]:
     """One page of `stmt` ordered by (moment, id) descending, starting after the cursor
     `after` ("<moment ISO>|<id>", as the previous page gave it); (rows, next cursor or None).
     A cursor that does not parse is a 404, like any other wrong URL."""

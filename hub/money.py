@@ -15,12 +15,12 @@ MAX_KOPECKS = 10 ** 13   # 100 billion roubles: far above any receipt, far below
 class BadNumber(ValueError):
     """`kind` says what is wrong: type, finite, large, digits or fraction."""
 
-    def __init__(self, kind: str, value):  # noqa: ANN001
+    def __init__(self, kind: str, value):
         super().__init__(f"{value!r}: {kind}")
         self.kind = kind
 
 
-def wire_decimal(value) -> Decimal:  # noqa: ANN001
+def wire_decimal(value) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
         raise BadNumber("type", value)
     try:
@@ -37,7 +37,7 @@ def wire_decimal(value) -> Decimal:  # noqa: ANN001
     return number
 
 
-def wire_kopecks(value) -> int:  # noqa: ANN001
+def wire_kopecks(value) -> int:
     """Roubles (at most 2 decimals) as kopecks; sub-kopeck values are refused."""
     kopecks = wire_decimal(value) * 100
     if kopecks != kopecks.to_integral_value():
@@ -45,7 +45,7 @@ def wire_kopecks(value) -> int:  # noqa: ANN001
     return int(kopecks)
 
 
-def kopecks_json(kopecks: int):  # noqa: ANN201
+def kopecks_json(kopecks: int):
     """Kopecks as a JSON number of roubles: an int when whole (70), else a float with at most
     2 decimals (62.95). Floats exist only in the output text, never in arithmetic."""
     return kopecks // 100 if kopecks % 100 == 0 else kopecks / 100

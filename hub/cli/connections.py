@@ -10,7 +10,7 @@ from hub.cli.support import CliError
 from connectors import inbox
 from hub.errors import DomainError
 from connectors.registry import describe, list_connections
-from connectors.registry import create_connection, describe
+from connectors.registry import create_connection
 from hub.cli.support import resolve_tenant_id
 
 TENANT_HELP = "ID или название организации"
@@ -47,7 +47,7 @@ def cli() -> None:
 @click.option("--name", default="", help="название подключения")
 @click.option("--credentials", default="{}", help='JSON, например {"token": "…"} (хранится зашифрованным)')
 @click.option("--settings", default="{}", help="JSON с настройками")
-def create(tenant_ref, kind, external_account, name, credentials, settings) -> None:  # noqa: ANN001
+def create(tenant_ref, kind, external_account, name, credentials, settings) -> None:
     """Создать подключение; показывает его ID и входящий токен (один раз)."""
     creds, sets = _json(credentials, "--credentials"), _json(settings, "--settings")
     session = _session()
@@ -63,7 +63,7 @@ def create(tenant_ref, kind, external_account, name, credentials, settings) -> N
 
 @cli.command("list")
 @click.option("--tenant", "tenant_ref", required=True, help=TENANT_HELP)
-def list_(tenant_ref) -> None:  # noqa: ANN001
+def list_(tenant_ref) -> None:
     """Подключения организации, по JSON-объекту в строке (учётные данные не показываются;
     credentials_state "needs_new" — их нужно ввести заново)."""
     session = _session()
@@ -80,7 +80,7 @@ def list_(tenant_ref) -> None:  # noqa: ANN001
 @click.option("--status", default=None, type=click.Choice(("received", "retry", "done", "failed")),
               help="только события в этом состоянии")
 @click.option("--retry", "retry_id", default=None, help="ID события, которое повторить")
-def inbox_cmd(tenant_ref, status, retry_id) -> None:  # noqa: ANN001
+def inbox_cmd(tenant_ref, status, retry_id) -> None:
     """Входящие события (вебхуки) организации или повтор одного из них."""
     session = _session()
     tenant_id = _tenant(tenant_ref)

@@ -124,7 +124,7 @@ class RotationResult:
     unreadable: list[str] = field(default_factory=list)     # "table id" of rows no key opens
 
 
-def rotate_all(session, config: Config | None = None, batch: int = 500) -> RotationResult:  # noqa: ANN001
+def rotate_all(session, config: Config | None = None, batch: int = 500) -> RotationResult:
     """Re-encrypt every registered credential with the first configured key, committing in
     batches. Rows no key opens are left as they are, handed to their on_unreadable hook
     (a connection is marked as needing new credentials) and listed."""
@@ -161,7 +161,7 @@ def token_hash(token: str) -> str:
 SECRET_WORDS = ("token", "password", "secret", "authorization", "key")
 
 
-def mask(data):  # noqa: ANN001, ANN201
+def mask(data):
     """A copy fit for logs: values of secret-looking keys replaced."""
     if isinstance(data, dict):
         return {k: ("***" if any(w in str(k).lower() for w in SECRET_WORDS) else mask(v))
