@@ -283,7 +283,7 @@ def _settle(session: Session, tenant_id: str, source: str, req: SaleRequest,
         raise Invalid("spend_not_allowed",
                       f"Нельзя списать {rub(exc.requested)} бонусов: доступно не больше "
                       f"{rub(exc.allowed)}.",
-                      {"spend_bonuses": [f"at most {rub(exc.allowed)}"]}) from exc
+                      {"spend_bonuses": [f"не больше {rub(exc.allowed)}"]}) from exc
     payload = quote_payload(quote, customer)
     check_till_discount(payload["totals"], till_discount, req.spend)
     if accept is not None:
@@ -299,7 +299,7 @@ def _settle(session: Session, tenant_id: str, source: str, req: SaleRequest,
         raise Invalid("insufficient_bonuses",
                       f"Недостаточно бонусов: доступно {rub(exc.available)}, "
                       f"списать нужно {rub(exc.requested)}.",
-                      {"spend_bonuses": [f"at most {rub(exc.available)}"]}) from exc
+                      {"spend_bonuses": [f"не больше {rub(exc.available)}"]}) from exc
     if spent < 0:
         restore(session, account, -spent, receipt.moment, now=now, receipt_id=receipt.id,
                 meta={"settles": receipt.id})
@@ -335,7 +335,7 @@ def _pay_with_certificates(session: Session, tenant_id: str, req: SaleRequest, p
     if total > to_pay:
         raise Invalid("certificates_exceed_total",
                       f"Сертификатами можно оплатить не больше {rub(to_pay)} ₽ (к оплате по чеку), "
-                      f"а не {rub(total)} ₽.", {"certificates": [f"at most {rub(to_pay)}"]})
+                      f"а не {rub(total)} ₽.", {"certificates": [f"не больше {rub(to_pay)}"]})
     paid = redeem_payments(session, tenant_id, prefix, list(req.certificates), req.moment, now)
     return [{"number": v["number"], "amount": v["redeemed"], "balance": v["balance"]} for v in paid]
 
