@@ -112,7 +112,7 @@ def test_channels_connect_secret_never_shown_replace_and_hub_errors(client, sess
 @responses.activate
 def test_test_message_to_a_phone_shows_the_provider_answer(client, session, shop, as_role):
     # The fixture's tenant sends its codes through the demo console channel: start without one.
-    from hub.models.notify import NotifyChannel
+    from hub.notify.models import NotifyChannel
     session.query(NotifyChannel).filter(NotifyChannel.tenant_id == shop["a"]).delete()
     session.commit()
     as_role("owner")
