@@ -159,7 +159,7 @@ class Percent(_Russian, ma.Field):
         return {"type": "number", "minimum": 0, "maximum": self.maximum, "multipleOf": 0.01}
 
     def _deserialize(self, value, attr, data, **kwargs) -> str:
-        # The range is the hub's rule (hub/services/program_rules.py); `maximum` documents it.
+        # The range is the hub's rule (hub/programs/rules.py); `maximum` documents it.
         number = _decimal(value, "проценты")
         if number != number.quantize(Decimal("0.01")):
             raise ValidationError("Не больше двух знаков после запятой.")

@@ -2,7 +2,7 @@
 
 Roubles become kopecks and percents decimal strings here; what makes a program valid
 (thresholds, schemes, lifetimes, rules naming existing levels, …) is the hub's rule
-(hub/services/program_rules.py), checked when the settings are stored, with the same
+(hub/programs/rules.py), checked when the settings are stored, with the same
 field paths in `details`.
 """
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Promotions, promo codes and gift certificates at the JSON edge (roubles <-> kopecks).
 
 The schemas convert shapes and units; what makes a promotion valid is the hub's rule
-(hub/services/promotions.py), so the API and the cabinet give the same messages.
+(hub/promotions/operations.py), so the API and the cabinet give the same messages.
 """
 from __future__ import annotations
 

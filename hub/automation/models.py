@@ -129,7 +129,7 @@ class Mailing(TenantScoped, Base):
 
 # Indexes the sweeps need on tables owned elsewhere, declared here so Alembic sees them:
 # "N days without a purchase" is a range scan per tenant (registrations use the cabinets'
-# ix_customers_tenant_created, hub/models/web.py), expiry
+# ix_customers_tenant_created, hub/staff/models.py), expiry
 # warnings (and the expiry sweep) look up lots by tenant and burn moment.
 Index("ix_customers_tenant_last_purchase", Customer.tenant_id, Customer.last_purchase_at)
 Index("ix_lots_tenant_expires", Lot.tenant_id, Lot.expires_at)

@@ -4,7 +4,7 @@
 Every rule is the hub's: input goes through the API's schemas (api/schemas/notify.py, the same
 Russian messages) and then hub.notify's services (catalog, registry, rules), so a command
 refuses exactly what `PUT /api/v1/notify/…` refuses -- one line `Ошибка: …`, exit 1, nothing
-written. The small helpers at the top are shared with `kopilka mechanics` (hub/automation/cli.py).
+written. The small helpers at the top are shared with `kopilka mechanics` (hub/cli/mechanics.py).
 """
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ from hub.web.cabinet.messages import MESSAGE_STATUSES
 TENANT_HELP = "ID или название организации"
 
 
-# --- shared with hub/automation/cli.py ---------------------------------------------------------
+# --- shared with hub/cli/mechanics.py ---------------------------------------------------------
 
 def fail(message: str) -> NoReturn:
     """One Russian line `Ошибка: …` on stderr, exit code 1."""

@@ -140,7 +140,7 @@ def search_conditions(session: Session, q: str | None) -> list:
     «Иванова Анна»). An empty query gives no conditions.
 
     On PostgreSQL the digit runs use the trigram GIN indexes of migration 0026 and the names the
-    lower() prefix indexes (hub/models/customer.py); SQLite scans with LIKE."""
+    lower() prefix indexes (hub/customers/models.py); SQLite scans with LIKE."""
     q = (q or "").strip()[:SEARCH_MAX_CHARS]
     if not q:
         return []

@@ -118,7 +118,7 @@ def get_program(session: Session, tenant_id: str) -> Program:
 
 def put_program(session: Session, tenant_id: str, settings: dict) -> dict:
     """Replace the settings; invalid ones are refused (Invalid, 422) with every problem by
-    field path (hub/services/program_rules.py) and nothing is stored."""
+    field path (hub/programs/rules.py) and nothing is stored."""
     check_program(settings)
     program_from_settings(settings)     # must build, or nothing is stored
     session.info.get("programs", {}).pop(tenant_id, None)

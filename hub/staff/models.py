@@ -43,7 +43,7 @@ class AuditEntry(TenantScoped, Base):
 
 
 # Keyset pagination of the receipts list (newest first) at a million rows; the clients list
-# uses ix_customers_tenant_created (hub/models/automation.py).
+# uses ix_customers_tenant_created (hub/automation/models.py).
 Index("ix_receipts_tenant_moment", Receipt.tenant_id, Receipt.moment, Receipt.id)
 
 

@@ -205,7 +205,7 @@ def test_a_receipt_uses_the_new_settings_at_once(api):
     assert api.post("/api/v1/receipts/calculate", json=body).json["totals"]["bonus_earned"] == 80
 
 
-# --- the rules live in the hub (hub/services/program_rules.py); the schema only converts ------
+# --- the rules live in the hub (hub/programs/rules.py); the schema only converts ------
 
 def test_the_schema_only_converts(app):
     """Settings that convert but break the program's rules pass the schema untouched: the hub
