@@ -9,8 +9,8 @@ from alembic import command
 from sqlalchemy import create_engine, select, text
 
 from hub.db import alembic_config
-from hub.models.base import utcnow
-from hub.models.notify import OutboxMessage
+from hub.orm import utcnow
+from hub.notify.models import OutboxMessage
 from tests.conftest import _pg_url, admin_engine
 
 
