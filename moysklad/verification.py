@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from connectors import verification as codes
+from connectors.verification import consume, mark_consumed, mask_phone  # noqa: F401 - the views' vocabulary
 from hub.connections.models import Connection, VerificationCode
 from moysklad.common import setting
 
