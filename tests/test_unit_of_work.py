@@ -66,3 +66,29 @@ def _line_of(rel: str, needle: str) -> int:
         if needle in line:
             return number
     raise AssertionError(needle)
+
+
+# Ceilings that only go down (issue 18: adapters reach the hub only through its operations).
+# Every `select(` left reads the adapter's own tables (its models.py) — the hub's are out of
+# reach (import-linter: adapters import no hub models); the commits left are debt.
+CEILINGS = {
+    "onec": {".commit(": 14, "select(": 10},
+    "moysklad": {".commit(": 7, "select(": 3},
+    "evotor": {".commit(": 16, "select(": 14},
+    "connectors": {".commit(": 7, "select(": 14},
+}
+
+
+def _occurrences(package: str, needle: str) -> int:
+    pattern = re.compile(r"\b" + re.escape(needle) if needle[0].isalpha() else re.escape(needle))
+    return sum(len(pattern.findall(path.read_text(encoding="utf-8")))
+               for path in (ROOT / package).rglob("*.py"))
+
+
+@pytest.mark.parametrize("package", sorted(CEILINGS))
+def test_adapters_commit_and_select_no_more_than_before(package):
+    found = {needle: _occurrences(package, needle) for needle in CEILINGS[package]}
+    over = {k: v for k, v in found.items() if v > CEILINGS[package][k]}
+    assert not over, f"{package}: {over} — put the query or the transaction in the hub's operation"
+    # lowered? lower the ceiling too, so it cannot creep back
+    assert found == CEILINGS[package], f"{package} now has {found}: lower CEILINGS to that"
