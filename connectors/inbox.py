@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hub.errors import NotFound
-from hub.extensions import db
+from hub.extensions import db, unit_of_work
 from hub.connections.models import InboundEvent
 from hub.orm import utcnow
 from hub.jobs import get_queue
@@ -194,6 +194,20 @@ def is_pending(session: Session, source: str, dedupe_key: str) -> bool:
     return session.scalar(select(InboundEvent.id).where(
         InboundEvent.source == source, InboundEvent.dedupe_key == dedupe_key,
         InboundEvent.status.in_(("received", "retry")))) is not None
+
+
+def reopen_event(session: Session, source: str, dedupe_key: str) -> None:
+    """What the event with this key waited for has happened after all: apply it again now
+    (nothing when it is unknown or already done)."""
+    event = session.scalar(select(InboundEvent).where(InboundEvent.source == source,
+                                                      InboundEvent.dedupe_key == dedupe_key))
+    if event is None or event.status == "done":
+        session.rollback()
+        return
+    with unit_of_work(session):
+        event.status, event.next_attempt_at = "retry", None
+        event_id = event.id
+    process_event(session, event_id)
 
 
 def retry_event(session: Session, tenant_id: str, event_id: str) -> InboundEvent:

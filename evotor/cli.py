@@ -1,6 +1,8 @@
 """`kopilka evotor …`: pull what the Evotor cloud has (catalog and documents) for a user."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import json
 
 import click
@@ -11,7 +13,10 @@ from evotor.client import EvotorCloud, NotConfigured, known_stores, sync_catalog
 from connectors.registry import connection_by_account
 from connectors.http import OutboundError
 from evotor.common import KIND
-from hub.connections.models import Connection
+from hub.connections.queries import connection_row
+
+if TYPE_CHECKING:   # annotations only: the adapter reads rows the hub's queries return
+    pass
 
 
 @click.group("evotor")
@@ -32,7 +37,7 @@ def sync_cmd(connection_ref: str, since: str, until: str | None, stores: tuple, 
     start, end = parse_since(since), parse_since(until) if until else None
     session = _session()
     try:
-        conn = session.get(Connection, connection_ref) or connection_by_account(session, KIND, connection_ref)
+        conn = connection_row(session, connection_ref) or connection_by_account(session, KIND, connection_ref)
         if conn is None or conn.kind != KIND:
             raise click.ClickException(f"Подключение Эвотор «{connection_ref}» не найдено.")
         cloud = EvotorCloud(conn)

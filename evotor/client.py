@@ -11,7 +11,7 @@ import json
 import logging
 import time
 from datetime import datetime, timezone
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from flask import current_app, has_app_context
 from sqlalchemy import select
@@ -20,14 +20,15 @@ from sqlalchemy.orm import Session
 from connectors.http import HttpClient
 from connectors.registry import credentials_of
 from hub.config import Config
-from hub.tenants.models import Cashier, Store
-from hub.connections.models import Connection
 from hub.clock import utcnow
-from hub.tenants.operations import save_point
+from hub.tenants.operations import save_cashier, save_store
 from evotor.common import first
 from connectors.inbox import dispatch
 from evotor.documents import ingest
 from evotor.models import EvotorDevice, EvotorProduct
+
+if TYPE_CHECKING:   # annotations only: the adapter reads rows the hub's queries return
+    from hub.connections.models import Connection
 
 log = logging.getLogger("kopilka.evotor.client")
 
@@ -128,7 +129,7 @@ def sync_catalog(session: Session, conn: Connection, cloud: EvotorCloud, store_i
     for item in cloud.stores():
         sid = _id(item)
         if sid and (not store_ids or sid in store_ids):
-            save_point(session, tenant_id, Store, sid, str(first(item, "name") or sid)[:200])
+            save_store(session, tenant_id, sid, str(first(item, "name") or sid)[:200])
             stores.append(sid)
             counts["stores"] += 1
     for sid in store_ids or []:
@@ -153,7 +154,7 @@ def sync_catalog(session: Session, conn: Connection, cloud: EvotorCloud, store_i
     for item in cloud.employees():
         eid = _id(item)
         if eid:
-            save_point(session, tenant_id, Cashier, eid, _name(item) or eid)
+            save_cashier(session, tenant_id, eid, _name(item) or eid)
             counts["employees"] += 1
     for sid in stores:
         groups = {}

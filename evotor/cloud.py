@@ -7,6 +7,8 @@ so each handler applies an event once and answers a repeat as it answered the fi
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import logging
 from datetime import datetime, timezone
 from functools import wraps
@@ -21,7 +23,7 @@ from connectors.registry import (
 from hub.secrets import token_hash
 from hub.errors import Conflict, DomainError
 from hub.extensions import db
-from hub.connections.models import Connection
+from hub.connections.queries import connection_row
 from hub.orm import utcnow
 from hub.tenants.operations import create_tenant, tenant_for_key
 from hub.unavailable import database_unavailable
@@ -30,6 +32,9 @@ from evotor.common import (
     PREFIX, SYNTAX, EvotorError, app_token_ok, cloud_error, first, update_settings, user_connection,
 )
 from evotor.models import EvotorCloudEvent, EvotorPendingEvent, EvotorSubscription
+
+if TYPE_CHECKING:   # annotations only: the adapter reads rows the hub's queries return
+    from hub.connections.models import Connection
 
 log = logging.getLogger("kopilka.evotor.cloud")
 
@@ -419,7 +424,7 @@ def subscription_event(session, body: dict):
     data, kind, sub_id, seq, _stamp = _subscription_fields(body)
     user_id = user_id_of(data, required=False) or user_id_of(body, required=False)
     row = session.scalar(select(EvotorSubscription).where(EvotorSubscription.subscription_id == sub_id))
-    conn = session.get(Connection, row.connection_id) if row is not None else None
+    conn = connection_row(session, row.connection_id) if row is not None else None
     if conn is not None and g.get("evotor_caller") is not None and g.evotor_caller.id != conn.id:
         raise EvotorError(401, BAD_TOKEN, "Токен выдан другому пользователю Эвотор.", "Authorization")
     if conn is None:

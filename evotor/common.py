@@ -2,6 +2,8 @@
 numbers at the edge, the two error formats, and authentication by app and user token."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import base64
 import hmac
 import logging
@@ -13,7 +15,9 @@ from sqlalchemy.orm import Session
 from hub.money import BadNumber, kopecks_json, wire_decimal
 from connectors.receipts import kopecks as _kopecks
 from connectors.registry import connection_by_token
-from hub.connections.models import Connection
+
+if TYPE_CHECKING:   # annotations only: the adapter reads rows the hub's queries return
+    from hub.connections.models import Connection
 
 log = logging.getLogger("kopilka.evotor")
 

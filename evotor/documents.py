@@ -11,6 +11,8 @@ each document in the inbox (dedupe key: connection + document id) and a job appl
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import logging
 
 from flask import Blueprint, jsonify, request
@@ -22,8 +24,6 @@ from connectors.inbox import (
 from connectors.registry import connection_by_id
 from hub.errors import Conflict, DomainError, Invalid, NotFound
 from hub.extensions import db
-from hub.connections.models import Connection, InboundEvent
-from hub.customers.models import Customer
 from hub.moments import parse_moment, utcnow
 from hub.customers.operations import find_customers, get_customer
 from hub.programs.operations import get_program
@@ -38,6 +38,10 @@ from evotor.mapping import (
 )
 from evotor.models import EvotorReceipt
 from evotor.terminal import commit_positions, promo_codes, return_items
+
+if TYPE_CHECKING:   # annotations only: the adapter reads rows the hub's queries return
+    from hub.connections.models import Connection, InboundEvent
+    from hub.customers.models import Customer
 
 log = logging.getLogger("kopilka.evotor.documents")
 

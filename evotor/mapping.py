@@ -6,6 +6,8 @@ Evotor's documents went through several versions, so old and new field names are
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -14,9 +16,11 @@ from sqlalchemy.orm import Session
 from connectors.receipts import make_position, operation_body
 from hub import engine
 from hub.engine.text import rub
-from hub.connections.models import Connection
 from evotor.common import BadValue, first, money, quantity, rub_json, text
 from evotor.models import EvotorProduct
+
+if TYPE_CHECKING:   # annotations only: the adapter reads rows the hub's queries return
+    from hub.connections.models import Connection
 
 EXTRA_KEY = "kopilka"     # our block in the receipt's extra
 MAX_POSITIONS = 1000

@@ -8,6 +8,8 @@ show the cashier as it is.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import logging
 from datetime import date, timedelta
 from functools import wraps
@@ -21,7 +23,6 @@ from connectors.receipts import returns_the_rest, spread_return
 from hub.engine.text import rub
 from hub.errors import Conflict, DomainError, Invalid, NotFound
 from hub.extensions import db
-from hub.connections.models import Connection
 from hub.moments import utcnow
 from hub.phones import normalize_phone
 from hub.customers.operations import find_customers, register_customer, resolve_customer, summarize
@@ -40,6 +41,9 @@ from evotor.models import EvotorDevice, EvotorReceipt
 from hub.certificates.operations import refund_payments
 from hub.certificates import operations as certificates
 from hub.certificates.operations import redeem_payments
+
+if TYPE_CHECKING:   # annotations only: the adapter reads rows the hub's queries return
+    from hub.connections.models import Connection
 
 log = logging.getLogger("kopilka.evotor.terminal")
 

@@ -1,6 +1,9 @@
 """Process-wide objects: the database engine and session, set up by the app factory."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
@@ -60,3 +63,17 @@ class Database:
 
 
 db = Database()
+
+
+@contextmanager
+def unit_of_work(session: Session) -> Iterator[Session]:
+    """One transaction around a business act: commit when the block ends, roll back on any
+    exception (BaseException too: a worker stopped mid-operation leaves no half-written rows
+    and no open transaction holding an account's lock). Operations own their transaction
+    through this; faces and adapters never commit (ARCHITECTURE.md, "Transactions")."""
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hub.errors import Conflict
+from hub.extensions import unit_of_work
 from hub.receipts.models import Operation
 
 
@@ -57,18 +58,15 @@ def run_once(session: Session, tenant_id: str, source: str, external_id: str, ki
         session.rollback()
         return op.response, False
     try:
-        op = claim(session, tenant_id, source, external_id, kind, digest)
-        answer = work()
-        op.response = answer
-        session.commit()
+        with unit_of_work(session):
+            op = claim(session, tenant_id, source, external_id, kind, digest)
+            answer = work()
+            op.response = answer
     except IntegrityError:
-        session.rollback()
+        # Another request claimed the key first (unit_of_work rolled this one back).
         op = replay(session, tenant_id, source, external_id, kind, digest)
         if op is None:
             raise
         session.rollback()
         return op.response, False
-    except BaseException:
-        session.rollback()
-        raise
     return answer, True

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from hub.ledger import expire_due, expire_holds
 from hub.tenants.models import Tenant
+from hub.extensions import unit_of_work
 
 Sweep = Callable[..., Any]
 
@@ -70,13 +71,9 @@ def run_due(session: Session, at: datetime, tenant_id: str | None = None) -> dic
     session.rollback()
     expired = released = 0
     for tid in tenants:
-        try:
+        with unit_of_work(session):
             released += expire_holds(session, tid, at)
             expired += expire_due(session, tid, at)
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
     result: dict = {"tenants": len(tenants), "expired_lots": expired, "holds_released": released}
     skipped = []
     for name, reg in sorted(_sweeps.items(), key=lambda item: item[1].last):   # stable: else as registered

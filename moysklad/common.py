@@ -3,6 +3,8 @@ connection settings, money at the edge, finding our customer for a МойСкл�
 and the idempotency body that makes a sale seen by both paths count once."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import logging
 import re
 from datetime import datetime
@@ -15,12 +17,14 @@ from sqlalchemy.orm import Session
 from hub.money import kopecks_json
 from connectors.receipts import operation_body, spread_return
 from hub.errors import DomainError, NotFound
-from hub.connections.models import Connection
-from hub.customers.models import Customer
 from hub.moments import parse_moment
 from hub.customers.operations import find_customers, get_customer
 from hub.programs.operations import get_program
 from moysklad.models import CounterpartyLink
+
+if TYPE_CHECKING:   # annotations only: the adapter reads rows the hub's queries return
+    from hub.connections.models import Connection
+    from hub.customers.models import Customer
 
 log = logging.getLogger("kopilka.moysklad")
 

@@ -7,6 +7,8 @@ jti) and sent with `Accept-Encoding: gzip`. The connection's encrypted credentia
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import base64
 import hashlib
 import hmac
@@ -19,9 +21,12 @@ from sqlalchemy.orm import Session
 from connectors.http import HttpClient, OutboundError
 from connectors.registry import connection_by_id, credentials_of
 from hub.secrets import token_hash
-from hub.connections.models import Connection
+from hub.connections.queries import connection_row
 from hub.clock import utcnow
 from moysklad.common import KIND, setting, update_settings
+
+if TYPE_CHECKING:   # annotations only: the adapter reads rows the hub's queries return
+    from hub.connections.models import Connection
 
 log = logging.getLogger("kopilka.moysklad.vendor")
 
@@ -95,12 +100,12 @@ def register_loyalty(session: Session, connection_id: str, app_id: str, base_url
                    headers={"Authorization": f"Bearer {vendor_jwt(app_uid, secret_key)}",
                             "Accept-Encoding": "gzip", "Content-Type": "application/json"})
     except OutboundError as exc:
-        conn = session.get(Connection, connection_id, populate_existing=True)
+        conn = connection_row(session, connection_id, fresh=True)
         conn.inbound_token_hash = previous
         session.commit()
         detail = f" (HTTP {exc.status}: {exc.body})" if exc.status else f" ({exc})"
         raise VendorError("МойСклад не принял настройки лояльности; прежний токен сохранён" + detail) from exc
-    conn = session.get(Connection, connection_id, populate_existing=True)
+    conn = connection_row(session, connection_id, fresh=True)
     update_settings(conn, loyalty_api=True, loyalty_url=url, app_id=app_id)
     session.commit()
     log.info("moysklad connection %s: Loyalty API registered at %s", conn.id, url)

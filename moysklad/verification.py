@@ -8,14 +8,22 @@ may also confirm it through another channel (`confirm_code`, the cabinet or a bo
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from connectors import verification as codes
-from connectors.verification import consume, mark_consumed, mask_phone  # noqa: F401 - the views' vocabulary
-from hub.connections.models import Connection, VerificationCode
+# The Loyalty API's views reach the shared code helpers through this module (__all__ below).
+from connectors.verification import consume, mark_consumed, mask_phone
 from moysklad.common import setting
+
+if TYPE_CHECKING:   # annotations only: the adapter reads rows the hub's queries return
+    from hub.connections.models import Connection, VerificationCode
+
+__all__ = ["COUNTERPARTY", "SPENDING", "confirm_code", "consume", "issue", "mark_consumed",
+           "mask_phone", "policy", "verified"]
 
 COUNTERPARTY = "counterparty"   # subject: the phone in E.164
 SPENDING = "spending"           # subject: our customer id

@@ -10,7 +10,7 @@ from hub.cli.support import cli_session as _session, parse_since
 from connectors.http import OutboundError
 from onec.odata import NotConfigured, sync
 from onec.common import KIND
-from hub.connections.models import Connection
+from hub.connections.queries import connection_row
 
 
 @click.group("onec")
@@ -30,7 +30,7 @@ def sync_cmd(connection_id: str, since: str, until: str | None) -> None:
         raise click.BadParameter("--since должно быть раньше --until")
     session = _session()
     try:
-        conn = session.get(Connection, connection_id)
+        conn = connection_row(session, connection_id)
         if conn is None or conn.kind != KIND:
             raise click.ClickException(f"Подключение 1С «{connection_id}» не найдено.")
         result = sync(session, conn, start, end)

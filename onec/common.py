@@ -3,6 +3,8 @@ against the connection's stored login and password, and reading what 1С really 
 (raw query strings, a UTF-8 BOM, Russian-locale numbers and dates)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import base64
 import binascii
 import hashlib
@@ -17,7 +19,9 @@ from flask import current_app, request
 
 from hub.money import BadNumber, kopecks_json, wire_decimal
 from connectors.registry import connection_by_id, credentials_of
-from hub.connections.models import Connection
+
+if TYPE_CHECKING:   # annotations only: the adapter reads rows the hub's queries return
+    from hub.connections.models import Connection
 
 KIND = "onec"        # connections.kind
 SOURCE = "onec"      # receipts, holds and idempotency keys of 1С sales and returns

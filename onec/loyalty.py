@@ -16,6 +16,8 @@ write-off (onec/odata.py) instead of being applied again.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import json
 import logging
 import re
@@ -33,7 +35,7 @@ from connectors.receipts import discount_percent, kopecks, make_position, operat
 from hub.unavailable import database_unavailable
 from hub.errors import DomainError
 from hub.extensions import db
-from hub.customers.models import Customer
+from hub.customers.queries import tenant_customer
 from hub.orm import new_id
 from hub.moments import parse_moment, utcnow
 from hub.engine.text import rub
@@ -51,9 +53,12 @@ from onec.models import OnecCard, OnecWriteoff
 from hub.certificates.operations import status_of
 from hub.promotions.operations import promotion_context
 from hub.promotions.operations import get_code
-from hub.certificates.models import CertificatePosting
-from hub.promotions.models import Promotion
+from hub.certificates.queries import latest_posting
+from hub.promotions.queries import promotion_name
 from hub.certificates import operations as certificates
+
+if TYPE_CHECKING:   # annotations only: the adapter reads rows the hub's queries return
+    from hub.customers.models import Customer
 
 log = logging.getLogger("kopilka.onec.loyalty")
 
@@ -226,8 +231,8 @@ def findclientcard(session, conn, params):
     for key in ("CardGUID", "ClientGUID"):
         value = params.get(key) or ""
         if value and len(value) <= 36:
-            found = session.get(Customer, value)
-            if found is not None and found.tenant_id == conn.tenant_id:
+            found = tenant_customer(session, conn.tenant_id, value)
+            if found is not None:
                 customer, how = found, ("КодКарты" if key == "CardGUID" else "Клиент")
                 break
     if customer is None:
@@ -489,10 +494,7 @@ def _operation_id(params: dict) -> str | None:
 
 def _recent_gift_posting(session, conn, cert, kind: str, amount: int):
     """This connection's latest `kind` posting of the certificate, when it is a repeat."""
-    last = session.scalars(select(CertificatePosting).where(
-        CertificatePosting.certificate_id == cert.id, CertificatePosting.kind == kind,
-        CertificatePosting.reference.startswith(f"1c:{conn.id}:", autoescape=True))
-        .order_by(CertificatePosting.moment.desc(), CertificatePosting.created_at.desc()).limit(1)).first()
+    last = latest_posting(session, cert.id, kind, f"1c:{conn.id}:")
     if last is None or abs(last.amount) != amount:
         return None
     moment = last.moment if last.moment.tzinfo else last.moment.replace(tzinfo=utcnow().tzinfo)
@@ -565,8 +567,7 @@ def promocodeinfo(session, conn, params):
     except DomainError:
         session.rollback()
         return as_json(answer)
-    promotion = session.get(Promotion, row.promotion_id)
-    name = promotion.name if promotion is not None else ""
+    name = promotion_name(session, row.promotion_id)
     answer.update(PromocodeDiscount={"Ref": row.promotion_id, "Name": name}, PromocodeDiscountDescription=name)
     customer, _ = lookup(session, conn, params) if (params.get("ClientCardID") or params.get("Phone")) else (None, "")
     try:
@@ -718,7 +719,7 @@ def calculatediscounts(session, conn, params):
         block = str(data.get("BlockBonuses") or "0") == "1"
         is_locked_now = was_locked
         if block and not is_locked_now:
-            customer = session.get(Customer, customer_id)
+            customer = tenant_customer(session, conn.tenant_id, customer_id)
             if spendable(session, conn, customer) > 0:
                 is_locked_now = lock(session, conn, customer) is not None
         if is_locked_now or block:
@@ -729,7 +730,8 @@ def calculatediscounts(session, conn, params):
     if data.get("GetLoyaltyCardData") is True:
         # УНФ reads the card's data from here when the cash desk has only its number
         answer["LoyaltyCardDescription"] = {"CardNotFound": customer_id is None, "LoyaltyCard": (
-            card_description(session, conn, session.get(Customer, customer_id), "КодКарты", is_locked_now)
+            card_description(session, conn, tenant_customer(session, conn.tenant_id, customer_id), "КодКарты",
+                             is_locked_now)
             if customer_id else None)}
     session.rollback()
     return as_json(answer)

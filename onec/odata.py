@@ -30,7 +30,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -38,14 +38,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors.http import HttpClient, OutboundError
-from connectors.inbox import PermanentError, dispatch, is_pending, process_event, store_event
+from connectors.inbox import PermanentError, dispatch, is_pending, process_event, reopen_event, store_event
 from hub.money import BadNumber
 from connectors.receipts import kopecks, operation_body, spread_return
 from connectors.registry import connection_by_id, credentials_of
 from hub.engine.text import rub
 from hub.errors import Conflict, DomainError, Invalid
-from hub.connections.models import Connection, InboundEvent
-from hub.customers.models import Customer
+from hub.connections.queries import active_connection_ids, connection_row
+from hub.customers.queries import tenant_customer
 from hub.moments import parse_moment, utcnow
 from hub.customers.cards import find_card_holder
 from hub.catalog.operations import with_groups
@@ -54,6 +54,9 @@ from hub.receipts.operations import ReturnRequest, SaleRequest, commit_sale, fin
 from onec.common import KIND, SOURCE, ru_number, setting
 from onec.loyalty import engine_positions
 from onec.models import OnecDocument, OnecSync, OnecWriteoff
+
+if TYPE_CHECKING:   # annotations only: the adapter reads rows the hub's queries return
+    from hub.connections.models import Connection, InboundEvent
 
 log = logging.getLogger("kopilka.onec.odata")
 
@@ -370,8 +373,8 @@ def _customer(session: Session, conn: Connection, pulled: Pulled) -> str | None:
             return holder.id
     if pulled.card_key:
         # a card the cash desk created from the hub's answer carries the hub's CardRef
-        found = session.get(Customer, pulled.card_key[:36])
-        if found is not None and found.tenant_id == conn.tenant_id:
+        found = tenant_customer(session, conn.tenant_id, pulled.card_key[:36])
+        if found is not None:
             return found.id
     return None
 
@@ -495,15 +498,7 @@ def _flag_key(conn_id: str, writeoff_id: str) -> str:
 
 def _resolve_flag(session: Session, conn: Connection, writeoff_id: str) -> None:
     """A flagged write-off was claimed after all: its review event is done."""
-    event = session.scalar(select(InboundEvent).where(InboundEvent.source == KIND,
-                                                      InboundEvent.dedupe_key == _flag_key(conn.id, writeoff_id)))
-    if event is None or event.status == "done":
-        session.rollback()
-        return
-    event.status, event.next_attempt_at = "retry", None
-    event_id = event.id
-    session.commit()
-    process_event(session, event_id)
+    reopen_event(session, KIND, _flag_key(conn.id, writeoff_id))
 
 
 def review_writeoff(session: Session, event: InboundEvent) -> None:
@@ -532,7 +527,7 @@ def flag_unclaimed(session: Session, at: datetime, tenant_id: str | None = None)
     flagged = 0
     for writeoff_id, conn_id, writeoff_tenant, created_at in rows:
         if conn_id not in hours:
-            conn = session.get(Connection, conn_id)
+            conn = connection_row(session, conn_id)
             hours[conn_id] = max(1, setting(conn, "writeoff_claim_hours")) if conn is not None else 24
             session.rollback()
         if created_at > at - timedelta(hours=hours[conn_id]):
@@ -556,14 +551,10 @@ def sync_due(session: Session, at: datetime, tenant_id: str | None = None) -> in
     """Every active 1С connection with an OData address (one tenant's, when given): pull from
     where the last run got to (minus `odata_overlap_minutes` for late offline receipts), at most
     `odata_initial_days` back."""
-    stmt = select(Connection).where(Connection.kind == KIND, Connection.status == "active")
-    if tenant_id is not None:
-        stmt = stmt.where(Connection.tenant_id == tenant_id)
-    conns = [c.id for c in session.scalars(stmt) if (c.settings or {}).get("odata_url")]
-    session.rollback()
+    conns = active_connection_ids(session, KIND, tenant_id, with_setting="odata_url")
     pulled = 0
     for conn_id in conns:
-        conn = session.get(Connection, conn_id)
+        conn = connection_row(session, conn_id)
         state = session.scalar(select(OnecSync).where(OnecSync.connection_id == conn_id))
         if state is None:
             state = OnecSync(tenant_id=conn.tenant_id, connection_id=conn_id)
@@ -576,7 +567,7 @@ def sync_due(session: Session, at: datetime, tenant_id: str | None = None) -> in
         session.rollback()
         error = None
         try:
-            counts = sync(session, session.get(Connection, conn_id), start, at)
+            counts = sync(session, connection_row(session, conn_id), start, at)
             pulled += counts["new"]
         except (OutboundError, NotConfigured) as exc:
             session.rollback()

@@ -22,6 +22,7 @@ from hub.errors import Conflict, Invalid, NotFound
 from hub.certificates.models import CertificatePosting, GiftCertificate
 from hub.programs.operations import get_program
 from hub.clock import utcnow
+from hub.extensions import unit_of_work
 
 MAX_ISSUE = 1000
 NUMBER_DIGITS = 16           # like a plastic card: printable, a barcode or a QR code
@@ -255,11 +256,8 @@ def expiry_sweep(session: Session, at: datetime, tenant_id: str | None = None) -
     session.rollback()
     expired = 0
     for tid in sorted(tenants):
-        try:
+        with unit_of_work(session):
             expired += expire_certificates(session, tid, at)
-        except BaseException:
-            session.rollback()
-            raise
     return expired
 
 

@@ -12,6 +12,7 @@ from hub.ledger import InsufficientBonuses, accrue, account_view, debit, lock_ac
 from hub.customers.operations import get_customer
 from hub.programs.operations import get_program
 from hub.idempotency import run_once
+from hub.extensions import unit_of_work
 
 
 def adjust_bonuses(session, tenant_id: str, customer_id: str, *, amount: int, kind: str,
@@ -62,10 +63,6 @@ def adjust_bonuses(session, tenant_id: str, customer_id: str, *, amount: int, ki
         # another customer is a conflict, not a replay of the first customer's answer.
         return run_once(session, tenant_id, source, idempotency_key, "bonus",
                         {"customer_id": customer_id, "body": body}, work)
-    try:
+    with unit_of_work(session):
         answer = work()
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return answer, True

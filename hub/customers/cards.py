@@ -20,6 +20,7 @@ from hub.customers.models import Customer
 from hub.moments import utcnow
 from hub.customers.operations import find_customers
 from hub.ledger.models import Account, Hold
+from hub.extensions import unit_of_work
 
 
 def find_card_holder(session: Session, tenant_id: str, *, code: str | None = None,
@@ -75,7 +76,7 @@ def lock_balance(session: Session, tenant_id: str, customer_id: str, *, source: 
                  reference: str, ttl: timedelta) -> int | None:
     """Hold everything the customer can spend now under `reference`; kopecks held, or None
     when that lock is already in place. Commits."""
-    try:
+    with unit_of_work(session):
         account = lock_account(session, tenant_id, customer_id)
         now = utcnow()
         release_expired(session, account, now)
@@ -87,8 +88,4 @@ def lock_balance(session: Session, tenant_id: str, customer_id: str, *, source: 
         if amount:
             place_hold(session, account, amount, now, expires_at=now + ttl, source=source,
                        reference=reference)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return amount

@@ -35,7 +35,7 @@ from hub.notify.outbox import CODE_EXPIRED, PENDING_KEY, code_text, render_for, 
 from hub.notify.rules import (CHANNEL_NAMES, get_settings, has_consent, quiet_reason, quiet_until,
                               tenant_timezone)
 from hub.jobs import redis_client
-from hub.extensions import db
+from hub.extensions import db, unit_of_work
 from hub.jobs import QUEUE_NAME
 
 log = logging.getLogger("kopilka.notify")
@@ -143,9 +143,14 @@ def _relaxed_commit(session: Session) -> None:
     """Commit a status change. On PostgreSQL without waiting for the WAL flush: a database
     crash may forget the last few milliseconds of statuses, and those messages are then sent
     again after their lease (at least once), which the outbox allows anyway."""
+    _relax(session)
+    session.commit()
+
+
+def _relax(session: Session) -> None:
+    """This transaction's commit does not wait for the WAL flush (PostgreSQL only)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-    session.commit()
 
 
 def _finish(session: Session, msg: OutboxMessage, status: str, reason: str | None, now: datetime,
@@ -351,12 +356,9 @@ def claim_batch(session: Session, at: datetime, limit: int,
             .values(status="sending", next_attempt_at=at + LEASE, updated_at=at)
             .returning(OutboxMessage)
             .execution_options(synchronize_session=False, populate_existing=True))
-    try:
+    with unit_of_work(session):
         rows = list(session.scalars(stmt))
-        _relaxed_commit(session)
-    except BaseException:
-        session.rollback()
-        raise
+        _relax(session)
     return rows
 
 

@@ -20,6 +20,7 @@ from hub.programs.operations import get_program
 from hub.receipts.guards import require_customer_for_spend
 from hub.promotions.operations import promotion_context
 from hub.receipts.operations import SaleRequest, _state, quote_payload
+from hub.extensions import unit_of_work
 
 HOLD_TTL = timedelta(minutes=15)
 
@@ -43,7 +44,7 @@ def quote_and_hold(session: Session, tenant_id: str, source: str, req: SaleReque
         session.rollback()
         return {**quote_payload(quote, None), "hold": None}
     now = utcnow()
-    try:
+    with unit_of_work(session):
         account = lock_account(session, tenant_id, customer.id)
         # Checked under the lock: a commit of this receipt racing this quote has finished by
         # now, and a closed receipt must not get a hold nobody will ever turn into a spend.
@@ -71,10 +72,6 @@ def quote_and_hold(session: Session, tenant_id: str, source: str, req: SaleReque
             session.flush()
             answer["hold"] = {"id": hold.id, "amount": hold.amount,
                               "expires_at": hold.expires_at.isoformat()}
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return answer
 
 
@@ -85,15 +82,11 @@ def release_receipt_hold(session: Session, tenant_id: str, source: str, referenc
     if customer is None:
         session.rollback()
         return 0
-    try:
+    with unit_of_work(session):
         account = lock_account(session, tenant_id, customer.id)
         now = utcnow()
         released = 0
         for hold in active_holds(session, account, source=source, reference=reference):
             release_hold(session, account, hold, now)
             released += hold.amount
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return released

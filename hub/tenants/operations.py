@@ -146,6 +146,16 @@ def list_points(session: Session, tenant_id: str, model) -> list:
     return list(session.scalars(select(model).where(model.tenant_id == tenant_id).order_by(model.code)))
 
 
+def save_store(session: Session, tenant_id: str, code: str, name: str):
+    """Create or rename a store known by the POS's own code (commits)."""
+    return save_point(session, tenant_id, Store, code, name)
+
+
+def save_cashier(session: Session, tenant_id: str, code: str, name: str):
+    """Create or rename a cashier known by the POS's own code (commits)."""
+    return save_point(session, tenant_id, Cashier, code, name)
+
+
 def save_point(session: Session, tenant_id: str, model, code: str, name: str):
     """Create or rename a store or cashier known by the POS's own code."""
     row = session.scalar(select(model).where(model.tenant_id == tenant_id, model.code == code))

@@ -6,6 +6,8 @@ Every request: `Authorization: Bearer <token>` (the connection's encrypted crede
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import hmac
 import secrets
 import time
@@ -16,8 +18,10 @@ from connectors.http import HttpClient
 from connectors.registry import credentials_of
 from hub.secrets import token_hash
 from hub.clock import utcnow
-from hub.connections.models import Connection
 from moysklad.common import UUID_RE, setting
+
+if TYPE_CHECKING:   # annotations only: the adapter reads rows the hub's queries return
+    from hub.connections.models import Connection
 
 ENTITY_TYPES = ("retaildemand", "retailsalesreturn")
 SLEEP = time.sleep      # the wait between retries; tests replace it

@@ -8,13 +8,14 @@ applied, so the till's own call — which knows the bonuses spent — comes firs
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import logging
 
 from connectors.http import OutboundError
 from connectors.inbox import PermanentError
 from connectors.registry import get_connection
 from hub.errors import Conflict, Invalid, NotFound
-from hub.connections.models import Connection, InboundEvent
 from hub.moments import utcnow
 from hub.receipts.operations import ReturnRequest, SaleRequest, commit_sale, find_receipt, return_sale
 from moysklad.common import (
@@ -25,6 +26,9 @@ from moysklad.jsonapi.client import NotConfigured, fetch_document
 from moysklad.jsonapi.mapping import (
     BadDocument, agent_of, demand_of, document_lines, engine_positions, kopecks, store_of,
 )
+
+if TYPE_CHECKING:   # annotations only: the adapter reads rows the hub's queries return
+    from hub.connections.models import Connection, InboundEvent
 
 log = logging.getLogger("kopilka.moysklad.webhooks")
 
