@@ -22,6 +22,7 @@ from evotor.app import init_app as init_evotor
 from hub.automation.sweep import run as automation_sweep
 from hub.certificates.operations import expiry_sweep as certificates_sweep
 from hub.connections.models import Connection
+from hub.exports.operations import build_queued_exports
 from hub.exports.sweeps import fail_abandoned_exports
 from hub.notify.delivery import sweep as delivery_sweep
 from hub.notify.models import NotifyChannel
@@ -39,6 +40,7 @@ SWEEPS = (
     ("certificates", certificates_sweep),
     ("automation", automation_sweep),
     ("exports_abandoned", fail_abandoned_exports),
+    ("exports_queued", build_queued_exports),   # with rq: those its jobs have not taken
     ("inbox_retried", inbox.retry_due),
     ("onec_odata_pulled", onec_odata.sync_due),
     ("onec_writeoffs_flagged", onec_odata.flag_unclaimed),

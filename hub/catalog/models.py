@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Index, String, UniqueConstraint
+from sqlalchemy import JSON, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.orm import Base, Kopecks, TenantScoped, UTCDateTime, new_id, utcnow
@@ -40,3 +40,12 @@ class CatalogProduct(TenantScoped, Base):
     price: Mapped[int | None] = mapped_column(Kopecks, nullable=True)
     source: Mapped[str] = mapped_column(String(30), default="api")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CatalogVersion(TenantScoped, Base):
+    """Bumped in the transaction of every change of a tenant's products or groups: what the
+    processes cache of the catalog is keyed by (hub.cache), so all of them answer alike."""
+    __tablename__ = "catalog_versions"
+    __table_args__ = (UniqueConstraint("tenant_id"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    version: Mapped[int] = mapped_column(Integer, default=0)

@@ -7,21 +7,21 @@ group and its ancestors, by external id and by name.
 """
 from __future__ import annotations
 
-import time
 from typing import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from hub.cache import VersionedCache
 from hub.orm import new_id, utcnow
-from hub.catalog.models import CatalogGroup, CatalogProduct
+from hub.catalog.models import CatalogGroup, CatalogProduct, CatalogVersion
 
-# groups_of answers from a per-process cache per tenant: a till's hot path (1С's
-# calculatediscounts) then costs no catalog query for products already seen. This process's
-# own upserts clear the tenant's entry; other processes see a catalog change within the TTL.
-GROUPS_TTL_SECONDS = 60.0
+# groups_of answers from a per-process cache per (tenant, catalog version): a till's hot path
+# (1С's calculatediscounts) then costs one primary-key read of the version and no catalog query
+# for products already seen. Every upsert bumps the version in its own transaction, so once it
+# commits every process reads the new version and answers from the new catalog.
 _MAX_CACHED = 50_000
-_groups_cache: dict[str, tuple[float, dict[str, list[str] | None]]] = {}
+_groups = VersionedCache[dict]("catalog.groups")
 
 MAX_ID = 100
 MAX_NAME = 300
@@ -62,9 +62,21 @@ def _clip(value, limit: int) -> str | None:
     return value[:limit] or None
 
 
+def _bump(session: Session, tenant_id: str) -> None:
+    """A new catalog version, in the caller's transaction (one statement, no race on the row)."""
+    _groups.invalidate(tenant_id)
+    stmt = _insert(session, CatalogVersion.__table__).values(id=new_id(), tenant_id=tenant_id, version=1)
+    session.connection().execute(stmt.on_conflict_do_update(
+        index_elements=["tenant_id"], set_={"version": CatalogVersion.__table__.c.version + 1}))
+
+
+def catalog_version(session: Session, tenant_id: str) -> int:
+    return session.scalar(select(CatalogVersion.version).where(CatalogVersion.tenant_id == tenant_id)) or 0
+
+
 def upsert_groups(session: Session, tenant_id: str, groups: list[dict], *, source: str) -> int:
     """Groups as {"id", "name", "parent"}; the caller commits (batches of any size)."""
-    _groups_cache.pop(tenant_id, None)
+    _bump(session, tenant_id)
     now = utcnow()
     rows = [{"id": new_id(), "tenant_id": tenant_id, "external_id": _clip(g["id"], MAX_ID),
              "name": _clip(g.get("name"), MAX_NAME) or "", "parent_id": _clip(g.get("parent"), MAX_ID),
@@ -76,7 +88,7 @@ def upsert_products(session: Session, tenant_id: str, products: list[dict], *, s
                     fields: Iterable[str] = PRODUCT_FIELDS) -> int:
     """Products as {"id", "name", "article", "barcodes", "groups", "price"}; only `fields`
     are overwritten on a known product (prices from offers leave names alone)."""
-    _groups_cache.pop(tenant_id, None)
+    _bump(session, tenant_id)
     now = utcnow()
     rows = []
     for p in products:
@@ -115,13 +127,11 @@ def groups_of(session: Session, tenant_id: str, product_ids: Iterable[str]) -> d
     ids = {p for p in product_ids if p}
     if not ids:
         return {}
-    clock = time.monotonic()      # the cache's age only, never business time
-    entry = _groups_cache.get(tenant_id)
-    if entry is None or entry[0] < clock or len(entry[1]) > _MAX_CACHED:
-        if len(_groups_cache) > 1000:
-            _groups_cache.clear()
-        entry = _groups_cache[tenant_id] = (clock + GROUPS_TTL_SECONDS, {})
-    known = entry[1]
+    version = catalog_version(session, tenant_id)
+    known = _groups.get(tenant_id, version, dict)
+    if len(known) > _MAX_CACHED:
+        _groups.invalidate(tenant_id)
+        known = _groups.get(tenant_id, version, dict)
     missing = ids - known.keys()
     if missing:
         found = _load_groups(session, tenant_id, missing)
@@ -173,6 +183,5 @@ def with_groups(session: Session, tenant_id: str, positions: list[dict]) -> list
 
 
 def count_products(session: Session, tenant_id: str) -> int:
-    from sqlalchemy import func
     return session.scalar(select(func.count()).select_from(CatalogProduct)
                           .where(CatalogProduct.tenant_id == tenant_id)) or 0

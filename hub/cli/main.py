@@ -26,6 +26,7 @@ from hub.text import plural
 from hub.tenants.operations import create_api_key
 from hub.web.ui.auth import create_user
 from hub.jobs.tasks import run_periodically
+from hub.exports.operations import build_queued_exports_job
 from hub.db import upgrade
 from hub.app import create_app
 from hub.tenants.operations import revoke_api_key
@@ -308,11 +309,31 @@ def serve(host: str, port: int, workers: int | None) -> None:
     click.echo(f"  Фоновые задачи: {'rq на ' + config.REDIS_URL if config.REDIS_URL else 'в процессе (без Redis)'}; "
                f"периодические проверки (сгорание, дни рождения, реанимация, рассылки) — каждые 15 минут")
     sys.stdout.flush()
+    scheduler: list = []
+
+    def start_scheduler():
+        # Without Redis nobody else runs the periodic sweeps and builds the queued exports. A
+        # child process, not a thread: gunicorn forks workers from this process at any time,
+        # and a fork must not copy a thread that is half-way through the ORM.
+        if not config.REDIS_URL:
+            import subprocess
+            scheduler.append(subprocess.Popen([sys.executable, "-m", "hub.cli.main", "automation", "schedule",  # noqa: S603 - our own interpreter and arguments
+                                               "--parent", str(os.getpid())]))
+
+    def stop_scheduler():
+        for proc in scheduler:
+            proc.terminate()
+            proc.wait(timeout=30)
+
     try:
         from gunicorn.app.base import BaseApplication
     except ImportError:
         listener.close()
-        create_app(config).run(host=host, port=port)
+        start_scheduler()
+        try:
+            create_app(config).run(host=host, port=port)
+        finally:
+            stop_scheduler()
         return
     sqlite = config.embedded
 
@@ -320,21 +341,11 @@ def serve(host: str, port: int, workers: int | None) -> None:
         if db.engine is not None:
             db.engine.dispose(close=False)      # the parent's pooled connections are not ours
 
-    scheduler: list = []
-
     def when_ready(server):
-        # Without Redis nobody else runs the periodic sweeps. A child process, not a thread:
-        # gunicorn forks workers from this process at any time, and a fork must not copy a
-        # thread that is half-way through the ORM.
-        if not config.REDIS_URL:
-            import subprocess
-            scheduler.append(subprocess.Popen([sys.executable, "-m", "hub.cli.main", "automation", "schedule",  # noqa: S603 - our own interpreter and arguments
-                                               "--parent", str(os.getpid())]))
+        start_scheduler()
 
     def on_exit(server):
-        for proc in scheduler:
-            proc.terminate()
-            proc.wait(timeout=30)
+        stop_scheduler()
 
     class HubServer(BaseApplication):
         def load_config(self):
@@ -509,15 +520,15 @@ def automation_run(at: str | None, tenant_ref: str | None, queued: bool) -> None
 @click.option("--every", default=15, show_default=True, type=click.IntRange(1, 1440), help="минут между запусками")
 @click.option("--parent", type=int, default=None, hidden=True, help="завершиться вместе с этим процессом")
 def automation_schedule(every: int, parent: int | None) -> None:
-    """Запускать все проверки сейчас и затем по расписанию, пока не остановят (без Redis;
-    `kopilka serve` запускает это сам)."""
+    """Запускать все проверки сейчас и затем по расписанию, а между ними собирать выгрузки из
+    очереди, пока не остановят (без Redis; `kopilka serve` запускает это сам)."""
     import signal
     from datetime import timedelta
 
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    run_periodically(stop, timedelta(minutes=every), parent=parent)
+    run_periodically(stop, timedelta(minutes=every), parent=parent, poll=build_queued_exports_job)
 
 
 @main.command()

@@ -28,9 +28,10 @@ to `gift_quantity` units, each down to `gift_price`, never below zero) in the sa
 every discount; when G is missing the quote says "Добавьте в чек подарок: <name>." instead.
 
 Speed: a receipt only evaluates the promotions that can apply to it. `promotion_index` files
-each promotion, once per promotion set (cached by the tuple's identity), under its most
-selective key — its code, a segment, a level, first purchase, birthday, a weekday, its
-groups/products, a store, or "everywhere" — and a receipt looks up only its own keys.
+each promotion under its most selective key — its code, a segment, a level, first purchase, birthday, a weekday, its
+groups/products, a store, or "everywhere" — and a receipt looks up only its own keys. The
+engine keeps nothing between calls: the service builds the index once per version of the
+tenant's promotions and hands it in `PromoContext.index` (without one it is built per call).
 """
 from __future__ import annotations
 
@@ -117,6 +118,8 @@ class PromoContext:
     birth_date: date | None = None
     uses: Mapping[str, int] = field(default_factory=dict)   # promotion id -> times used
     unlocked: frozenset[str] = frozenset()     # promotion ids a presented code unlocks
+    # promotion_index(promotions), when the caller keeps one per version of the set
+    index: PromoIndex | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -418,21 +421,9 @@ def _build_index(promotions: tuple[Promotion, ...]) -> PromoIndex:
                       frozenset(p.gift_product for p in ordered if p.reward == "gift_product"))
 
 
-_indexes: dict[int, tuple[tuple[Promotion, ...], PromoIndex]] = {}
-
-
 def promotion_index(promotions: tuple[Promotion, ...]) -> PromoIndex:
-    """The index of a promotion set, built once per set: the services parse a tenant's set
-    once per revision and hand the same tuple to every receipt, so its identity is the key
-    (the tuple itself is kept with the entry: an id is never reused while it is cached)."""
-    entry = _indexes.get(id(promotions))
-    if entry is not None and entry[0] is promotions:
-        return entry[1]
-    index = _build_index(promotions)
-    if len(_indexes) > 256:
-        _indexes.clear()
-    _indexes[id(promotions)] = (promotions, index)
-    return index
+    """The index of a promotion set (the caller keeps it for as long as the set is current)."""
+    return _build_index(promotions)
 
 
 def _candidates(index: PromoIndex, ctx: PromoContext, receipt: Receipt, account: AccountState,
@@ -488,7 +479,7 @@ def apply_promotions(ctx: PromoContext, receipt: Receipt, account: AccountState,
         by_product.setdefault(p.id, set()).add(i)
         if p.product is not None:
             by_product.setdefault(p.product, set()).add(i)
-    index = promotion_index(ctx.promotions)
+    index = ctx.index if ctx.index is not None else promotion_index(ctx.promotions)
     weekday = local.isoweekday()
     now = _Now(receipt.moment, weekday, local.time().replace(tzinfo=None), local.date())
     hints: list[str] = []

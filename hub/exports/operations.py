@@ -1,7 +1,10 @@
 """Exports to Excel (seed 000 §7): the client base, and transactions for a period.
 
-A person asks for an export in the cabinet; an Export row is written and a background job
-(rq with REDIS_URL, inline otherwise: hub.jobs.get_queue) builds the file with XlsxWriter in
+A person asks for an export in the cabinet; an Export row is written and a job builds the file:
+rq with REDIS_URL; without Redis a small export inside the request and a larger one by the
+embedded scheduler process (`kopilka automation schedule`, started by `kopilka serve`), which
+polls for queued exports — never a thread of a web worker. Whoever builds it first claims the
+row (queued -> running in one UPDATE), so two builders never write one file. XlsxWriter in
 constant-memory mode, reading rows in keyset batches (short transactions, constant memory at
 any size) and recording its progress in the row after each batch. The page polls the row
 (htmx) and offers the file when it is ready. Owner and manager only; tenants sealed.
@@ -14,15 +17,17 @@ from __future__ import annotations
 import logging
 import os
 import re
-import threading
+import types
 import zipfile
 from datetime import date, datetime, time as dtime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import DateTime, and_, func, or_, select, type_coerce
+import xlsxwriter
+import xlsxwriter.workbook
+from sqlalchemy import DateTime, and_, func, or_, select, type_coerce, update
 from sqlalchemy.orm import Session
-from xlsxwriter.utility import xl_col_to_name
+from xlsxwriter.utility import _preserve_whitespace, _utf16_len, _utf16_truncate, xl_col_to_name
 
 from hub.clock import utcnow
 from hub.extensions import db
@@ -30,7 +35,7 @@ from hub.customers.models import Customer
 from hub.receipts.models import Receipt, ReceiptReturn
 from hub.ledger.models import Account
 from hub.exports.models import Export
-from hub.jobs import InlineQueue, get_queue
+from hub import jobs
 from hub.config import Config
 from hub.config import default_home
 from hub.programs.operations import load_settings
@@ -168,7 +173,6 @@ class _Sheet:
 
     def _careful_string(self, ref: str, value: str) -> str:
         """An inline string cell through XlsxWriter's own truncation and escaping."""
-        from xlsxwriter.utility import _preserve_whitespace, _utf16_len, _utf16_truncate
         ws = self.ws
         if len(value) > ws.xls_strmax // 2 and _utf16_len(value) > ws.xls_strmax:
             value = _utf16_truncate(value, ws.xls_strmax)
@@ -190,31 +194,43 @@ class _Sheet:
         self.row += 1
 
 
+def _text_cell(ref: str, careful):
+    head, middle = f'<c r="{ref}', '" t="inlineStr"><is><t>'
+    care = _NEEDS_CARE
+
+    def cell(v, n: str) -> str:
+        if not v:
+            return ""
+        if care(v) or v[0].isspace() or v[-1].isspace() or len(v) > 16383:
+            return careful(ref + n, v)
+        return f"{head}{n}{middle}{v}</t></is></c>"
+    return cell
+
+
+def _number_cell(ref: str, style: int | None):
+    head, middle = f'<c r="{ref}', '"><v>' if style is None else f'" s="{style}"><v>'
+    exact = _EXACT
+
+    def cell(v, n: str) -> str:
+        if v is None or v == "":
+            return ""
+        if v.__class__ is int and -exact < v < exact:     # as '%.16G' writes it
+            return f"{head}{n}{middle}{v}</v></c>"
+        return f"{head}{n}{middle}{v:.16G}</v></c>"
+    return cell
+
+
 def _row_function(kinds: list[str], styles: list[int], careful):
-    """`row(values, n) -> "<row r=n>…</row>"` for these columns, generated once per sheet: a
-    straight line of code per column instead of a loop that asks every cell its kind."""
-    names = [f"v{i}" for i in range(len(kinds))]
-    code = ["def row(values, n):", f"    {', '.join(names)}, = values", "    p = []"]
-    for i, (kind, style) in enumerate(zip(kinds, styles)):
-        ref = xl_col_to_name(i)
-        v = names[i]
-        if kind == "str":
-            code += [f"    if {v}:",
-                     f"        if care({v}) or {v}[0].isspace() or {v}[-1].isspace() or len({v}) > 16383:",
-                     f"            p.append(careful('{ref}' + n, {v}))",
-                     "        else:",
-                     f"            p.append(f'<c r=\"{ref}{{n}}\" t=\"inlineStr\"><is><t>{{{v}}}</t></is></c>')"]
-            continue
-        attrs = f'\\" s=\\"{style}' if kind != "int" else ""
-        code += [f"    if {v} is not None and {v} != '':",
-                 f"        if {v}.__class__ is int and -EXACT < {v} < EXACT:     # as '%.16G' writes it",
-                 f"            p.append(f'<c r=\"{ref}{{n}}{attrs}\"><v>{{{v}}}</v></c>')",
-                 "        else:",
-                 f"            p.append(f'<c r=\"{ref}{{n}}{attrs}\"><v>{{{v}:.16G}}</v></c>')"]
-    code.append("    return f'<row r=\"{n}\">' + ''.join(p) + '</row>' if p else ''")
-    scope = {"care": _NEEDS_CARE, "careful": careful, "EXACT": _EXACT}
-    exec("\n".join(code), scope)  # our own text, from the column kinds only  # noqa: S102 - debt (issue 18, item 4): the export's row writer is generated code
-    return scope["row"]
+    """`row(values, n) -> "<row r=n>…</row>"` for these columns: one cell writer per column,
+    chosen once per sheet by the column's kind, so no cell asks its kind."""
+    cells = tuple(_text_cell(xl_col_to_name(i), careful) if kind == "str"
+                  else _number_cell(xl_col_to_name(i), None if kind == "int" else style)
+                  for i, (kind, style) in enumerate(zip(kinds, styles)))
+
+    def row(values: tuple, n: str) -> str:
+        xml = "".join([cell(v, n) for cell, v in zip(cells, values)])
+        return f'<row r="{n}">{xml}</row>' if xml else ""
+    return row
 
 
 class _QuickZip(zipfile.ZipFile):
@@ -226,15 +242,27 @@ class _QuickZip(zipfile.ZipFile):
         super().__init__(*args, **kwargs)
 
 
-def _workbook(path: Path):
-    import xlsxwriter
-    import xlsxwriter.workbook
-    # Workbook._store_workbook opens the zip through this module-level name; XlsxWriter has
-    # no option for the level. Only exports use XlsxWriter in the hub.
-    if xlsxwriter.workbook.ZipFile is zipfile.ZipFile:
-        xlsxwriter.workbook.ZipFile = _QuickZip
-    return xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False,
-                                           "strings_to_formulas": False, "strings_to_urls": False})
+def _store_with(zip_class: type) -> types.FunctionType:
+    """XlsxWriter's own `Workbook._store_workbook`, with `ZipFile` resolved to `zip_class`:
+    XlsxWriter has no option for the level and opens the zip through its module's global, so
+    the method is rebound to a copy of that module's namespace — the module and every other
+    workbook of the process keep the standard zip. The code is XlsxWriter's (pinned in
+    pyproject.toml to the versions tests/web/test_exports.py covers)."""
+    original = xlsxwriter.workbook.Workbook._store_workbook
+    namespace = {**vars(xlsxwriter.workbook), "ZipFile": zip_class}
+    return types.FunctionType(original.__code__, namespace, original.__name__, original.__defaults__,
+                              original.__closure__)
+
+
+class ExportWorkbook(xlsxwriter.Workbook):
+    """The export's workbook: constant memory, no conversions of strings, a level-1 zip."""
+
+    _store_workbook = _store_with(_QuickZip)
+
+    def __init__(self, path) -> None:
+        super().__init__(str(path) if isinstance(path, Path) else path,
+                         {"constant_memory": True, "strings_to_numbers": False,
+                          "strings_to_formulas": False, "strings_to_urls": False})
 
 
 def _formats(book) -> dict:
@@ -364,21 +392,31 @@ def count_rows(session: Session, export: Export, tz: ZoneInfo) -> int:
     return sales + returns
 
 
+def claim_export(session: Session, export_id: str) -> bool:
+    """queued -> running in one UPDATE, committed: True for the one builder that got it (an rq
+    job, the scheduler's poll, a sweep or the request itself), False for every other."""
+    claimed = session.execute(update(Export).where(Export.id == export_id, Export.status == "queued")
+                              .values(status="running", started_at=utcnow(), rows_done=0)).rowcount
+    session.commit()
+    return claimed == 1
+
+
 def build_export(session: Session, export_id: str) -> str:
-    """Build the export's file; returns its final status ("done" or "failed")."""
-    export = session.get(Export, export_id)
-    if export is None or export.status not in ("queued", "running"):
+    """Build a queued export's file; returns its status afterwards ("done" or "failed"; an
+    export another builder has claimed, or already finished, is left as it is)."""
+    if not claim_export(session, export_id):
+        export = session.get(Export, export_id, populate_existing=True)
         return export.status if export is not None else "missing"
+    export = session.get(Export, export_id, populate_existing=True)
     tenant_id, kind = export.tenant_id, export.kind
     levels, tz = _level_names(session, tenant_id)
-    export.status, export.started_at, export.rows_done = "running", utcnow(), 0
     export.rows_total = count_rows(session, export, tz)
     session.commit()
     path = file_path(export)
     part = path.with_suffix(".part")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        book = _workbook(part)
+        book = ExportWorkbook(part)
         formats = _formats(book)
         if kind == "clients":
             sheet = _Sheet(book, "Клиенты", CLIENT_COLUMNS, formats)
@@ -421,14 +459,18 @@ def build_export_job(export_id: str) -> str:
 
 
 INLINE_ROWS = 2000        # without a queue, an export up to this many rows is built in the request
+# With rq, a queued export whose job has not started by then is taken by the sweep (Redis lost
+# the job, or no worker runs); without rq the sweep takes every queued one.
+SWEEP_AFTER = timedelta(minutes=5)
 
 
 def start_export(session: Session, export: Export) -> None:
     """Hand the export to the queue (rq with REDIS_URL). Without one (the embedded default) a
-    small export is built at once; a large one in a background thread of this process, so
-    the request returns and the page shows the progress."""
-    queue = get_queue()
-    if not isinstance(queue, InlineQueue):
+    small export is built at once, inside this request; a larger one stays queued for the
+    embedded scheduler process (`kopilka automation schedule`, which `kopilka serve` starts),
+    and the page shows its progress."""
+    queue = jobs.get_queue()
+    if not isinstance(queue, jobs.InlineQueue):
         queue.enqueue(build_export_job, export.id, job_timeout=3600)
         return
     _, tz = _level_names(session, export.tenant_id)
@@ -436,24 +478,32 @@ def start_export(session: Session, export: Export) -> None:
     session.rollback()
     if rows <= INLINE_ROWS:
         build_export(session, export.id)
-    else:
-        _spawn(export.id)
 
 
-def _spawn(export_id: str) -> threading.Thread:
-    thread = threading.Thread(target=build_in_thread, args=(export_id,), name=f"export-{export_id[:8]}",
-                              daemon=True)
-    thread.start()
-    return thread
+def build_queued_exports(session: Session, at: datetime, tenant_id: str | None = None,
+                         after: timedelta | None = None) -> int:
+    """Build the exports waiting in the queue, oldest first; returns how many it handed over.
+    The sweep (hub.adapters.SWEEPS) and the embedded scheduler's poll (`after` = 0) call it."""
+    if after is None:
+        after = timedelta(0) if isinstance(jobs.get_queue(), jobs.InlineQueue) else SWEEP_AFTER
+    built = 0
+    while True:
+        stmt = (select(Export.id).where(Export.status == "queued", Export.created_at <= at - after)
+                .order_by(Export.created_at, Export.id).limit(1))
+        if tenant_id is not None:
+            stmt = stmt.where(Export.tenant_id == tenant_id)
+        export_id = session.scalar(stmt)
+        session.rollback()
+        if export_id is None:
+            return built
+        build_export(session, export_id)
+        built += 1
 
 
-def build_in_thread(export_id: str) -> str:
-    """The embedded default's background job: its own session on the hub's engine."""
-    session = db.new_session()
+def build_queued_exports_job() -> int:
+    """The embedded scheduler's poll between its automation runs: a fresh session per poll."""
+    db.configure(Config().DATABASE_URL)
     try:
-        return build_export(session, export_id)
-    except Exception:  # a thread has nobody to raise to
-        log.exception("export %s failed", export_id)
-        return "failed"
+        return build_queued_exports(db.session, utcnow(), after=timedelta(0))
     finally:
-        session.close()
+        db.session.remove()

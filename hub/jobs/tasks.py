@@ -6,6 +6,7 @@ import os
 import threading
 import time
 from datetime import datetime, timedelta
+from typing import Callable
 
 from hub.clock import utcnow
 
@@ -15,6 +16,7 @@ from hub.sweeps import run_due
 from hub.jobs import get_queue
 
 AUTOMATION_EVERY = timedelta(minutes=15)
+POLL_EVERY = 2.0             # seconds between the scheduler's polls (queued exports)
 log = logging.getLogger(__name__)
 
 
@@ -37,12 +39,15 @@ def run_automation(at: str | None = None, tenant_id: str | None = None,
 
 
 def run_periodically(stop: threading.Event, every: timedelta = AUTOMATION_EVERY,
-                     parent: int | None = None) -> None:
+                     parent: int | None = None, poll: Callable[[], object] | None = None,
+                     poll_every: float = POLL_EVERY) -> None:
     """The embedded default's scheduler (`kopilka automation schedule`): without Redis there is
     no rq worker to reschedule `run_automation`, so this runs it at once (what came due while
     the hub was off) and then every 15 minutes, until `stop` is set or — given `parent`, the
-    `kopilka serve` that started it — that process is gone. A failed run is logged and the next
-    one comes as usual."""
+    `kopilka serve` that started it — that process is gone. In between it calls `poll` every
+    `poll_every` seconds: work a person waits for (a large export), done here in this process
+    instead of a thread of a web worker. A failed run or poll is logged and the next one comes
+    as usual."""
     while True:
         try:
             run_automation()
@@ -50,7 +55,12 @@ def run_periodically(stop: threading.Event, every: timedelta = AUTOMATION_EVERY,
             log.exception("periodic automation run failed")
         deadline = time.monotonic() + every.total_seconds()
         while (left := deadline - time.monotonic()) > 0:
-            if stop.wait(min(left, 5.0)):
+            if stop.wait(min(left, poll_every)):
                 return
             if parent is not None and os.getppid() != parent:
                 return
+            if poll is not None:
+                try:
+                    poll()
+                except Exception:  # the next poll comes as usual
+                    log.exception("scheduler poll failed")

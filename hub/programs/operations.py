@@ -7,6 +7,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.cache import VersionedCache
 from hub.engine.program import Condition, Effect, Level, Program, Rule, Scheme, Step
 from hub.tenants.models import ProgramSettings
 from hub.programs.rules import check_program, validate_program  # noqa: F401 - validate_program for callers
@@ -92,7 +93,8 @@ def program_from_settings(s: dict) -> Program:
         spend_on_discounted=s.get("spend_on_discounted", True))
 
 
-_parsed: dict[tuple[str, int], Program] = {}
+# The parsed Program per (tenant, settings version): every change bumps the version.
+_programs = VersionedCache[Program]("programs")
 
 
 def load_settings(session: Session, tenant_id: str) -> tuple[dict, int]:
@@ -106,14 +108,17 @@ def get_program(session: Session, tenant_id: str) -> Program:
     if tenant_id in per_session:
         return per_session[tenant_id]
     settings, version = load_settings(session, tenant_id)
-    key = (tenant_id, version)
-    program = _parsed.get(key)
-    if program is None:
-        if len(_parsed) > 4096:
-            _parsed.clear()
-        program = _parsed[key] = program_from_settings(settings)
+    program = _programs.get(tenant_id, version, lambda: program_from_settings(settings))
     per_session[tenant_id] = program
+    session.info.setdefault("program_versions", {})[tenant_id] = version
     return program
+
+
+def program_version(session: Session, tenant_id: str) -> int:
+    """The version of the tenant's settings this session reads (0: no settings row): every
+    change of the program or of its promotions bumps it."""
+    get_program(session, tenant_id)
+    return session.info["program_versions"][tenant_id]
 
 
 def put_program(session: Session, tenant_id: str, settings: dict) -> dict:
@@ -122,6 +127,7 @@ def put_program(session: Session, tenant_id: str, settings: dict) -> dict:
     check_program(settings)
     program_from_settings(settings)     # must build, or nothing is stored
     session.info.get("programs", {}).pop(tenant_id, None)
+    _programs.invalidate(tenant_id)
     row = session.scalars(select(ProgramSettings).where(ProgramSettings.tenant_id == tenant_id)
                           .with_for_update()).first()
     if row is None:

@@ -15,7 +15,8 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hub.engine.promotions import COMBINE, REWARDS, PromoConditions, PromoContext
+from hub.cache import VersionedCache
+from hub.engine.promotions import COMBINE, REWARDS, PromoConditions, PromoContext, PromoIndex, promotion_index
 from hub.engine.promotions import Promotion as EnginePromotion
 from hub.errors import Invalid, NotFound
 from hub.customers.models import Customer
@@ -23,8 +24,7 @@ from hub.automation.models import CustomerSegment
 from hub.tenants.models import ProgramSettings
 from hub.orm import new_id, utcnow
 from hub.promotions.models import PromoCode, PromoCodeRedemption, Promotion, PromotionRevision, PromotionUse
-from hub.programs.operations import _parsed as _programs_parsed
-from hub.programs.operations import get_program, load_settings
+from hub.programs.operations import get_program, load_settings, program_version
 from hub.engine.returns import PromoSet
 
 MAX_PROMOTIONS = 500
@@ -202,6 +202,7 @@ def _bump(session: Session, tenant_id: str) -> None:
                     .values(version=ProgramSettings.version + 1))
     session.info.get("promotions", {}).pop(tenant_id, None)
     session.info.get("programs", {}).pop(tenant_id, None)
+    _sets.invalidate(tenant_id)
 
 
 def promotion_view(row: Promotion) -> dict:
@@ -264,35 +265,26 @@ def archive_promotion(session: Session, tenant_id: str, promotion_id: str) -> No
 
 # --- what a calculation is given --------------------------------------------------------------
 
-_parsed: dict[tuple[str, int], tuple[EnginePromotion, ...]] = {}
-# tenant -> (the Program object it was read with, its promotions): see active_promotions.
-_with_program: dict[str, tuple[object, tuple[EnginePromotion, ...]]] = {}
+# The tenant's active promotions, parsed and indexed, per version: the program settings'
+# version when the tenant has a settings row (every change of the promotions bumps it, `_bump`,
+# and a calculation reads it anyway: no query at all), else the promotions' own revision.
+_sets = VersionedCache[tuple[tuple[EnginePromotion, ...], PromoIndex]]("promotions")
 
 
-def active_promotions(session: Session, tenant_id: str) -> tuple[EnginePromotion, ...]:
-    """The tenant's active promotions as engine dataclasses, parsed once per revision.
-
-    No query at all in the usual case: every change of the promotions bumps the version of
-    the tenant's program settings (`_bump`), which get_program reads with every request and
-    parses into a new Program object once per version; so "the promotions read together with
-    this very Program object" are still current. Otherwise (a new version, or a tenant without
-    a program row) one small query for the revision, and the set is parsed once per revision."""
+def _active_set(session: Session, tenant_id: str) -> tuple[tuple[EnginePromotion, ...], PromoIndex]:
     per_session = session.info.setdefault("promotions", {})
     if tenant_id in per_session:
         return per_session[tenant_id]
-    program = get_program(session, tenant_id)
-    versioned = _programs_parsed.get((tenant_id, 0)) is not program   # has a settings row
-    cached = _with_program.get(tenant_id)
-    if versioned and cached is not None and cached[0] is program:
-        per_session[tenant_id] = cached[1]
-        return cached[1]
-    revision = session.scalar(select(PromotionRevision.revision)
-                              .where(PromotionRevision.tenant_id == tenant_id)) or 0
-    key = (tenant_id, revision)
-    parsed = _parsed.get(key)
-    if parsed is None:
-        if revision == 0:
-            parsed = ()
+    version = program_version(session, tenant_id)
+    if version:
+        key: tuple = ("program", version)
+    else:
+        key = ("revision", session.scalar(select(PromotionRevision.revision)
+                                          .where(PromotionRevision.tenant_id == tenant_id)) or 0)
+
+    def build() -> tuple[tuple[EnginePromotion, ...], PromoIndex]:
+        if key == ("revision", 0):
+            parsed: tuple[EnginePromotion, ...] = ()
         else:
             tz = get_program(session, tenant_id).timezone
             rows = session.execute(select(Promotion.id, Promotion.settings, Promotion.name)
@@ -301,15 +293,14 @@ def active_promotions(session: Session, tenant_id: str) -> tuple[EnginePromotion
                                           Promotion.archived.is_(False))).all()
             parsed = tuple(sorted((to_engine(pid, {**s, "name": name}, tz) for pid, s, name in rows),
                                   key=lambda p: (-p.priority, p.id)))
-        if len(_parsed) > 4096:
-            _parsed.clear()
-        _parsed[key] = parsed
-    if versioned:
-        if len(_with_program) > 4096:
-            _with_program.clear()
-        _with_program[tenant_id] = (program, parsed)
-    per_session[tenant_id] = parsed
-    return parsed
+        return parsed, promotion_index(parsed)
+    found = per_session[tenant_id] = _sets.get(tenant_id, key, build)
+    return found
+
+
+def active_promotions(session: Session, tenant_id: str) -> tuple[EnginePromotion, ...]:
+    """The tenant's active promotions as engine dataclasses, parsed once per version (`_sets`)."""
+    return _active_set(session, tenant_id)[0]
 
 
 def normalize_code(code: str) -> str:
@@ -371,7 +362,7 @@ def promotion_context(session: Session, tenant_id: str, customer: Customer | Non
                       lock: bool = False) -> PromoContext | None:
     """What the engine needs to apply the tenant's promotions to a receipt (None: nothing to
     apply). With `lock` (commit) the presented codes' rows are locked until the transaction ends."""
-    promotions = active_promotions(session, tenant_id)
+    promotions, index = _active_set(session, tenant_id)
     rows = _code_rows(session, tenant_id, tuple(codes or ()), customer, moment, lock)
     if not promotions and not rows:
         return None
@@ -381,7 +372,7 @@ def promotion_context(session: Session, tenant_id: str, customer: Customer | Non
             raise Invalid("promo_code_invalid", f"Промокод {row.code}: акция не действует.",
                           {"promo_codes": {row.code: ["Акция промокода не действует."]}})
     if customer is None:
-        return PromoContext(promotions=promotions, unlocked=frozenset(r.promotion_id for r in rows))
+        return PromoContext(promotions=promotions, unlocked=frozenset(r.promotion_id for r in rows), index=index)
     limited = [p.id for p in promotions if p.when.per_customer_limit is not None]
     uses = {}
     if limited:
@@ -394,7 +385,7 @@ def promotion_context(session: Session, tenant_id: str, customer: Customer | Non
                 else frozenset())
     return PromoContext(promotions=promotions, known_customer=True, segments=segments,
                         birth_date=customer.birth_date, uses=uses,
-                        unlocked=frozenset(r.promotion_id for r in rows))
+                        unlocked=frozenset(r.promotion_id for r in rows), index=index)
 
 
 SET_REWARDS = ("free_items", "gift_product")

@@ -262,31 +262,78 @@ def test_serials_follow_the_zone_offsets():
     assert _Serials(ZoneInfo("UTC"))(None) is None
 
 
-def test_large_export_without_a_queue_runs_after_the_response(client, session, shop, as_role, customer_of,
-                                                              monkeypatch):
-    """Without Redis a large export is not built in the request: a thread of the process builds
-    it, and the page polls the progress until the file is there."""
+def test_large_export_without_a_queue_waits_for_the_scheduler(client, session, shop, as_role, customer_of,
+                                                               monkeypatch):
+    """Without Redis a large export is not built in the request nor in a thread of the web
+    process: it stays queued, the page polls, and the embedded scheduler's poll builds it."""
+    import threading
+
+    from hub.clock import utcnow
     from hub.exports.models import Export
     from hub.exports import operations as exports
-    spawned = []
     monkeypatch.setattr(exports, "INLINE_ROWS", 2)
-    monkeypatch.setattr(exports, "_spawn", spawned.append)
     for i in range(3):
         customer_of(shop["a"], f"+7916333000{i}")
     as_role("owner")
+    threads = threading.active_count()
     r = _export(client, session, {"kind": "clients"})
     export_id = r.headers["Location"].rsplit("/", 1)[1]
-    assert spawned == [export_id]
+    assert threading.active_count() == threads
+    assert not hasattr(exports, "build_in_thread") and not hasattr(exports, "_spawn")
     page = text(client.get(r.headers["Location"]))
     assert "в очереди" in page and 'hx-trigger="every 1s"' in page and "Выгрузка запущена." in page
     assert session.get(Export, export_id).status == "queued"
-    assert exports.build_export(session, export_id) == "done"            # what the thread runs
+    assert exports.build_queued_exports(session, utcnow(), after=timedelta(0)) == 1    # the scheduler's poll
+    assert exports.build_queued_exports(session, utcnow(), after=timedelta(0)) == 0
     frag = text(client.get(r.headers["Location"], headers={"HX-Request": "true"}))
     assert "<html" not in frag and "готово" in frag and "3 из 3" in frag and "hx-trigger" not in frag
 
 
-def test_background_thread_builds_on_its_own_session(tmp_path, monkeypatch):
-    """build_in_thread in a real thread, on a committed SQLite database of its own."""
+def test_an_export_is_built_by_one_builder_only(client, session, shop, as_role, customer_of):
+    """The rq job, the scheduler's poll and the sweep may all find one queued export: the first
+    claims it (queued -> running), the others leave it alone."""
+    from hub.clock import utcnow
+    from hub.exports.models import Export
+    from hub.exports import operations as exports
+    customer_of(shop["a"], "+79163330009")
+    row = Export(tenant_id=shop["a"], kind="clients", params={}, status="queued", rows_done=0,
+                 user_email="t@test", created_at=utcnow())
+    session.add(row)
+    session.commit()
+    assert exports.claim_export(session, row.id) is True
+    assert exports.claim_export(session, row.id) is False
+    assert exports.build_export(session, row.id) == "running"             # someone else builds it
+    assert not exports.file_path(row).exists()
+    assert exports.build_queued_exports(session, utcnow(), after=timedelta(0)) == 0
+
+
+def test_the_sweep_takes_queued_exports_rq_left(client, session, shop, as_role, customer_of, monkeypatch):
+    """With rq the sweep builds only exports whose job has not started for SWEEP_AFTER (Redis
+    lost it, or no worker runs); without rq every queued one (`kopilka automation run` by cron)."""
+    import hub.jobs
+    from hub.clock import utcnow
+    from hub.exports.models import Export
+    from hub.exports import operations as exports
+    customer_of(shop["a"], "+79163330008")
+    now = utcnow()
+    fresh, old = (Export(tenant_id=shop["a"], kind="clients", params={}, status="queued", rows_done=0,
+                         user_email="t@test", created_at=at) for at in (now, now - timedelta(minutes=6)))
+    session.add_all([fresh, old])
+    session.commit()
+    monkeypatch.setattr(hub.jobs, "get_queue", lambda config=None: _Queue())
+    assert exports.build_queued_exports(session, now) == 1
+    session.expire_all()
+    assert (session.get(Export, old.id).status, session.get(Export, fresh.id).status) == ("done", "queued")
+    monkeypatch.undo()
+    monkeypatch.setenv("KOPILKA_EXPORT_DIR", str(exports.export_dir()))
+    assert exports.build_queued_exports(session, now) == 1
+    session.expire_all()
+    assert session.get(Export, fresh.id).status == "done"
+
+
+def test_the_schedulers_poll_builds_on_its_own_session(tmp_path, monkeypatch):
+    """build_queued_exports_job (what `kopilka automation schedule` polls) on a committed SQLite
+    database of its own, as the scheduler process runs it."""
     from sqlalchemy.orm import sessionmaker
 
     import hub.schema  # noqa: F401 - every table in the MetaData
@@ -297,9 +344,11 @@ def test_background_thread_builds_on_its_own_session(tmp_path, monkeypatch):
     from hub.customers.operations import register_customer
     from hub.tenants.operations import create_tenant
     from hub.exports import operations as exports
-    engine = make_engine(f"sqlite:///{tmp_path / 'thread.sqlite3'}")
+    url = f"sqlite:///{tmp_path / 'poll.sqlite3'}"
+    engine = make_engine(url)
     Base.metadata.create_all(engine)
-    monkeypatch.setattr(db, "engine", engine)
+    monkeypatch.setenv("DATABASE_URL", url)
+    previous = db.engine
     s = sessionmaker(bind=engine, expire_on_commit=False)()
     tenant, _ = create_tenant(s, "Поток")
     for i in range(4):
@@ -308,7 +357,14 @@ def test_background_thread_builds_on_its_own_session(tmp_path, monkeypatch):
                  user_email="t@test", created_at=utcnow())
     s.add(row)
     s.commit()
-    exports._spawn(row.id).join(timeout=60)
+    try:
+        assert exports.build_queued_exports_job() == 1
+    finally:
+        db.session.remove()
+        if db.engine is not previous:
+            db.engine.dispose()
+            db.engine = previous
+            db.session.configure(bind=previous)
     s.expire_all()
     done = s.get(Export, row.id)
     assert (done.status, done.rows_done, done.rows_total) == ("done", 4, 4)
@@ -316,3 +372,47 @@ def test_background_thread_builds_on_its_own_session(tmp_path, monkeypatch):
     assert [r[0] for r in rows[1:]] == [f"+7916444000{i}" for i in range(4)]
     s.close()
     engine.dispose()
+
+
+def test_the_scheduler_polls_between_its_runs(monkeypatch):
+    """`kopilka automation schedule` calls its poll every few seconds between the 15-minute
+    runs (so a queued export starts at once), and a failing poll does not end it."""
+    import threading
+
+    from hub.jobs import tasks
+    stop, runs, polls = threading.Event(), [], []
+    monkeypatch.setattr(tasks, "run_automation", lambda: runs.append(1))
+
+    def poll():
+        polls.append(1)
+        if len(polls) == 1:
+            raise RuntimeError("the database went away for a moment")
+        if len(polls) == 3:
+            stop.set()
+    tasks.run_periodically(stop, timedelta(hours=1), poll=poll, poll_every=0.01)
+    assert (len(runs), len(polls)) == (1, 3)
+
+
+def test_the_export_zip_is_scoped_to_its_workbook(tmp_path):
+    """The export's workbook deflates at level 1; XlsxWriter's module and every other workbook
+    keep the standard zip (nothing of the library is replaced for the process)."""
+    import zipfile
+
+    import xlsxwriter
+    import xlsxwriter.workbook
+
+    from hub.exports import operations as exports
+    book = exports.ExportWorkbook(tmp_path / "e.xlsx")
+    exports._Sheet(book, "Клиенты", exports.CLIENT_COLUMNS, exports._formats(book)).write_rows(
+        [("+7916", "Анна " * 50, None, None, None, None, None, None, 1.0, 1, None, None, 1.0)] * 2000)
+    book.close()
+    assert xlsxwriter.workbook.ZipFile is zipfile.ZipFile
+    assert xlsxwriter.Workbook._store_workbook is not exports.ExportWorkbook._store_workbook
+    other = xlsxwriter.Workbook(str(tmp_path / "o.xlsx"), {"constant_memory": True})
+    sheet = exports._Sheet(other, "Клиенты", exports.CLIENT_COLUMNS, exports._formats(other))
+    sheet.write_rows([("+7916", "Анна " * 50, None, None, None, None, None, None, 1.0, 1, None, None, 1.0)] * 2000)
+    other.close()
+    quick = zipfile.ZipFile(tmp_path / "e.xlsx").getinfo("xl/worksheets/sheet1.xml")
+    standard = zipfile.ZipFile(tmp_path / "o.xlsx").getinfo("xl/worksheets/sheet1.xml")
+    assert quick.file_size == standard.file_size and quick.compress_size > standard.compress_size
+    assert load_workbook(tmp_path / "e.xlsx", read_only=True)["Клиенты"].max_row == 2001
