@@ -184,10 +184,11 @@ class _Queue:
 
 def test_background_job_progress_is_polled(client, session, shop, as_role, customer_of, monkeypatch):
     """With rq the request only enqueues; the page polls until the worker has built the file."""
+    import hub.jobs
     from hub.extensions import db
     from hub.exports import operations as exports
     queue = _Queue()
-    monkeypatch.setattr(exports, "get_queue", lambda config=None: queue)
+    monkeypatch.setattr(hub.jobs, "get_queue", lambda config=None: queue)
     customer_of(shop["a"], "+79161110004")
     as_role("owner")
     r = _export(client, session, {"kind": "clients"})
