@@ -23,6 +23,7 @@ from hub.automation import mailings, segments
 from hub.automation.segments import recompute as do_recompute, segment_counts
 from api.schemas.automation import AutomationSettingsSchema
 from hub.clock import utcnow
+from hub.money import MoneyError, parse_rub
 from hub.automation.segments import check_audience
 from hub.automation import settings as auto_settings
 from api.schemas.automation import SegmentSchema
@@ -693,7 +694,10 @@ def propose_cmd(check: str | None, margin: str, share: str, tenant_ref: str | No
     """Размер подарка для реанимации: чек × маржа × доля (900 × 40% × 50% = 180)."""
     try:
         if check is not None:
-            kopecks = int(Decimal(check) * 100)
+            try:
+                kopecks = parse_rub(check)
+            except MoneyError as exc:
+                raise click.BadParameter(exc.message, param_hint="--check") from None
         elif tenant_ref:
             kopecks = average_check(_session(), _tenant(tenant_ref), utcnow())
         else:

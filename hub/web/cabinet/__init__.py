@@ -24,7 +24,7 @@ from hub.web.cabinet import program_form
 from hub.web.cabinet.blueprint import ACTIONS, bp
 from hub.web.ui.auth import (CABINET_ROLES, EDIT_ROLES, audit, create_user,
                              require_roles)
-from hub.web.ui.formatting import parse_rub
+from hub.web.ui.formatting import money_error, parse_rub
 from hub.web.ui.auth import sign_in_view
 from hub.paging import newest_first
 from hub.programs.operations import get_program
@@ -231,8 +231,8 @@ def adjust(customer_id: str):
         amount = parse_rub(form.get("amount"))
         if not amount:
             errors["amount"] = ["Укажите количество бонусов больше 0."]
-    except ValueError:
-        amount, errors["amount"] = None, ["Введите число, например 100 или 99,50."]
+    except ValueError as exc:
+        amount, errors["amount"] = None, [money_error(exc, "Введите число, например 100 или 99,50.")]
     reason = (form.get("reason") or "").strip()
     if not reason:
         errors["reason"] = ["Укажите причину: она попадёт в историю и журнал."]
