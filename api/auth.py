@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import g, request
 
 from hub.errors import Unauthorized
+from hub.staff.operations import Actor
 from hub.extensions import db
 from hub.tenants.operations import key_for, key_use_stale
 
@@ -17,6 +18,8 @@ def require_tenant() -> None:
     if row is None:
         raise Unauthorized("invalid_api_key", "API-ключ не найден или отозван.")
     g.tenant_id = row.tenant_id
+    # Who the audit log names for an act done through the API: the key (its public prefix).
+    g.actor = Actor(email=f"API-ключ {row.prefix}…")
     if key_use_stale(row.last_used_at):
         # Recorded after the request (hub.app's teardown), in a transaction of its own.
         g.api_key_used = row.id

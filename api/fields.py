@@ -14,7 +14,7 @@ from marshmallow import ValidationError
 from marshmallow import fields as ma
 
 from api import validate
-from hub.money import MAX_KOPECKS, BadNumber, kopecks_json, wire_decimal
+from hub.money import MAX_KOPECKS, BadNumber, MoneyError, kopecks_json, parse_rub, wire_decimal
 
 __all__ = ["MAX_KOPECKS", "Boolean", "Date", "DateTime", "Dict", "Email", "Float", "Integer", "List",
            "Money", "Nested", "Percent", "Quantity", "Raw", "Spend", "String"]
@@ -120,7 +120,8 @@ def _number_out(value):
 
 
 class Money(_Russian, ma.Field):
-    """Roubles as a JSON number with at most 2 decimals; kopecks (int) inside."""
+    """Roubles as a JSON number with at most 2 decimals; kopecks (int) inside. Read by
+    hub.money.parse_rub: the limit and the messages of every face."""
 
     def __init__(self, *, allow_negative: bool = False, **kwargs):
         super().__init__(**kwargs)
@@ -132,15 +133,10 @@ class Money(_Russian, ma.Field):
                 "minimum": -limit if self.allow_negative else 0}
 
     def _deserialize(self, value, attr, data, **kwargs) -> int:
-        number = _decimal(value, "рубли")
-        kopecks = number * 100
-        if kopecks != kopecks.to_integral_value():
-            raise ValidationError("Не больше двух знаков после запятой (копейки).")
-        if number < 0 and not self.allow_negative:
-            raise ValidationError("Не может быть отрицательным.")
-        if abs(kopecks) > MAX_KOPECKS:
-            raise ValidationError("Слишком большая сумма.")
-        return int(kopecks)
+        try:
+            return parse_rub(value, allow_negative=self.allow_negative)
+        except MoneyError as exc:
+            raise ValidationError(exc.message) from exc
 
     def _serialize(self, value, attr, obj, **kwargs):
         # k / 100 is the float nearest to the exact rouble amount, and JSON writes it

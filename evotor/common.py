@@ -7,13 +7,12 @@ from typing import TYPE_CHECKING
 import base64
 import hmac
 import logging
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from flask import current_app, jsonify, request
 from sqlalchemy.orm import Session
 
-from hub.money import BadNumber, kopecks_json, wire_decimal
-from connectors.receipts import kopecks as _kopecks
+from hub.money import BadNumber, MoneyError, kopecks_json, parse_rub, wire_decimal
 from connectors.registry import connection_by_token
 
 if TYPE_CHECKING:   # annotations only: the adapter reads rows the hub's queries return
@@ -67,18 +66,14 @@ class BadValue(ValueError):
 
 
 def money(value, field: str, *, allow_negative: bool = False) -> int:
-    """Roubles from the wire (number or string) to kopecks."""
+    """Roubles from the wire (number or string) to kopecks: hub.money.parse_rub, its limit and
+    its words after the field's name."""
     if isinstance(value, bool) or value is None or value == "":
         raise BadValue(field, f"Поле {field}: нужна сумма в рублях.")
     try:
-        result = _kopecks(value)
-    except (InvalidOperation, ValueError, TypeError) as exc:
-        raise BadValue(field, f"Поле {field}: «{value}» — не сумма в рублях с точностью до копейки.") from exc
-    if result < 0 and not allow_negative:
-        raise BadValue(field, f"Поле {field}: сумма не может быть отрицательной.")
-    if abs(result) > 10 ** 13:
-        raise BadValue(field, f"Поле {field}: слишком большая сумма.")
-    return result
+        return parse_rub(value, allow_negative=allow_negative)
+    except MoneyError as exc:
+        raise BadValue(field, f"Поле {field}: {exc.message}") from exc
 
 
 def quantity(value, field: str) -> Decimal:

@@ -1,4 +1,7 @@
-"""Numbers from wire formats: one reading of amounts and quantities for every adapter.
+"""Money at the edge: the one reading of roubles typed by a person or sent by an integrator
+(`parse_rub`, used by the API's fields, the cabinets' forms, the CLI and the adapters' schemas),
+with one limit (`MAX_KOPECKS`) and one set of Russian messages; and the reading of numbers from
+wire formats (`wire_decimal`) it is built on.
 
 JSON numbers arrive as ints, floats or strings. A float is read through its shortest
 round-trip form (1234.5 stays exactly 1234.5), and the magnitude and digit count are bounded
@@ -9,7 +12,15 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-MAX_KOPECKS = 10 ** 13   # 100 billion roubles: far above any receipt, far below overflow
+from hub.engine.text import rub as format_rub
+
+# One maximum for any amount anyone enters: 100 billion roubles (10^13 kopecks). Why this one:
+# the adapters read wholesale documents of 1С and МойСклад and the API's receipts through it, so
+# it must sit above any real document (a cabinet limit of 100 M ₽ would refuse in a form what a
+# till was allowed to send); it keeps a receipt's total of 1,000 lines (10^16) and any sum of
+# postings far inside BIGINT (9.2 * 10^18), and Decimal arithmetic far from overflow. It is the
+# maximum the API already documented, so the OpenAPI document does not change.
+MAX_KOPECKS = 10 ** 13
 
 
 class BadNumber(ValueError):
@@ -38,10 +49,54 @@ def wire_decimal(value) -> Decimal:
 
 
 def wire_kopecks(value) -> int:
-    """Roubles (at most 2 decimals) as kopecks; sub-kopeck values are refused."""
-    kopecks = wire_decimal(value) * 100
+    """Roubles (at most 2 decimals) as kopecks through parse_rub (negative allowed: a wire's
+    discount or correction line); a BadNumber, whose message is parse_rub's, when refused."""
+    try:
+        return parse_rub(value, allow_negative=True)
+    except MoneyError as exc:
+        raise BadNumber(exc.kind, value) from exc
+
+
+# What every face says when it refuses an amount (the API's `details`, a form's field, the CLI's
+# line, an adapter's error): the same words everywhere.
+MONEY_MESSAGES = {
+    "type": "Нужна сумма в рублях, например 1 234,56.",
+    "fraction": "Не больше двух знаков после запятой (копейки).",
+    "negative": "Сумма не может быть отрицательной.",
+    "large": f"Слишком большая сумма: не больше {format_rub(MAX_KOPECKS).removesuffix(',00')} ₽.",
+}
+_TYPED = str.maketrans({"\u00a0": None, "\u202f": None, "\u2009": None, " ": None, "₽": None,
+                        ",": ".", "−": "-"})
+
+
+class MoneyError(ValueError):
+    """An amount refused: `kind` (type, fraction, negative, large) and `message` in Russian."""
+
+    def __init__(self, kind: str, value):
+        self.kind, self.value = kind, value
+        self.message = MONEY_MESSAGES[kind]
+        super().__init__(self.message)
+
+
+def parse_rub(value, *, allow_negative: bool = False) -> int:
+    """Roubles typed or sent -> kopecks: an int, a float (read through its shortest form), a
+    Decimal or a string ("1 234,56", "1234.5", "−10", "500 ₽"); at most 2 decimals; not above
+    MAX_KOPECKS in magnitude; negative only when `allow_negative`. Raises MoneyError."""
+    if isinstance(value, str):
+        value = value.translate(_TYPED)
+        if len(value) > 40:      # far more digits than any amount: not worth reading
+            raise MoneyError("large" if value.lstrip("-").replace(".", "").isdigit() else "type", value)
+    try:
+        number = wire_decimal(value)
+    except BadNumber as exc:     # too many digits can only be after the point: > 15 before is "large"
+        raise MoneyError({"large": "large", "digits": "fraction"}.get(exc.kind, "type"), value) from exc
+    kopecks = number * 100
     if kopecks != kopecks.to_integral_value():
-        raise BadNumber("fraction", value)
+        raise MoneyError("fraction", value)
+    if kopecks < 0 and not allow_negative:
+        raise MoneyError("negative", value)
+    if abs(kopecks) > MAX_KOPECKS:
+        raise MoneyError("large", value)
     return int(kopecks)
 
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, tzinfo
 
+from hub.engine.text import rub
+
 
 def plural_form(n: int, one: str, few: str, many: str) -> str:
     """The noun form for n: 1 счёт, 2 счёта, 5 счетов, 11 счетов, 21 счёт, 22 счёта."""
@@ -84,11 +86,9 @@ MONTHS = ("января", "февраля", "марта", "апреля", "ма�
 
 
 def number(kopecks: int | None) -> str:
-    """123456 -> "1 234,56" (no-break spaces between thousands)."""
-    kopecks = int(kopecks or 0)
-    sign = "−" if kopecks < 0 else ""
-    whole, frac = divmod(abs(kopecks), 100)
-    return sign + f"{whole:,}".replace(",", NBSP) + f",{frac:02d}"
+    """123456 -> "1 234,56" (no-break spaces between thousands, "−" before a negative): the
+    engine's rub() with the spacing of the cabinets and messages."""
+    return rub(int(kopecks or 0), space=NBSP, minus="−")
 
 
 def bonuses(kopecks: int | None) -> str:

@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from flask import Blueprint, Response, request
 from lxml import etree
 
-from hub.money import BadNumber, wire_decimal
+from hub.money import BadNumber, MoneyError, parse_rub, wire_decimal
 from connectors.receipts import make_position, operation_body, roubles
 from hub.unavailable import database_unavailable
 from hub.errors import DomainError
@@ -81,12 +81,13 @@ def _dec(el, name: str) -> Decimal | None:
 
 
 def _kop(value: Decimal | None) -> int:
+    """Roubles of a SOAP field as kopecks through hub.money.parse_rub (its limit and words)."""
     if value is None:
         return 0
-    kop = value * 100
-    if kop != kop.to_integral_value():
-        raise Fault("Суммы — с точностью до копейки.")
-    return int(kop)
+    try:
+        return parse_rub(value, allow_negative=True)
+    except MoneyError as exc:
+        raise Fault(f"Суммы: {exc.message}") from None
 
 
 def _rub(kopecks: int) -> str:

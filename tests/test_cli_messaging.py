@@ -16,7 +16,10 @@ from hub.cli.main import main
 from hub.clock import utcnow
 from hub.extensions import db
 from hub.automation.models import AutomationSettings, Mailing, Segment, WinbackChain
+from hub.money import MONEY_MESSAGES
 from hub.notify.models import NotifyChannel, NotifySettings, NotifyTemplate, OutboxMessage
+from hub.staff.models import AuditEntry
+from tests.automation.test_api import SEGMENT_WORDS
 
 
 class Kopilka:
@@ -338,3 +341,18 @@ def test_settings_and_the_bots_webhook(kp):
         sent = json.loads(rsps.calls[0].request.body)
     assert sent["url"].startswith("https://hub.example.ru/notify/telegram/") and len(sent["secret_token"]) > 20
     assert sent["url"] in out.output and "123:ABC" not in out.output
+
+
+def test_a_segment_added_from_the_cli_is_audited_in_the_words_of_every_face(kp):
+    refused(kp.t("mechanics", "segment", "add", "--name", "   "), "Назовите сегмент.")
+    refused(kp.t("mechanics", "segment", "add", "--name", "x" * 201), "Название сегмента — не длиннее 200 символов.")
+    refused(kp.t("mechanics", "segment", "add", "--name", "X", "--total-min", "100 000 000 000,01"),
+            MONEY_MESSAGES["large"])
+    assert kp.rows(Segment) == [] and kp.rows(AuditEntry) == []
+    added = kp.t("mechanics", "segment", "add", "--name", "Женщины с бонусами", "--gender", "female",
+                 "--balance-min", "1 000")
+    assert added.exit_code == 0, added.output
+    [seg] = kp.rows(Segment)
+    [entry] = kp.rows(AuditEntry)
+    assert entry.action == "segment.create" and entry.object_id == seg.id
+    assert entry.details["text"] == SEGMENT_WORDS and entry.user_email == "командная строка (kopilka)"

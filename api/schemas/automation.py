@@ -5,9 +5,12 @@ checked when it is stored, with the same field paths in `details`.
 """
 from __future__ import annotations
 
+from marshmallow import ValidationError
+
 from api import fields, validate
 from api.fields import Money, Percent
 from api.schemas.base import Schema
+from hub.automation import segments
 
 _DAYS = validate.Range(min=0, max=3650)
 _CODES = fields.List(fields.String(validate=validate.Length(min=1, max=50)), max_length=50)
@@ -137,8 +140,20 @@ class ProposalSchema(Schema):
     gift = Money()
 
 
+class _SegmentName(validate.Length):
+    """The segment name's length, refused in the words of hub.automation.segments.create_segment
+    (the cabinet and the CLI say the same); the OpenAPI document keeps minLength/maxLength."""
+
+    def __call__(self, value):
+        if len(value) < self.min:
+            raise ValidationError(segments.NAME_MISSING)
+        if len(value) > self.max:
+            raise ValidationError(segments.NAME_TOO_LONG)
+        return value
+
+
 class SegmentInSchema(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = fields.String(required=True, validate=_SegmentName(min=1, max=segments.NAME_MAX))
     filters = fields.Nested(FiltersSchema, load_default=dict)
 
 

@@ -111,9 +111,7 @@ class Segments(MethodView):
     @blp.arguments(SegmentInSchema)
     @blp.response(201, SegmentSchema)
     def post(self, data):
-        filters = segments.check_audience(db.session, g.tenant_id, data.get("filters") or {})
-        seg = Segment(tenant_id=g.tenant_id, name=data["name"], filters=filters, created_at=utcnow())
-        db.session.add(seg)
+        seg = segments.create_segment(db.session, g.tenant_id, data["name"], data.get("filters"), g.actor)
         db.session.commit()
         return _segment_out(seg)
 

@@ -23,7 +23,8 @@ from hub.automation import mailings, segments
 from hub.automation.segments import recompute as do_recompute, segment_counts
 from api.schemas.automation import AutomationSettingsSchema
 from hub.clock import utcnow
-from hub.automation.segments import check_audience
+from hub.money import MoneyError, parse_rub
+from hub.staff.operations import CLI
 from hub.automation import settings as auto_settings
 from api.schemas.automation import SegmentSchema
 from api.schemas.automation import ChainInSchema
@@ -187,9 +188,7 @@ def segment_add(tenant_ref: str, name: str, **filters) -> None:
     data = load(SegmentInSchema(), {"name": name, "filters": audience_body(filters)}, AUDIENCE_LABELS)
     session = _session()
     tid = _tenant(tenant_ref)
-    checked = check_audience(session, tid, data.get("filters") or {})
-    seg = Segment(tenant_id=tid, name=data["name"], filters=checked, created_at=utcnow())
-    session.add(seg)
+    seg = segments.create_segment(session, tid, data["name"], data.get("filters"), CLI)
     session.commit()
     row = _segment_row(session, tid, seg)
     click.echo(f"Сегмент «{seg.name}» создан: {seg.id}, "
@@ -693,7 +692,10 @@ def propose_cmd(check: str | None, margin: str, share: str, tenant_ref: str | No
     """Размер подарка для реанимации: чек × маржа × доля (900 × 40% × 50% = 180)."""
     try:
         if check is not None:
-            kopecks = int(Decimal(check) * 100)
+            try:
+                kopecks = parse_rub(check)
+            except MoneyError as exc:
+                raise click.BadParameter(exc.message, param_hint="--check") from None
         elif tenant_ref:
             kopecks = average_check(_session(), _tenant(tenant_ref), utcnow())
         else:

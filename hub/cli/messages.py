@@ -99,7 +99,8 @@ def load(schema, data: dict, labels: dict | None = None) -> dict:
 
 
 def money_text(value: str | None) -> str | None:
-    """A rouble amount as typed ("2,5", "1 000") in the form the API's Money field reads."""
+    """A rouble amount as typed ("2,5", "1 000 ₽"), tidied for comparisons ("0,00" is "0.00");
+    the API's Money field reads it with hub.money.parse_rub, the one parser of every face."""
     return None if value is None else value.replace("\u00a0", "").replace(" ", "").replace(",", ".").rstrip("₽р")
 
 

@@ -44,8 +44,9 @@ def tenant_for_key(session: Session, raw_key: str) -> str | None:
 
 
 def key_for(session: Session, raw_key: str):
-    """(id, tenant_id, last_used_at) of a live (not revoked) key, or None."""
-    return session.execute(select(ApiKey.id, ApiKey.tenant_id, ApiKey.last_used_at).where(
+    """(id, tenant_id, last_used_at, prefix) of a live (not revoked) key, or None; the prefix
+    names the key in the audit log."""
+    return session.execute(select(ApiKey.id, ApiKey.tenant_id, ApiKey.last_used_at, ApiKey.prefix).where(
         ApiKey.key_hash == _hash(raw_key), ApiKey.revoked_at.is_(None))).first()
 
 

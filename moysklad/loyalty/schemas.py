@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from hub.money import MAX_KOPECKS, BadNumber, wire_decimal
+from hub.money import MAX_KOPECKS, BadNumber, MoneyError, parse_rub, wire_decimal
 from moysklad.common import entity_id
 from moysklad.loyalty.errors import VALIDATION, MsError
 
@@ -32,15 +32,10 @@ class Roubles(fields.Field):
         super().__init__(**kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs) -> int:
-        number = _number(value, "рубли")
-        kopecks = number * 100
-        if kopecks != kopecks.to_integral_value():
-            raise ValidationError("не больше 2 знаков после запятой")
-        if number < 0:
-            raise ValidationError("не может быть отрицательным")
-        if kopecks > MAX_KOPECKS:
-            raise ValidationError("слишком большая сумма")
-        return int(kopecks)
+        try:
+            return parse_rub(value)      # the one parser: its limit and words on every face
+        except MoneyError as exc:
+            raise ValidationError(exc.message) from exc
 
 
 class Kopecks(fields.Field):

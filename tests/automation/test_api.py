@@ -1,7 +1,12 @@
 """The automation API (each test on SQLite and PostgreSQL)."""
 from __future__ import annotations
 
+from sqlalchemy import select
+
+from hub.automation.models import Segment
 from hub.clock import frozen
+from hub.money import MONEY_MESSAGES
+from hub.staff.models import AuditEntry
 from tests.automation.conftest import msk
 
 P = "/api/v1/automation"
@@ -88,3 +93,24 @@ def test_another_tenants_ids_answer_404(api, client, session):
     assert client.get(f"{P}/chains/{chain['id']}", headers=theirs).status_code == 404
     assert client.get(f"{P}/referrals/code/{mine['id']}", headers=theirs).status_code == 404
     assert client.get(f"{P}/settings").status_code == 401
+
+
+# The words every face's audit entry carries for the same segment (issue 18: one create_segment).
+SEGMENT_WORDS = "Создан сегмент «Женщины с бонусами»: пол: женский; баланс от 1\u00a0000,00 ₽."
+
+
+def test_creating_a_segment_through_the_api_is_audited_and_refused_as_everywhere(api, session, tenant):
+    r = api.post(f"{P}/segments", json={"name": " Женщины с бонусами ", "filters": {"gender": "female",
+                                                                                  "balance_min": 1000}})
+    assert r.status_code == 201, r.json
+    entry = session.scalars(select(AuditEntry).where(AuditEntry.tenant_id == tenant["id"],
+                                                     AuditEntry.action == "segment.create")).one()
+    assert entry.object_id == r.json["id"] and entry.details["text"] == SEGMENT_WORDS
+    assert entry.user_email.startswith("API-ключ " + tenant["key"][:10])
+    # bad input: the words of the cabinet and the CLI, nothing written
+    for body, words in (({"name": ""}, "Назовите сегмент."), ({"name": "   "}, "Назовите сегмент."),
+                        ({"name": "x" * 201}, "Название сегмента — не длиннее 200 символов."),
+                        ({"name": "x", "filters": {"total_min": 10 ** 11 + 0.01}}, MONEY_MESSAGES["large"])):
+        bad = api.post(f"{P}/segments", json=body)
+        assert bad.status_code == 422 and words in str(bad.json["error"]), bad.json
+    assert len(session.scalars(select(Segment).where(Segment.tenant_id == tenant["id"])).all()) == 1

@@ -15,6 +15,8 @@ from hub.customers.models import Customer
 from hub.automation.models import CustomerSegment, Segment
 from hub.ledger.models import Account, Lot
 from hub.staff.models import AuditEntry
+from hub.money import MONEY_MESSAGES
+from tests.automation.test_api import SEGMENT_WORDS
 from tests.web.conftest import text, token
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
@@ -280,3 +282,18 @@ def test_the_card_lists_the_newest_20_messages(client, session, shop, as_role, c
     shown = re.findall(r"Сообщение №(\d\d)", page)
     assert shown == [f"{i:02d}" for i in range(24, 4, -1)]
     assert "Чужое сообщение" not in page and "журнале сообщений" in page
+
+
+def test_the_saved_segment_is_audited_in_the_words_of_every_face(client, session, shop, as_role, base):
+    t = as_role("manager") and token(client, "/cabinet/clients?gender=female")
+    form = {"csrf_token": t, "gender": "female", "balance_min": "1 000", "segment_name": "Женщины с бонусами"}
+    for bad, words in (({"segment_name": "   "}, "Назовите сегмент."),
+                       ({"segment_name": "x" * 201}, "Название сегмента — не длиннее 200 символов."),
+                       ({"balance_min": "100 000 000 000,01"}, MONEY_MESSAGES["large"])):
+        r = client.post("/cabinet/clients/segments", data={**form, **bad})
+        assert r.status_code == 422 and words in text(r), bad
+    assert session.scalars(select(Segment).where(Segment.tenant_id == shop["a"])).all() == []
+    assert client.post("/cabinet/clients/segments", data=form).status_code == 303
+    entry = session.scalars(select(AuditEntry).where(AuditEntry.tenant_id == shop["a"],
+                                                     AuditEntry.action == "segment.create")).one()
+    assert entry.details["text"] == SEGMENT_WORDS and entry.user_email

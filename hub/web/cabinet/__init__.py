@@ -12,7 +12,7 @@ from flask_login import current_user, logout_user
 from sqlalchemy import select
 
 from hub.clock import utcnow
-from hub.errors import DomainError
+from hub.errors import DomainError, Invalid
 from hub.text import POSTING_KIND_NAMES
 from hub.extensions import db
 from hub.customers.models import Customer
@@ -24,12 +24,11 @@ from hub.web.cabinet import program_form
 from hub.web.cabinet.blueprint import ACTIONS, bp
 from hub.web.ui.auth import (CABINET_ROLES, EDIT_ROLES, audit, create_user,
                              require_roles)
-from hub.web.ui.formatting import parse_rub
-from hub.web.ui.auth import sign_in_view
+from hub.web.ui.formatting import money_error, parse_rub
+from hub.web.ui.auth import actor, sign_in_view
 from hub.paging import newest_first
 from hub.programs.operations import get_program
 from hub.web.cabinet import client_filters
-from hub.automation.models import Segment
 from connectors.inbox import failed_count
 from hub.web.cabinet.reports import dashboard as figures
 from hub.customers.operations import set_blocked
@@ -45,7 +44,7 @@ from hub.notify.templates import TITLES
 from hub.programs.operations import program_from_settings
 from hub.web.cabinet.messages import CHANNEL_NAMES, MESSAGE_STATUSES
 from hub.customers.operations import search_conditions
-from hub.automation.segments import conditions
+from hub.automation.segments import conditions, create_segment
 
 PAGE = 50
 
@@ -150,22 +149,21 @@ def clients_save_segment():
     """«Сохранить как сегмент»: the list's current filters become a custom segment (the same
     filters hub.automation.segments evaluates for mailings and chains)."""
     form = request.form
-    name = (form.get("segment_name") or "").strip()
-    errors = {}
-    if not name:
-        errors["segment_name"] = ["Назовите сегмент."]
-    elif len(name) > 200:
-        errors["segment_name"] = ["Не длиннее 200 символов."]
-    filters, filter_errors = client_filters.check(db.session, g.tenant_id, form)
-    if not filter_errors and not filters:
+    filters, errors = client_filters.check(db.session, g.tenant_id, form)
+    if not errors and not filters:
+        # The form saves the list's filters: with none chosen there is nothing to save yet.
         errors["_form"] = ["Сначала выберите хотя бы один фильтр, затем сохраните сегмент."]
-    if errors or filter_errors:
+    if not errors:
+        try:
+            seg = create_segment(db.session, g.tenant_id, form.get("segment_name"), filters, actor())
+        except Invalid as exc:
+            field = "segment_name" if "name" in exc.details else \
+                next((client_filters.FORM_OF[k] for k in exc.details if k in client_filters.FORM_OF), "_form")
+            errors[field] = [exc.message]
+    if errors:
         db.session.rollback()
         return _clients_page(form, errors, 422, form)
-    seg = Segment(tenant_id=g.tenant_id, name=name, filters=filters, created_at=utcnow())
-    db.session.add(seg)
-    db.session.flush()
-    audit(db.session, "segment.create", "segment", seg.id, {"name": name, "filters": filters})
+    name = seg.name
     db.session.commit()
     flash(f"Сегмент «{name}» сохранён: он есть в списке сегментов, в рассылках и цепочках.", "success")
     return redirect(url_for("cabinet.clients", segment=f"seg:{seg.id}"), code=303)
@@ -231,8 +229,8 @@ def adjust(customer_id: str):
         amount = parse_rub(form.get("amount"))
         if not amount:
             errors["amount"] = ["Укажите количество бонусов больше 0."]
-    except ValueError:
-        amount, errors["amount"] = None, ["Введите число, например 100 или 99,50."]
+    except ValueError as exc:
+        amount, errors["amount"] = None, [money_error(exc, "Введите число, например 100 или 99,50.")]
     reason = (form.get("reason") or "").strip()
     if not reason:
         errors["reason"] = ["Укажите причину: она попадёт в историю и журнал."]

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.errors import Invalid
-from hub.web.ui.formatting import parse_rub
+from hub.web.ui.formatting import money_error, parse_rub
 from hub.automation.models import Segment
 from hub.automation.segments import check_audience
 from hub.automation.segments import SEGMENTS
@@ -66,8 +66,8 @@ def parse(args) -> tuple[dict, dict[str, list[str]]]:
         elif kind == "rub":
             try:
                 filters[key] = parse_rub(raw)
-            except ValueError:
-                errors[name] = ["Введите сумму, например 1 000 или 99,50."]
+            except ValueError as exc:
+                errors[name] = [money_error(exc, "Введите сумму, например 1 000 или 99,50.")]
         else:
             try:
                 date.fromisoformat(raw)

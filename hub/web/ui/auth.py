@@ -15,7 +15,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from hub.clock import utcnow
 from hub.errors import Conflict, Invalid
 from hub.extensions import db
-from hub.staff.models import ROLES, AuditEntry, WebUser
+from hub.staff.models import ROLES, WebUser
+from hub.staff.operations import Actor, record
 from hub.web.ui.formatting import set_tenant_tz
 
 MAX_FAILURES = 5                        # wrong passwords in a row before the account locks
@@ -167,12 +168,16 @@ def require_roles(*roles: str):
 
 def audit(session, action: str, object_type: str = "", object_id: str | None = None,
           details: dict | None = None, *, tenant_id: str | None = None) -> None:
-    """Record who did what, in the caller's transaction."""
+    """Record who did what, in the caller's transaction (hub.staff.operations.record, with the
+    signed-in user as the actor)."""
     user = current_user if current_user and current_user.is_authenticated else None
-    session.add(AuditEntry(tenant_id=tenant_id or user.tenant_id, user_id=user.id if user else None,
-                           user_email=user.email if user else "", action=action,
-                           object_type=object_type, object_id=object_id, details=details or {},
-                           created_at=utcnow()))
+    record(session, tenant_id or user.tenant_id, actor(), action, object_type, object_id, details)
+
+
+def actor() -> Actor:
+    """The signed-in user as the audit log names them (none: an anonymous actor)."""
+    user = current_user if current_user and current_user.is_authenticated else None
+    return Actor(user.id, user.email) if user else Actor()
 
 
 def sign_in_view(roles: tuple[str, ...], template: str, landing):

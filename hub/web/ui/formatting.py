@@ -3,10 +3,10 @@ time zone."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from flask import Flask, g
+from hub import money
 from hub.programs.operations import load_settings
 from hub.text import (
     LOT_KIND_NAMES, POSTING_KIND_NAMES, bonuses, day_text, last_day_text, number, percent_text, plural,
@@ -19,6 +19,7 @@ ROLE_NAMES = {"owner": "владелец", "manager": "менеджер", "reado
 
 
 def rub(kopecks: int | None) -> str:
+    """123456 -> "1 234,56 ₽" (hub.text.number: the engine's one rendering of kopecks)."""
     return number(kopecks) + NBSP + "₽"
 
 
@@ -33,20 +34,17 @@ def phone(e164: str | None) -> str:
 
 
 def parse_rub(text: str | None, allow_negative: bool = False) -> int | None:
-    """"1 234,56" / "1234.5" -> kopecks; None when empty; ValueError when not an amount."""
-    if text is None:
+    """"1 234,56" / "1234.5" -> kopecks; None when empty; hub.money.MoneyError (a ValueError
+    with the Russian message every face shows) when not an amount or out of range."""
+    if text is None or not str(text).strip():
         return None
-    cleaned = str(text).replace("−", "-").replace(NBSP, "").replace(" ", "").replace("₽", "").replace(",", ".").strip()
-    if not cleaned:
-        return None
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        raise ValueError("not a number") from None
-    if not value.is_finite() or (value < 0 and not allow_negative) or abs(value) > Decimal(100_000_000) \
-            or value != value.quantize(Decimal("0.01")):
-        raise ValueError("out of range")
-    return int(value * 100)
+    return money.parse_rub(str(text), allow_negative=allow_negative)
+
+
+def money_error(exc: ValueError, example: str) -> str:
+    """What a form says under an amount it refused: the field's own example when the text is no
+    amount at all, else the money module's words (the limit, the kopecks) that every face uses."""
+    return exc.message if isinstance(exc, money.MoneyError) and exc.kind != "type" else example
 
 
 def tenant_tz() -> ZoneInfo:

@@ -1,0 +1,30 @@
+"""staff's business acts: the audit log's one writer, for every face (cabinets, API, CLI)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from hub.clock import utcnow
+from hub.staff.models import AuditEntry
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did it, as the audit log names them: a cabinet user (id and e-mail), or a face
+    without a user — an API key, the `kopilka` command — by a label in `email`."""
+    user_id: str | None = None
+    email: str = ""
+
+
+CLI = Actor(email="командная строка (kopilka)")
+
+
+def record(session: Session, tenant_id: str, actor: Actor, action: str, object_type: str = "",
+           object_id: str | None = None, details: dict | None = None) -> AuditEntry:
+    """One audit entry, in the caller's transaction (it commits with the act it records)."""
+    entry = AuditEntry(tenant_id=tenant_id, user_id=actor.user_id, user_email=actor.email, action=action,
+                       object_type=object_type, object_id=object_id, details=details or {},
+                       created_at=utcnow())
+    session.add(entry)
+    return entry
