@@ -72,13 +72,14 @@ def test_check_pay_and_payback(session, linked):
     assert back["to_cash"] == 0
     assert f"Возвращено на сертификат {number}: 100,00" in back["print"]["summary"]
     assert balance_of(session, number) == 30_000
-    # The sale links its payments, so the hub's return refunded them (issue 17, item 3); the
-    # terminal's own call for the same payback repeated that refund and added nothing.
+    # The sale links its payments, so the hub's return refunded them (issue 17, item 3), under
+    # the one reference format of every till (issue 18, item 3).
     from hub.receipts.models import Receipt
     assert session.scalar(select(Receipt.certificate_prefix).where(
-        Receipt.tenant_id == linked.tenant_id, Receipt.external_id == "GC-1")) == "evotor:GC-1:"
+        Receipt.tenant_id == linked.tenant_id, Receipt.external_id == "GC-1")) == "sale:evotor:GC-1:"
     assert len(session.scalars(select(CertificatePosting).where(
-        CertificatePosting.kind == "restore", CertificatePosting.reference.endswith("\x1fPB-1"))).all()) == 1
+        CertificatePosting.kind == "restore",
+        CertificatePosting.reference.endswith("\x1freturn:evotor:PB-1"))).all()) == 1
     session.rollback()
     # Repeated: the same, once.
     assert linked.ok("/receipts/payback", {"payback_uuid": "PB-1", "base_receipt_uuid": "GC-1",
@@ -102,7 +103,7 @@ def test_a_failing_certificate_commits_nothing(session, linked):
     assert "заблокирован" in r.get_json()["error"]["message"]
     assert counts(session) == before          # neither the sale nor a redemption
     assert session.scalars(select(CertificatePosting).where(
-        CertificatePosting.reference.startswith("evotor:GC-2"))).all() == []
+        CertificatePosting.reference.startswith("sale:evotor:GC-2"))).all() == []
     bad = linked.post("/receipts/quote", {"receipt_uuid": "GC-3", "positions": positions(),
                                           "certificates": [{"number": number}]})
     assert_error(bad, 422)
