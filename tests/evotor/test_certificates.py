@@ -108,3 +108,29 @@ def test_a_failing_certificate_commits_nothing(session, linked):
                                           "certificates": [{"number": number}]})
     assert_error(bad, 422)
     session.rollback()
+
+
+def restores(session, number: str) -> list[str]:
+    session.expire_all()
+    return list(session.scalars(select(CertificatePosting.reference).join(
+        GiftCertificate, GiftCertificate.id == CertificatePosting.certificate_id).where(
+        GiftCertificate.number == number, CertificatePosting.kind == "restore")))
+
+
+def test_a_full_payback_gives_the_certificate_its_nominal_once(session, linked):
+    """Issue 18, item 3: the sale hands its certificate payment to the hub, the hub's return
+    refunds it (the terminal calls no refund of its own), once."""
+    number = sold_certificate(session, linked.tenant_id)
+    linked.ok("/receipts/commit", {"receipt_uuid": "GC-9", "positions": positions(),
+                                   "certificates": [{"number": number, "amount": 300}]})
+    assert balance_of(session, number) == 20_000
+    back = linked.ok("/receipts/payback", {"payback_uuid": "PB-9", "base_receipt_uuid": "GC-9"})
+    assert back["certificates"] == [{"number": number, "restored": 300, "balance": 500}]
+    assert back["to_cash"] == 400
+    assert balance_of(session, number) == 50_000
+    assert restores(session, number) == [f"sale:evotor:GC-9:{number}\x1freturn:evotor:PB-9"]
+    again = linked.ok("/receipts/payback", {"payback_uuid": "PB-9", "base_receipt_uuid": "GC-9"})
+    assert again["repeated"] is True and again["certificates"] == back["certificates"]
+    assert balance_of(session, number) == 50_000
+    assert restores(session, number) == [f"sale:evotor:GC-9:{number}\x1freturn:evotor:PB-9"]
+    session.rollback()
