@@ -38,9 +38,7 @@ from evotor.mapping import (
     render_quote, sale_key, terminal_positions, with_known_groups,
 )
 from evotor.models import EvotorDevice, EvotorReceipt
-from hub.certificates.operations import refund_payments
 from hub.certificates import operations as certificates
-from hub.certificates.operations import redeem_payments
 
 if TYPE_CHECKING:   # annotations only: the adapter reads rows the hub's queries return
     from hub.connections.models import Connection
@@ -369,10 +367,6 @@ def _check_payments(session, tenant_id: str, payments: list[tuple[str, int]], to
     return out
 
 
-def _redemption_prefix(receipt_uuid: str) -> str:
-    return f"evotor:{receipt_uuid}:"
-
-
 @bp.post("/receipts/quote")
 @terminal_call
 def quote(session, till: Till, body: dict):
@@ -485,25 +479,23 @@ def commit_positions(session, conn: Connection, receipt_uuid: str, positions: li
                      certificates: list[tuple[str, int]] = ()) -> dict:
     """The sale committed once, whichever path (terminal or document) comes first; the promo
     codes of its quote make the commit apply the same promotions. Gift certificates paying
-    for it are redeemed in the sale's own transaction (both are written or neither), once."""
+    for it go with the sale to commit_sale, which redeems them in the sale's own transaction
+    (both are written or neither), once."""
     req = SaleRequest(external_id=receipt_uuid, moment=moment or utcnow(),
                       positions=engine_positions(positions),
                       customer={"id": customer_id} if customer_id else None, store=store,
                       cashier=cashier, payment_method=payment_method, spend=spend or None,
-                      promo_codes=tuple(promo_codes))
-    paid: list[dict] = []
+                      promo_codes=tuple(promo_codes), certificates=tuple(certificates))
 
-    def pay_with_certificates(payload: dict) -> None:
-        if not certificates:
-            return
-        _check_payments(session, conn.tenant_id, list(certificates), payload["totals"]["amount_to_pay"])
-        paid.extend(redeem_payments(session, conn.tenant_id, _redemption_prefix(receipt_uuid),
-                                    list(certificates), req.moment, utcnow()))
+    def check_certificates(payload: dict) -> None:
+        # Refused in the terminal's own words (which certificate, why) before anything is written.
+        if certificates:
+            _check_payments(session, conn.tenant_id, list(certificates), payload["totals"]["amount_to_pay"])
 
     answer, created = commit_sale(session, conn.tenant_id, SOURCE, req,
                                   sale_key(receipt_uuid, customer_id, positions),
-                                  hold_reference=receipt_uuid, accept=pay_with_certificates,
-                                  certificate_prefix=_redemption_prefix(receipt_uuid) if certificates else None)
+                                  hold_reference=receipt_uuid, accept=check_certificates)
+    paid = (answer.get("certificates") or []) if created else []
     if not created and answer["totals"]["bonus_spent"] != (spend or 0):
         # The other path (terminal or document) came first with another spending: say so
         # rather than replay an answer that does not match this sale.
@@ -528,9 +520,9 @@ def commit_positions(session, conn: Connection, receipt_uuid: str, positions: li
             "print": {"summary": print_lines(answer, committed=True)},
             "message": (answer.get("messages") or {}).get("cashier") or ""}
     if paid:
-        result["certificates"] = [{"number": c["number"], "redeemed": rub_json(c["redeemed"]),
+        result["certificates"] = [{"number": c["number"], "redeemed": rub_json(c["amount"]),
                                    "balance": rub_json(c["balance"])} for c in paid]
-        result["print"]["summary"] += [f"Оплачено сертификатом {c['number']}: {rub(c['redeemed'])}, "
+        result["print"]["summary"] += [f"Оплачено сертификатом {c['number']}: {rub(c['amount'])}, "
                                        f"остаток {rub(c['balance'])}" for c in paid]
     return result
 
@@ -587,11 +579,9 @@ def return_items(session, conn: Connection, payback_uuid: str, base_uuid: str,
     req = ReturnRequest(external_id=payback_uuid, moment=moment or utcnow(), quantities=quantities)
     answer, created = return_sale(session, conn.tenant_id, SOURCE, base_uuid, req,
                                   payback_key(payback_uuid, base_uuid, items))
-    # The money of the return goes back to the certificates the sale was paid with first
-    # (once per payback: a repeat finds its own refunds).
-    restored = refund_payments(session, conn.tenant_id, _redemption_prefix(base_uuid), payback_uuid,
-                               answer["amount_returned"], req.moment, utcnow())
-    session.commit()
+    # The core gave the money back to the certificates the sale was paid with first (once per
+    # payback: a repeat replays the first answer).
+    restored = answer.get("certificates") or []
     customer = answer.get("customer")
     rendered = {"payback_uuid": payback_uuid, "base_receipt_uuid": base_uuid, "repeated": not created,
                 "amount_returned": rub_json(answer["amount_returned"]),
@@ -603,9 +593,9 @@ def return_items(session, conn: Connection, payback_uuid: str, base_uuid: str,
         rendered["promo_withheld"] = rub_json(answer["promo_withheld"])
         rendered["message"] = answer.get("message") or ""
     if restored:
-        rendered["certificates"] = [{"number": c["number"], "restored": rub_json(c["restored"]),
+        rendered["certificates"] = [{"number": c["number"], "restored": rub_json(c["amount"]),
                                      "balance": rub_json(c["balance"])} for c in restored]
-        rendered["to_cash"] = rub_json(answer["amount_returned"] - sum(c["restored"] for c in restored))
+        rendered["to_cash"] = rub_json(answer["amount_returned"] - sum(c["amount"] for c in restored))
     return rendered, answer
 
 

@@ -45,7 +45,7 @@ class CertificatePosting(TenantScoped, Base):
     amount: Mapped[int] = mapped_column(Kopecks)          # signed
     moment: Mapped[datetime] = mapped_column(UTCDateTime)
     # The idempotency key of the operation; a refund's is the redemption's reference, \x1f and
-    # the return's external id (up to 200 characters each).
-    reference: Mapped[str] = mapped_column(String(400))
+    # "return:<source>:<return external id>" (hub.certificates.operations.return_reference).
+    reference: Mapped[str] = mapped_column(String(600))
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from hub.engine.expiry import end_of_validity
 from hub.engine.text import rub
-from hub.errors import Conflict, Invalid, NotFound
+from hub.errors import Conflict, DomainError, Invalid, NotFound
 from hub.certificates.models import CertificatePosting, GiftCertificate
 from hub.programs.operations import get_program
 from hub.clock import utcnow
@@ -293,26 +293,61 @@ def redemptions(session: Session, tenant_id: str, prefix: str) -> list[dict]:
     return out
 
 
-def redeem_payments(session: Session, tenant_id: str, prefix: str, payments: list[tuple[str, int]],
-                    moment: datetime, now: datetime) -> list[dict]:
+def sale_prefix(source: str, sale_external_id: str) -> str:
+    """The one reference prefix of a sale's certificate payments, whichever face took the sale:
+    each payment is "sale:<source>:<sale external id>:<certificate number>"."""
+    return f"sale:{source}:{sale_external_id}:"
+
+
+def return_reference(source: str, return_external_id: str) -> str:
+    """The one key of a return's refunds: "return:<source>:<return external id>" (a refund
+    posting's reference is "<the redemption's reference>\x1f<this key>")."""
+    return f"return:{source}:{return_external_id}"
+
+
+def redeem_payments(session: Session, tenant_id: str, prefix: str,
+                    payments: list[tuple[str, int | None]], moment: datetime, now: datetime,
+                    *, to_pay: int | None = None) -> list[dict]:
     """A sale's certificate payments [(number, kopecks)] in the caller's transaction, each once
     (reference prefix + number), in number order so two sales paying with the same
-    certificates cannot deadlock. A problem raises the redeem's error; nothing is committed."""
+    certificates cannot deadlock. An amount of None pays what the certificate holds, at most
+    what `to_pay` leaves after the other payments. A problem raises the redeem's error (its
+    `certificate` attribute names the certificate); nothing is committed."""
+    fixed = sum(a for _, a in payments if a is not None)
     out = []
     for number, amount in sorted(payments, key=lambda p: normalize_number(p[0])):
-        view_, _ = redeem(session, tenant_id, number, amount, f"{prefix}{normalize_number(number)}",
-                          moment, now, commit=False)
+        try:
+            if amount is None:
+                cert = _find(session, tenant_id, number, lock=True)
+                amount = min(cert.balance if status_of(cert, now) == "active" else 0,
+                             max((to_pay if to_pay is not None else cert.balance) - fixed, 0))
+                if amount <= 0:
+                    raise Invalid("certificate_empty", "Оплатить сертификатом нечего: на нём нет денег "
+                                  "или чек уже оплачен.", {"certificates": ["нечего оплатить"]})
+                fixed += amount
+            view_, _ = redeem(session, tenant_id, number, amount, f"{prefix}{normalize_number(number)}",
+                              moment, now, commit=False)
+        except DomainError as exc:
+            exc.certificate = normalize_number(number)
+            raise
         out.append(view_)
     return out
 
 
 def refund_payments(session: Session, tenant_id: str, prefix: str, return_id: str,
-                    value: int | None, moment: datetime, now: datetime) -> list[dict]:
+                    value: int | None, moment: datetime, now: datetime,
+                    *, earlier_keys: tuple[str, ...] = ()) -> list[dict]:
     """A return gives the money back to the certificates its sale was paid with (redemptions
     whose reference starts with `prefix`), oldest payment first, up to `value` kopecks (None:
     everything they paid and earlier returns did not give back). Once per return: a repeat
-    finds its own refunds and repeats exactly them. In the caller's transaction."""
+    finds its own refunds and repeats exactly them; a refund written for this return under one
+    of `earlier_keys` (the key an adapter used before the one format) counts as done. In the
+    caller's transaction."""
     paid = redemptions(session, tenant_id, prefix)
+    if earlier_keys and any(k in r["restored"] for r in paid for k in earlier_keys):
+        return [{"number": r["number"], "restored": r["restored"][k],
+                 "balance": _find(session, tenant_id, r["number"]).balance}
+                for r in paid for k in earlier_keys if k in r["restored"]]
     budget = value
     plan: list[tuple[dict, int]] = []
     for r in paid:                       # what this very return already gave back (a repeat)
@@ -337,10 +372,9 @@ def refund_payments(session: Session, tenant_id: str, prefix: str, return_id: st
     return out
 
 
-
 __all__ = ["issue", "get", "find", "list_certificates", "activate", "redeem", "refund", "block",
            "expire_certificates", "expiry_sweep", "redemptions", "new_number", "status_of",
-           "redeem_payments", "refund_payments"]
+           "redeem_payments", "refund_payments", "sale_prefix", "return_reference"]
 
 
 def block_certificate(session: Session, tenant_id: str, number: str, blocked: bool, reason: str | None,

@@ -32,7 +32,7 @@ class Receipt(TenantScoped, Base):
     response: Mapped[dict] = mapped_column(JSON)     # the answer given at commit
     # The reference prefix of the certificate payments this sale took (None: none); a return
     # of the sale refunds them first (hub.receipts.operations.return_sale).
-    certificate_prefix: Mapped[str | None] = mapped_column(String(210), nullable=True)
+    certificate_prefix: Mapped[str | None] = mapped_column(String(240), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -1,4 +1,18 @@
-"""Receipts: calculate (changes nothing), commit a sale, return goods."""
+"""Receipts: calculate (changes nothing), commit a sale, return goods.
+
+Gift-certificate payments are part of the sale and the return, for every face alike (the API,
+Evotor's terminal, МойСклад's Loyalty API, the cashier's workplace): a face hands them to
+`commit_sale` (`SaleRequest.certificates`) and never redeems or refunds by itself. One
+reference format for all sources (hub.certificates.operations.sale_prefix/return_reference):
+
+- a payment: "sale:<source>:<sale external id>:<certificate number>", the prefix kept in
+  `receipts.certificate_prefix`;
+- a refund: "<that payment's reference>\x1freturn:<source>:<return external id>".
+
+A return refunds the certificates first (oldest payment first, up to what it gives back),
+once per return. Sales committed before the one format keep the prefix their adapter used
+(migration 0028 filled it in where the receipt had none), so they are refunded exactly once.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -29,8 +43,9 @@ from hub.promotions.operations import (
     give_back_uses, promotion_context, promotions_payload, receipt_sets, record_promotions,
 )
 from hub.tenants.operations import ensure_cashier, ensure_store
-from hub.certificates.operations import refund_payments
-from hub.certificates.operations import normalize_number, redeem_payments
+from hub.certificates.operations import (
+    normalize_number, redeem_payments, redemptions, refund_payments, return_reference, sale_prefix,
+)
 from hub.notify.events import on_sale
 
 
@@ -50,7 +65,8 @@ class SaleRequest:
     # False: the path cannot know the bonuses spent (a document read after the sale, e.g.
     # МойСклад's JSON API); the till's own call settles them later (settle_sale_spend).
     spend_settled: bool = True
-    certificates: tuple[tuple[str, int], ...] = ()   # gift certificates paying: (number, kopecks)
+    # Gift certificates paying: (number, kopecks; None: as much as it and the receipt allow).
+    certificates: tuple[tuple[str, int | None], ...] = ()
 
     def as_engine(self) -> engine.Receipt:
         return engine.Receipt(positions=self.positions, moment=self.moment, store=self.store,
@@ -112,14 +128,14 @@ def calculate_receipt(session: Session, tenant_id: str, req: SaleRequest) -> dic
 def commit_sale(session: Session, tenant_id: str, source: str, req: SaleRequest,
                 body: Any, *, hold_reference: str | None = None,
                 accept: Callable[[dict], None] | None = None,
-                till_discount: TillDiscount | None = None,
-                certificate_prefix: str | None = None) -> tuple[dict, bool]:
+                till_discount: TillDiscount | None = None) -> tuple[dict, bool]:
     """Commit a sale: the same calculation again, strictly, then the ledger postings.
 
-    The sale takes its gift-certificate payments (`req.certificates`) in its own transaction,
-    each redeemed once under `certificate_prefix` (default "sale:<receipt id>:"); the prefix is
-    kept on the receipt, so a return refunds them first. An adapter whose `accept` redeems
-    certificates itself passes the prefix it used, for the same link.
+    The sale takes its gift-certificate payments (`req.certificates`: number, kopecks or None
+    for as much as the certificate and the receipt allow) in its own transaction, each
+    redeemed once under "sale:<source>:<external id>:<number>"; the prefix is kept on the
+    receipt, so a return refunds them first. A sale first committed by a path that knew no
+    certificates (a document read after the sale) takes them when its till's call repeats it.
 
     With `hold_reference`, the bonuses a quote held for this receipt are released in the
     same transaction, just before the spend: the hold turns into the spend exactly once.
@@ -127,16 +143,77 @@ def commit_sale(session: Session, tenant_id: str, source: str, req: SaleRequest,
     under the account lock and before anything is written — e.g. a till that applied more
     discount than the program allows.
     """
-    return run_once(session, tenant_id, source, req.external_id, "sale", body,
-                    lambda: _commit(session, tenant_id, source, req, hold_reference, accept,
-                                    till_discount, certificate_prefix))
+    answer, created = run_once(session, tenant_id, source, req.external_id, "sale", body,
+                               lambda: _commit(session, tenant_id, source, req, hold_reference, accept,
+                                               till_discount))
+    if not created and req.certificates and not answer.get("certificates"):
+        answer = _attach_certificates(session, tenant_id, source, req, answer)
+    return answer, created
+
+
+def _attach_certificates(session: Session, tenant_id: str, source: str, req: SaleRequest,
+                         answer: dict) -> dict:
+    """The certificate payments of a sale committed first without them, once: a receipt that
+    already has its certificate payments (under any prefix) takes none again."""
+    receipt = get_receipt(session, tenant_id, req.external_id, source)
+    receipt = session.scalars(select(Receipt).where(Receipt.id == receipt.id)
+                              .with_for_update().execution_options(populate_existing=True)).one()
+    if receipt.certificate_prefix is not None:
+        session.rollback()
+        return answer
+    try:
+        prefix = sale_prefix(source, req.external_id)
+        paid = _pay_with_certificates(session, tenant_id, req, prefix, receipt.amount_to_pay, utcnow())
+        receipt.certificate_prefix = prefix
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return {**answer, "certificates": paid}
+
+
+def pay_unrecorded_sale(session: Session, tenant_id: str, source: str, sale_external_id: str,
+                        payments: list[tuple[str, int]], moment: datetime) -> list[dict]:
+    """The certificate payments of a sale the program does not record (МойСклад's anonymous
+    sale: no customer, no receipt), once each, under the same references as a recorded sale's.
+    Commits."""
+    try:
+        paid = redeem_payments(session, tenant_id, sale_prefix(source, sale_external_id),
+                               list(payments), moment, utcnow())
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return [{"number": v["number"], "amount": v["redeemed"], "balance": v["balance"]} for v in paid]
+
+
+def refund_unrecorded_sale(session: Session, tenant_id: str, source: str, sale_external_id: str,
+                           return_external_id: str, value: int | None, moment: datetime) -> list[dict]:
+    """A return of a sale the program did not record gives its certificates their money back
+    first (up to `value` kopecks, None: all), once per return. Payments taken before the one
+    reference format ("<sale id>:<card id>", МойСклад's adapter) have no receipt to carry their
+    prefix: they are found by it, and a refund that adapter wrote for this return (keyed by
+    the bare return id) counts as done. Commits."""
+    prefix = sale_prefix(source, sale_external_id)
+    if not redemptions(session, tenant_id, prefix):
+        prefix = f"{sale_external_id}:"
+        if not redemptions(session, tenant_id, prefix):
+            session.rollback()
+            return []
+    try:
+        out = refund_payments(session, tenant_id, prefix, return_reference(source, return_external_id),
+                              value, moment, utcnow(), earlier_keys=(return_external_id,))
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return [{"number": r["number"], "amount": r["restored"], "balance": r["balance"]} for r in out]
 
 
 def _commit(session: Session, tenant_id: str, source: str, req: SaleRequest,
             hold_reference: str | None = None,
             accept: Callable[[dict], None] | None = None,
-            till_discount: TillDiscount | None = None,
-            certificate_prefix: str | None = None) -> dict:
+            till_discount: TillDiscount | None = None) -> dict:
     program = get_program(session, tenant_id)
     customer = resolve_customer(session, tenant_id, req.customer)
     require_customer_for_spend(customer, req.spend, req.spend_max)
@@ -172,8 +249,9 @@ def _commit(session: Session, tenant_id: str, source: str, req: SaleRequest,
     payload["id"], payload["external_id"] = new_id(), req.external_id
     if not req.spend_settled:
         payload["spend_unsettled"] = True
+    certificate_prefix = None
     if req.certificates:
-        certificate_prefix = certificate_prefix or f"sale:{payload['id']}:"
+        certificate_prefix = sale_prefix(source, req.external_id)
         payload["certificates"] = _pay_with_certificates(session, tenant_id, req, certificate_prefix,
                                                          quote.amount_to_pay, now)
     level_after = None
@@ -331,12 +409,13 @@ def _pay_with_certificates(session: Session, tenant_id: str, req: SaleRequest, p
     if len(set(numbers)) != len(numbers):
         raise Invalid("validation_error", "Каждый сертификат — один раз в оплате.",
                       {"certificates": ["повторяется номер"]})
-    total = sum(a for _, a in req.certificates)
+    total = sum(a for _, a in req.certificates if a is not None)
     if total > to_pay:
         raise Invalid("certificates_exceed_total",
                       f"Сертификатами можно оплатить не больше {rub(to_pay)} ₽ (к оплате по чеку), "
                       f"а не {rub(total)} ₽.", {"certificates": [f"не больше {rub(to_pay)}"]})
-    paid = redeem_payments(session, tenant_id, prefix, list(req.certificates), req.moment, now)
+    paid = redeem_payments(session, tenant_id, prefix, list(req.certificates), req.moment, now,
+                           to_pay=to_pay)
     return [{"number": v["number"], "amount": v["redeemed"], "balance": v["balance"]} for v in paid]
 
 
@@ -448,9 +527,10 @@ def _return(session: Session, tenant_id: str, source: str, receipt_external_id: 
               "bonus_earned_reversed": rq.bonus_earned_reversed, "customer": None,
               "certificate_refunded": 0}
     if receipt.certificate_prefix and rq.amount_returned:
-        # The certificates the sale was paid with get the money back first, as at every till;
-        # keyed by this return, so an adapter's own call for it repeats it and adds nothing.
-        refunded = refund_payments(session, tenant_id, receipt.certificate_prefix, req.external_id,
+        # The certificates the sale was paid with get the money back first, at every till;
+        # keyed by this return (a repeat of it, by any path, is run_once's replay).
+        refunded = refund_payments(session, tenant_id, receipt.certificate_prefix,
+                                   return_reference(source, req.external_id),
                                    rq.amount_returned, req.moment, utcnow())
         if refunded:
             answer["certificate_refunded"] = sum(r["restored"] for r in refunded)

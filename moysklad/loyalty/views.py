@@ -6,6 +6,7 @@ carries the connection's inbound token in `Lognex-Discount-API-Auth-Token`.
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from datetime import date
 from functools import wraps
 
@@ -21,8 +22,8 @@ from hub.certificates import operations as certificates
 from hub.customers.operations import find_customers, register_customer, summarize
 from hub.receipts.guards import TillDiscount, require_customer_for_spend
 from hub.receipts.operations import (
-    ReturnRequest, SaleRequest, calculate_receipt, commit_sale, find_receipt, line_amount, return_sale,
-    settle_sale_spend,
+    ReturnRequest, SaleRequest, calculate_receipt, commit_sale, find_receipt, line_amount,
+    pay_unrecorded_sale, refund_unrecorded_sale, return_sale, settle_sale_spend,
 )
 from moysklad import verification
 from moysklad.common import (
@@ -303,13 +304,16 @@ def retaildemand(session, conn):
                  conn.id, document_id)
         session.rollback()
         # Paid with certificates all the same: they are redeemed (once per card and sale).
-        _redeem_gift_cards(session, conn, document_id, cards, moment, now)
+        if cards:
+            with _gift_card_errors(cards):
+                pay_unrecorded_sale(session, conn.tenant_id, SOURCE, document_id,
+                                    [(name, amount) for _, name, _, amount in cards], moment)
         return _created()
     req = SaleRequest(
         external_id=document_id, moment=moment, positions=engine_positions(lines),
         customer={"id": customer.id}, store=data["retailStore"]["meta"]["id"],
         payment_method=payment_method(data.get("cashSum") or 0, data.get("noCashSum") or 0),
-        spend=spend or None)
+        spend=spend or None, certificates=tuple((name, amount) for _, name, _, amount in cards))
     key = sale_body(document_id, customer.id, [(ln.assortment, ln.quantity) for ln in lines])
 
     applied, tolerance = applied_discount(lines)
@@ -325,11 +329,12 @@ def retaildemand(session, conn):
                               "Списание бонусов не подтверждено кодом покупателя.",
                               "bonusProgram.bonusValueToSpend")
             verification.mark_consumed(session, code, document_id, now)
-        # The certificates pay in the sale's own transaction: both are written or neither.
-        _redeem_gift_cards(session, conn, document_id, cards, moment, now, commit=False)
 
-    answer, created = commit_sale(session, conn.tenant_id, SOURCE, req, key, accept=accept,
-                                  till_discount=TillDiscount(applied, tolerance))
+    # The certificates pay in the sale's own transaction (commit_sale): both are written or
+    # neither; a sale first seen by webhook, which knows nothing of them, takes them now, once.
+    with _gift_card_errors(cards):
+        answer, created = commit_sale(session, conn.tenant_id, SOURCE, req, key, accept=accept,
+                                      till_discount=TillDiscount(applied, tolerance))
     if not created and answer["totals"]["bonus_spent"] != spend:
         # The sale came first by the JSON API webhook, which cannot know the bonuses spent:
         # the till's call is the authority and settles it, once (the core refuses a sale
@@ -342,10 +347,6 @@ def retaildemand(session, conn):
                           "meta.id") from exc
     if created:
         link_counterparty(session, conn, agent.get("ms_id"), customer.id)
-    elif cards:
-        # A repeat (each redemption replays), or the sale first came by webhook, which knows
-        # nothing of certificates: they are redeemed now, once.
-        _redeem_gift_cards(session, conn, document_id, cards, moment, now)
     return _created()
 
 
@@ -375,15 +376,15 @@ def retailsalesreturn(session, conn):
         if demand_id:
             value = None if not data.get("positions") else sum(
                 line_amount(p["price"], p["quantity"]) for p in data["positions"] if p.get("price"))
-            _refund_gift_cards(session, conn, demand_id, return_id, value, moment, now)
+            refund_unrecorded_sale(session, conn.tenant_id, SOURCE, demand_id, return_id, value, moment)
         return _created()
     quantities = (return_quantities(receipt.lines, receipt.returned or {}, positions)
                   if positions else None)
     session.rollback()
     req = ReturnRequest(external_id=return_id, moment=moment, quantities=quantities)
-    answer, _ = return_sale(session, conn.tenant_id, SOURCE, demand_id, req,
-                            return_body(return_id, demand_id, positions))
-    _refund_gift_cards(session, conn, demand_id, return_id, answer["amount_returned"], moment, now)
+    # The core refunds the certificates the sale was paid with first, once per return (the
+    # same return by webhook and by this call is one).
+    return_sale(session, conn.tenant_id, SOURCE, demand_id, req, return_body(return_id, demand_id, positions))
     return _created()
 
 
@@ -433,28 +434,15 @@ def _gift_card_error(exc: DomainError, index: int, number: str) -> MsError:
                    f"giftCards[{index}].{parameter}", title="Оплата сертификатом невозможна")
 
 
-def _redeem_gift_cards(session, conn, document_id: str, cards, moment, now,
-                       *, commit: bool = True) -> None:
-    """Each certificate pays its part of the sale once (reference "<sale id>:<card id>"), in
-    number order so two sales paying with the same certificates cannot deadlock."""
-    if not cards:
-        return
-    for index, name, ident, amount in sorted(cards, key=lambda c: (certificates.normalize_number(c[1]), c[2])):
-        try:
-            certificates.redeem(session, conn.tenant_id, name, amount, f"{document_id}:{ident}",
-                                moment, now, commit=False)
-        except DomainError as exc:
-            raise _gift_card_error(exc, index, name) from exc
-    if commit:
-        session.commit()
-
-
-def _refund_gift_cards(session, conn, demand_id: str, return_id: str, value: int | None,
-                       moment, now) -> None:
-    """A return gives the money back to the certificates the sale was paid with first
-    (hub.certificates.operations.refund_payments: oldest payment first, once per return)."""
-    if not certificates.redemptions(session, conn.tenant_id, f"{demand_id}:"):
-        session.rollback()
-        return
-    certificates.refund_payments(session, conn.tenant_id, f"{demand_id}:", return_id, value, moment, now)
-    session.commit()
+@contextmanager
+def _gift_card_errors(cards):
+    """A certificate that cannot pay, in МойСклад's format and naming its giftCards entry."""
+    try:
+        yield
+    except DomainError as exc:
+        number = getattr(exc, "certificate", None)
+        if number is None:
+            raise
+        index, name = next(((i, n) for i, n, _, _ in cards
+                            if certificates.normalize_number(n) == number), (0, number))
+        raise _gift_card_error(exc, index, name) from exc

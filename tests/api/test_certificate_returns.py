@@ -3,6 +3,9 @@ own transaction (`certificates` on POST /receipts), and its return through
 POST /receipts/{id}/returns refunds the certificate part first and says so."""
 from __future__ import annotations
 
+from sqlalchemy import select
+
+from hub.certificates.models import CertificatePosting, GiftCertificate
 from tests.api.helpers import assert_error, counts, receipt
 from tests.api.test_certificates import issue, postings_agree
 
@@ -73,3 +76,23 @@ def test_bad_certificate_payments_write_nothing(api, session):
         "R-4", (300, 1), certificates=[{"number": number, "amount": 0}])), 422, "certificates.0.amount")
     assert counts(session) == before
     assert balance(api, number) == 1000
+
+
+def test_one_reference_format_and_one_refund(api, session):
+    """Issue 18, item 3: the API's sale and return use the one reference format of every till;
+    a full return refunds the certificate once, its repeat adds nothing."""
+    number = sold(api)
+    assert api.post("/api/v1/receipts", json=receipt(
+        "R-9", (800, 1), certificates=[{"number": number, "amount": 300}])).status_code == 201
+    assert balance(api, number) == 700
+    back = api.post("/api/v1/receipts/R-9/returns", json={"external_id": "R-9-B"})
+    assert back.status_code == 201 and back.json["certificate_refunded"] == 300
+    assert api.post("/api/v1/receipts/R-9/returns", json={"external_id": "R-9-B"}).status_code == 200
+    assert balance(api, number) == 1000
+    rows = session.execute(select(CertificatePosting.kind, CertificatePosting.reference).join(
+        GiftCertificate, GiftCertificate.id == CertificatePosting.certificate_id).where(
+        GiftCertificate.number == number, CertificatePosting.kind.in_(("redeem", "restore")))
+        .order_by(CertificatePosting.kind)).all()
+    session.rollback()
+    assert [tuple(r) for r in rows] == [("redeem", f"sale:api:R-9:{number}"),
+                                        ("restore", f"sale:api:R-9:{number}\x1freturn:api:R-9-B")]

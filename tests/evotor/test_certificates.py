@@ -72,13 +72,14 @@ def test_check_pay_and_payback(session, linked):
     assert back["to_cash"] == 0
     assert f"Возвращено на сертификат {number}: 100,00" in back["print"]["summary"]
     assert balance_of(session, number) == 30_000
-    # The sale links its payments, so the hub's return refunded them (issue 17, item 3); the
-    # terminal's own call for the same payback repeated that refund and added nothing.
+    # The sale links its payments, so the hub's return refunded them (issue 17, item 3), under
+    # the one reference format of every till (issue 18, item 3).
     from hub.receipts.models import Receipt
     assert session.scalar(select(Receipt.certificate_prefix).where(
-        Receipt.tenant_id == linked.tenant_id, Receipt.external_id == "GC-1")) == "evotor:GC-1:"
+        Receipt.tenant_id == linked.tenant_id, Receipt.external_id == "GC-1")) == "sale:evotor:GC-1:"
     assert len(session.scalars(select(CertificatePosting).where(
-        CertificatePosting.kind == "restore", CertificatePosting.reference.endswith("\x1fPB-1"))).all()) == 1
+        CertificatePosting.kind == "restore",
+        CertificatePosting.reference.endswith("\x1freturn:evotor:PB-1"))).all()) == 1
     session.rollback()
     # Repeated: the same, once.
     assert linked.ok("/receipts/payback", {"payback_uuid": "PB-1", "base_receipt_uuid": "GC-1",
@@ -102,8 +103,34 @@ def test_a_failing_certificate_commits_nothing(session, linked):
     assert "заблокирован" in r.get_json()["error"]["message"]
     assert counts(session) == before          # neither the sale nor a redemption
     assert session.scalars(select(CertificatePosting).where(
-        CertificatePosting.reference.startswith("evotor:GC-2"))).all() == []
+        CertificatePosting.reference.startswith("sale:evotor:GC-2"))).all() == []
     bad = linked.post("/receipts/quote", {"receipt_uuid": "GC-3", "positions": positions(),
                                           "certificates": [{"number": number}]})
     assert_error(bad, 422)
+    session.rollback()
+
+
+def restores(session, number: str) -> list[str]:
+    session.expire_all()
+    return list(session.scalars(select(CertificatePosting.reference).join(
+        GiftCertificate, GiftCertificate.id == CertificatePosting.certificate_id).where(
+        GiftCertificate.number == number, CertificatePosting.kind == "restore")))
+
+
+def test_a_full_payback_gives_the_certificate_its_nominal_once(session, linked):
+    """Issue 18, item 3: the sale hands its certificate payment to the hub, the hub's return
+    refunds it (the terminal calls no refund of its own), once."""
+    number = sold_certificate(session, linked.tenant_id)
+    linked.ok("/receipts/commit", {"receipt_uuid": "GC-9", "positions": positions(),
+                                   "certificates": [{"number": number, "amount": 300}]})
+    assert balance_of(session, number) == 20_000
+    back = linked.ok("/receipts/payback", {"payback_uuid": "PB-9", "base_receipt_uuid": "GC-9"})
+    assert back["certificates"] == [{"number": number, "restored": 300, "balance": 500}]
+    assert back["to_cash"] == 400
+    assert balance_of(session, number) == 50_000
+    assert restores(session, number) == [f"sale:evotor:GC-9:{number}\x1freturn:evotor:PB-9"]
+    again = linked.ok("/receipts/payback", {"payback_uuid": "PB-9", "base_receipt_uuid": "GC-9"})
+    assert again["repeated"] is True and again["certificates"] == back["certificates"]
+    assert balance_of(session, number) == 50_000
+    assert restores(session, number) == [f"sale:evotor:GC-9:{number}\x1freturn:evotor:PB-9"]
     session.rollback()

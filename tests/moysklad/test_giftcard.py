@@ -141,7 +141,7 @@ def test_retaildemand_from_the_docs_example_pays_with_its_certificates(session, 
     references = sorted(session.scalars(select(CertificatePosting.reference)
                                         .where(CertificatePosting.kind == "redeem",
                                                CertificatePosting.tenant_id == ms.tenant_id)).all())
-    assert references == sorted(f"{DOC_SALE_ID}:{c['id']}" for c in DOC_GIFT_CARDS)
+    assert references == sorted(f"sale:moysklad:{DOC_SALE_ID}:{c['name']}" for c in DOC_GIFT_CARDS)
     session.rollback()
     # The till repeats the call: the first answer, nothing paid twice.
     before = counts(session)
@@ -266,3 +266,28 @@ def test_certificates_expire_in_the_automation_run(session, ms):
                             .order_by(CertificatePosting.created_at)).all()
     assert kinds == ["activation", "expiry"]
     session.rollback()
+
+
+def test_an_anonymous_sale_paid_before_the_one_format_is_refunded_once(session, ms):
+    """Issue 18, item 3: a payment the adapter took itself ("<sale id>:<card id>") and a refund
+    it wrote for return R-1 (bare key) are found; R-1 again adds nothing, R-2 refunds the rest."""
+    sold(session, ms.tenant_id, "9990002", 100000)
+    sale_id, now = str(uuid4()), datetime.now(timezone.utc)
+    certificates.redeem(session, ms.tenant_id, "9990002", 60000, f"{sale_id}:c-1", now, now)
+    certificates.refund(session, ms.tenant_id, "9990002", 30000, "R-1", f"{sale_id}:c-1", now, now)
+    assert balance(session, "9990002") == 70000
+
+    def give_back(return_id: str) -> None:
+        ret = {"retailStore": RETAIL_STORE, "name": "00012", "moment": local_moment(),
+               "meta": {"href": "x", "id": return_id}, "demand": {"meta": {"href": "x", "id": sale_id}}}
+        assert ms.post("/retailsalesreturn", ret).status_code == 201
+
+    give_back("R-1")
+    assert balance(session, "9990002") == 70000
+    give_back("R-2")
+    give_back("R-2")
+    assert balance(session, "9990002") == 100000
+    refs = sorted(session.scalars(select(CertificatePosting.reference).where(
+        CertificatePosting.tenant_id == ms.tenant_id, CertificatePosting.kind == "restore")))
+    session.rollback()
+    assert refs == [f"{sale_id}:c-1\x1fR-1", f"{sale_id}:c-1\x1freturn:moysklad:R-2"]

@@ -11,6 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from connectors.inbox import retry_due, retry_event
+from hub.certificates import operations as certificates
+from hub.certificates.models import CertificatePosting, GiftCertificate
 from hub.connections.models import InboundEvent
 from hub.receipts.models import Receipt
 from hub.moments import utcnow
@@ -250,3 +252,43 @@ def test_with_the_loyalty_api_registered_webhooks_wait_for_the_till(session, mem
     assert retry_due(session, utcnow() + timedelta(minutes=1)) == 1
     assert [e.status for e in _events_of(session)] == ["done"]
     assert _balance(member) == 10
+
+
+def test_a_return_seen_by_both_paths_refunds_its_certificate_once(session, member, fake_ms):
+    """Issue 18, item 3: the till's sale pays 150 of 200 with a certificate; its whole return
+    comes by webhook first, then by the till's Loyalty API call: the certificate is back at
+    its nominal with exactly one refund posting, and a repeat changes nothing."""
+    now = utcnow()
+    certificates.issue(session, member.tenant_id, {"nominal": 50000, "numbers": ["7770001"]}, now)
+    certificates.activate(session, member.tenant_id, "7770001", "sold-7770001", now, now)
+    doc_id, ret = str(uuid4()), str(uuid4())
+    sale = {"retailStore": RETAIL_STORE, "name": "00010", "moment": local_moment(),
+            "meta": {"href": f"{JSON_API}/entity/retaildemand/{doc_id}", "id": doc_id},
+            "agent": agent(MEMBER_MS, phone=PHONE),
+            "positions": [position(P1, 100, 2, discountPercent=0, discountedPrice=100)],
+            "bonusProgram": {"bonusValueToSpend": 0, "bonusValueToEarn": 20}, "cashSum": 50, "noCashSum": 0,
+            "giftCards": [{"id": "card-1", "name": "7770001", "paymentSum": 15000}]}
+    assert member.post("/retaildemand", sale).status_code == 201
+
+    def cert() -> tuple[int, list[str]]:
+        row = session.scalars(select(GiftCertificate).where(GiftCertificate.tenant_id == member.tenant_id,
+                                                            GiftCertificate.number == "7770001")
+                              .execution_options(populate_existing=True)).one()
+        refs = list(session.scalars(select(CertificatePosting.reference).where(
+            CertificatePosting.certificate_id == row.id, CertificatePosting.kind == "restore")))
+        session.rollback()
+        return row.balance, refs
+
+    assert cert() == (35000, [])
+    fake_ms.retailsalesreturn(ret, doc_id, agent=_counterparty(MEMBER_MS, PHONE), positions=[_row(P1, 10000.0, 2)])
+    _deliver(member, _events(("retailsalesreturn", ret, "CREATE")))
+    one = (50000, [f"sale:moysklad:{doc_id}:7770001\x1freturn:moysklad:{ret}"])
+    assert cert() == one
+    back = {"retailStore": RETAIL_STORE, "name": "00011", "moment": local_moment(),
+            "meta": {"href": "x", "id": ret}, "demand": {"meta": {"href": "x", "id": doc_id}},
+            "agent": {"href": "x", "id": MEMBER_MS}, "positions": [position(P1, 100, 2)]}
+    assert member.post("/retailsalesreturn", back).status_code == 201
+    assert cert() == one
+    assert member.post("/retailsalesreturn", back).status_code == 201
+    _deliver(member, _events(("retailsalesreturn", ret, "CREATE")))
+    assert cert() == one

@@ -287,7 +287,8 @@ def _sale_request(form, op_key: str):
     req = SaleRequest(external_id="W-" + uuid.UUID(op_key).hex[:12].upper(), moment=utcnow(), positions=positions,
                       customer={"id": customer_id} if customer_id else None, store=shift_["store"],
                       cashier=shift_["cashier"], payment_method=payment, spend=spend, spend_max=spend_max,
-                      promo_codes=promo_codes)
+                      promo_codes=promo_codes,
+                      certificates=((pay["number"], pay["amount"]),) if pay else ())
     return req, errors, pay
 
 
@@ -362,8 +363,8 @@ def sale():
             return render_template("cashier/_quote.html", errors=refusal, q=answer, **extras), 422
     accept = payments.acceptor(db.session, g.tenant_id, req, pay, needs_code, confirmed)
     try:
-        answer, created = commit_sale(db.session, g.tenant_id, SOURCE, req, body, accept=accept,
-                                      certificate_prefix=f"{req.external_id}:" if pay else None)
+        answer, created = commit_sale(db.session, g.tenant_id, SOURCE, req, body, accept=accept)
+        answer = payments.with_certificate(answer)
     except DomainError as exc:
         db.session.rollback()
         return render_template("cashier/_quote.html", errors={"_form": [exc.message]}, q=None), 422
@@ -444,8 +445,6 @@ def return_post(receipt_id: str):
                 audit(db.session, "sale.return", "receipt", r.external_id,
                       {"return": answer["external_id"], "amount": answer["amount_returned"]})
                 db.session.commit()
-            r = db.session.get(Receipt, receipt_id, populate_existing=True)
-            answer = {**answer, "certificates": payments.refund_certificates(db.session, g.tenant_id, r, answer)}
     r = db.session.get(Receipt, receipt_id, populate_existing=True)
     left = _left(r)
     db.session.rollback()

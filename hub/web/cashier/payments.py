@@ -3,11 +3,12 @@ balance, sell, pay part or all of a purchase, money back to them on a return), a
 customer's code that confirms a spending when the program asks for it (the program setting
 `verify_spending`).
 
-The sale and its certificate payment are one transaction: the redemption is posted by the
-commit's `accept` hook (hub.receipts.operations.commit_sale), under the certificate's row lock,
-before the receipt is written, with the reference "<receipt number>:1"; a replayed sale posts
-nothing. A confirmation code is checked (and used up) before the sale, after a quote has shown
-the sale can go through, so a wrong code writes nothing but its try."""
+The sale and its certificate payment are one transaction: the sale request carries the
+payment and hub.receipts.operations.commit_sale redeems it (the commit's `accept` hook only
+refuses, in the workplace's words, a payment that cannot go through); a return refunds it in
+hub.receipts.operations.return_sale. A replayed sale or return posts nothing. A confirmation
+code is checked (and used up) before the sale, after a quote has shown the sale can go
+through, so a wrong code writes nothing but its try."""
 from __future__ import annotations
 
 import uuid
@@ -135,20 +136,25 @@ def cert_plan(session, tenant_id: str, pay: dict, to_pay: int, now: datetime) ->
 
 def acceptor(session, tenant_id: str, req, pay: dict | None, needs_code: bool, confirmed: bool):
     """The commit's `accept` hook: refuses a spending that needs the customer's code and was not
-    confirmed, and posts the certificate payment in the sale's transaction."""
+    confirmed, and a certificate payment that cannot go through (commit_sale redeems it)."""
     def accept(payload: dict) -> None:
         if needs_code and not confirmed and payload["totals"]["bonus_spent"] > 0:
             raise Invalid("spend_code_required",
                           "Списание бонусов подтверждается кодом клиента: отправьте код и введите его.")
         if pay is None:
             return
-        now = utcnow()
-        plan = cert_plan(session, tenant_id, pay, payload["totals"]["amount_to_pay"], now)
-        answer, _ = certificates.redeem(session, tenant_id, plan["number"], plan["amount"],
-                                        f"{req.external_id}:1", req.moment, now, commit=False)
-        payload["certificate"] = {"number": plan["number"], "amount": plan["amount"],
-                                  "balance_after": answer["balance"]}
+        cert_plan(session, tenant_id, pay, payload["totals"]["amount_to_pay"], utcnow())
     return accept
+
+
+def with_certificate(answer: dict) -> dict:
+    """The sale's answer with `certificate` (number, amount, balance_after), the one payment the
+    workplace takes, as its pages show it (sales before the one operation stored it so)."""
+    if answer.get("certificate") or not answer.get("certificates"):
+        return answer
+    paid = answer["certificates"][0]
+    return {**answer, "certificate": {"number": paid["number"], "amount": paid["amount"],
+                                      "balance_after": paid["balance"]}}
 
 
 def confirm_spending(session, tenant_id: str, customer_id: str, code: str) -> str | None:
@@ -162,21 +168,6 @@ def confirm_spending(session, tenant_id: str, customer_id: str, code: str) -> st
     if not codes.confirm(session, tenant_id, customer.phone, SPEND_PURPOSE, code):
         return "Неверный или просроченный код. Отправьте клиенту новый."
     return None
-
-
-def refund_certificates(session, tenant_id: str, receipt, ret: dict) -> list[dict]:
-    """A return of a sale paid with certificates gives the money back to them first, as at
-    every till (hub.certificates.operations.refund_payments: oldest payment first, up to what the
-    return gives back; once per return). Commits."""
-    prefix = f"{receipt.external_id}:"
-    if not certificates.redemptions(session, tenant_id, prefix):
-        session.rollback()
-        return []
-    now = utcnow()
-    out = certificates.refund_payments(session, tenant_id, prefix, ret["external_id"], ret["amount_returned"],
-                                       now, now)
-    session.commit()
-    return [{"number": r["number"], "amount": r["restored"], "balance": r["balance"]} for r in out]
 
 
 # --- the certificates page -----------------------------------------------------------------------
