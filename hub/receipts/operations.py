@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from hub import engine
 from hub.engine.expiry import end_of_validity
 from hub.engine.text import rub
+from hub.extensions import unit_of_work
 from hub.errors import Conflict, Invalid, NotFound
 from hub.ledger import (
     AccountView, InsufficientBonuses, accrue, account_view, active_holds, followed_expiry, lock_account,
@@ -161,14 +162,10 @@ def _attach_certificates(session: Session, tenant_id: str, source: str, req: Sal
     if receipt.certificate_prefix is not None:
         session.rollback()
         return answer
-    try:
+    with unit_of_work(session):
         prefix = sale_prefix(source, req.external_id)
         paid = _pay_with_certificates(session, tenant_id, req, prefix, receipt.amount_to_pay, utcnow())
         receipt.certificate_prefix = prefix
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return {**answer, "certificates": paid}
 
 
@@ -177,13 +174,9 @@ def pay_unrecorded_sale(session: Session, tenant_id: str, source: str, sale_exte
     """The certificate payments of a sale the program does not record (МойСклад's anonymous
     sale: no customer, no receipt), once each, under the same references as a recorded sale's.
     Commits."""
-    try:
+    with unit_of_work(session):
         paid = redeem_payments(session, tenant_id, sale_prefix(source, sale_external_id),
                                list(payments), moment, utcnow())
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return [{"number": v["number"], "amount": v["redeemed"], "balance": v["balance"]} for v in paid]
 
 
@@ -200,13 +193,9 @@ def refund_unrecorded_sale(session: Session, tenant_id: str, source: str, sale_e
         if not redemptions(session, tenant_id, prefix):
             session.rollback()
             return []
-    try:
+    with unit_of_work(session):
         out = refund_payments(session, tenant_id, prefix, return_reference(source, return_external_id),
                               value, moment, utcnow(), earlier_keys=(return_external_id,))
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return [{"number": r["number"], "amount": r["restored"], "balance": r["balance"]} for r in out]
 
 
