@@ -44,9 +44,11 @@ def adjust_bonuses(session, tenant_id: str, customer_id: str, *, amount: int, ki
                              reason=reason, meta=meta)
         else:
             try:
-                # What can be debited is what the ledger holds now, whatever `moment` says.
-                posting = debit(session, account, -amount, moment, now=now, reason=reason,
-                                meta=meta)
+                # A debit dated `moment` takes what was alive then and not spent since
+                # (hub.ledger.spend), whenever it arrives.
+                from hub.receipts.operations import burn_dates_at
+                posting = debit(session, account, -amount, moment, now=now, reason=reason, meta=meta,
+                                dated=burn_dates_at(session, tenant_id, program, customer, moment))
             except InsufficientBonuses as exc:
                 raise Invalid("insufficient_bonuses",
                               f"Недостаточно бонусов: доступно {rub(exc.available)}, "

@@ -6,17 +6,20 @@ that burns it at once), moves lot remainders to match, and keeps the cached bala
 to the sum of postings, which equals the sum of lot remainders.
 
 Sweep independence: a lot whose expiry moment has passed is burnt, whether or not the
-sweep (`expire_due`) has written its expiry posting yet. Every choice below (what can be
-spent, what a return takes back, where restored bonuses go, which lots a purchase
-redates) is made at the moment the hub processes the operation (`now`, by default the one
-clock), never from whether the sweep already ran; the sweep only writes down what is
-already true. The operation's own moment dates its postings and the lots it creates.
+sweep (`expire_due`) has written its expiry posting yet. Every choice below is made from
+the documents' moments and the moment the hub processes the operation (`now`, by default
+the one clock), never from whether the sweep already ran; the sweep only writes down what
+is already true. The operation's own moment dates its postings and the lots it creates.
+Arrival order: a spend (or manual debit) dated t draws the lots alive at t, as of t
+(`spendable_at`), and a purchase dated t redates the lots alive at t (`redate_lots`), so a
+late document ends where an on-time one would have; what a return takes back and where
+restored bonuses go are decided at `now`.
 """
 from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
-from typing import Sequence
+from typing import Callable, Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -76,14 +79,57 @@ def _give_back(session: Session, account: Account, posting: Posting,
             _draw(session, expiry, lot, -amount)
 
 
-def _spendable(session: Session, account: Account, now: datetime) -> tuple[list[Lot], int]:
-    # Every debt counts, whenever it arose: a back-dated spend must not take what a later
-    # return already owes (account_view counts it the same way).
-    lots = _lots(session, account, Lot.remaining != 0)
-    live = [lot for lot in lots if lot.remaining > 0 and lot.active_from <= now
-            and not burnt(lot, now)]
-    debt = sum(lot.remaining for lot in lots if lot.remaining < 0)
-    return live, sum(lot.remaining for lot in live) + debt
+def _written_off(session: Session, lot_ids: list[str]) -> dict[str, int]:
+    """What expiry postings took from each lot, net of what revivals and corrections gave back."""
+    if not lot_ids:
+        return {}
+    rows = session.execute(
+        select(LotDraw.lot_id, func.sum(LotDraw.amount))
+        .join(Posting, Posting.id == LotDraw.posting_id)
+        .where(LotDraw.lot_id.in_(lot_ids), Posting.kind == "expiry").group_by(LotDraw.lot_id))
+    return {lot_id: -int(total) for lot_id, total in rows if int(total) < 0}
+
+
+BurnDateAt = Callable[[Lot, datetime], "datetime | None"]
+
+
+def spendable_at(session: Session, account: Account, moment: datetime,
+                 now: datetime | None = None, *, dated: BurnDateAt | None = None
+                 ) -> tuple[list[tuple[Lot, int]], int]:
+    """What a spend dated `moment` may draw, processed at `now`, in drawing order, each lot
+    with what it can give, and the total available (their sum less every outstanding debt,
+    whenever it arose). First the lots alive at `moment` (accrued by it, active at it, not
+    burnt at it), each with what it holds now plus, if it has burnt since, what burnt (swept
+    or not); then the other lots active and not burnt at `now`.
+
+    Drawing order is the burn date as it stood at `moment` (`dated(lot, accrued_at)`; by
+    default the lot's burn date, which only since-last-purchase lots change), then the
+    activation moment, the accrual's moment and the id — all fixed by the documents, not by
+    when they arrived, so an on-time and a late spend draw the same lots."""
+    now = _now(now)
+    rows = session.execute(
+        select(Lot, Posting.moment).join(Posting, Posting.id == Lot.posting_id)
+        .where(Lot.account_id == account.id, Lot.amount > 0, Posting.moment <= moment,
+               Lot.active_from <= moment)).all()
+    alive = [(lot, at) for lot, at in rows if not burnt(lot, moment)]
+
+    def order(item: tuple[Lot, datetime]) -> tuple:
+        lot, at = item
+        date = lot.expires_at if dated is None else dated(lot, at)
+        return (date is None, date or at, lot.active_from, at, lot.id)
+
+    gone = _written_off(session, [lot.id for lot, _ in alive if burnt(lot, now)])
+    parts = [(lot, lot.remaining + gone.get(lot.id, 0)) for lot, _ in sorted(alive, key=order)]
+    parts = [(lot, can) for lot, can in parts if can > 0]
+    # Then what the ledger holds now beyond them (active and not burnt at `now`): a till
+    # whose clock runs behind, or a document dated before a credit it means to spend, is not
+    # refused. Only a spend that needs these depends on when it arrives.
+    seen = {lot.id for lot, _ in parts}
+    parts += [(lot, lot.remaining) for lot in _lots(session, account, Lot.remaining > 0)
+              if lot.id not in seen and lot.active_from <= now and not burnt(lot, now)]
+    debt = int(session.scalar(select(func.coalesce(func.sum(Lot.remaining), 0))
+                              .where(Lot.account_id == account.id, Lot.remaining < 0)) or 0)
+    return parts, sum(can for _, can in parts) + debt
 
 
 def accrue(session: Session, account: Account, amount: int, moment: datetime, *,
@@ -112,30 +158,49 @@ def accrue(session: Session, account: Account, amount: int, moment: datetime, *,
 
 
 def spend(session: Session, account: Account, amount: int, moment: datetime, *,
-          kind: str = "spend", now: datetime | None = None, **fields) -> Posting:
-    """Debit active bonuses, soonest-expiring lots first, remembering the lots drawn.
+          kind: str = "spend", now: datetime | None = None, dated: BurnDateAt | None = None,
+          **fields) -> Posting:
+    """Debit bonuses as of the operation's own `moment`, remembering the lots drawn.
 
-    What can be spent is what the ledger holds at `now` (when the hub processes the
-    operation), whatever the operation's own `moment`."""
+    A spend dated t draws from the lots alive at t, soonest-burning first as of t
+    (`spendable_at`), whenever it arrives: as long as they cover it, the result does not
+    depend on the order the documents arrive in. Beyond them it draws the other lots the
+    ledger holds at `now`; what it may take in all is what those lots hold (not spent since)
+    less every outstanding debt; more is refused (InsufficientBonuses). A part drawn from a
+    lot that has burnt since t comes out of what burnt: if the expiry is already written, a
+    positive "expiry" posting dated t gives that part back first (append-only), then the
+    spend draws it — as if the spend had arrived on time, before the lot burnt."""
     if amount <= 0:
         raise ValueError("a debit must be positive")
-    lots, available = _spendable(session, account, _now(now))
+    now = _now(now)
+    parts, available = spendable_at(session, account, moment, now, dated=dated)
     if amount > available:
         raise InsufficientBonuses(amount, max(available, 0))
-    posting = _post(session, account, kind, -amount, moment, **fields)
+    plan: list[tuple[Lot, int]] = []
     left = amount
-    for lot in lots:
-        take = min(left, lot.remaining)
-        _draw(session, posting, lot, -take)
+    for lot, can in parts:
+        take = min(left, can)
+        plan.append((lot, take))
         left -= take
         if not left:
             break
+    for lot, take in plan:
+        back = take - max(lot.remaining, 0)
+        if back > 0:      # burnt since t and written off: that part comes back to be spent
+            correction = _post(session, account, "expiry", back, moment,
+                               meta={"lot_id": lot.id, "spent_at": moment.isoformat()})
+            _draw(session, correction, lot, back)
+    posting = _post(session, account, kind, -amount, moment, **fields)
+    for lot, take in plan:
+        _draw(session, posting, lot, -take)
     return posting
 
 
 def debit(session: Session, account: Account, amount: int, moment: datetime, *,
-          now: datetime | None = None, **fields) -> Posting:
-    return spend(session, account, amount, moment, kind="manual_debit", now=now, **fields)
+          now: datetime | None = None, dated: BurnDateAt | None = None, **fields) -> Posting:
+    """A manual debit: the same rule as a spend (`spend`), dated `moment`."""
+    return spend(session, account, amount, moment, kind="manual_debit", now=now, dated=dated,
+                 **fields)
 
 
 def restore(session: Session, account: Account, amount: int, moment: datetime, *,

@@ -89,6 +89,28 @@ def _state(customer: Customer | None, view: AccountView | None = None) -> engine
                                purchase_count=customer.purchase_count)
 
 
+def burn_dates_at(session: Session, tenant_id: str, program: engine.Program,
+                  customer: Customer, moment: datetime) -> Callable | None:
+    """since_last_purchase: a lot's burn date as it stood at `moment`, for the order a spend
+    dated `moment` draws lots in (hub.ledger.spendable_at). A purchase lot's date moves with
+    every purchase after `moment`, so the date it has now is not the one an on-time spend
+    saw: as of `moment` it is the lifetime from the later of its own accrual and the
+    customer's last purchase before `moment` (at most its date now; by the customer's level
+    now — the lifetime of a level reached later is not told apart). None: dates never move."""
+    if program.expiry_mode != "since_last_purchase":
+        return None
+    last = session.scalar(select(func.max(Receipt.moment)).where(
+        Receipt.tenant_id == tenant_id, Receipt.customer_id == customer.id, Receipt.moment < moment))
+    level = program.level_for(customer.total_purchases)
+
+    def dated(lot, accrued_at: datetime) -> datetime | None:
+        if not lot.follows_purchases:
+            return lot.expires_at
+        date = engine.expiry_from(program, level, accrued_at if last is None else max(accrued_at, last))
+        return lot.expires_at if date is None or lot.expires_at is None else min(date, lot.expires_at)
+    return dated
+
+
 def quote_payload(q: engine.Quote, customer: Customer | None) -> dict:
     """The canonical answer (kopecks); adapters render it in their own format."""
     return promotions_payload(q, {
@@ -216,7 +238,8 @@ def _commit(session: Session, tenant_id: str, source: str, req: SaleRequest,
         if hold_reference is not None:
             for hold in active_holds(session, account, source=source, reference=hold_reference):
                 release_hold(session, account, hold, now, status="committed")
-        # Spending is checked against what the ledger holds now, under the lock.
+        # Spending is checked against what the ledger holds now, under the lock; which lots
+        # it draws is decided by the receipt's moment (hub.ledger.spend).
         view = account_view(session, tenant_id, customer.id, now)
         state = _state(customer, view)
     context = promotion_context(session, tenant_id, customer, req.moment, req.promo_codes, lock=True)
@@ -278,11 +301,15 @@ def _commit(session: Session, tenant_id: str, source: str, req: SaleRequest,
                       context)
     if account is not None:
         if quote.bonus_spent:
-            spend(session, account, quote.bonus_spent, req.moment, now=now, receipt_id=receipt.id)
+            spend(session, account, quote.bonus_spent, req.moment, now=now, receipt_id=receipt.id,
+                  dated=burn_dates_at(session, tenant_id, program, customer, req.moment))
         if quote.bonus_earned:
             expires_at = quote.earned_expires_at
             if follows_purchases:
-                expires_at = followed_expiry(expires_at, req.moment, burn_at, later)
+                # From the receipt's own moment, followed through the later purchases it
+                # was alive at: the quote dates it from the customer's latest purchase, which
+                # would revive a late receipt's lot that burnt before that purchase.
+                expires_at = followed_expiry(burn_at, req.moment, burn_at, later)
             accrue(session, account, quote.bonus_earned, req.moment, now=now,
                    active_from=quote.earned_active_from, expires_at=expires_at,
                    receipt_id=receipt.id, follows_purchases=follows_purchases)
@@ -361,6 +388,7 @@ def _settle(session: Session, tenant_id: str, source: str, req: SaleRequest,
     try:
         if spent > 0:
             spend(session, account, spent, receipt.moment, now=now, receipt_id=receipt.id,
+                  dated=burn_dates_at(session, tenant_id, program, customer, receipt.moment),
                   meta={"settles": receipt.id})
     except InsufficientBonuses as exc:
         raise Invalid("insufficient_bonuses",

@@ -19,6 +19,9 @@ from hub.sweeps import run_due
 from hub.customers.operations import get_customer, register_customer, summarize
 from hub.receipts.operations import commit_sale, return_sale
 from tests.ledger.helpers import SOURCE, T0, lots_of, make_tenant, program_settings, return_of, sale
+from sqlalchemy import select
+from hub.ledger.models import Posting
+from tests.ledger.helpers import posting_sums
 
 NOW = T0 + timedelta(days=300)
 
@@ -175,3 +178,52 @@ def test_a_return_takes_from_a_pending_lot_before_making_a_debt(session, clock):
     answer, _ = return_sale(session, w.tid, SOURCE, "A", *return_of("RA", ago(10)))
     view = account_view(session, w.tid, w.cid, ago(10))
     assert (answer["customer"]["debt"], view.pending, view.debt) == (5_000, 0, 5_000)
+
+
+# -- a spend dated t draws the lots alive at t, whenever it arrives (issue 17, item 2) ----------
+
+def _spend_world(session, clock, late: bool, swept: bool) -> tuple[str, str]:
+    from hub.sweeps import run_due
+    from hub.customers.bonuses import adjust_bonuses
+    from hub.customers.operations import register_customer
+    from hub.receipts.operations import commit_sale
+    from tests.ledger.helpers import SOURCE, make_tenant, program_settings, sale
+    tid = make_tenant(session, program_settings(lifetime=30, activation_delay_days=0,
+                                                base_percent="10", base_spend="100"))
+    cid = register_customer(session, tid, {"phone": "+79160001717"}, source=SOURCE, moment=T0).id
+    adjust_bonuses(session, tid, cid, amount=1_000, kind="gift", reason=None, valid_days=10,
+                   moment=T0, idempotency_key=None, source=SOURCE, body={})     # burns on day 10
+    clock.set(T0 + timedelta(days=5))
+    commit_sale(session, tid, SOURCE, *sale("P", T0 + timedelta(days=5), [(100_000, 1)], customer_id=cid))
+    spend_at = T0 + timedelta(days=6)
+    now = clock.set(T0 + timedelta(days=12) if late else spend_at)
+    if swept:
+        run_due(session, now, tid)
+    commit_sale(session, tid, SOURCE, *sale("S", spend_at, [(10_000, 1)], customer_id=cid, spend=500))
+    clock.set(T0 + timedelta(days=12))
+    run_due(session, T0 + timedelta(days=12), tid)
+    assert check_ledger(session, tid) == []
+    return tid, cid
+
+
+@pytest.mark.parametrize("swept", [False, True])
+def test_a_late_spend_draws_the_lot_alive_at_its_moment_even_if_burnt_since(session, clock, swept):
+    """The gift (burns day 10) is the soonest-burning lot alive at the spend's moment (day 6):
+    on time the spend takes 500 from it. Arriving on day 12, after the gift burnt (and was
+    swept), it takes the same 500 from what burnt — not from the purchase lot."""
+    from tests.ledger.helpers import lots_of
+    on_time = _spend_world(session, clock, late=False, swept=False)
+    late = _spend_world(session, clock, late=True, swept=swept)
+    ends = []
+    for tid, cid in (on_time, late):
+        lots = {lot.kind: lot for lot in lots_of(session, tid, cid) if lot.amount in (1_000, 10_000)}
+        assert lots["purchase"].remaining == 10_000
+        assert lots["gift"].remaining == 0
+        ends.append((account_view(session, tid, cid, T0 + timedelta(days=12)).available,
+                     posting_sums(session, tid, cid)))
+    assert ends[0] == ends[1]
+    assert ends[0][1]["expiry"] == -500          # the gift's other 500 burnt, in either order
+    if swept:
+        corrections = [p for p in session.scalars(select(Posting).where(
+            Posting.tenant_id == late[0], Posting.kind == "expiry", Posting.amount > 0))]
+        assert [p.amount for p in corrections] == [500]
