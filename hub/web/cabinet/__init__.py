@@ -117,9 +117,10 @@ def _clients_page(args, errors: dict | None = None, status: int = 200, form: dic
         stmt = select(Customer).where(*conditions(db.session, g.tenant_id, filters, utcnow(), g.tenant_tz),
                                       *search_conditions(db.session, q))
         rows, nxt = newest_first(stmt, Customer.created_at, Customer.id, after, PAGE)
-        if rows:
-            balances = dict(db.session.execute(select(Account.customer_id, Account.balance).where(
-                Account.tenant_id == g.tenant_id, Account.customer_id.in_([c.id for c in rows]))).all())
+        # «Доступно» and «Ожидает» as the card and the participant read them (account_view), not
+        # the account's total, which counted pending bonuses as if they could be spent.
+        now = utcnow()
+        balances = {c.id: account_view(db.session, g.tenant_id, c.id, now) for c in rows}
     fargs = client_filters.form_args(args)
     list_args = {**fargs, **({"q": q} if q else {})}
     levels = [(lv.code, lv.name) for lv in get_program(db.session, g.tenant_id).levels]

@@ -1,0 +1,64 @@
+"""Issue 25.4: what a person reads says the same thing everywhere — «Доступно», «Ожидает» and
+«Сгорит» defined once; numbers with a decimal comma; the audit log in words and roubles;
+«Оцените покупку» without returned purchases or store codes; returns found by phone, card or date."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from hub.clock import frozen
+from tests.web.conftest import text
+from tests.web.test_cabinet import NOW
+
+
+def test_sms_numbers_have_a_decimal_comma_even_when_given_as_text():
+    from hub.notify.templates import DEFAULTS, render
+    # A context stored as JSON or typed in a form brings "5.52", not kopecks.
+    assert render(DEFAULTS["sale"], {"bonuses": "5.52", "spent": "0", "balance": "330.50", "shop": "Зерно"}) == \
+        "Начислено 5,52 бонуса, списано 0. Баланс: 330,50. Зерно"
+    assert render(DEFAULTS["sale"], {"bonuses_kopecks": 552, "spent_kopecks": 0, "balance_kopecks": 33050,
+                                     "shop": "Зерно"}) == "Начислено 5,52 бонуса, списано 0. Баланс: 330,50. Зерно"
+
+
+def _lots(session, tenant_id, customer, now):
+    """330,00 available and 76,50 pending, all burning on the same day: the shape that showed
+    «Сгорят 406,50 Б» under «Доступно 330,00 Б» and «Баланс 406,50» in the client list."""
+    from hub.ledger.accounts import lock_account
+    from hub.ledger.postings import accrue
+    account = lock_account(session, tenant_id, customer.id)
+    burns = now + timedelta(days=30)
+    accrue(session, account, 33000, now, active_from=now - timedelta(days=1), expires_at=burns, now=now)
+    accrue(session, account, 7650, now, active_from=now + timedelta(days=7), expires_at=burns, now=now)
+    session.commit()
+
+
+def test_available_pending_and_expiry_agree_in_list_card_and_home(client, session, shop, as_role, customer_of):
+    from tests.web.test_my import _login
+    mine = customer_of(shop["a"], first_name="Анна")
+    with frozen(NOW):
+        _lots(session, shop["a"], mine, NOW)
+        as_role("readonly")
+        listing = text(client.get("/cabinet/clients"))
+        card = text(client.get(f"/cabinet/clients/{mine.id}"))
+    assert "<th class=\"num\">Доступно</th>" in listing and "Баланс</th>" not in listing
+    assert "330,00 Б" in listing and "76,50 Б ожидают" in listing and "406,50" not in listing
+    assert "330,00 Б" in card and "76,50 Б" in card
+    client.post("/cabinet/logout", data={})
+    with frozen(NOW):
+        _login(client, session, shop["a"])
+        home = text(client.get(f"/my/{shop['a']}/"))
+    assert 'id="balance">330,00 Б' in home and 'id="pending">76,50 Б' in home
+    # «Сгорят» counts only what «Доступно» counts.
+    assert "Сгорят 330,00 Б после" in home and "406,50" not in home
+
+
+def test_expiry_never_exceeds_the_available_bonuses(session, shop, customer_of):
+    from hub.ledger.accounts import lock_account
+    from hub.ledger.postings import accrue
+    from hub.notify.bots import nearest_expiry
+    mine = customer_of(shop["a"])
+    account = lock_account(session, shop["a"], mine.id)
+    accrue(session, account, 7650, NOW, active_from=NOW + timedelta(days=7),
+           expires_at=NOW + timedelta(days=10), now=NOW)
+    session.commit()
+    assert nearest_expiry(session, shop["a"], mine.id, NOW) is None          # pending only: nothing burns yet
+    assert nearest_expiry(session, shop["a"], mine.id, NOW + timedelta(days=8))[0] == 7650
