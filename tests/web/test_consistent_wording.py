@@ -62,3 +62,28 @@ def test_expiry_never_exceeds_the_available_bonuses(session, shop, customer_of):
     session.commit()
     assert nearest_expiry(session, shop["a"], mine.id, NOW) is None          # pending only: nothing burns yet
     assert nearest_expiry(session, shop["a"], mine.id, NOW + timedelta(days=8))[0] == 7650
+
+
+def test_rate_a_purchase_offers_no_returned_one_and_names_the_store(client, session, shop, customer_of):
+    from hub.clock import utcnow
+    from hub.receipts.models import ReceiptReturn
+    from hub.tenants.models import Store
+    from tests.web.test_my import _login
+    from tests.web.test_reviews import _receipt
+    c = customer_of(shop["a"])
+    kept = _receipt(session, shop["a"], c.id, store="S1")
+    unnamed = _receipt(session, shop["a"], c.id, amount=5000, store="S2")
+    brought_back = _receipt(session, shop["a"], c.id, amount=77700, store="S1")
+    session.add(Store(tenant_id=shop["a"], code="S1", name="Кофейня на Ленина"))
+    session.add(ReceiptReturn(tenant_id=shop["a"], source="test", external_id="R1", receipt_id=brought_back,
+                              moment=utcnow(), quantities={"1": "1"}, amount=77700, amount_returned=77700,
+                              bonus_spent_restored=0, bonus_earned_reversed=0))
+    session.commit()
+    _login(client, session, shop["a"])
+    home = text(client.get(f"/my/{shop['a']}/"))
+    assert f"/review/{kept}" in home and f"/review/{unnamed}" in home
+    assert f"/review/{brought_back}" not in home and "777,00" not in home.split('id="rate"')[1].split("</section>")[0]
+    assert "Кофейня на Ленина" in home and ">S1<" not in home and ">S2<" not in home
+    form = text(client.get(f"/my/{shop['a']}/review/{kept}"))
+    assert "Кофейня на Ленина" in form and ", S1." not in form
+    assert ", S2." not in text(client.get(f"/my/{shop['a']}/review/{unnamed}"))

@@ -23,7 +23,7 @@ from hub.customers.operations import ledger_entries, summarize
 from hub.automation.referrals import attach
 from hub.phones import normalize_phone
 from hub.wallet.operations import usable
-from hub.reviews.operations import receipts_to_rate
+from hub.reviews.operations import receipts_to_rate, store_names
 from hub.web.my.cards import barcode_svg, qr_svg
 from hub.notify.bots import nearest_expiry
 from hub.customers.operations import update_customer
@@ -144,10 +144,11 @@ def home():
     invite = _invite(customer)
     to_rate = receipts_to_rate(db.session, g.tenant_id, customer.id, now)
     wallet = usable(db.session, g.tenant_id) is not None
+    stores = store_names(db.session, g.tenant_id, [r.store for r in to_rate])
     db.session.rollback()
     return render_template("my/home.html", c=customer, s=summary, expiry=expiry, history=history,
                            receipts=receipts, qr=qr_svg(card), barcode=barcode_svg(card), card=card,
-                           names=POSTING_NAMES, invite=invite, to_rate=to_rate, wallet=wallet,
+                           names=POSTING_NAMES, invite=invite, to_rate=to_rate, wallet=wallet, stores=stores,
                            invite_qr=qr_svg(invite["link"]) if invite else None)
 
 
