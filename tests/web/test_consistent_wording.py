@@ -87,3 +87,28 @@ def test_rate_a_purchase_offers_no_returned_one_and_names_the_store(client, sess
     form = text(client.get(f"/my/{shop['a']}/review/{kept}"))
     assert "Кофейня на Ленина" in form and ", S1." not in form
     assert ", S2." not in text(client.get(f"/my/{shop['a']}/review/{unnamed}"))
+
+
+def test_the_audit_log_reads_in_words_and_roubles(client, session, shop, as_role):
+    from hub.clock import utcnow
+    from hub.staff.models import AuditEntry
+    entries = [("sale.commit", "receipt", "W-1", {"amount": 123456, "bonus_spent": 5050, "promo_codes": [],
+                                                  "certificate": None}),
+               ("bonuses.manual", "customer", "c1", {"amount": 15000, "reason": "Компенсация", "valid_days": None}),
+               ("certificate.sell", "certificate", "C-1", {"nominal": 300000}),
+               ("user.create", "user", "u1", {"email": "new@zerno.test", "role": "manager"}),
+               ("automation.triggers", "automation", None, {"gifts": [{"event": "birthday"}], "activation": True})]
+    for action, kind, oid, details in entries:
+        session.add(AuditEntry(tenant_id=shop["a"], user_email="owner@zerno.test", action=action,
+                               object_type=kind, object_id=oid, details=details, created_at=utcnow()))
+    session.commit()
+    as_role("manager")
+    log = text(client.get("/cabinet/audit"))
+    body = log.split("<tbody>")[1]
+    assert "сумма: 1 234,56 ₽" in body and "списано бонусов: 50,50 бонуса" in body
+    assert "сумма: 150 бонусов" in body and "причина: Компенсация" in body
+    assert "номинал: 3 000,00 ₽" in body and "роль: менеджер" in body
+    assert "изменены подарки и уведомления" in body and "продан сертификат (касса)" in body
+    for raw in ("123456", "15000", "300000", "{", "receipt", "certificate", "automation", "manager<", "birthday"):
+        assert raw not in body, raw
+    assert ">чек<" in body and ">сертификат<" in body

@@ -20,8 +20,8 @@ from hub.ledger.models import Lot
 from hub.receipts.models import Receipt, ReceiptReturn
 from hub.ledger.models import Account
 from hub.staff.models import AuditEntry, WebUser
-from hub.web.cabinet import program_form
-from hub.web.cabinet.blueprint import ACTIONS, bp
+from hub.web.cabinet import audit_words, program_form
+from hub.web.cabinet.blueprint import bp
 from hub.web.ui.auth import (CABINET_ROLES, EDIT_ROLES, audit, create_user,
                              require_roles)
 from hub.web.ui.formatting import parse_rub
@@ -506,7 +506,8 @@ def audit_log():
     stmt = select(AuditEntry).where(AuditEntry.tenant_id == g.tenant_id)
     rows, nxt = newest_first(stmt, AuditEntry.created_at, AuditEntry.id, request.args.get("after", ""), PAGE)
     db.session.rollback()
-    return render_template("cabinet/audit.html", rows=rows, next_cursor=nxt, actions=ACTIONS)
+    return render_template("cabinet/audit.html", rows=rows, next_cursor=nxt, action_name=audit_words.action_name,
+                           object_name=audit_words.object_name, describe=audit_words.describe)
 
 
 # The pages kept in their own modules register their routes on `bp` when imported.
