@@ -112,3 +112,35 @@ def test_the_audit_log_reads_in_words_and_roubles(client, session, shop, as_role
     for raw in ("123456", "15000", "300000", "{", "receipt", "certificate", "automation", "manager<", "birthday"):
         assert raw not in body, raw
     assert ">чек<" in body and ">сертификат<" in body
+
+
+def test_the_cashier_finds_returns_by_phone_card_or_date(client, session, shop, as_role, customer_of):
+    from datetime import datetime, timezone
+
+    from hub.receipts.models import Receipt
+    from tests.web.test_cashier import _start
+    anna = customer_of(shop["a"], "+79161112233", card_number="2000300040")
+    other = customer_of(shop["a"], "+79165556677")
+
+    def receipt(number, customer, moment, source="web_cashier"):
+        session.add(Receipt(tenant_id=shop["a"], source=source, external_id=number, customer_id=customer.id,
+                            moment=moment, amount=10000, amount_to_pay=10000, response={},
+                            lines=[{"id": "1", "name": "Кофе", "price": 10000, "quantity": "1", "amount": 10000}]))
+    # 4 December 23:30 in Moscow is 20:30 UTC; 5 December 00:30 in Moscow is 21:30 UTC of the 4th.
+    receipt("W-ANNA1", anna, datetime(2026, 12, 4, 20, 30, tzinfo=timezone.utc))
+    receipt("W-ANNA2", anna, datetime(2026, 12, 4, 21, 30, tzinfo=timezone.utc))
+    receipt("W-OTHER", other, datetime(2026, 12, 4, 21, 45, tzinfo=timezone.utc))
+    receipt("EVO-1", anna, datetime(2026, 12, 4, 22, 0, tzinfo=timezone.utc), source="evotor")
+    session.commit()
+    _start(client, as_role)
+    by_phone = text(client.get("/cashier/returns?number=8 916 111-22-33"))
+    assert "W-ANNA1" in by_phone and "W-ANNA2" in by_phone and "W-OTHER" not in by_phone and "EVO-1" not in by_phone
+    by_card = text(client.get("/cashier/returns?number=2000300040"))
+    assert "W-ANNA1" in by_card and "W-ANNA2" in by_card and "W-OTHER" not in by_card
+    by_day = text(client.get("/cashier/returns?number=05.12.2026"))
+    assert "W-ANNA2" in by_day and "W-OTHER" in by_day and "W-ANNA1" not in by_day and "EVO-1" not in by_day
+    assert "W-ANNA1" in text(client.get("/cashier/returns?number=2026-12-04"))
+    missing = client.get("/cashier/returns?number=31.02.2026")
+    assert missing.status_code == 404 and "не найдены" in text(missing)
+    # a number still opens the receipt itself
+    assert "Оформить возврат" in text(client.get("/cashier/returns?number=w-anna1"))
