@@ -5,7 +5,8 @@ from hub.customers.models import Customer
 from hub.ledger.models import Account, Hold, Lot, LotDraw, Posting
 from hub.receipts.models import Operation, Receipt, ReceiptReturn
 from hub.tenants.models import ApiKey, Cashier, ProgramSettings, Store, Tenant
+from hub.brand.models import Brand
 
 __all__ = ["Base", "Connection", "InboundEvent", "VerificationCode", "Customer", "Account", "Hold", "Lot", "LotDraw", "Posting",
            "Operation", "Receipt",
-           "ReceiptReturn", "ApiKey", "Cashier", "ProgramSettings", "Store", "Tenant"]
+           "ReceiptReturn", "Brand", "ApiKey", "Cashier", "ProgramSettings", "Store", "Tenant"]

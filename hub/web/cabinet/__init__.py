@@ -511,5 +511,5 @@ def audit_log():
 
 
 # The pages kept in their own modules register their routes on `bp` when imported.
-from hub.web.cabinet import automation_pages, exports, promotions_pages, reviews, settings_pages  # noqa: F401
+from hub.web.cabinet import automation_pages, brand_pages, exports, promotions_pages, reviews, settings_pages  # noqa: F401
 from hub.web.cabinet import messages as messages_pages  # noqa: F401 - `messages` is also a local name

@@ -19,14 +19,14 @@ MORE_ACTIONS = {
     "promotion.activate": "акция включена", "promotion.deactivate": "акция выключена",
     "promo_codes.create": "выпущены промокоды", "certificate.issue": "выпущены сертификаты",
     "certificate.block": "сертификат заблокирован", "certificate.unblock": "сертификат разблокирован",
-    "certificate.sell": "продан сертификат (касса)",
+    "certificate.sell": "продан сертификат (касса)", "brand.update": "изменены цвет и логотип магазина",
 }
 
 OBJECTS = {"customer": "клиент", "receipt": "чек", "user": "пользователь", "program": "программа",
            "export": "выгрузка", "template": "шаблон сообщения", "notify": "сообщения", "segment": "сегмент",
            "store": "магазин", "cashier": "кассир", "apikey": "API-ключ", "event": "входящее событие",
            "channel": "канал сообщений", "automation": "автоматизация", "chain": "цепочка", "mailing": "рассылка",
-           "promotion": "акция", "certificate": "сертификат"}
+           "promotion": "акция", "certificate": "сертификат", "brand": "оформление"}
 
 LABELS = {"amount": "сумма", "reason": "причина", "valid_days": "действуют, дней", "bonus_spent": "списано бонусов",
           "promo_codes": "промокоды", "certificate": "сертификат", "return": "возврат", "batch": "партия",
@@ -41,7 +41,7 @@ LABELS = {"amount": "сумма", "reason": "причина", "valid_days": "д�
           "mode": "режим", "full_name": "имя", "first_name": "имя", "last_name": "фамилия",
           "birth_date": "дата рождения", "gender": "пол", "comment": "комментарий", "tags": "метки",
           "consents": "согласия", "personal_data": "обработка данных", "sms": "SMS", "marketing": "реклама",
-          "active": "активен", "blocked": "заблокирован"}
+          "active": "активен", "blocked": "заблокирован", "color": "цвет", "logo": "новый логотип"}
 RUB_KEYS = {"amount", "nominal", "estimated_cost"}
 BONUS_KEYS = {"bonus_spent", "newcomer_gift"}
 VALUE_NAMES = {"role": {"owner": "владелец", "manager": "менеджер", "readonly": "только просмотр",

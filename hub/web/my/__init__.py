@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import (abort, flash, g, redirect, render_template, request, session as web_session,
+from flask import (Response, abort, flash, g, redirect, render_template, request, session as web_session,
                    url_for)
 from sqlalchemy import select
 
+from hub.brand.operations import brand_of
 from hub.clock import utcnow
 from hub.errors import DomainError
 from hub.extensions import db
@@ -209,6 +210,17 @@ def profile():
     db.session.rollback()
     return render_template("my/profile.html", c=customer, errors=errors, form=form, consents=CONSENTS), \
         (422 if errors else 200)
+
+
+@bp.get("/logo.png")
+def logo():
+    """The shop's logo (stored re-encoded as PNG), public like the sign-in page it heads."""
+    png = brand_of(db.session, g.tenant_id)["logo"]
+    db.session.rollback()
+    if png is None:
+        abort(404)
+    return Response(png, mimetype="image/png", headers={"Cache-Control": "public, max-age=300",
+                                                        "X-Content-Type-Options": "nosniff"})
 
 
 @bp.get("/consent")
