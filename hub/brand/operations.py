@@ -30,9 +30,20 @@ FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 
 
 def brand_of(session: Session, tenant_id: str) -> dict:
-    """{"color", "logo" (PNG bytes or None)} — the hub's colour when the owner set none."""
+    """{"color", "logo" (PNG bytes or None), "own_color" (the owner's, or None)} — the hub's
+    colour when the owner set none."""
     row = session.get(Brand, tenant_id)
-    return {"color": (row.color if row and row.color else DEFAULT_COLOR), "logo": row.logo if row else None}
+    own = row.color if row and row.color else None
+    return {"color": own or DEFAULT_COLOR, "logo": row.logo if row else None, "own_color": own}
+
+
+def readable_on(color: str) -> str:
+    """Black or white, whichever reads on `color` (relative luminance, WCAG's formula)."""
+    def channel(v: int) -> float:
+        v /= 255
+        return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+    r, g, b = (channel(c) for c in _rgb(color))
+    return "#000000" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.4 else "#ffffff"
 
 
 def _logo_png(data: bytes) -> bytes:

@@ -9,6 +9,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from tests.web.conftest import text, token
+from tests.web.test_wallet import pki  # noqa: F401 - the fixture the Wallet test uses
 
 
 def _png(size=(40, 20), color=(200, 30, 30)) -> bytes:
@@ -83,3 +84,25 @@ def test_the_poster_is_an_a5_pdf_with_the_name_and_the_join_qr(client, session, 
     for y, row in enumerate(matrix):
         for x, dark in enumerate(row):
             assert (pixels.getpixel((x + border, y + border)) < 128) == bool(dark)
+
+
+def test_the_wallet_pass_wears_the_shops_colour_and_logo(client, session, shop, customer_of, pki):
+    import json
+    import zipfile
+    from datetime import datetime, timezone
+
+    from hub.brand.operations import save_brand
+    from tests.web.test_my import _login
+    from tests.web.test_wallet import _configure
+    customer_of(shop["a"])
+    _configure(session, shop["a"], pki)
+    save_brand(session, shop["a"], "#f5d000", _png((300, 100)), datetime.now(timezone.utc))
+    session.commit()
+    _login(client, session, shop["a"])
+    r = client.get(f"/my/{shop['a']}/card.pkpass")
+    zf = zipfile.ZipFile(io.BytesIO(r.data))
+    data = json.loads(zf.read("pass.json"))
+    # A light yellow takes black text; the shop's logo replaces the coin.
+    assert data["backgroundColor"] == "rgb(245,208,0)" and data["foregroundColor"] == "rgb(0,0,0)"
+    assert Image.open(io.BytesIO(zf.read("logo@2x.png"))).size == (300, 100)
+    assert Image.open(io.BytesIO(zf.read("logo.png"))).size == (150, 50)
