@@ -405,10 +405,9 @@ def returns():
             if not found:
                 error = (f"Чеки по запросу «{query}» не найдены: введите номер чека, телефон или карту "
                          "клиента или дату покупки (возвращаются только чеки рабочего места кассира).")
-    page = render_template("cashier/returns.html", number=query, r=r, found=found, error=error,
-                           op_key=str(uuid.uuid4()), left=_left(r) if r else {})
     db.session.rollback()
-    return page, (404 if error else 200)
+    return render_template("cashier/returns.html", number=query, r=r, found=found, error=error,
+                           op_key=str(uuid.uuid4()), left=_left(r) if r else {}), (404 if error else 200)
 
 
 RETURN_SEARCH_LIMIT = 30
