@@ -105,7 +105,7 @@ def poster_pdf(session: Session, tenant_id: str, join_url: str) -> bytes:
     join and the address beneath it; DejaVu embedded so Cyrillic prints anywhere."""
     tenant = session.get(Tenant, tenant_id)
     brand = brand_of(session, tenant_id)
-    pdf = FPDF(format="A5", unit="mm")
+    pdf = FPDF(format=(148, 210), unit="mm")     # A5, given in mm (fpdf2 warns about its "A5" preset)
     pdf.set_auto_page_break(False)
     pdf.set_title(f"Программа лояльности — {tenant.name}")
     pdf.add_font("DejaVu", "", str(FONT_DIR / "DejaVuSans.ttf"))
