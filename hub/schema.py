@@ -4,6 +4,7 @@ Importing this module registers them all; nothing else should need to."""
 from hub.automation.models import (
     AutomationSettings, CustomerSegment, Mailing, MechanicEvent, Referral, ReferralCode, Segment, WinbackChain,
 )
+from hub.brand.models import Brand
 from hub.catalog.models import CatalogGroup, CatalogProduct
 from hub.certificates.models import CertificatePosting, GiftCertificate
 from hub.codes.models import WebCode

@@ -60,9 +60,12 @@ def file_path(export: Export) -> Path:
     return export_dir() / export.tenant_id / f"{export.id}.xlsx"
 
 
-def download_name(export: Export) -> str:
+def download_name(export: Export, tz: ZoneInfo | None = None) -> str:
+    """The file's name; a clients' list is named by the day it was asked for in the shop's zone
+    (an export asked for at 01:30 in Moscow is that day's, not the previous UTC day's)."""
     if export.kind == "clients":
-        return f"clients-{export.created_at:%Y-%m-%d}.xlsx"
+        created = export.created_at if export.created_at.tzinfo else export.created_at.replace(tzinfo=timezone.utc)
+        return f"clients-{created.astimezone(tz or timezone.utc):%Y-%m-%d}.xlsx"
     return f"transactions-{export.params.get('date_from')}_{export.params.get('date_to')}.xlsx"
 
 
@@ -444,7 +447,7 @@ def build_export(session: Session, export_id: str) -> str:
     export = session.get(Export, export_id, populate_existing=True)
     export.status, export.finished_at = "done", utcnow()
     export.rows_done = export.rows_total = max(export.rows_done, export.rows_total or 0)
-    export.file_name, export.file_size = download_name(export), path.stat().st_size
+    export.file_name, export.file_size = download_name(export, tz), path.stat().st_size
     session.commit()
     return "done"
 

@@ -54,15 +54,20 @@ def link_phone(session: Session, tenant_id: str, channel: str, chat_id: str, raw
 
 
 def nearest_expiry(session: Session, tenant_id: str, customer_id: str, now: datetime) -> tuple[int, datetime] | None:
+    """«Сгорит»: how many of the bonuses counted in «Доступно» burn first, and when — the one
+    definition the participant's cabinet, the Wallet pass and the bots show. Pending lots are
+    «Ожидают» and not counted here (they showed «Сгорят 406,50» under «Доступно 330,00»), and
+    the amount never exceeds «Доступно» (a debt is netted there)."""
     account_id = select(Account.id).where(Account.tenant_id == tenant_id,
                                           Account.customer_id == customer_id).scalar_subquery()
-    first = session.scalar(select(func.min(Lot.expires_at)).where(
-        Lot.account_id == account_id, Lot.remaining > 0, Lot.expires_at > now))
+    active = (Lot.account_id == account_id, Lot.remaining > 0, Lot.active_from <= now, Lot.expires_at > now)
+    first = session.scalar(select(func.min(Lot.expires_at)).where(*active))
     if first is None:
         return None
     amount = session.scalar(select(func.coalesce(func.sum(Lot.remaining), 0)).where(
-        Lot.account_id == account_id, Lot.remaining > 0, Lot.expires_at == first))
-    return int(amount), first
+        *active, Lot.expires_at == first))
+    amount = min(int(amount), account_view(session, tenant_id, customer_id, now).available)
+    return (amount, first) if amount > 0 else None
 
 
 def balance_text(session: Session, tenant_id: str, customer: Customer) -> str:

@@ -82,6 +82,7 @@ SAMPLE_CONTEXT = {"name": "Анна", "bonuses": 150, "spent": 50, "balance": 12
                   "shop": "Кофейня", "code": "123456", "relative": "Маша", "card": "1000200030"}
 
 _FIELD = re.compile(r"\{([a-z_]+)\}")
+_DOT_NUMBER = re.compile(r"-?\d+\.\d+")
 
 
 def _format_value(value) -> str:
@@ -95,6 +96,8 @@ def _format_value(value) -> str:
         return value.strftime("%d.%m.%Y")
     if isinstance(value, (Decimal, float)):
         return decimal_text(value)          # a decimal comma: "150,5"
+    if isinstance(value, str) and _DOT_NUMBER.fullmatch(value.strip()):
+        return value.strip().replace(".", ",")   # "5.52" from a caller or a stored context: "5,52"
     return str(value)
 
 

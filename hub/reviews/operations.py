@@ -10,7 +10,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hub.errors import Invalid
-from hub.receipts.models import Receipt
+from hub.receipts.models import Receipt, ReceiptReturn
+from hub.tenants.models import Store
 from hub.reviews.models import REVIEW_TEXT_MAX, Review
 
 RATINGS = (1, 2, 3, 4, 5)
@@ -78,12 +79,24 @@ def save_review(session: Session, tenant_id: str, customer_id: str, receipt_id: 
 
 
 def receipts_to_rate(session: Session, tenant_id: str, customer_id: str, now: datetime) -> list[Receipt]:
-    """The customer's recent receipts (ASK_DAYS) without their review, newest first."""
+    """The customer's recent receipts (ASK_DAYS) without their review, newest first; a purchase
+    brought back (in part or whole) is not one to praise and is not offered."""
     reviewed = exists().where(Review.receipt_id == Receipt.id, Review.customer_id == customer_id)
+    returned = exists().where(ReceiptReturn.receipt_id == Receipt.id)
     return list(session.scalars(
         select(Receipt).where(Receipt.tenant_id == tenant_id, Receipt.customer_id == customer_id,
-                              Receipt.moment >= now - timedelta(days=ASK_DAYS), ~reviewed)
+                              Receipt.moment >= now - timedelta(days=ASK_DAYS), ~reviewed, ~returned)
         .order_by(Receipt.moment.desc(), Receipt.id.desc()).limit(ASK_LIMIT)))
+
+
+def store_names(session: Session, tenant_id: str, codes) -> dict[str, str]:
+    """The names the owner gave the stores, by the till's code: a participant reads «Кофейня на
+    Ленина», never the POS system's «S1» (a store without a name is not shown at all)."""
+    codes = {c for c in codes if c}
+    if not codes:
+        return {}
+    return {code: name for code, name in session.execute(
+        select(Store.code, Store.name).where(Store.tenant_id == tenant_id, Store.code.in_(codes))) if name}
 
 
 def review_query(tenant_id: str, rating: int | None = None, customer_id: str | None = None,

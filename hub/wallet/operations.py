@@ -22,6 +22,7 @@ import zlib
 from datetime import datetime, tzinfo
 from functools import lru_cache
 
+from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -153,8 +154,28 @@ def images() -> dict[str, bytes]:
             "logo.png": _png(50, 50, _coin(50, None)), "logo@2x.png": _png(100, 100, _coin(100, None))}
 
 
+def _css_rgb(color: str) -> str:
+    return f"rgb({int(color[1:3], 16)},{int(color[3:5], 16)},{int(color[5:7], 16)})"
+
+
+def brand_images(logo_png: bytes | None) -> dict[str, bytes]:
+    """The shop's logo as the pass's logo (50 and 100 points high at most); the coin without one."""
+    if not logo_png:
+        return {}
+    out = {}
+    for name, side in (("logo.png", 50), ("logo@2x.png", 100)):
+        with Image.open(io.BytesIO(logo_png)) as img:
+            img = img.convert("RGBA")
+            img.thumbnail((side * 3, side))
+            buf = io.BytesIO()
+            img.save(buf, "PNG")
+            out[name] = buf.getvalue()
+    return out
+
+
 def pass_json(row: WalletPassConfig, tenant_name: str, customer, card: str, summary, expiry,
-              moment: datetime, tz: tzinfo) -> dict:
+              moment: datetime, tz: tzinfo, brand: dict | None = None) -> dict:
+    """The pass; `brand` ({"own_color", "text_color"}) paints it in the shop's colour."""
     barcode = {"format": "PKBarcodeFormatQR", "message": card, "messageEncoding": "iso-8859-1", "altText": card}
     name = " ".join(p for p in (customer.first_name, customer.last_name) if p)
     back = [{"key": "updated", "label": "Баланс на", "value": day_text(moment, tz)},
@@ -170,7 +191,10 @@ def pass_json(row: WalletPassConfig, tenant_name: str, customer, card: str, summ
         "formatVersion": 1, "passTypeIdentifier": row.pass_type_id, "teamIdentifier": row.team_id,
         "serialNumber": customer.id, "organizationName": tenant_name,
         "description": f"Бонусная карта: {tenant_name}", "logoText": tenant_name,
-        "backgroundColor": "rgb(16,42,67)", "foregroundColor": "rgb(255,255,255)", "labelColor": "rgb(188,204,220)",
+        **({"backgroundColor": _css_rgb(brand["own_color"]), "foregroundColor": _css_rgb(brand["text_color"]),
+            "labelColor": _css_rgb(brand["text_color"])} if brand and brand.get("own_color") else
+           {"backgroundColor": "rgb(16,42,67)", "foregroundColor": "rgb(255,255,255)",
+            "labelColor": "rgb(188,204,220)"}),
         "barcodes": [barcode], "barcode": barcode,
         "storeCard": {
             "primaryFields": [{"key": "balance", "label": "Бонусы", "value": bonuses(summary.balance.available)}],
@@ -203,8 +227,9 @@ def _signer(cert_pem: str, key_pem: str, wwdr_pem: str | None) -> tuple:
             x509.load_pem_x509_certificate(wwdr_pem.encode()) if wwdr_pem else None)
 
 
-def build_pass(pass_data: dict, creds: dict) -> bytes:
-    files = {"pass.json": json.dumps(pass_data, ensure_ascii=False, indent=1).encode(), **images()}
+def build_pass(pass_data: dict, creds: dict, extra_images: dict[str, bytes] | None = None) -> bytes:
+    files = {"pass.json": json.dumps(pass_data, ensure_ascii=False, indent=1).encode(), **images(),
+             **(extra_images or {})}
     manifest = json.dumps({name: hashlib.sha1(data).hexdigest() for name, data in files.items()},  # noqa: S324 - Apple's pass format requires SHA-1 manifests
                           indent=1).encode()
     files["manifest.json"] = manifest

@@ -51,14 +51,15 @@ def test_clients_export_is_built_and_downloaded(client, session, shop, as_role, 
         assert r.status_code == 303
         page = text(client.get(r.headers["Location"]))
     export_id = r.headers["Location"].rsplit("/", 1)[1]
-    assert "готово" in page and "Скачать clients-2026-11-20.xlsx" in page and "hx-trigger" not in page
+    # Asked for at 00:30 on 21 November in Moscow: the file is that day's (issue 25), not UTC's 20th.
+    assert "готово" in page and "Скачать clients-2026-11-21.xlsx" in page and "hx-trigger" not in page
     row = session.get(Export, export_id)
     assert (row.status, row.rows_total, row.rows_done, row.user_email) == ("done", 2, 2, "manager@zerno.test")
     entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "export.create")).one()
     assert entry.object_id == export_id and entry.details == {"kind": "clients"}
     assert entry.tenant_id == shop["a"]
     dl = client.get(f"/cabinet/exports/{export_id}/download")
-    assert dl.status_code == 200 and "clients-2026-11-20.xlsx" in dl.headers["Content-Disposition"]
+    assert dl.status_code == 200 and "clients-2026-11-21.xlsx" in dl.headers["Content-Disposition"]
     rows = _sheet(load_workbook(io.BytesIO(dl.data), read_only=True), "Клиенты")
     assert rows[0][:3] == ["Телефон", "ФИО", "Пол"] and len(rows[0]) == 13
     assert [r[0] for r in rows[1:]] == ["+79161110001", "+79161110002"]      # B's client is not there

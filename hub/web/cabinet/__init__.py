@@ -20,8 +20,8 @@ from hub.ledger.models import Lot
 from hub.receipts.models import Receipt, ReceiptReturn
 from hub.ledger.models import Account
 from hub.staff.models import AuditEntry, WebUser
-from hub.web.cabinet import program_form
-from hub.web.cabinet.blueprint import ACTIONS, bp
+from hub.web.cabinet import audit_words, program_form
+from hub.web.cabinet.blueprint import bp
 from hub.web.ui.auth import (CABINET_ROLES, EDIT_ROLES, audit, create_user,
                              require_roles)
 from hub.web.ui.formatting import money_error, parse_rub
@@ -116,9 +116,10 @@ def _clients_page(args, errors: dict | None = None, status: int = 200, form: dic
         stmt = select(Customer).where(*conditions(db.session, g.tenant_id, filters, utcnow(), g.tenant_tz),
                                       *search_conditions(db.session, q))
         rows, nxt = newest_first(stmt, Customer.created_at, Customer.id, after, PAGE)
-        if rows:
-            balances = dict(db.session.execute(select(Account.customer_id, Account.balance).where(
-                Account.tenant_id == g.tenant_id, Account.customer_id.in_([c.id for c in rows]))).all())
+        # «Доступно» and «Ожидает» as the card and the participant read them (account_view), not
+        # the account's total, which counted pending bonuses as if they could be spent.
+        now = utcnow()
+        balances = {c.id: account_view(db.session, g.tenant_id, c.id, now) for c in rows}
     fargs = client_filters.form_args(args)
     list_args = {**fargs, **({"q": q} if q else {})}
     levels = [(lv.code, lv.name) for lv in get_program(db.session, g.tenant_id).levels]
@@ -503,9 +504,10 @@ def audit_log():
     stmt = select(AuditEntry).where(AuditEntry.tenant_id == g.tenant_id)
     rows, nxt = newest_first(stmt, AuditEntry.created_at, AuditEntry.id, request.args.get("after", ""), PAGE)
     db.session.rollback()
-    return render_template("cabinet/audit.html", rows=rows, next_cursor=nxt, actions=ACTIONS)
+    return render_template("cabinet/audit.html", rows=rows, next_cursor=nxt, action_name=audit_words.action_name,
+                           object_name=audit_words.object_name, describe=audit_words.describe)
 
 
 # The pages kept in their own modules register their routes on `bp` when imported.
-from hub.web.cabinet import automation_pages, exports, promotions_pages, reviews, settings_pages  # noqa: F401
+from hub.web.cabinet import automation_pages, brand_pages, exports, promotions_pages, reviews, settings_pages  # noqa: F401
 from hub.web.cabinet import messages as messages_pages  # noqa: F401 - `messages` is also a local name

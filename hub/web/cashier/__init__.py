@@ -6,7 +6,9 @@ or barcode scanned by the camera where the browser can (static/scan.js) or by a 
 Promo codes, gift certificates and the customer's code confirming a spending: payments.py."""
 from __future__ import annotations
 
+import re
 import uuid
+from datetime import date, datetime, time as dtime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from flask import (abort, g, redirect, render_template, request, session as web_session,
@@ -25,7 +27,7 @@ from hub.codes import operations as codes
 from hub.web.cashier import payments
 from hub.web.ui.auth import audit, require_roles, sign_in_view
 from hub.web.cashier.blueprint import ROLES, SOURCE, _op_key, _shift, bp
-from hub.web.ui.formatting import parse_rub
+from hub.web.ui.formatting import parse_rub, tenant_tz
 from hub.customers.operations import register_customer
 from hub.phones import normalize_phone
 from hub.receipts.operations import line_amount
@@ -390,17 +392,55 @@ def sale():
 @bp.get("/returns")
 @require_roles(*ROLES)
 def returns():
+    """A receipt to return, found by its number — or a list of this workplace's receipts found
+    by the client's phone or card, or by the day of the purchase (ДД.ММ.ГГГГ)."""
     _shift()
-    number = (request.args.get("number") or "").strip().upper()
-    r, error = None, None
+    query = (request.args.get("number") or "").strip()[:100]
+    number = query.upper()
+    r, found, error = None, [], None
     if number:
         r = db.session.scalars(select(Receipt).where(Receipt.tenant_id == g.tenant_id, Receipt.source == SOURCE,
                                                      Receipt.external_id == number)).first()
         if r is None:
-            error = f"Чек {number} не найден (возвращаются только чеки рабочего места кассира)."
+            found = _receipts_by(query)
+            if not found:
+                error = (f"Чеки по запросу «{query}» не найдены: введите номер чека, телефон или карту "
+                         "клиента или дату покупки (возвращаются только чеки рабочего места кассира).")
     db.session.rollback()
-    return render_template("cashier/returns.html", number=number, r=r, error=error, op_key=str(uuid.uuid4()),
-                           left=_left(r) if r else {}), (404 if error else 200)
+    return render_template("cashier/returns.html", number=query, r=r, found=found, error=error,
+                           op_key=str(uuid.uuid4()), left=_left(r) if r else {}), (404 if error else 200)
+
+
+RETURN_SEARCH_LIMIT = 30
+
+
+def _receipts_by(query: str) -> list[Receipt]:
+    """This workplace's receipts of the day `query` names (local time), else of the clients
+    its phone, card or name finds; newest first."""
+    stmt = select(Receipt).where(Receipt.tenant_id == g.tenant_id, Receipt.source == SOURCE)
+    day = _day(query)
+    if day is not None:
+        start = datetime.combine(day, dtime(0), tenant_tz())
+        stmt = stmt.where(Receipt.moment >= start, Receipt.moment < start + timedelta(days=1))
+    else:
+        customers = [c.id for c in search_customers(db.session, g.tenant_id, query)]
+        if not customers:
+            return []
+        stmt = stmt.where(Receipt.customer_id.in_(customers))
+    return list(db.session.scalars(stmt.order_by(Receipt.moment.desc(), Receipt.id.desc())
+                                   .limit(RETURN_SEARCH_LIMIT)))
+
+
+def _day(query: str) -> date | None:
+    """«05.12.2026» (as a Russian cashier writes it) or «2026-12-05»; None for anything else."""
+    m = re.fullmatch(r"(\d{1,2})\.(\d{1,2})\.(\d{4})", query) or re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", query)
+    if m is None:
+        return None
+    parts = [int(x) for x in m.groups()]
+    try:
+        return date(*(parts if len(m.group(1)) == 4 else parts[::-1]))
+    except ValueError:
+        return None
 
 
 def _left(r: Receipt) -> dict:

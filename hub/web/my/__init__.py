@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import (abort, flash, g, redirect, render_template, request, session as web_session,
+from flask import (Response, abort, flash, g, redirect, render_template, request, session as web_session,
                    url_for)
 from sqlalchemy import select
 
+from hub.brand.operations import brand_of
 from hub.clock import utcnow
 from hub.errors import DomainError
 from hub.extensions import db
@@ -23,7 +24,7 @@ from hub.customers.operations import ledger_entries, summarize
 from hub.automation.referrals import attach
 from hub.phones import normalize_phone
 from hub.wallet.operations import usable
-from hub.reviews.operations import receipts_to_rate
+from hub.reviews.operations import receipts_to_rate, store_names
 from hub.web.my.cards import barcode_svg, qr_svg
 from hub.notify.bots import nearest_expiry
 from hub.customers.operations import update_customer
@@ -144,10 +145,11 @@ def home():
     invite = _invite(customer)
     to_rate = receipts_to_rate(db.session, g.tenant_id, customer.id, now)
     wallet = usable(db.session, g.tenant_id) is not None
+    stores = store_names(db.session, g.tenant_id, [r.store for r in to_rate])
     db.session.rollback()
     return render_template("my/home.html", c=customer, s=summary, expiry=expiry, history=history,
                            receipts=receipts, qr=qr_svg(card), barcode=barcode_svg(card), card=card,
-                           names=POSTING_NAMES, invite=invite, to_rate=to_rate, wallet=wallet,
+                           names=POSTING_NAMES, invite=invite, to_rate=to_rate, wallet=wallet, stores=stores,
                            invite_qr=qr_svg(invite["link"]) if invite else None)
 
 
@@ -208,6 +210,17 @@ def profile():
     db.session.rollback()
     return render_template("my/profile.html", c=customer, errors=errors, form=form, consents=CONSENTS), \
         (422 if errors else 200)
+
+
+@bp.get("/logo.png")
+def logo():
+    """The shop's logo (stored re-encoded as PNG), public like the sign-in page it heads."""
+    png = brand_of(db.session, g.tenant_id)["logo"]
+    db.session.rollback()
+    if png is None:
+        abort(404)
+    return Response(png, mimetype="image/png", headers={"Cache-Control": "public, max-age=300",
+                                                        "X-Content-Type-Options": "nosniff"})
 
 
 @bp.get("/consent")

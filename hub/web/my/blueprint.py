@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, g, render_template, session as web_session
 
+from hub.brand.operations import brand_of
 from hub.customers.models import Customer
 from hub.extensions import db
 from hub.tenants.models import Tenant
@@ -30,6 +31,8 @@ def _tenant():
     if tenant is None:
         abort(404)
     g.tenant_id, g.tenant_name = tenant.id, tenant.name
+    brand = brand_of(db.session, tenant.id)
+    g.brand = {"color": brand["color"], "logo": brand["logo"] is not None}
     set_tenant_tz(db.session, tenant.id)
 
 

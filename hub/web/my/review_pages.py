@@ -9,7 +9,7 @@ from hub.errors import Invalid
 from hub.extensions import db
 from hub.reviews.models import REVIEW_TEXT_MAX
 from hub.web.my.blueprint import _customer, bp
-from hub.reviews.operations import RATING_NAMES, customer_receipt, find_review, save_review
+from hub.reviews.operations import RATING_NAMES, customer_receipt, find_review, save_review, store_names
 
 
 def _own_receipt():
@@ -42,7 +42,8 @@ def review(receipt_id: str):
             db.session.commit()
             return redirect(url_for("my.review_thanks", receipt_id=receipt.id), code=303)
     page = render_template("my/review.html", c=customer, receipt=receipt, review=existing, errors=errors,
-                           form=form, names=RATING_NAMES, max_len=REVIEW_TEXT_MAX)
+                           form=form, names=RATING_NAMES, max_len=REVIEW_TEXT_MAX,
+                           store=store_names(db.session, g.tenant_id, [receipt.store]).get(receipt.store))
     db.session.rollback()
     return page, (422 if errors else 200)
 
