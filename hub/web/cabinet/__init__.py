@@ -20,7 +20,7 @@ from hub.ledger.models import Lot
 from hub.receipts.models import Receipt, ReceiptReturn
 from hub.ledger.models import Account
 from hub.staff.models import AuditEntry, WebUser
-from hub.web.cabinet import program_form
+from hub.web.cabinet import program_form, setup
 from hub.web.cabinet.blueprint import ACTIONS, bp
 from hub.web.ui.auth import (CABINET_ROLES, EDIT_ROLES, audit, create_user,
                              require_roles)
@@ -93,9 +93,10 @@ def dashboard():
              "earned": [(m["members"]["earned"]) / 100 for m in data["months"]],
              "spent": [(m["members"]["spent"]) / 100 for m in data["months"]]}
     failed = failed_count(db.session, g.tenant_id)   # what the tills sent and the hub could not apply
+    steps = setup.checklist(db.session, g.tenant_id)   # shown until every step is done
     db.session.rollback()
     return render_template("cabinet/dashboard.html", data=data, chart=chart, this=data["months"][-1],
-                           failed_events=failed)
+                           failed_events=failed, setup=steps)
 
 
 # --- clients ---------------------------------------------------------------------------------
