@@ -77,3 +77,153 @@ def test_checklist_is_the_tenants_own(client, session, shop, as_role):
     steps = _steps(text(client.get("/cabinet/")))
     assert steps["cashier"] == "no" and steps["channel"] == "no"
     assert token(client, "/cabinet/setup/till")
+
+
+def _form(t, **over):
+    data = {"csrf_token": t, "type": "bonus", "timezone": "Europe/Moscow", "rounding": "kopeck",
+            "bonus_lifetime_days": "365", "expiry_mode": "since_accrual", "expiry_dates": "",
+            "activation_delay_days": "0", "restored_bonus_grace_days": "0", "accrue_on_discounted": "on",
+            "spend_on_discounted": "on", "level_count": "3", "rule_count": "0",
+            "levels-0-name": "Стандарт", "levels-0-threshold": "0", "levels-0-accrual_percent": "5",
+            "levels-0-max_spend_percent": "30",
+            "levels-1-name": "Золотая", "levels-1-threshold": "10 000", "levels-1-accrual_percent": "10",
+            "levels-2-name": "Серебряная", "levels-2-threshold": "5 000", "levels-2-accrual_percent": "7"}
+    data.update(over)
+    return data
+
+
+def test_levels_by_name_in_any_order_are_saved_sorted_with_made_codes(client, session, shop, as_role):
+    from hub.programs.operations import load_settings
+    as_role("owner")
+    t = token(client, "/cabinet/program")
+    page = text(client.get("/cabinet/program"))
+    assert "Код" not in re.sub(r"<[^>]+>", " ", page).split()          # no Latin code to type
+    r = client.post("/cabinet/program", data=_form(t))
+    assert r.status_code == 303, text(r)
+    levels = load_settings(session, shop["a"])[0]["levels"]
+    assert [(lv["name"], lv["threshold"], lv["code"]) for lv in levels] == [
+        ("Стандарт", 0, "standart"), ("Серебряная", 500000, "serebryanaya"), ("Золотая", 1000000, "zolotaya")]
+    # codes once made are kept when a level is renamed (clients' levels refer to them)
+    page = text(client.get("/cabinet/program"))
+    assert 'name="levels-1-code" value="serebryanaya"' in page
+    r = client.post("/cabinet/program", data=_form(t, **{
+        "levels-0-code": "standart", "levels-1-code": "zolotaya", "levels-2-code": "serebryanaya",
+        "levels-2-name": "Серебро"}))
+    assert r.status_code == 303
+    assert [lv["code"] for lv in load_settings(session, shop["a"])[0]["levels"]] == ["standart", "serebryanaya",
+                                                                                      "zolotaya"]
+    # removed (emptied) rows are no level; two levels of one name get distinct codes
+    r = client.post("/cabinet/program", data=_form(t, **{"level_count": "4", "levels-1-name": "Серебряная",
+                                                          "levels-1-threshold": "7 000", "levels-3-name": ""}))
+    assert r.status_code == 303
+    codes = [lv["code"] for lv in load_settings(session, shop["a"])[0]["levels"]]
+    assert sorted(codes) == ["serebryanaya", "serebryanaya_2", "standart"]
+
+
+def test_an_error_shows_the_rows_sent_without_empty_ones(client, session, shop, as_role):
+    from hub.programs.operations import load_settings
+    as_role("owner")
+    t = token(client, "/cabinet/program")
+    r = client.post("/cabinet/program", data=_form(t, **{"level_count": "5", "levels-2-threshold": "10 000"}))
+    page = text(r)
+    assert r.status_code == 422 and "Пороги уровней идут по возрастанию без повторов." in page
+    # the three sent, no empty rows added (the row template for «Добавить уровень» aside)
+    assert re.findall(r'name="levels-(\d+)-name"', page) == ["0", "1", "2"]
+    assert 'value="Серебряная"' in page and 'name="level_count" value="3"' in page
+    assert load_settings(session, shop["a"])[1] == 0
+
+
+RULE = {"name": "Утро", "when": {"weekdays": [1, 2, 3, 4, 5], "time_from": "09:00", "time_to": "12:00"},
+        "then": {"accrual_multiplier": "2"}}
+
+
+def test_a_rule_built_from_choices_reads_back_and_is_stored_as_the_json_rule(client, session, shop, as_role):
+    from hub.catalog.models import CatalogGroup
+    from hub.programs.operations import get_program, load_settings
+    from hub.tenants.models import Store
+    session.add(CatalogGroup(tenant_id=shop["a"], external_id="g-coffee", name="Кофе"))
+    session.add(Store(tenant_id=shop["a"], code="S1", name="На Ленина"))
+    session.commit()
+    as_role("owner")
+    t = token(client, "/cabinet/program")
+    page = text(client.get("/cabinet/program"))
+    assert '<option value="g-coffee" >Кофе</option>' in page and "На Ленина" in page
+    rule = {"rule_count": "2", "rules-0-name": "Утро", "rules-0-weekdays": ["1", "2", "3", "4", "5"],
+            "rules-0-time_from": "9:00", "rules-0-time_to": "12:00", "rules-0-effect": "accrual_multiplier",
+            "rules-0-value": "2",
+            "rules-1-groups": ["g-coffee"], "rules-1-stores": ["S1"], "rules-1-payment": "card",
+            "rules-1-effect": "no_spend"}
+    r = client.post("/cabinet/program/preview", data=_form(t, preview_amount="1 000", **rule),
+                    headers={"HX-Request": "true", "X-CSRFToken": t})
+    page = text(r)
+    assert "По будням с 9:00 до 12:00 — начисление ×2" in page and 'id="rule-sentence-0"' in page
+    assert ("На товары групп «Кофе» при оплате картой в магазинах «На Ленина» — без оплаты бонусами"
+            in page)
+    r = client.post("/cabinet/program", data=_form(t, **rule))
+    assert r.status_code == 303, text(r)
+    rules = load_settings(session, shop["a"])[0]["rules"]
+    assert rules[0] == RULE
+    assert rules[1]["when"] == {"groups": ["g-coffee"], "payment_methods": ["card"], "stores": ["S1"]}
+    assert rules[1]["then"] == {"no_spend": True}
+    session.info.pop("programs", None)
+    assert get_program(session, shop["a"]).rules[0].then.accrual_multiplier == 2
+    page = text(client.get("/cabinet/program"))
+    assert "По будням с 9:00 до 12:00 — начисление ×2" in page
+    # a rule without a number for its effect: the message by the field, nothing stored
+    r = client.post("/cabinet/program", data=_form(t, **{**rule, "rules-0-value": ""}))
+    assert r.status_code == 422 and "Укажите число." in text(r)
+    # the hub's own message for a bad percent, shown in the row
+    r = client.post("/cabinet/program", data=_form(t, **{**rule, "rules-0-effect": "accrual_percent",
+                                                          "rules-0-value": "150"}))
+    assert r.status_code == 422 and "Должно быть от 0 до 100." in text(r)
+    assert load_settings(session, shop["a"])[1] == 1
+
+
+def test_a_stored_rule_the_choices_cannot_show_keeps_its_other_keys(client, session, shop, as_role):
+    from hub.programs.operations import DEFAULT_SETTINGS, load_settings, put_program
+    rule = {"name": "Без акций", "when": {"exclude_groups": ["sale"], "levels": ["base"]},
+            "then": {"no_discount": True, "max_spend_percent": "10"}}
+    put_program(session, shop["a"], {**DEFAULT_SETTINGS, "rules": [rule]})
+    as_role("owner")
+    t = token(client, "/cabinet/program")
+    page = text(client.get("/cabinet/program"))
+    assert "Кроме групп «sale» для уровней «Стандарт» — оплата бонусами до 10 %, без скидки уровня" in page
+    r = client.post("/cabinet/program", data=_form(t, **{
+        "level_count": "1", "levels-0-code": "base", "rule_count": "1", "rules-0-name": "Без акций",
+        "rules-0-effect": "max_spend_percent", "rules-0-value": "10",
+        "rules-0-extra": '{"when": {"exclude_groups": ["sale"], "levels": ["base"]}, "then": {"no_discount": true}}'}))
+    assert r.status_code == 303, text(r)
+    assert load_settings(session, shop["a"])[0]["rules"] == [rule]
+
+
+def test_presets_fill_the_form_and_save_as_shown(client, session, shop, as_role):
+    from hub.programs.operations import load_settings
+    as_role("owner")
+    page = text(client.get("/cabinet/program"))
+    for key in ("cafe", "clothes", "salon"):
+        assert f"/cabinet/program?preset={key}" in page
+    page = text(client.get("/cabinet/program?preset=cafe"))
+    assert "Шаблон «Кафе» подставлен" in page and 'value="Друг кафе"' in page
+    assert "По будням с 8:00 до 11:00 — начисление ×2" in page
+    assert load_settings(session, shop["a"])[1] == 0         # nothing saved by looking
+    page = text(client.get("/cabinet/program?preset=salon"))
+    assert 'value="VIP"' in page and "с 10:00 до 14:00" in page
+    page = text(client.get("/cabinet/program?preset=clothes"))
+    assert 'value="Серебряная"' in page and "По выходным — начисление ×1,5" in page
+    # the preset's form, sent as shown, is stored as the preset
+    from hub.web.cabinet.program_form import PRESETS
+    t = token(client, "/cabinet/program")
+    levels = PRESETS["clothes"][1]["levels"]
+    data = _form(t, **{"level_count": "3", "accrue_on_discounted": "", "spend_on_discounted": "",
+                       "rule_count": "1", "rules-0-name": "Выходные", "rules-0-weekdays": ["6", "7"],
+                       "rules-0-effect": "accrual_multiplier", "rules-0-value": "1,5"})
+    data.pop("accrue_on_discounted"), data.pop("spend_on_discounted")
+    for i, lv in enumerate(levels):
+        data.update({f"levels-{i}-name": lv["name"], f"levels-{i}-threshold": str(lv["threshold"] // 100),
+                     f"levels-{i}-accrual_percent": lv["accrual"]["percent"],
+                     f"levels-{i}-max_spend_percent": lv["max_spend_percent"]})
+    r = client.post("/cabinet/program", data=data)
+    assert r.status_code == 303, text(r)
+    saved = load_settings(session, shop["a"])[0]
+    assert saved["levels"] == levels and saved["rules"] == PRESETS["clothes"][1]["rules"]
+    assert saved["accrue_on_discounted"] is False
