@@ -157,6 +157,7 @@ def test_a_rule_built_from_choices_reads_back_and_is_stored_as_the_json_rule(cli
                     headers={"HX-Request": "true", "X-CSRFToken": t})
     page = text(r)
     assert "По будням с 9:00 до 12:00 — начисление ×2" in page and 'id="rule-sentence-0"' in page
+    assert "Начислится" in page and "Скидка</th>" not in page    # a bonus program: no column of zeros
     assert ("На товары групп «Кофе» при оплате картой в магазинах «На Ленина» — без оплаты бонусами"
             in page)
     r = client.post("/cabinet/program", data=_form(t, **rule))
@@ -227,3 +228,32 @@ def test_presets_fill_the_form_and_save_as_shown(client, session, shop, as_role)
     saved = load_settings(session, shop["a"])[0]
     assert saved["levels"] == levels and saved["rules"] == PRESETS["clothes"][1]["rules"]
     assert saved["accrue_on_discounted"] is False
+
+
+def test_a_1c_till_is_connected_from_the_cabinet_with_what_to_paste(client, session, shop, as_role):
+    import base64
+
+    from sqlalchemy import select
+
+    from hub.connections.models import Connection
+    as_role("owner")
+    t = token(client, "/cabinet/setup/till")
+    r = client.post("/cabinet/setup/till/onec", data={"csrf_token": t, "base": "", "login": "kassa"})
+    assert r.status_code == 422 and "Назовите базу 1С" in text(r)
+    assert session.scalar(select(Connection.id).where(Connection.tenant_id == shop["a"])) is None
+    r = client.post("/cabinet/setup/till/onec", data={"csrf_token": t, "base": "Розница, Ленина", "login": "kassa"})
+    page = text(r)
+    assert r.status_code == 200 and "Пароль показан один раз" in page
+    conn = session.scalars(select(Connection).where(Connection.tenant_id == shop["a"])).one()
+    url = re.search(r"<dd><code>(http[^<]+)</code>", page).group(1)
+    password = re.search(r'id="onec-password">([^<]+)<', page).group(1)
+    assert url.endswith(f"/onec/{conn.id}/hs/loyaltyservice") and conn.kind == "onec"
+    # what the page shows is what 1С needs: the cash desk's ping answers with those
+    auth = base64.b64encode(f"kassa:{password}".encode()).decode()
+    r = client.get(f"/onec/{conn.id}/hs/loyaltyservice/ping", headers={"Authorization": f"Basic {auth}"})
+    assert r.status_code == 200, r.get_data(as_text=True)
+    assert "создано подключение кассы" in text(client.get("/cabinet/audit"))
+    as_role("readonly")
+    t = token(client, "/cabinet/setup/till")
+    r = client.post("/cabinet/setup/till/onec", data={"csrf_token": t, "base": "Ещё", "login": "kassa"})
+    assert r.status_code == 403

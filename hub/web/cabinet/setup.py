@@ -7,22 +7,26 @@ a link, not a step with a state: the hub cannot know whether it hangs at the cou
 from __future__ import annotations
 
 import io
+import secrets
 
 import segno
-from flask import current_app, g, render_template, url_for
+from flask import current_app, g, render_template, request, url_for
 from markupsafe import Markup
 from sqlalchemy import func, select
 
 from connectors.inbox import failed_count
+from connectors.registry import create_connection
+from hub.errors import DomainError
 from hub.connections.models import Connection, InboundEvent
 from hub.extensions import db
 from hub.notify.models import NotifyChannel
 from hub.receipts.models import Receipt
 from hub.staff.models import WebUser
 from hub.tenants.models import ProgramSettings
-from hub.web.cabinet.blueprint import bp
-from hub.web.ui.auth import CABINET_ROLES, require_roles
+from hub.web.cabinet.blueprint import ACTIONS, bp
+from hub.web.ui.auth import CABINET_ROLES, audit, require_roles
 
+ACTIONS.update({"connection.create": "создано подключение кассы"})
 TILL_NAMES = {"evotor": "Эвотор", "moysklad": "МойСклад", "onec": "1С"}
 CHANNEL_NAMES = {"sms": "SMS", "telegram": "Telegram", "max": "MAX", "email": "почта", "console": "демо-канал"}
 
@@ -33,11 +37,13 @@ TILL_STEPS = {
                "«Подключения» этого кабинета.",
                "Пробейте на кассе любой чек: он придёт сюда, и подключение будет проверено."],
     "moysklad": ["В МойСклад создайте токен доступа: Настройки → Обмен данными → Токены.",
-                 "Вставьте токен в раздел «Подключения» этого кабинета (МойСклад → Подключить).",
+                 "Передайте токен и ID аккаунта тому, кто обслуживает хаб: подключение и подписку на "
+                 "события МойСклад создают команды kopilka connection create и kopilka moysklad subscribe.",
                  "Проведите в МойСклад розничную продажу: событие придёт сюда."],
-    "onec": ["В 1С установите расширение «Копилка» (Администрирование → Расширения).",
-             "В настройках расширения укажите адрес хаба и ключ API из раздела «API-ключи».",
-             "Проведите в 1С чек ККМ: он придёт сюда, и подключение будет проверено."],
+    "onec": ["Создайте подключение ниже: хаб покажет адрес, логин и пароль.",
+             "В 1С (Розница, УНФ, РМК) откройте настройки «Сервер лояльности», включите «Использовать "
+             "сервер лояльности» и вставьте адрес, логин и пароль.",
+             "Проведите в 1С чек по карте: событие придёт сюда, и подключение будет проверено."],
 }
 
 
@@ -78,7 +84,7 @@ def checklist(session, tenant_id: str) -> dict:
          "done": event is not None,
          "hint": (f"Первое событие получено от {TILL_NAMES.get(event.source, event.source)}."
                   if event else "Подключение добавлено, ждём первое событие от кассы." if tills
-                  else "Эвотор, МойСклад или 1С: пошаговая инструкция ниже."),
+                  else "Эвотор, МойСклад или 1С: что куда вставить — по шагам."),
          "url": url_for("cabinet.setup_till"), "action": "Инструкция и проверка"},
         {"key": "cashier", "title": "Пригласите кассира",
          "done": exists(select(WebUser.id).where(WebUser.tenant_id == tenant_id, WebUser.role == "cashier")),
@@ -103,14 +109,48 @@ def poster_link(tenant_id: str) -> dict:
     return {"url": join, "qr": _qr(join)}
 
 
+def _till_page(created: dict | None = None, errors: dict | None = None, form=None, status: int = 200):
+    tills = list(db.session.scalars(select(Connection).where(Connection.tenant_id == g.tenant_id)
+                                    .order_by(Connection.created_at)))
+    page = render_template("cabinet/setup_till.html", tills=tills, till_names=TILL_NAMES, steps=TILL_STEPS,
+                           created=created, errors=errors or {}, form=form or {})
+    db.session.rollback()
+    return page, status
+
+
 @bp.get("/setup/till")
 @require_roles(*CABINET_ROLES)
 def setup_till():
-    tills = list(db.session.scalars(select(Connection).where(Connection.tenant_id == g.tenant_id)
-                                    .order_by(Connection.created_at)))
-    page = render_template("cabinet/setup_till.html", tills=tills, till_names=TILL_NAMES, steps=TILL_STEPS)
-    db.session.rollback()
-    return page
+    return _till_page()
+
+
+@bp.post("/setup/till/onec")
+@require_roles("owner", "manager")
+def setup_onec():
+    """A 1С cash desk's connection: the hub makes the password and shows it once, with the
+    address and login to paste into 1С's «Сервер лояльности» (onec/README.md §1)."""
+    base = (request.form.get("base") or "").strip()[:200]
+    login = (request.form.get("login") or "").strip()[:100]
+    errors = {}
+    if not base:
+        errors["base"] = ["Назовите базу 1С, например «Розница, магазин на Ленина»."]
+    if not login:
+        errors["login"] = ["Укажите логин, например kassa."]
+    if errors:
+        return _till_page(errors=errors, form=request.form, status=422)
+    password = secrets.token_urlsafe(12)
+    try:
+        conn, _ = create_connection(db.session, g.tenant_id, kind="onec", external_account=base, name=base,
+                                    credentials={"login": login, "password": password})
+    except DomainError as exc:
+        db.session.rollback()
+        return _till_page(errors={"base": [exc.message]}, form=request.form, status=422)
+    audit(db.session, "connection.create", "connection", conn.id, {"kind": "onec", "name": base})
+    db.session.commit()
+    # 1С wants the address with /hs/ in it (onec/README.md §1); the password is shown only now.
+    created = {"url": request.host_url.rstrip("/") + f"/onec/{conn.id}/hs/loyaltyservice",
+               "login": login, "password": password}
+    return _till_page(created=created)
 
 
 @bp.get("/setup/check")
