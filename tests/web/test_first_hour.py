@@ -37,8 +37,17 @@ def test_checklist_reads_each_step_from_the_data(client, session):
     configure(session, tid, "console")
     create_user(session, tid, "kassa@len.test", "cashier", PASSWORD, "Анна")
     session.commit()
-    steps = _steps(text(client.get("/cabinet/")))
-    assert steps == {"program": "yes", "channel": "yes", "till": "no", "cashier": "yes", "sale": "no"}
+    page = text(client.get("/cabinet/"))
+    assert _steps(page) == {"program": "yes", "channel": "yes", "till": "no", "cashier": "yes", "sale": "no"}
+    assert "Подключено: SMS — демо, сообщения никуда не уходят." in page
+    # a balance the provider told in its last send answer (hub.notify.delivery keeps it)
+    from sqlalchemy import select
+
+    from hub.notify.models import NotifyChannel
+    row = session.scalars(select(NotifyChannel).where(NotifyChannel.tenant_id == tid)).one()
+    row.settings = {**row.settings, "balance": 10050, "balance_at": "2026-03-02T09:00:00+00:00"}
+    session.commit()
+    assert "уходят (баланс 100,50 ₽ на 02.03.2026 12:00)" in text(client.get("/cabinet/"))
 
     # a connection alone is not a working till: the first event is
     conn, _ = create_connection(session, tid, kind="moysklad", external_account="acc-1")

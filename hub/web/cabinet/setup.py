@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import secrets
+from datetime import datetime
 
 import segno
 from flask import current_app, g, render_template, request, url_for
@@ -25,10 +26,11 @@ from hub.staff.models import WebUser
 from hub.tenants.models import ProgramSettings
 from hub.web.cabinet.blueprint import ACTIONS, bp
 from hub.web.ui.auth import CABINET_ROLES, audit, require_roles
+from hub.web.ui.formatting import dt, rub
 
 ACTIONS.update({"connection.create": "создано подключение кассы"})
 TILL_NAMES = {"evotor": "Эвотор", "moysklad": "МойСклад", "onec": "1С"}
-CHANNEL_NAMES = {"sms": "SMS", "telegram": "Telegram", "max": "MAX", "email": "почта", "console": "демо-канал"}
+CHANNEL_NAMES = {"sms": "SMS", "telegram": "Telegram", "max": "MAX", "email": "почта"}
 
 # What to paste where, per till: the owner reads this in the cabinet, not in the README.
 TILL_STEPS = {
@@ -60,6 +62,22 @@ def first_event(session, tenant_id: str) -> InboundEvent | None:
                            .order_by(InboundEvent.received_at, InboundEvent.id).limit(1)).first()
 
 
+def _channel_text(row: NotifyChannel) -> str:
+    """«SMS (баланс 100,50 ₽ на 02.03.2026 12:00)» when the provider's last send answer told the
+    balance (hub.notify.delivery keeps it); providers that never tell it show none."""
+    name = CHANNEL_NAMES.get(row.channel, row.channel)
+    if row.provider == "console":
+        name += " — демо, сообщения никуда не уходят"
+    balance = (row.settings or {}).get("balance")
+    if not isinstance(balance, int):
+        return name
+    try:
+        at = " на " + dt(datetime.fromisoformat(row.settings["balance_at"]))
+    except (KeyError, TypeError, ValueError):
+        at = ""
+    return f"{name} (баланс {rub(balance)}{at})"
+
+
 def checklist(session, tenant_id: str) -> dict:
     """The steps with their state, read from the data (see the module's docstring)."""
     def exists(stmt) -> bool:
@@ -77,7 +95,7 @@ def checklist(session, tenant_id: str) -> dict:
          "url": url_for("cabinet.program"), "action": "Настроить программу"},
         {"key": "channel", "title": "Подключите канал сообщений",
          "done": bool(channels),
-         "hint": ("Подключено: " + ", ".join(CHANNEL_NAMES.get(c.channel, c.channel) for c in channels) + "."
+         "hint": ("Подключено: " + ", ".join(_channel_text(c) for c in channels) + "."
                   if channels else "Через него клиенты получают коды входа и сообщения о бонусах."),
          "url": url_for("cabinet.channels"), "action": "Подключить канал"},
         {"key": "till", "title": "Подключите кассу",
