@@ -266,3 +266,18 @@ def test_a_1c_till_is_connected_from_the_cabinet_with_what_to_paste(client, sess
     t = token(client, "/cabinet/setup/till")
     r = client.post("/cabinet/setup/till/onec", data={"csrf_token": t, "base": "Ещё", "login": "kassa"})
     assert r.status_code == 403
+
+
+def test_the_preview_applies_the_rules_of_the_moment_chosen(client, shop, as_role):
+    as_role("owner")
+    t = token(client, "/cabinet/program")
+    rule = {"rule_count": "1", "rules-0-weekdays": ["6", "7"], "rules-0-effect": "accrual_multiplier",
+            "rules-0-value": "3"}
+    form = _form(t, preview_amount="1 000", **{"level_count": "1"}, **rule)
+    headers = {"HX-Request": "true", "X-CSRFToken": t}
+    saturday = text(client.post("/cabinet/program/preview", data={**form, "preview_moment": "2026-03-07T15:00"},
+                                headers=headers))
+    monday = text(client.post("/cabinet/program/preview", data={**form, "preview_moment": "2026-03-09T15:00"},
+                              headers=headers))
+    assert "150,00 Б" in saturday and "07.03.2026 15:00" in saturday     # 5 % ×3
+    assert "50,00 Б" in monday and "150,00 Б" not in monday

@@ -412,16 +412,20 @@ def program_preview():
         return render_template("cabinet/_preview.html", error="Сначала исправьте ошибки в настройках.",
                                sentences=sentences)
     prog = program_from_settings(settings)
+    # The sample receipt's moment: the one the owner picked (tenant-local), else now; rules by
+    # days and hours apply to it as at a till.
+    moment = program_form.preview_moment(request.form.get("preview_moment", ""), prog.timezone) or utcnow()
     rows = []
     for level in prog.levels:
         state = engine.AccountState(available=10 ** 12, total_purchases=level.threshold)
         receipt = engine.Receipt(positions=(engine.Position(id="1", amount=amount, price=amount),),
-                                 moment=utcnow(), spend_max=True)
+                                 moment=moment, spend_max=True)
         q = engine.calculate(prog, receipt, state)
         rows.append({"level": level.name, "discount": q.level_discount, "max_spend": q.max_spendable,
                      "earned": engine.calculate(prog, engine.Receipt(positions=receipt.positions, moment=receipt.moment),
                                                 state).bonus_earned})
-    return render_template("cabinet/_preview.html", rows=rows, amount=amount, error=None, sentences=sentences)
+    return render_template("cabinet/_preview.html", rows=rows, amount=amount, error=None, sentences=sentences,
+                           moment=moment)
 
 
 # --- receipts --------------------------------------------------------------------------------

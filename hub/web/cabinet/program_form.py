@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 
@@ -386,6 +388,15 @@ def unplaced(errors: dict, shown: set[str]) -> list[tuple[str, str]]:
         if not any(path == s or path.startswith(s + ".") for s in shown):
             out.extend((path, m) for m in msgs)
     return out
+
+
+def preview_moment(raw: str, tz: str) -> datetime | None:
+    """The preview's «2026-03-07T15:00» (a datetime-local input) in the program's time zone."""
+    try:
+        local = datetime.fromisoformat((raw or "").strip())
+        return local.replace(tzinfo=ZoneInfo(tz)) if local.tzinfo is None else local
+    except (ValueError, ZoneInfoNotFoundError):
+        return None
 
 
 def preview_amount(raw: str) -> int | None:
