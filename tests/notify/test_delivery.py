@@ -252,3 +252,7 @@ def test_the_balance_in_a_send_answer_is_kept_on_the_channel(session, tid, custo
         assert len(rsps.calls) == 1
     row = session.get(NotifyChannel, ch.id, populate_existing=True)
     assert row.settings["balance"] == 10050 and row.settings["balance_at"].startswith("2026-03-02")
+    channel("smsru", sender="Kofeinya")                  # settings saved again: the balance stays
+    assert session.get(NotifyChannel, ch.id, populate_existing=True).settings["balance"] == 10050
+    channel("smsaero")                                   # another provider's account: not its balance
+    assert "balance" not in session.get(NotifyChannel, ch.id, populate_existing=True).settings
