@@ -150,30 +150,35 @@ def test_a_rule_built_from_choices_reads_back_and_is_stored_as_the_json_rule(cli
     from hub.catalog.models import CatalogGroup
     from hub.programs.operations import get_program, load_settings
     from hub.tenants.models import Store
+    from hub.catalog.models import CatalogProduct
     session.add(CatalogGroup(tenant_id=shop["a"], external_id="g-coffee", name="Кофе"))
+    session.add(CatalogProduct(tenant_id=shop["a"], external_id="p-latte", name="Латте"))
     session.add(Store(tenant_id=shop["a"], code="S1", name="На Ленина"))
     session.commit()
     as_role("owner")
     t = token(client, "/cabinet/program")
     page = text(client.get("/cabinet/program"))
     assert '<option value="g-coffee" >Кофе</option>' in page and "На Ленина" in page
+    assert '<option value="p-latte" >Латте</option>' in page
     rule = {"rule_count": "2", "rules-0-name": "Утро", "rules-0-weekdays": ["1", "2", "3", "4", "5"],
             "rules-0-time_from": "9:00", "rules-0-time_to": "12:00", "rules-0-effect": "accrual_multiplier",
             "rules-0-value": "2",
-            "rules-1-groups": ["g-coffee"], "rules-1-stores": ["S1"], "rules-1-payment": "card",
+            "rules-1-groups": ["g-coffee"], "rules-1-products": ["p-latte"], "rules-1-stores": ["S1"],
+            "rules-1-payment": "card",
             "rules-1-effect": "no_spend"}
     r = client.post("/cabinet/program/preview", data=_form(t, preview_amount="1 000", **rule),
                     headers={"HX-Request": "true", "X-CSRFToken": t})
     page = text(r)
     assert "По будням с 9:00 до 12:00 — начисление ×2" in page and 'id="rule-sentence-0"' in page
     assert "Начислится" in page and "Скидка</th>" not in page    # a bonus program: no column of zeros
-    assert ("На товары групп «Кофе» при оплате картой в магазинах «На Ленина» — без оплаты бонусами"
-            in page)
+    assert ("На товары групп «Кофе» и товары «Латте» при оплате картой в магазинах «На Ленина» — "
+            "без оплаты бонусами" in page)
     r = client.post("/cabinet/program", data=_form(t, **rule))
     assert r.status_code == 303, text(r)
     rules = load_settings(session, shop["a"])[0]["rules"]
     assert rules[0] == RULE
-    assert rules[1]["when"] == {"groups": ["g-coffee"], "payment_methods": ["card"], "stores": ["S1"]}
+    assert rules[1]["when"] == {"groups": ["g-coffee"], "products": ["p-latte"], "payment_methods": ["card"],
+                                "stores": ["S1"]}
     assert rules[1]["then"] == {"no_spend": True}
     session.info.pop("programs", None)
     assert get_program(session, shop["a"]).rules[0].then.accrual_multiplier == 2

@@ -8,7 +8,7 @@ gets a message of its own at the same path.
 In the owner's words (issue 25.2): levels have names only (the code is made here from the
 name and kept once made, because clients' levels and rules refer to it), come in any order
 (sorted by threshold before the hub checks them), and rules are built from choices — product
-groups, days and hours, payment, stores, cashiers — each read back as a sentence. A rule's
+groups and products, days and hours, payment, stores, cashiers — each read back as a sentence. A rule's
 keys the choices do not show travel in a hidden field and are stored again unchanged.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 
-from hub.catalog.models import CatalogGroup
+from hub.catalog.models import CatalogGroup, CatalogProduct
 from hub.programs.operations import DEFAULT_SETTINGS
 from hub.tenants.models import Cashier, Store
 from hub.web.ui.formatting import number, parse_rub
@@ -32,16 +32,16 @@ LEVEL_FIELDS = ("code", "name", "threshold", "accrual_scheme", "accrual_percent"
 FLAGS = ("accrue_on_discounted", "accrue_on_bonus_payment", "spend_on_discounted", "verify_spending")
 OFF_BY_DEFAULT = ("accrue_on_bonus_payment", "verify_spending")
 EXTRA_ROWS = 0       # rows are added by «Добавить уровень», never left empty after an error
-RULE_FIELDS = ("name", "groups", "weekdays", "time_from", "time_to", "payment", "stores", "cashiers",
+RULE_FIELDS = ("name", "groups", "products", "weekdays", "time_from", "time_to", "payment", "stores", "cashiers",
                "effect", "value", "extra")
-MULTI = ("groups", "weekdays", "stores", "cashiers")
+MULTI = ("groups", "products", "weekdays", "stores", "cashiers")
 # What a rule does, in the owner's words; the ones with a number take it from «value».
 EFFECTS = (("accrual_multiplier", "Начисление ×N"), ("accrual_percent", "Начисление N %"),
            ("no_accrual", "Без начисления"), ("max_spend_percent", "Оплата бонусами до N %"),
            ("no_spend", "Без оплаты бонусами"), ("no_discount", "Без скидки уровня"),
            ("max_discount_percent", "Скидка не больше N %"))
 WITH_VALUE = ("accrual_multiplier", "accrual_percent", "max_spend_percent", "max_discount_percent")
-SHOWN_WHEN = ("groups", "weekdays", "time_from", "time_to", "payment_methods", "stores", "cashiers")
+SHOWN_WHEN = ("groups", "products", "weekdays", "time_from", "time_to", "payment_methods", "stores", "cashiers")
 WEEKDAYS = ((1, "пн"), (2, "вт"), (3, "ср"), (4, "чт"), (5, "пт"), (6, "сб"), (7, "вс"))
 PAYMENTS = (("", "любая оплата"), ("cash", "наличными"), ("card", "картой"))
 
@@ -96,6 +96,7 @@ def rule_row(rule: dict) -> dict:
     if name == rule_sentence(rule)[:100]:
         name = ""                   # a name the form made: made again from the rule as it changes
     return {"name": name, "groups": [str(x) for x in when.get("groups") or []],
+            "products": [str(x) for x in when.get("products") or []],
             "weekdays": [str(d) for d in when.get("weekdays") or []],
             "time_from": when.get("time_from") or "", "time_to": when.get("time_to") or "",
             "payment": pays[0] if pays else "", "stores": [str(x) for x in when.get("stores") or []],
@@ -127,8 +128,13 @@ def rule_sentence(rule: dict, names: dict | None = None) -> str:
         parts.append(f"с {t_from}")
     elif t_to:
         parts.append(f"до {t_to}")
-    if when.get("groups"):
+    if when.get("groups") and when.get("products"):
+        parts.append("на товары групп " + _names(when["groups"], names.get("groups", {})) + " и товары "
+                     + _names(when["products"], names.get("products", {})))
+    elif when.get("groups"):
         parts.append("на товары групп " + _names(when["groups"], names.get("groups", {})))
+    elif when.get("products"):
+        parts.append("на товары " + _names(when["products"], names.get("products", {})))
     if when.get("exclude_groups"):
         parts.append("кроме групп " + _names(when["exclude_groups"], names.get("groups", {})))
     pays = [dict(PAYMENTS).get(m, m) for m in when.get("payment_methods") or []]
@@ -306,8 +312,9 @@ def _row_rule(row: dict, r: _Reader, m: int) -> tuple[dict, dict]:
     except json.JSONDecodeError:
         extra = {}
     when = dict(extra.get("when") or {})
-    if row["groups"]:
-        when["groups"] = list(row["groups"])
+    for name in ("groups", "products"):
+        if row[name]:
+            when[name] = list(row[name])
     if row["weekdays"]:
         when["weekdays"] = sorted({int(d) for d in row["weekdays"] if str(d).isdigit()})
     for name in ("time_from", "time_to"):
@@ -409,18 +416,20 @@ def preview_amount(raw: str) -> int | None:
 
 
 def rule_choices(session, tenant_id: str, settings: dict, rows: list[dict]) -> dict:
-    """What a rule can be built from: the catalog's groups, the stores, the cashiers (code ->
+    """What a rule can be built from: the catalog's groups and products, the stores, the cashiers (code ->
     name), plus any code a stored rule names that the catalog no longer has (kept, not lost)."""
     out = {
         "groups": dict(session.execute(select(CatalogGroup.external_id, CatalogGroup.name).where(
             CatalogGroup.tenant_id == tenant_id).order_by(CatalogGroup.name).limit(500)).all()),
+        "products": dict(session.execute(select(CatalogProduct.external_id, CatalogProduct.name).where(
+            CatalogProduct.tenant_id == tenant_id).order_by(CatalogProduct.name).limit(500)).all()),
         "stores": dict(session.execute(select(Store.code, Store.name).where(
             Store.tenant_id == tenant_id).order_by(Store.name).limit(500)).all()),
         "cashiers": dict(session.execute(select(Cashier.code, Cashier.name).where(
             Cashier.tenant_id == tenant_id).order_by(Cashier.name).limit(500)).all()),
         "levels": {lv.get("code"): lv.get("name") for lv in settings.get("levels") or [] if isinstance(lv, dict)},
     }
-    for key in ("groups", "stores", "cashiers"):
+    for key in ("groups", "products", "stores", "cashiers"):
         names = out[key]
         for k in list(names):
             names[k] = names[k] or k
