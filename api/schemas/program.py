@@ -45,6 +45,8 @@ class LevelSchema(Schema):
 
 class ConditionSchema(Schema):
     groups = fields.List(_GROUP, load_default=list, max_length=1000)
+    # no default: documents stored before products were a condition read back unchanged
+    products = fields.List(fields.String(validate=validate.Length(min=1, max=100)), max_length=1000)
     exclude_groups = fields.List(_GROUP, load_default=list, max_length=1000)
     weekdays = fields.List(fields.Integer(metadata={"minimum": 1, "maximum": 7}), load_default=list,
                            max_length=7)

@@ -52,6 +52,9 @@ class Level:
 class Condition:
     """When a rule applies. An empty tuple or None means 'any'."""
     groups: tuple[str, ...] = ()
+    # products (the till's product ids): a line matches when it is in one of `groups` or is one
+    # of `products` — either list alone limits the rule to its lines
+    products: tuple[str, ...] = ()
     exclude_groups: tuple[str, ...] = ()
     weekdays: tuple[int, ...] = ()            # ISO: 1 = Monday … 7 = Sunday
     time_from: time | None = None             # tenant-local, inclusive

@@ -24,7 +24,8 @@ class Terms:
 def _matches(cond: Condition, position: Position, receipt: Receipt, level: Level,
              local: datetime) -> bool:
     groups = set(position.groups)
-    if cond.groups and not groups.intersection(cond.groups):
+    if (cond.groups or cond.products) and not (
+            groups.intersection(cond.groups) or (position.product is not None and position.product in cond.products)):
         return False
     if cond.exclude_groups and groups.intersection(cond.exclude_groups):
         return False

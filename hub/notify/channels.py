@@ -48,6 +48,9 @@ class SendResult:
     provider_message_id: str | None
     cost: int | None = None          # kopecks, when the provider says
     status: str = "sent"             # sent | delivered
+    # kopecks left on the provider account, when the send answer says (SMS.ru, SMSC): the owner
+    # sees it without the hub ever calling a balance method
+    balance: int | None = None
 
 
 class ChannelError(Exception):
@@ -201,7 +204,7 @@ class SmsRu(Channel):
         item = (body.get("sms") or {}).get(to) or next(iter((body.get("sms") or {}).values()), {})
         if item.get("status") != "OK":
             raise _smsru_error(item.get("status_code"), item.get("status_text"))
-        return SendResult(str(item.get("sms_id")), _kopecks(item.get("cost")))
+        return SendResult(str(item.get("sms_id")), _kopecks(item.get("cost")), balance=_kopecks(body.get("balance")))
 
     def status(self, provider_message_id):
         resp = _request("GET", f"{self._base()}/sms/status", params={
@@ -345,7 +348,7 @@ class Smsc(Channel):
         body = self._call("send", "POST", params)
         if body.get("id") in (None, ""):
             raise TransientError("Непонятный ответ провайдера", code="bad_answer")
-        return SendResult(str(body.get("id")), _kopecks(body.get("cost")))
+        return SendResult(str(body.get("id")), _kopecks(body.get("cost")), balance=_kopecks(body.get("balance")))
 
     def status(self, provider_message_id, phone: str | None = None):
         if not phone:

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from hub.clock import utcnow
 from hub.config import Config
 from hub.customers.models import Customer
-from hub.notify.models import ChatLink, OutboxMessage
+from hub.notify.models import ChatLink, NotifyChannel, OutboxMessage
 from hub.notify import registry
 from hub.notify.channels import Channel, PermanentError, SendResult, TimeoutUnknown, TransientError
 from hub.notify.outbox import CODE_EXPIRED, PENDING_KEY, code_text, render_for, route
@@ -275,6 +275,8 @@ def _process(session: Session, msg: OutboxMessage, now: datetime, claimed: bool)
             msg.sent_at = now
             if result.status == "delivered":
                 msg.delivered_at = now
+            if result.balance is not None:
+                _remember_balance(session, tenant_id, channel, provider.provider, result.balance, now)
             return _finish(session, msg, result.status, None, now)
         if isinstance(error, PermanentError):
             if channel in ("telegram", "max"):
@@ -317,6 +319,17 @@ def _fallback(session: Session, msg: OutboxMessage, customer: Customer | None, s
             render_for(session, msg)
             return _finish(session, msg, "queued", f"Отправим по SMS: {reason}"[:500], now, now, code="fallback")
     return _finish(session, msg, "failed", reason, now, code=code)
+
+
+def _remember_balance(session: Session, tenant_id: str, channel: str, provider: str, balance: int,
+                      now: datetime) -> None:
+    """The provider account's balance from the last send answer, on the channel's row (the
+    owner's checklist and channel page read it; committed with the message's outcome)."""
+    row = session.scalars(select(NotifyChannel).where(
+        NotifyChannel.tenant_id == tenant_id, NotifyChannel.channel == channel,
+        NotifyChannel.provider == provider)).first()
+    if row is not None:
+        row.settings = {**(row.settings or {}), "balance": balance, "balance_at": now.isoformat()}
 
 
 def _callback_url(session: Session, tenant_id: str, channel: str) -> str | None:

@@ -105,6 +105,9 @@ def configure(session: Session, tenant_id: str, provider: str, *, settings: dict
         creds[WEBHOOK_SECRET] = (decrypt(row.credentials) or {}).get(WEBHOOK_SECRET)
     if settings is not None and "api_base" in settings:
         settings = {**settings, "api_base": check_api_base(settings["api_base"])}
+    if row.provider != provider and row.settings and "balance" in row.settings:
+        # the balance another provider's account had (hub.notify.delivery) is not this one's
+        row.settings = {k: v for k, v in row.settings.items() if k not in ("balance", "balance_at")}
     row.provider = provider
     if settings is not None:
         row.settings = {**(row.settings or {}), **settings}

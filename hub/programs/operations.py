@@ -61,7 +61,8 @@ def _rule(data: dict) -> Rule:
     return Rule(
         name=data.get("name", ""),
         when=Condition(
-            groups=tuple(when.get("groups") or ()), exclude_groups=tuple(when.get("exclude_groups") or ()),
+            groups=tuple(when.get("groups") or ()), products=tuple(when.get("products") or ()),
+            exclude_groups=tuple(when.get("exclude_groups") or ()),
             weekdays=tuple(when.get("weekdays") or ()), time_from=_time(when.get("time_from")),
             time_to=_time(when.get("time_to")), payment_methods=tuple(when.get("payment_methods") or ()),
             stores=tuple(when.get("stores") or ()), cashiers=tuple(when.get("cashiers") or ()),

@@ -254,3 +254,13 @@ def test_the_api_shows_the_hubs_messages(api, path, value):
     r = api.put("/api/v1/program", json=settings)
     error = assert_error(r, 422, path if not path.startswith("levels.0.threshold") else "levels")
     assert error["details"] == json.loads(json.dumps(details_of(validate_program(ProgramSchema().load(settings)))))
+
+
+def test_a_rule_may_name_products_and_reads_back_as_sent(api):
+    """Issue 25.2: the cabinet builds rules on catalog products; the API stores the same key."""
+    body = copy.deepcopy(FULL)
+    body["rules"][1]["when"]["products"] = ["p-latte"]
+    r = api.put("/api/v1/program", json=body)
+    assert r.status_code == 200, r.json
+    assert api.get("/api/v1/program").json["rules"][1]["when"]["products"] == ["p-latte"]
+    assert "products" not in api.get("/api/v1/program").json["rules"][0]["when"]

@@ -193,3 +193,19 @@ def test_offline_receipt_uses_its_own_moment_for_the_level_not_a_clock():
     a = earned(LEVELS, pos("1", 1000), moment=msk(2020, 1, 1))
     b = earned(LEVELS, pos("1", 1000), moment=msk(2030, 1, 1))
     assert a == b == rub(30)
+
+
+def test_a_rule_on_products_applies_to_those_lines_and_to_its_groups():
+    """Issue 25.2: a rule names product groups and products from the catalog; a line matches
+    by either."""
+    from dataclasses import replace
+
+    from tests.engine.helpers import Effect, pct, rule
+    prog = program(level(accrual=percent(5)),
+                   rules=(rule("latte", groups=["desserts"], products=["latte"],
+                               then=Effect(accrual_multiplier=pct(2))),))
+    latte = replace(pos("1", 100, ["coffee"]), product="latte")
+    espresso = replace(pos("2", 100, ["coffee"]), product="espresso")
+    cake = replace(pos("3", 100, ["desserts"]), product="cake")
+    q = calculate(prog, receipt(latte, espresso, cake), account())
+    assert [p.bonus_earned for p in q.positions] == [rub(10), rub(5), rub(10)]

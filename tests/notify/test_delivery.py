@@ -238,3 +238,21 @@ def test_telegram_timeout_never_puts_the_bot_token_in_the_reason(session, tid, c
     assert m.reason_code == "timeout" and m.reason.startswith("Провайдер не ответил вовремя")
     assert "123:ABC" not in m.reason
     assert "123:ABC" not in caplog.text
+
+
+def test_the_balance_in_a_send_answer_is_kept_on_the_channel(session, tid, customer, channel):
+    """SMS.ru answers a send with the account's balance: kept on the channel for the owner's
+    setup checklist, with no call of a balance method (issue 25.1)."""
+    from hub.notify.models import NotifyChannel
+    ch = channel("smsru")
+    m = _sale(session, tid, customer())
+    with responses.RequestsMock() as rsps:
+        smsru_ok(rsps)
+        assert deliver(session, m.id) == "sent"
+        assert len(rsps.calls) == 1
+    row = session.get(NotifyChannel, ch.id, populate_existing=True)
+    assert row.settings["balance"] == 10050 and row.settings["balance_at"].startswith("2026-03-02")
+    channel("smsru", sender="Kofeinya")                  # settings saved again: the balance stays
+    assert session.get(NotifyChannel, ch.id, populate_existing=True).settings["balance"] == 10050
+    channel("smsaero")                                   # another provider's account: not its balance
+    assert "balance" not in session.get(NotifyChannel, ch.id, populate_existing=True).settings

@@ -130,3 +130,14 @@ def test_smsc_per_tenant_with_encrypted_credentials(api, session):
     # switching the tenant's SMS back to SMS.ru replaces the gateway
     r = api.put("/api/v1/notify/channels/sms", json={"provider": "smsru", "credentials": {"api_id": "K"}})
     assert r.json["provider"] == "smsru" and r.json["credentials_set"] == ["api_id"]
+
+
+def test_smsc_send_answer_balance_is_kept_on_the_channel(session, tid, customer, channel):
+    """The balance SMSC returns with a send is what the owner's checklist shows (issue 25.1)."""
+    from hub.notify.models import NotifyChannel
+    ch = channel("smsc", credentials=CREDS)
+    m = _sale(session, tid, customer())
+    with responses.RequestsMock() as rsps:
+        rsps.post(SEND, json={"id": 36, "cnt": 1, "cost": "2.9", "balance": "1234.56"})
+        assert deliver(session, m.id) == "sent"
+    assert session.get(NotifyChannel, ch.id, populate_existing=True).settings["balance"] == 123456

@@ -240,8 +240,8 @@ def test_owner_sees_the_validation_message_for_a_bad_threshold(page, server):
     page.click("nav >> text=Программа")
     page.wait_for_url("**/cabinet/program")
     shot(page, "cabinet-program")
-    row = page.locator(".level-row").nth(1)           # the empty row: a new level
-    row.locator("input[name$='-code']").fill("gold")
+    page.click("button:has-text('Добавить уровень')")
+    row = page.locator(".level-row").nth(1)           # the added row: a new level
     row.locator("input[name$='-name']").fill("Золотой")
     row.locator("input[name$='-threshold']").fill("-100")
     row.locator("input[name$='-accrual_percent']").fill("7")
@@ -253,8 +253,7 @@ def test_owner_sees_the_validation_message_for_a_bad_threshold(page, server):
     page.locator(".level-row").nth(1).locator("input[name$='-threshold']").fill("10 000")
     page.click("button:has-text('Сохранить')")
     page.wait_for_selector("text=Настройки программы сохранены.")
-    page.click("button:has-text('Рассчитать')")
-    page.wait_for_selector("#preview table")
+    page.wait_for_selector("#preview table")          # the preview is live: no button to press
     assert "Золотой" in page.inner_text("#preview")
     shot(page, "cabinet-program-preview")
     for name, link in (("clients", "Клиенты"), ("receipts", "Чеки"), ("users", "Пользователи"), ("audit", "Журнал")):
@@ -328,3 +327,63 @@ def test_participant_history_reads_at_390px(page, server):
     assert page.inner_text("#history li .num").replace("\u00a0", " ") == "1 234,56 Б"
     header = page.inner_text("header.top .brand")
     assert header == "Пекарня «Колос»"
+
+
+def test_owner_first_hour_from_the_checklist_to_a_saved_program(page, server):
+    """Issue 25.1–2: a fresh tenant's owner opens on the setup checklist, takes the café preset,
+    adds a level out of order and a rule from choices (read back as a sentence, the preview
+    live beside the form), saves, and the checklist ticks the program."""
+    from hub.tenants.operations import create_tenant
+    from hub.web.ui.auth import create_user
+    s = server["session"]
+    tenant, _ = create_tenant(s, "Кофейня «Первый час»")
+    create_user(s, tenant.id, "owner@first.test", "owner", PASSWORD, "Вера")
+    s.commit()
+    base = server["base"]
+    page.goto(f"{base}/cabinet/login")
+    page.fill("input[name=email]", "owner@first.test")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_selector("#setup-checklist")
+    assert "сделано 0 из 5" in page.inner_text("#setup-checklist")
+    shot(page, "first-hour-checklist")
+    page.click("[data-step=till] >> text=Инструкция и проверка")
+    page.wait_for_url("**/cabinet/setup/till")
+    page.click("#check-connection")
+    page.wait_for_selector("#no-event")
+    shot(page, "first-hour-till")
+    page.goto(f"{base}/cabinet/")
+    page.click("[data-step=program] >> text=Настроить программу")
+    page.wait_for_url("**/cabinet/program")
+    page.click(".presets >> text=Кафе")
+    page.wait_for_selector("text=Шаблон «Кафе» подставлен")
+    assert page.locator("#rule-sentence-0").inner_text() == "По будням с 8:00 до 11:00 — начисление ×2"
+    # a level between two others, typed last
+    page.click("button:has-text('Добавить уровень')")
+    row = page.locator(".level-row").nth(3)
+    row.locator("input[name$='-name']").fill("Завсегдатай")
+    row.locator("input[name$='-threshold']").fill("10 000")
+    row.locator("input[name$='-accrual_percent']").fill("8")
+    # a rule from choices, read back as soon as it is chosen
+    page.click("button:has-text('Добавить правило')")
+    rule = page.locator(".rule-row").nth(1)
+    rule.locator("input[value='6']").check()
+    rule.locator("input[value='7']").check()
+    rule.locator("select[name$='-effect']").select_option("accrual_multiplier")
+    rule.locator("input[name$='-value']").fill("3")
+    page.wait_for_function("document.getElementById('rule-sentence-1').innerText.includes('×3')")
+    assert page.locator("#rule-sentence-1").inner_text() == "По выходным — начисление ×3"
+    page.wait_for_function("document.querySelector('#preview') && "
+                           "document.querySelector('#preview').innerText.includes('Завсегдатай')")
+    shot(page, "first-hour-program")
+    page.click("button:has-text('Сохранить')")
+    page.wait_for_selector("text=Настройки программы сохранены.")
+    names = [page.locator(".level-row").nth(i).locator("input[name$='-name']").input_value() for i in range(4)]
+    assert names == ["Гость", "Постоянный гость", "Завсегдатай", "Друг кафе"]
+    assert page.locator("#rule-sentence-1").inner_text() == "По выходным — начисление ×3"
+    shot(page, "first-hour-program-saved")
+    page.click("nav >> text=Сводка")
+    page.wait_for_selector("#setup-checklist")
+    assert page.locator("[data-step=program]").get_attribute("data-done") == "yes"
+    assert "сделано 1 из 5" in page.inner_text("#setup-checklist")
+    shot(page, "first-hour-checklist-after")

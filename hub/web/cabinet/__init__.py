@@ -20,7 +20,7 @@ from hub.ledger.models import Lot
 from hub.receipts.models import Receipt, ReceiptReturn
 from hub.ledger.models import Account
 from hub.staff.models import AuditEntry, WebUser
-from hub.web.cabinet import audit_words, program_form
+from hub.web.cabinet import audit_words, program_form, setup
 from hub.web.cabinet.blueprint import bp
 from hub.web.ui.auth import (CABINET_ROLES, EDIT_ROLES, audit, create_user,
                              require_roles)
@@ -92,9 +92,10 @@ def dashboard():
              "earned": [(m["members"]["earned"]) / 100 for m in data["months"]],
              "spent": [(m["members"]["spent"]) / 100 for m in data["months"]]}
     failed = failed_count(db.session, g.tenant_id)   # what the tills sent and the hub could not apply
+    steps = setup.checklist(db.session, g.tenant_id)   # shown until every step is done
     db.session.rollback()
     return render_template("cabinet/dashboard.html", data=data, chart=chart, this=data["months"][-1],
-                           failed_events=failed)
+                           failed_events=failed, setup=steps)
 
 
 # --- clients ---------------------------------------------------------------------------------
@@ -347,20 +348,33 @@ def _exact_levels_errors(errors: dict) -> list[str]:
     return list(errors.get("levels", []))
 
 
+def _program_page(values: dict, settings: dict, errors: dict, version: int, status: int = 200,
+                  preset: str | None = None):
+    choices = program_form.rule_choices(db.session, g.tenant_id, settings, values["rule_rows"])
+    db.session.rollback()
+    unplaced = program_form.unplaced(errors, _shown_paths(values)) if errors else []
+    return render_template("cabinet/program.html", v=values, errors=errors, unplaced=unplaced, version=version,
+                           ef=program_form.errors_for, choices=choices, presets=program_form.PRESETS,
+                           preset=preset, effects=program_form.EFFECTS, weekdays=program_form.WEEKDAYS,
+                           payments=program_form.PAYMENTS, with_value=program_form.WITH_VALUE,
+                           sentence=program_form.rule_sentence,
+                           rule_of_row=program_form.rule_of_row), status
+
+
 @bp.route("/program", methods=["GET", "POST"])
 @require_roles(*CABINET_ROLES)
 def program():
     current, version = load_settings(db.session, g.tenant_id)
     if request.method == "GET":
-        db.session.rollback()
-        values = program_form.form_from_settings(current)
-        return render_template("cabinet/program.html", v=values, errors={}, unplaced=[], version=version,
-                               ef=program_form.errors_for)
+        preset = request.args.get("preset")
+        settings = program_form.PRESETS[preset][1] if preset in program_form.PRESETS else current
+        return _program_page(program_form.form_from_settings(settings), settings, {}, version,
+                             preset=preset if preset in program_form.PRESETS else None)
     if not current_user.can_edit:
         abort(403)
     settings, values, parse_errors = program_form.settings_from_form(request.form, current)
     problems = validate_program(settings)
-    errors = program_form.place_errors(problems, values["_index"], parse_errors)
+    errors = program_form.place_errors(problems, values["_index"], parse_errors, values["_rule_index"])
     if not errors:
         try:
             put_program(db.session, g.tenant_id, settings)
@@ -373,9 +387,7 @@ def program():
             flash("Настройки программы сохранены.", "success")
             return redirect(url_for("cabinet.program"), code=303)
     db.session.rollback()
-    unplaced = program_form.unplaced(errors, _shown_paths(values))
-    return render_template("cabinet/program.html", v=values, errors=errors, unplaced=unplaced,
-                           version=version, ef=program_form.errors_for), 422
+    return _program_page(values, settings, errors, version, 422)
 
 
 @bp.post("/program/preview")
@@ -385,23 +397,34 @@ def program_preview():
     (unsaved), computed by the engine itself."""
     current, _ = load_settings(db.session, g.tenant_id)
     db.session.rollback()
-    settings, _values, parse_errors = program_form.settings_from_form(request.form, current)
+    settings, values, parse_errors = program_form.settings_from_form(request.form, current)
+    # Each rule read back as it stands now, swapped into its row beside the preview.
+    names = program_form.rule_choices(db.session, g.tenant_id, settings, values["rule_rows"])
+    db.session.rollback()
+    sentences = [(values["_rule_index"].get(str(i)), program_form.rule_sentence(rule, names))
+                 for i, rule in enumerate(settings.get("rules") or []) if isinstance(rule, dict)]
     amount = program_form.preview_amount(request.form.get("preview_amount", ""))
     if amount is None or amount <= 0:
-        return render_template("cabinet/_preview.html", error="Введите сумму чека, например 1 000.")
+        return render_template("cabinet/_preview.html", error="Введите сумму чека, например 1 000.",
+                               sentences=sentences)
     if parse_errors or validate_program(settings):
-        return render_template("cabinet/_preview.html", error="Сначала исправьте ошибки в настройках.")
+        return render_template("cabinet/_preview.html", error="Сначала исправьте ошибки в настройках.",
+                               sentences=sentences)
     prog = program_from_settings(settings)
+    # The sample receipt's moment: the one the owner picked (tenant-local), else now; rules by
+    # days and hours apply to it as at a till.
+    moment = program_form.preview_moment(request.form.get("preview_moment", ""), prog.timezone) or utcnow()
     rows = []
     for level in prog.levels:
         state = engine.AccountState(available=10 ** 12, total_purchases=level.threshold)
         receipt = engine.Receipt(positions=(engine.Position(id="1", amount=amount, price=amount),),
-                                 moment=utcnow(), spend_max=True)
+                                 moment=moment, spend_max=True)
         q = engine.calculate(prog, receipt, state)
         rows.append({"level": level.name, "discount": q.level_discount, "max_spend": q.max_spendable,
                      "earned": engine.calculate(prog, engine.Receipt(positions=receipt.positions, moment=receipt.moment),
                                                 state).bonus_earned})
-    return render_template("cabinet/_preview.html", rows=rows, amount=amount, error=None)
+    return render_template("cabinet/_preview.html", rows=rows, amount=amount, error=None, sentences=sentences,
+                           moment=moment)
 
 
 # --- receipts --------------------------------------------------------------------------------
