@@ -14,6 +14,7 @@ from api.errors import handle_domain_error, handle_http_exception
 from api.parsing import reject_unstorable_url
 from api.schemas.base import Schema
 from hub.errors import DomainError
+from api.views import analytics as analytics_views
 from api.views import notify as notify_views
 from api.views import reviews as review_views
 from api.views import certificates as certificate_views, promotions as promotion_views
@@ -78,7 +79,7 @@ def init_api(app: Flask) -> Api:
     api.spec.options["security"] = [{"bearer": []}]
     api.ma_plugin.converter.add_attribute_function(fields.openapi_properties)
     for blp in (program.blp, customers.blp, receipts.blp, points.blp, connections.blp, notify_views.blp,
-                promotion_views.blp, certificate_views.blp, review_views.blp):
+                promotion_views.blp, certificate_views.blp, review_views.blp, analytics_views.blp):
         blp.before_request(reject_unstorable_url)
         blp.before_request(require_tenant)
         api.register_blueprint(blp)

@@ -19,6 +19,7 @@ from connectors.registry import mark_unreadable
 from hub.secrets import register_encrypted
 from evotor import documents as evotor_documents
 from evotor.app import init_app as init_evotor
+from hub.analytics.operations import fold as analytics_sweep
 from hub.automation.sweep import run as automation_sweep
 from hub.certificates.operations import expiry_sweep as certificates_sweep
 from hub.connections.models import Connection
@@ -39,6 +40,7 @@ ADAPTER_MODELS = (evotor.models, moysklad.models, onec.models)
 SWEEPS = (
     ("certificates", certificates_sweep),
     ("automation", automation_sweep),
+    ("analytics", analytics_sweep),         # folds the sales deltas into the daily rollups
     ("exports_abandoned", fail_abandoned_exports),
     ("exports_queued", build_queued_exports),   # with rq: those its jobs have not taken
     ("inbox_retried", inbox.retry_due),

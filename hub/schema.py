@@ -1,6 +1,7 @@
 """Every model of the hub's areas, imported for one MetaData (Alembic, the schema checks).
 Importing this module registers them all; nothing else should need to."""
 # ruff: noqa: F401 - the imports are the point
+from hub.analytics.models import AnalyticsSettings, SalesDaily, SalesDelta
 from hub.automation.models import (
     AutomationSettings, CustomerSegment, Mailing, MechanicEvent, Referral, ReferralCode, Segment, WinbackChain,
 )

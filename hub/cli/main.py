@@ -16,7 +16,7 @@ from hub.clock import utcnow
 from hub.cli.connections import cli as connection_commands
 from evotor.cli import cli as evotor_commands
 from hub.adapters import wire
-from hub.cli import mechanics, messages, users, wallet
+from hub.cli import analytics, mechanics, messages, users, wallet
 from moysklad.cli import cli as moysklad_commands
 from onec.cli import cli as onec_commands
 from hub.cli.support import CliError, _moment, _table, configure_database, resolve_tenant_id, schema_missing
@@ -585,7 +585,7 @@ def secrets_rotate() -> None:
 
 # The command groups of the hub's areas and of the adapters, by name.
 COMMAND_GROUPS = (connection_commands, moysklad_commands, evotor_commands, onec_commands, messages.cli,
-                  mechanics.cli, users.cli, wallet.cli)
+                  mechanics.cli, users.cli, wallet.cli, analytics.cli)
 for _group in COMMAND_GROUPS:
     main.add_command(_group)
 

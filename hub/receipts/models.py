@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.orm import Base, Kopecks, TenantScoped, UTCDateTime, new_id, utcnow
@@ -33,6 +33,16 @@ class Receipt(TenantScoped, Base):
     # The reference prefix of the certificate payments this sale took (None: none); a return
     # of the sale refunds them first (hub.receipts.operations.return_sale).
     certificate_prefix: Mapped[str | None] = mapped_column(String(240), nullable=True)
+    # What analytics reads of the sale (specs/analytics.md D3), written once at commit by
+    # hub.analytics.operations.record_sale; NULL on sales committed before it existed.
+    gross: Mapped[int | None] = mapped_column(Kopecks, nullable=True)          # amount - certificates sold
+    promo_discount: Mapped[int | None] = mapped_column(Kopecks, nullable=True)
+    bonus_paid: Mapped[int | None] = mapped_column(Kopecks, nullable=True)     # roubles paid with bonuses
+    paid: Mapped[int | None] = mapped_column(Kopecks, nullable=True)           # amount_to_pay - certificates sold
+    cogs: Mapped[int | None] = mapped_column(Kopecks, nullable=True)           # NULL: no cost or margin known
+    line_count: Mapped[int | None] = mapped_column(Integer, nullable=True)     # positions but certificates
+    first_purchase: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    member: Mapped[str | None] = mapped_column(String(12), nullable=True)      # participant | anonymous
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

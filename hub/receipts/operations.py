@@ -48,6 +48,7 @@ from hub.certificates.operations import (
     normalize_number, redeem_payments, redemptions, refund_payments, return_reference, sale_prefix,
 )
 from hub.notify.events import on_sale
+from hub.analytics.operations import record_return, record_sale
 
 
 @dataclass(frozen=True)
@@ -295,6 +296,8 @@ def _commit(session: Session, tenant_id: str, source: str, req: SaleRequest,
                 "level_discount": q.level_discount, "bonus_spent": q.bonus_spent,
                 "amount_to_pay": q.amount_to_pay, "bonus_earned": q.bonus_earned}
                for p, q in zip(req.positions, quote.positions)])
+    record_sale(session, program.timezone, receipt, quote, req.positions,
+                first=customer is not None and customer.purchase_count == 0)
     session.add(receipt)
     session.flush()
     record_promotions(session, tenant_id, receipt.id, receipt.customer_id, quote, req.promo_codes,
@@ -537,6 +540,7 @@ def _return(session: Session, tenant_id: str, source: str, receipt_external_id: 
         returned[pid] = returned.get(pid, Decimal(0)) + qty
     receipt.returned = {k: str(v) for k, v in returned.items()}
     whole = all(returned.get(ln.id, 0) >= ln.quantity for ln in lines)
+    record_return(session, program.timezone, receipt, ret, whole)
     give_back_uses(uses, req.moment, whole=whole, lost=rq.lost)
     answer = {"id": ret.id, "external_id": req.external_id, "receipt_external_id": receipt.external_id,
               "amount": rq.amount, "amount_returned": rq.amount_returned,
