@@ -82,9 +82,16 @@ def sqlite_engine(tmp_path_factory):
     engine.dispose()
 
 
+# The rq queue of this run: runs started side by side on one machine (several checkouts) share
+# Redis's 16 databases, and an rq worker of one run must not take another run's jobs (a message
+# job without that run's HTTP mocks waits on a real gateway).
+RUN_QUEUE = f"kopilka-test-{uuid.uuid4().hex[:8]}"
+
+
 @pytest.fixture
-def redis_url():
-    """This worker's database on the real Redis (skipped without Redis, except under CI)."""
+def redis_url(monkeypatch):
+    """This worker's database on the real Redis, and a queue of this run's own (skipped without
+    Redis, except under CI)."""
     url = _worker_redis_url()
     try:
         Redis.from_url(url).ping()
@@ -92,6 +99,8 @@ def redis_url():
         if os.environ.get("CI"):
             raise
         pytest.skip(f"Redis is not reachable: {exc}")
+    monkeypatch.setattr("hub.jobs.QUEUE_NAME", RUN_QUEUE)
+    monkeypatch.setattr("hub.notify.delivery.QUEUE_NAME", RUN_QUEUE)
     return url
 
 
