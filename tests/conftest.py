@@ -1,11 +1,15 @@
 """Test set-up: one PostgreSQL database per run (schema migrated once), one SQLite file,
-each test inside a transaction rolled back at its end."""
+each test inside a transaction rolled back at its end. Under pytest-xdist (`-n 2` in
+pyproject.toml) every worker is a run of its own: its own PostgreSQL database, its own SQLite
+file (tmp_path_factory is per worker) and its own Redis database number."""
 from __future__ import annotations
 
 import os
 import uuid
 
 import pytest
+from redis import Redis
+from redis.exceptions import ConnectionError as RedisDown
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import sessionmaker
 
@@ -17,6 +21,16 @@ from hub.extensions import db, make_engine
 # The URL's database is only where CREATE DATABASE is issued: when it does not exist (a stock
 # server has only `postgres`), the `postgres` maintenance database is used instead.
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+# The real Redis of the rq tests. Each xdist worker takes a database number of its own (gw0 -> 15,
+# gw1 -> 14, ...): the tests empty the queue, and a worker must not drain the other's jobs.
+REDIS_BASE_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _worker_redis_url(base: str = REDIS_BASE_URL) -> str:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    number = int(base.rsplit("/", 1)[1] or 0) - int(worker.removeprefix("gw") or 0)
+    return base.rsplit("/", 1)[0] + f"/{number % 16}"
 
 
 def _pg_url(name: str, base: str = PG_ADMIN_URL) -> str:
@@ -66,6 +80,28 @@ def sqlite_engine(tmp_path_factory):
     upgrade(engine)
     yield engine
     engine.dispose()
+
+
+# The rq queue of this run: runs started side by side on one machine (several checkouts) share
+# Redis's 16 databases, and an rq worker of one run must not take another run's jobs (a message
+# job without that run's HTTP mocks waits on a real gateway).
+RUN_QUEUE = f"kopilka-test-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def redis_url(monkeypatch):
+    """This worker's database on the real Redis, and a queue of this run's own (skipped without
+    Redis, except under CI)."""
+    url = _worker_redis_url()
+    try:
+        Redis.from_url(url).ping()
+    except RedisDown as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"Redis is not reachable: {exc}")
+    monkeypatch.setattr("hub.jobs.QUEUE_NAME", RUN_QUEUE)
+    monkeypatch.setattr("hub.notify.delivery.QUEUE_NAME", RUN_QUEUE)
+    return url
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -7,10 +7,9 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-from redis import Redis
-from redis.exceptions import ConnectionError as RedisDown
 
 from hub import engine
+from hub.adapters import wire
 from hub.config import Config
 from hub.extensions import db
 from hub.jobs import InlineQueue, get_queue
@@ -21,18 +20,11 @@ from hub.programs.operations import DEFAULT_SETTINGS, put_program
 from hub.receipts.operations import SaleRequest, commit_sale
 from hub.tenants.operations import create_tenant
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
-
-@pytest.fixture
-def redis_url():
-    try:
-        Redis.from_url(REDIS_URL).ping()
-    except RedisDown as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"Redis is not reachable: {exc}")
-    return REDIS_URL
+@pytest.fixture(autouse=True)
+def _wired():
+    """The sweeps registered, as `kopilka worker` and `kopilka serve` register them before a run
+    (hub/cli/main.py): without it these tests passed only after another test had built an app."""
+    wire()
 
 
 def _customer_with_expiring_bonuses(session):

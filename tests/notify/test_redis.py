@@ -3,13 +3,11 @@ message is delivered by an rq worker."""
 from __future__ import annotations
 
 import logging
-import os
 import uuid
 
 import pytest
 import responses
 from redis import Redis
-from redis.exceptions import ConnectionError as RedisDown
 from sqlalchemy import select
 
 from hub.extensions import db
@@ -19,9 +17,6 @@ from hub.notify.delivery import deliver_due
 from hub.notify.events import on_sale
 
 from .conftest import DAY, smsru_ok
-
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
 
 @pytest.fixture
 def sale_messages(monkeypatch):
@@ -77,17 +72,6 @@ def test_without_redis_a_request_delivers_after_its_response(api, session, tenan
         assert len(rsps.calls) == 1
     msg = session.scalar(select(OutboxMessage).where(OutboxMessage.tenant_id == tenant["id"]))
     assert session.get(OutboxMessage, msg.id, populate_existing=True).status == "sent"
-
-
-@pytest.fixture
-def redis_url():
-    try:
-        Redis.from_url(REDIS_URL).ping()
-    except RedisDown as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"Redis is not reachable: {exc}")
-    return REDIS_URL
 
 
 def test_rq_worker_delivers(redis_url, pg_engine, pg_sessions, monkeypatch):
