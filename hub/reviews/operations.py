@@ -95,8 +95,11 @@ def store_names(session: Session, tenant_id: str, codes) -> dict[str, str]:
     codes = {c for c in codes if c}
     if not codes:
         return {}
+    # A store the hub remembered from a till's first receipt is named by its code until the
+    # owner names it: that is still the POS system's code, not a name.
     return {code: name for code, name in session.execute(
-        select(Store.code, Store.name).where(Store.tenant_id == tenant_id, Store.code.in_(codes))) if name}
+        select(Store.code, Store.name).where(Store.tenant_id == tenant_id, Store.code.in_(codes)))
+        if name and name != code}
 
 
 def review_query(tenant_id: str, rating: int | None = None, customer_id: str | None = None,
