@@ -73,7 +73,7 @@ def _line_of(rel: str, needle: str) -> int:
 # reach (import-linter: adapters import no hub models); the commits left are debt.
 CEILINGS = {
     "onec": {".commit(": 14, "select(": 10},
-    "moysklad": {".commit(": 5, "select(": 3},
+    "moysklad": {".commit(": 0, "select(": 3},
     "evotor": {".commit(": 15, "select(": 14},
     "connectors": {".commit(": 7, "select(": 14},
 }
