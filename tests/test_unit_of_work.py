@@ -74,7 +74,7 @@ def _line_of(rel: str, needle: str) -> int:
 CEILINGS = {
     "onec": {".commit(": 0, "select(": 10},
     "moysklad": {".commit(": 0, "select(": 3},
-    "evotor": {".commit(": 10, "select(": 13},
+    "evotor": {".commit(": 0, "select(": 13},
     "connectors": {".commit(": 7, "select(": 14},
 }
 
