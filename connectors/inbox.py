@@ -50,13 +50,12 @@ def store_event(session: Session, *, tenant_id: str, connection_id: str | None, 
     if existing is not None:
         session.rollback()
         return existing, False
-    event = InboundEvent(tenant_id=tenant_id, connection_id=connection_id, source=source, kind=kind,
-                         dedupe_key=dedupe_key, body=body, status="received")
-    session.add(event)
     try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
+        with unit_of_work(session):
+            event = InboundEvent(tenant_id=tenant_id, connection_id=connection_id, source=source,
+                                 kind=kind, dedupe_key=dedupe_key, body=body, status="received")
+            session.add(event)
+    except IntegrityError:      # the same delivery stored at once by another call (rolled back)
         event = session.scalar(select(InboundEvent).where(InboundEvent.source == source,
                                                           InboundEvent.dedupe_key == dedupe_key))
         return event, False
@@ -217,9 +216,9 @@ def retry_event(session: Session, tenant_id: str, event_id: str) -> InboundEvent
     if event is None:
         raise NotFound("event_not_found", "Событие не найдено.")
     if event.status != "done":
-        event.status, event.next_attempt_at = "retry", None
-        session.commit()
-        process_event(session, event.id)
+        with unit_of_work(session):
+            event.status, event.next_attempt_at = "retry", None
+        process_event(session, event_id)
     return session.get(InboundEvent, event_id, populate_existing=True)
 
 
