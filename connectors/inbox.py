@@ -81,25 +81,25 @@ def process_event(session: Session, event_id: str, now: datetime | None = None) 
     try:
         if fn is None:
             raise PermanentError(f"no handler for {event.source}/{event.kind}")
-        fn(session, event)
-        session.commit()
-    except Exception as exc:  # noqa: BLE001 - an unreadable URL is shown as "?"
-        session.rollback()
+        with unit_of_work(session):
+            fn(session, event)
+    except Exception as exc:  # noqa: BLE001 - any failure of a handler is recorded on the event
+        session.rollback()      # the handler's writes are undone already; this ends the read
         permanent = isinstance(exc, PermanentError)
         error = f"{type(exc).__name__}: {exc}"[:2000]
         log.warning("inbound event %s attempt %s failed: %s", event_id, attempts, error)
         log.debug("%s", traceback.format_exc())
-    event = session.get(InboundEvent, event_id, populate_existing=True)
-    event.attempts = attempts
-    if error is None:
-        event.status, event.last_error, event.processed_at, event.next_attempt_at = "done", None, now, None
-    elif permanent or attempts >= MAX_ATTEMPTS:
-        event.status, event.last_error, event.next_attempt_at = "failed", error, None
-    else:
-        event.status, event.last_error = "retry", error
-        event.next_attempt_at = now + BACKOFF[min(attempts - 1, len(BACKOFF) - 1)]
-    status = event.status
-    session.commit()
+    with unit_of_work(session):
+        event = session.get(InboundEvent, event_id, populate_existing=True)
+        event.attempts = attempts
+        if error is None:
+            event.status, event.last_error, event.processed_at, event.next_attempt_at = "done", None, now, None
+        elif permanent or attempts >= MAX_ATTEMPTS:
+            event.status, event.last_error, event.next_attempt_at = "failed", error, None
+        else:
+            event.status, event.last_error = "retry", error
+            event.next_attempt_at = now + BACKOFF[min(attempts - 1, len(BACKOFF) - 1)]
+        status = event.status
     return status
 
 

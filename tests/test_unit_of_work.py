@@ -75,7 +75,7 @@ CEILINGS = {
     "onec": {".commit(": 0, "select(": 10},
     "moysklad": {".commit(": 0, "select(": 3},
     "evotor": {".commit(": 0, "select(": 13},
-    "connectors": {".commit(": 2, "select(": 14},
+    "connectors": {".commit(": 0, "select(": 14},
 }
 
 
