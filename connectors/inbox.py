@@ -50,13 +50,12 @@ def store_event(session: Session, *, tenant_id: str, connection_id: str | None, 
     if existing is not None:
         session.rollback()
         return existing, False
-    event = InboundEvent(tenant_id=tenant_id, connection_id=connection_id, source=source, kind=kind,
-                         dedupe_key=dedupe_key, body=body, status="received")
-    session.add(event)
     try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
+        with unit_of_work(session):
+            event = InboundEvent(tenant_id=tenant_id, connection_id=connection_id, source=source,
+                                 kind=kind, dedupe_key=dedupe_key, body=body, status="received")
+            session.add(event)
+    except IntegrityError:      # the same delivery stored at once by another call (rolled back)
         event = session.scalar(select(InboundEvent).where(InboundEvent.source == source,
                                                           InboundEvent.dedupe_key == dedupe_key))
         return event, False
@@ -82,25 +81,25 @@ def process_event(session: Session, event_id: str, now: datetime | None = None) 
     try:
         if fn is None:
             raise PermanentError(f"no handler for {event.source}/{event.kind}")
-        fn(session, event)
-        session.commit()
-    except Exception as exc:  # noqa: BLE001 - an unreadable URL is shown as "?"
-        session.rollback()
+        with unit_of_work(session):
+            fn(session, event)
+    except Exception as exc:  # noqa: BLE001 - any failure of a handler is recorded on the event
+        session.rollback()      # the handler's writes are undone already; this ends the read
         permanent = isinstance(exc, PermanentError)
         error = f"{type(exc).__name__}: {exc}"[:2000]
         log.warning("inbound event %s attempt %s failed: %s", event_id, attempts, error)
         log.debug("%s", traceback.format_exc())
-    event = session.get(InboundEvent, event_id, populate_existing=True)
-    event.attempts = attempts
-    if error is None:
-        event.status, event.last_error, event.processed_at, event.next_attempt_at = "done", None, now, None
-    elif permanent or attempts >= MAX_ATTEMPTS:
-        event.status, event.last_error, event.next_attempt_at = "failed", error, None
-    else:
-        event.status, event.last_error = "retry", error
-        event.next_attempt_at = now + BACKOFF[min(attempts - 1, len(BACKOFF) - 1)]
-    status = event.status
-    session.commit()
+    with unit_of_work(session):
+        event = session.get(InboundEvent, event_id, populate_existing=True)
+        event.attempts = attempts
+        if error is None:
+            event.status, event.last_error, event.processed_at, event.next_attempt_at = "done", None, now, None
+        elif permanent or attempts >= MAX_ATTEMPTS:
+            event.status, event.last_error, event.next_attempt_at = "failed", error, None
+        else:
+            event.status, event.last_error = "retry", error
+            event.next_attempt_at = now + BACKOFF[min(attempts - 1, len(BACKOFF) - 1)]
+        status = event.status
     return status
 
 
@@ -217,9 +216,9 @@ def retry_event(session: Session, tenant_id: str, event_id: str) -> InboundEvent
     if event is None:
         raise NotFound("event_not_found", "Событие не найдено.")
     if event.status != "done":
-        event.status, event.next_attempt_at = "retry", None
-        session.commit()
-        process_event(session, event.id)
+        with unit_of_work(session):
+            event.status, event.next_attempt_at = "retry", None
+        process_event(session, event_id)
     return session.get(InboundEvent, event_id, populate_existing=True)
 
 

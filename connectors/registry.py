@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from hub.secrets import Undecryptable, decrypt, encrypt, token_hash
 from hub.errors import Conflict, Invalid, NotFound
+from hub.extensions import unit_of_work
 from hub.connections.models import Connection
 from hub.orm import utcnow
 
@@ -154,6 +155,49 @@ def mark_unreadable(conn: Connection) -> None:
 
 
 
+
+
+# --- an adapter's writes to its own connection: each one act, committed here (issue 18:
+# adapters never commit) -------------------------------------------------------------------
+
+def new_webhook_secret(conn: Connection) -> str:
+    """A fresh random secret for the connection's webhook URL (only its hash is stored)."""
+    secret = pysecrets.token_urlsafe(32)
+    conn.webhook_secret_hash = token_hash(secret)
+    conn.updated_at = utcnow()
+    return secret
+
+
+def rotate_webhook_secret(session: Session, conn: Connection) -> str:
+    """A new webhook secret, its hash committed before the caller shows it to the vendor
+    (the vendor never holds a URL the hub does not know)."""
+    with unit_of_work(session):
+        return new_webhook_secret(conn)
+
+
+def rotate_inbound_token(session: Session, conn: Connection) -> tuple[str, str | None]:
+    """A new inbound token for the connection, its hash committed (replacing the old one)
+    before the vendor is told; returns (token, the previous hash) so a failed registration
+    can put it back (restore_inbound_token)."""
+    with unit_of_work(session):
+        token = pysecrets.token_urlsafe(32)
+        previous = conn.inbound_token_hash
+        conn.inbound_token_hash = token_hash(token)
+        conn.updated_at = utcnow()
+    return token, previous
+
+
+def restore_inbound_token(session: Session, connection_id: str, previous: str | None) -> None:
+    """Put back the inbound token hash a refused registration replaced."""
+    with unit_of_work(session):
+        conn = session.get(Connection, connection_id, populate_existing=True)
+        conn.inbound_token_hash = previous
+
+
+def update_connection_settings(session: Session, conn: Connection, **values) -> None:
+    """Merge `values` into the connection's settings and commit them."""
+    with unit_of_work(session):
+        conn.settings = {**(conn.settings or {}), **values}   # a new dict: JSON change detected
 
 
 def set_credentials(conn: Connection, credentials: dict) -> None:

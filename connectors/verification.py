@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.extensions import unit_of_work
 from hub.errors import Invalid
 from hub.connections.models import Connection, VerificationCode
 from hub.notify.outbox import code_problem, send_code
@@ -72,12 +73,12 @@ def issue(session: Session, conn: Connection, purpose: str, subject: str, phone:
     except Invalid:
         session.rollback()
         raise
-    if problem is None:
-        session.add(VerificationCode(tenant_id=conn.tenant_id, connection_id=conn.id, purpose=purpose,
-                                     subject=subject, code_hash=code_hash(conn.id, purpose, subject, code),
-                                     issued_at=now, expires_at=now + timedelta(seconds=policy.ttl_seconds),
-                                     attempts=0))
-    session.commit()
+    with unit_of_work(session):     # the message to send (outbox) and the code, together
+        if problem is None:
+            session.add(VerificationCode(tenant_id=conn.tenant_id, connection_id=conn.id, purpose=purpose,
+                                         subject=subject, code_hash=code_hash(conn.id, purpose, subject, code),
+                                         issued_at=now, expires_at=now + timedelta(seconds=policy.ttl_seconds),
+                                         attempts=0))
     return code, policy.repeat_seconds, problem
 
 
@@ -90,11 +91,11 @@ def check(session: Session, conn: Connection, purpose: str, subject: str, code: 
             or last.attempts >= policy.max_attempts:
         session.rollback()
         return None
-    last.attempts += 1
-    ok = secrets.compare_digest(last.code_hash, code_hash(conn.id, purpose, subject, str(code).strip()))
-    if ok:
-        last.confirmed_at = now
-    session.commit()
+    with unit_of_work(session):
+        last.attempts += 1
+        ok = secrets.compare_digest(last.code_hash, code_hash(conn.id, purpose, subject, str(code).strip()))
+        if ok:
+            last.confirmed_at = now
     return last if ok else None
 
 
@@ -124,5 +125,5 @@ def mark_consumed(session: Session, row: VerificationCode, reference: str, now: 
 
 def consume(session: Session, row: VerificationCode, reference: str, now: datetime) -> None:
     """The code did its job; commits."""
-    mark_consumed(session, row, reference, now)
-    session.commit()
+    with unit_of_work(session):
+        mark_consumed(session, row, reference, now)

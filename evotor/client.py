@@ -25,7 +25,8 @@ from hub.tenants.operations import save_cashier, save_store
 from evotor.common import first
 from connectors.inbox import dispatch
 from evotor.documents import ingest
-from evotor.models import EvotorDevice, EvotorProduct
+from evotor.models import EvotorDevice
+from evotor.store import save_devices, save_products
 
 if TYPE_CHECKING:   # annotations only: the adapter reads rows the hub's queries return
     from hub.connections.models import Connection
@@ -135,22 +136,17 @@ def sync_catalog(session: Session, conn: Connection, cloud: EvotorCloud, store_i
     for sid in store_ids or []:
         if sid not in stores:
             stores.append(sid)
-    devices = {d.device_uuid: d for d in session.scalars(
-        select(EvotorDevice).where(EvotorDevice.connection_id == conn_id))}      # one SELECT
+    devices = []
     for item in cloud.devices():
         did = _id(item)
         if not did:
             continue
-        row = devices.get(did)
-        if row is None:
-            row = devices[did] = EvotorDevice(tenant_id=tenant_id, connection_id=conn_id, device_uuid=did)
-            session.add(row)
-        row.store_uuid = str(first(item, "store_id", "storeUuid", "store_uuid") or "")[:100] or None
-        row.name = str(first(item, "name") or did)[:200]
-        row.details = {k: item[k] for k in ("imei", "serial_number", "timezone_offset", "model") if k in item}
-        row.updated_at = utcnow()
-        counts["devices"] += 1
-    session.commit()
+        devices.append({"device_uuid": did,
+                        "store_uuid": str(first(item, "store_id", "storeUuid", "store_uuid") or "")[:100] or None,
+                        "name": str(first(item, "name") or did)[:200],
+                        "details": {k: item[k] for k in ("imei", "serial_number", "timezone_offset", "model")
+                                    if k in item}})
+    counts["devices"] += save_devices(session, tenant_id, conn_id, devices)
     for item in cloud.employees():
         eid = _id(item)
         if eid:
@@ -179,26 +175,16 @@ def sync_catalog(session: Session, conn: Connection, cloud: EvotorCloud, store_i
                 out.append(str(group_id)[:100])
             return out
 
-        # The store's products in bulk: one SELECT of what is known, then updates and
-        # inserts flushed together (not one SELECT per product).
-        known = {p.product_id: p for p in session.scalars(select(EvotorProduct).where(
-            EvotorProduct.connection_id == conn_id, EvotorProduct.store_uuid == sid))}
+        rows = []
         for item in products:
             pid = _id(item)
             if not pid:
                 continue
             parent = first(item, "parent_id", "parentUuid", "parent_uuid")
-            row = known.get(pid)
-            if row is None:
-                row = known[pid] = EvotorProduct(tenant_id=tenant_id, connection_id=conn_id,
-                                                 store_uuid=sid, product_id=pid)
-                session.add(row)
-            row.name = str(first(item, "name") or "")[:300]
-            row.parent_id = str(parent)[:100] if parent else None
-            row.groups = chain(parent) if parent else []
-            row.updated_at = utcnow()
-            counts["products"] += 1
-        session.commit()
+            rows.append({"product_id": pid, "name": str(first(item, "name") or "")[:300],
+                         "parent_id": str(parent)[:100] if parent else None,
+                         "groups": chain(parent) if parent else []})
+        counts["products"] += save_products(session, tenant_id, conn_id, sid, rows)
     counts["store_ids"] = stores
     return counts
 

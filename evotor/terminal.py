@@ -16,7 +16,6 @@ from functools import wraps
 
 from flask import Blueprint, jsonify, request
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from connectors import verification as codes
 from connectors.receipts import returns_the_rest, spread_return
@@ -38,6 +37,7 @@ from evotor.mapping import (
     render_quote, sale_key, terminal_positions, with_known_groups,
 )
 from evotor.models import EvotorDevice, EvotorReceipt
+from evotor.store import mark_committed, mark_released, receipt_record, save_quote
 from hub.certificates import operations as certificates
 
 if TYPE_CHECKING:   # annotations only: the adapter reads rows the hub's queries return
@@ -242,8 +242,7 @@ def _receipt_uuid(body: dict, *names: str) -> str:
 
 
 def _record(session, till: Till, receipt_uuid: str) -> EvotorReceipt | None:
-    return session.scalar(select(EvotorReceipt).where(EvotorReceipt.tenant_id == till.tenant_id,
-                                                      EvotorReceipt.receipt_uuid == receipt_uuid))
+    return receipt_record(session, till.tenant_id, receipt_uuid)
 
 
 def _spend(body: dict) -> tuple[int | None, bool]:
@@ -413,25 +412,9 @@ def quote(session, till: Till, body: dict):
 
 def _save_record(session, till: Till, receipt_uuid: str, customer_id, positions, spend, hold_id,
                  employee) -> None:
-    for attempt in range(2):
-        record = _record(session, till, receipt_uuid)
-        if record is None:
-            record = EvotorReceipt(tenant_id=till.tenant_id, connection_id=till.conn.id,
-                                   receipt_uuid=receipt_uuid)
-            session.add(record)
-        if record.status == "committed":
-            session.rollback()
-            return
-        record.customer_id, record.positions, record.spend, record.hold_id = customer_id, positions, spend, hold_id
-        record.store_uuid, record.device_uuid, record.employee = till.store, till.device, employee
-        record.status, record.updated_at = "quoted", utcnow()
-        try:
-            session.commit()
-            return
-        except IntegrityError:      # the same receipt quoted at once by a retry
-            session.rollback()
-            if attempt:
-                raise
+    save_quote(session, till.tenant_id, till.conn.id, receipt_uuid, customer_id=customer_id,
+               positions=positions, spend=spend, hold_id=hold_id, store_uuid=till.store,
+               device_uuid=till.device, employee=employee)
 
 
 @bp.post("/receipts/commit")
@@ -502,13 +485,7 @@ def commit_positions(session, conn: Connection, receipt_uuid: str, positions: li
         raise Conflict("sale_spend_differs",
                        f"Чек {receipt_uuid} уже учтён со списанием "
                        f"{rub_json(answer['totals']['bonus_spent'])} бонусов, а не {rub_json(spend or 0)}.")
-    record = session.scalar(select(EvotorReceipt).where(EvotorReceipt.tenant_id == conn.tenant_id,
-                                                        EvotorReceipt.receipt_uuid == receipt_uuid))
-    if record is not None and record.status != "committed":
-        record.status, record.updated_at = "committed", utcnow()
-        session.commit()
-    else:
-        session.rollback()
+    mark_committed(session, conn.tenant_id, receipt_uuid)
     result = {"receipt_uuid": receipt_uuid, "committed": True, "repeated": not created,
             "bonus": {"spent": rub_json(answer["totals"]["bonus_spent"]),
                       "earned": rub_json(answer["totals"]["bonus_earned"])},
@@ -542,11 +519,8 @@ def release(session, till: Till, body: dict):
         return jsonify({"receipt_uuid": receipt_uuid, "released": 0, "status": "committed"})
     customer_id = record.customer_id
     released = release_receipt_hold(session, till.tenant_id, SOURCE, receipt_uuid, {"id": customer_id})
-    record = _record(session, till, receipt_uuid)
-    if record.status != "committed":
-        record.status, record.hold_id, record.updated_at = "released", None, utcnow()
-    session.commit()
-    return jsonify({"receipt_uuid": receipt_uuid, "released": rub_json(released), "status": record.status})
+    status = mark_released(session, till.tenant_id, receipt_uuid)
+    return jsonify({"receipt_uuid": receipt_uuid, "released": rub_json(released), "status": status})
 
 
 def payback_items(raw, field: str = "positions") -> list[tuple]:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from hub.money import kopecks_json
 from connectors.receipts import operation_body, spread_return
 from hub.errors import DomainError, NotFound
+from hub.extensions import unit_of_work
 from hub.moments import parse_moment
 from hub.customers.operations import find_customers, get_customer
 from hub.programs.operations import get_program
@@ -62,10 +63,6 @@ def setting(conn: Connection, name: str):
         except (TypeError, ValueError):
             return DEFAULTS[name]
     return value
-
-
-def update_settings(conn: Connection, **values) -> None:
-    conn.settings = {**(conn.settings or {}), **values}   # a new dict: JSON change detected
 
 
 # --- money and numbers at the edge -------------------------------------------------------
@@ -159,12 +156,12 @@ def link_counterparty(session: Session, conn: Connection, ms_id: str | None, cus
     if exists:
         session.rollback()
         return
-    session.add(CounterpartyLink(tenant_id=conn.tenant_id, connection_id=conn.id, ms_id=ms_id,
-                                 customer_id=customer_id, name=name))
     try:
-        session.commit()
-    except IntegrityError:      # a concurrent call linked it first
-        session.rollback()
+        with unit_of_work(session):
+            session.add(CounterpartyLink(tenant_id=conn.tenant_id, connection_id=conn.id,
+                                         ms_id=ms_id, customer_id=customer_id, name=name))
+    except IntegrityError:      # a concurrent call linked it first (rolled back)
+        pass
 
 
 # --- idempotency bodies shared by both paths ------------------------------------------------

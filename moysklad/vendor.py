@@ -19,11 +19,11 @@ import secrets
 from sqlalchemy.orm import Session
 
 from connectors.http import HttpClient, OutboundError
-from connectors.registry import connection_by_id, credentials_of
-from hub.secrets import token_hash
+from connectors.registry import (connection_by_id, credentials_of, restore_inbound_token,
+                                 rotate_inbound_token, update_connection_settings)
 from hub.connections.queries import connection_row
 from hub.clock import utcnow
-from moysklad.common import KIND, setting, update_settings
+from moysklad.common import KIND, setting
 
 if TYPE_CHECKING:   # annotations only: the adapter reads rows the hub's queries return
     from hub.connections.models import Connection
@@ -59,16 +59,6 @@ def loyalty_url(base_url: str, conn: Connection) -> str:
     return base if base.endswith(suffix) else base + suffix
 
 
-def rotate_inbound_token(conn: Connection) -> tuple[str, str | None]:
-    """A new inbound token for the connection (its hash replaces the old one);
-    returns (token, the previous hash) so a failed registration can put it back."""
-    token = secrets.token_urlsafe(32)
-    previous = conn.inbound_token_hash
-    conn.inbound_token_hash = token_hash(token)
-    conn.updated_at = utcnow()
-    return token, previous
-
-
 def get_moysklad_connection(session: Session, connection_id: str) -> Connection:
     conn = connection_by_id(session, KIND, connection_id)
     if conn is None:
@@ -90,8 +80,7 @@ def register_loyalty(session: Session, connection_id: str, app_id: str, base_url
         raise VendorError("В учётных данных подключения нужны app_uid и secret_key решения "
                           "(Vendor API).")
     url = loyalty_url(base_url, conn)
-    token, previous = rotate_inbound_token(conn)
-    session.commit()
+    token, previous = rotate_inbound_token(session, conn)
     # A JWT is good for one request only, so no automatic retries here.
     client = client or HttpClient(timeout=15.0, retries=0)
     endpoint = f"{str(setting(conn, 'vendor_api_base')).rstrip('/')}/apps/{app_id}/{conn.external_account}/loyalty"
@@ -100,14 +89,11 @@ def register_loyalty(session: Session, connection_id: str, app_id: str, base_url
                    headers={"Authorization": f"Bearer {vendor_jwt(app_uid, secret_key)}",
                             "Accept-Encoding": "gzip", "Content-Type": "application/json"})
     except OutboundError as exc:
-        conn = connection_row(session, connection_id, fresh=True)
-        conn.inbound_token_hash = previous
-        session.commit()
+        restore_inbound_token(session, connection_id, previous)
         detail = f" (HTTP {exc.status}: {exc.body})" if exc.status else f" ({exc})"
         raise VendorError("МойСклад не принял настройки лояльности; прежний токен сохранён" + detail) from exc
     conn = connection_row(session, connection_id, fresh=True)
-    update_settings(conn, loyalty_api=True, loyalty_url=url, app_id=app_id)
-    session.commit()
+    update_connection_settings(session, conn, loyalty_api=True, loyalty_url=url, app_id=app_id)
     log.info("moysklad connection %s: Loyalty API registered at %s", conn.id, url)
     return {"connection": conn.id, "account": conn.external_account, "url": url,
             "externalSearch": external_search}

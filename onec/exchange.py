@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import secrets
 import time
 import zipfile
 from pathlib import Path
@@ -24,10 +23,11 @@ from sqlalchemy import select
 from hub.unavailable import database_unavailable
 from hub.extensions import db
 from hub.moments import utcnow
-from hub.catalog.operations import upsert_groups, upsert_products
+from hub.catalog.operations import import_groups, import_products
 from onec.commerceml import read_import, read_offers
 from onec.common import PREFIX, authenticated, setting
 from onec.models import OnecExchange
+from onec.store import open_exchange, save_exchange_files
 from hub.config import default_home
 from connectors.registry import connection_by_id
 
@@ -108,10 +108,7 @@ def exchange(connection_id: str):
             session.rollback()
             return failure("Неизвестный тип обмена: ожидается type=catalog или type=sale.")
         if mode == "checkauth":
-            ex = OnecExchange(tenant_id=conn.tenant_id, connection_id=conn.id, cookie=secrets.token_hex(24),
-                              files={})
-            session.add(ex)
-            session.commit()
+            ex = open_exchange(session, conn)
             return text(f"success\n{COOKIE}\n{ex.cookie}")
         if mode == "init":
             limit = setting(conn, "exchange_file_limit")
@@ -168,8 +165,7 @@ def receive_file(session, conn, ex: OnecExchange, name: str | None) -> Response:
     files[name] = {"size": target.stat().st_size, "status": "received", "done": 0,
                    # what an archive unpacked stays counted against the exchange's cap
                    **({"unpacked": before["unpacked"]} if "unpacked" in before else {})}
-    ex.files, ex.updated_at = files, utcnow()
-    session.commit()
+    save_exchange_files(session, ex, files)
     return text("success")
 
 
@@ -239,8 +235,7 @@ def run_import(session, conn, ex: OnecExchange, name: str | None) -> Response:
         session.rollback()
         return failure(f"Не удалось распаковать архив: {exc}.")
     if unpacked != (ex.files or {}):
-        ex.files, ex.updated_at = unpacked, utcnow()
-        session.commit()
+        save_exchange_files(session, ex, unpacked)
     path = folder / name
     if not path.is_file():
         session.rollback()
@@ -264,8 +259,7 @@ def run_import(session, conn, ex: OnecExchange, name: str | None) -> Response:
     ex = session.get(OnecExchange, ex_id)
     files = dict(ex.files or {})
     files[name] = {**files.get(name, {}), "done": done, "status": "imported" if finished else "importing"}
-    ex.files, ex.updated_at = files, utcnow()
-    session.commit()
+    save_exchange_files(session, ex, files)
     if finished:
         return text("success")
     return text(f"progress\nОбработано записей: {done}")
@@ -298,8 +292,7 @@ def import_file(session, tenant_id: str, path: str, name: str, skip: int, budget
         if kind == "partial":
             continue
         if groups:
-            upsert_groups(session, tenant_id, groups, source="1c")
-            session.commit()
+            import_groups(session, tenant_id, groups, source="1c")
             groups = []
         seen += 1
         if seen <= skip:
@@ -311,8 +304,7 @@ def import_file(session, tenant_id: str, path: str, name: str, skip: int, budget
             if time.monotonic() - started >= budget:
                 return seen, False
     if groups:
-        upsert_groups(session, tenant_id, groups, source="1c")
-        session.commit()
+        import_groups(session, tenant_id, groups, source="1c")
     if batch:
         _flush(session, tenant_id, batch, offers)
     return seen, True
@@ -320,8 +312,7 @@ def import_file(session, tenant_id: str, path: str, name: str, skip: int, budget
 
 def _flush(session, tenant_id: str, batch: list[dict], offers: bool) -> None:
     if offers:
-        upsert_products(session, tenant_id, batch, source="1c", fields=("price",))
+        import_products(session, tenant_id, batch, source="1c", fields=("price",))
     else:
-        upsert_products(session, tenant_id, batch, source="1c",
+        import_products(session, tenant_id, batch, source="1c",
                         fields=("name", "article", "barcodes", "groups"))
-    session.commit()

@@ -50,6 +50,7 @@ from onec.common import (
     raw_query, ru_date, ru_number, rub_json, setting, stable_uuid,
 )
 from onec.models import OnecCard, OnecWriteoff
+from onec.store import save_card
 from hub.certificates.operations import status_of
 from hub.promotions.operations import promotion_context
 from hub.promotions.operations import get_code
@@ -764,9 +765,7 @@ def remember(session, conn, customer_id: str, lines: list[dict], store: str | No
     if card.positions == positions and card.store == store and card.status == "idle":
         session.rollback()
         return
-    card.positions, card.store, card.status = positions, store, "idle"
-    card.calculated_at = card.updated_at = utcnow()
-    session.commit()
+    save_card(session, card, positions, store)
 
 
 MAX_PROMOCODES = 20

@@ -53,7 +53,8 @@ from hub.programs.operations import get_program
 from hub.receipts.operations import ReturnRequest, SaleRequest, commit_sale, find_receipt, return_sale
 from onec.common import KIND, SOURCE, ru_number, setting
 from onec.loyalty import engine_positions
-from onec.models import OnecDocument, OnecSync, OnecWriteoff
+from onec.models import OnecDocument, OnecWriteoff
+from onec.store import claim_writeoff, finish_sync, flag_writeoff, record_document, sync_state
 
 if TYPE_CHECKING:   # annotations only: the adapter reads rows the hub's queries return
     from hub.connections.models import Connection, InboundEvent
@@ -384,40 +385,18 @@ def _applied(session: Session, conn: Connection, key: str) -> OnecDocument | Non
                                                      OnecDocument.document_key == key))
 
 
-def _record(session: Session, conn: Connection, pulled: Pulled, receipt_external_id: str) -> None:
-    session.add(OnecDocument(tenant_id=conn.tenant_id, connection_id=conn.id, document_key=pulled.key,
-                             kind=pulled.kind, receipt_external_id=receipt_external_id[:100]))
-
-
-def _claim(session: Session, conn: Connection, pulled: Pulled, customer_id: str) -> OnecWriteoff:
-    """The oldest open write-off of this card and amount, claimed by the receipt (locked)."""
-    stmt = (select(OnecWriteoff).where(OnecWriteoff.tenant_id == conn.tenant_id,
-                                       OnecWriteoff.connection_id == conn.id,
-                                       OnecWriteoff.customer_id == customer_id,
-                                       OnecWriteoff.claimed_by.is_(None),
-                                       OnecWriteoff.amount == pulled.bonus)
-            .order_by(OnecWriteoff.created_at, OnecWriteoff.id).limit(1).with_for_update())
-    writeoff = session.scalar(stmt)
-    if writeoff is None:
-        session.rollback()
-        raise WriteoffNotYetSeen(f"чек 1С {pulled.number or pulled.key}: оплачено бонусами {rub(pulled.bonus)}, "
-                                 "но списания через сервер лояльности с такой суммой по этой карте нет; "
-                                 "бонусы не списываются второй раз — проверьте чек")
-    writeoff.claimed_by, writeoff.claimed_at = pulled.key[:200], utcnow()
-    return writeoff
-
-
 def _apply_sale(session: Session, conn: Connection, pulled: Pulled) -> None:
     customer_id = _customer(session, conn, pulled)
     if pulled.bonus:
         if customer_id is None:
             raise PermanentError(f"чек 1С {pulled.number or pulled.key}: оплачено бонусами {rub(pulled.bonus)}, "
                                  "но карта клиента не найдена")
-        writeoff = _claim(session, conn, pulled, customer_id)
-        _record(session, conn, pulled, writeoff.receipt_external_id)
-        flagged = writeoff.flagged_at is not None
-        writeoff_id = writeoff.id
-        session.commit()
+        claimed = claim_writeoff(session, conn, pulled.key, pulled.kind, customer_id, pulled.bonus)
+        if claimed is None:
+            raise WriteoffNotYetSeen(f"чек 1С {pulled.number or pulled.key}: оплачено бонусами {rub(pulled.bonus)}, "
+                                     "но списания через сервер лояльности с такой суммой по этой карте нет; "
+                                     "бонусы не списываются второй раз — проверьте чек")
+        writeoff_id, flagged = claimed
         if flagged:
             _resolve_flag(session, conn, writeoff_id)
         return
@@ -435,8 +414,7 @@ def _apply_sale(session: Session, conn: Connection, pulled: Pulled) -> None:
                                                                 for p in pulled.lines], customer=customer_id))
     except (Invalid, Conflict) as exc:          # retrying cannot change the answer
         raise PermanentError(f"чек 1С {pulled.number or pulled.key}: {exc.message}") from exc
-    _record(session, conn, pulled, pulled.key)
-    session.commit()
+    record_document(session, conn, pulled.key, pulled.kind, pulled.key)
 
 
 def _apply_return(session: Session, conn: Connection, pulled: Pulled) -> None:
@@ -464,8 +442,7 @@ def _apply_return(session: Session, conn: Connection, pulled: Pulled) -> None:
                     operation_body("onec_return", pulled.key, [(k, q) for _, k, q in items], sale=sale_id))
     except (Invalid, Conflict) as exc:
         raise PermanentError(f"{label}: {exc.message}") from exc
-    _record(session, conn, pulled, sale_id)
-    session.commit()
+    record_document(session, conn, pulled.key, pulled.kind, sale_id)
 
 
 def apply_document(session: Session, event: InboundEvent) -> None:
@@ -535,10 +512,7 @@ def flag_unclaimed(session: Session, at: datetime, tenant_id: str | None = None)
         event, created = store_event(session, tenant_id=writeoff_tenant, connection_id=conn_id, source=KIND,
                                      kind="writeoff_unclaimed", dedupe_key=_flag_key(conn_id, writeoff_id),
                                      body={"writeoff_id": writeoff_id})
-        writeoff = session.get(OnecWriteoff, writeoff_id)
-        if writeoff is not None:
-            writeoff.flagged_at = at
-        session.commit()
+        flag_writeoff(session, writeoff_id, at)
         if created:
             process_event(session, event.id, now=at)
             flagged += 1
@@ -555,12 +529,7 @@ def sync_due(session: Session, at: datetime, tenant_id: str | None = None) -> in
     pulled = 0
     for conn_id in conns:
         conn = connection_row(session, conn_id)
-        state = session.scalar(select(OnecSync).where(OnecSync.connection_id == conn_id))
-        if state is None:
-            state = OnecSync(tenant_id=conn.tenant_id, connection_id=conn_id)
-            session.add(state)
-            session.commit()
-            state = session.scalar(select(OnecSync).where(OnecSync.connection_id == conn_id))
+        state = sync_state(session, conn)
         start = at - timedelta(days=max(1, setting(conn, "odata_initial_days")))
         if state.synced_through is not None:
             start = max(start, state.synced_through - timedelta(minutes=max(0, setting(conn, "odata_overlap_minutes"))))
@@ -573,11 +542,7 @@ def sync_due(session: Session, at: datetime, tenant_id: str | None = None) -> in
             session.rollback()
             error = str(exc)[:2000]
             log.warning("1С OData sync of connection %s failed: %s", conn_id, error)
-        state = session.scalar(select(OnecSync).where(OnecSync.connection_id == conn_id))
-        state.last_run_at, state.last_error = at, error
-        if error is None:
-            state.synced_through = at
-        session.commit()
+        finish_sync(session, conn_id, at, error)
     return pulled
 
 

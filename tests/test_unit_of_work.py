@@ -72,10 +72,10 @@ def _line_of(rel: str, needle: str) -> int:
 # Every `select(` left reads the adapter's own tables (its models.py) — the hub's are out of
 # reach (import-linter: adapters import no hub models); the commits left are debt.
 CEILINGS = {
-    "onec": {".commit(": 14, "select(": 10},
-    "moysklad": {".commit(": 5, "select(": 3},
-    "evotor": {".commit(": 15, "select(": 14},
-    "connectors": {".commit(": 7, "select(": 14},
+    "onec": {".commit(": 0, "select(": 10},
+    "moysklad": {".commit(": 0, "select(": 3},
+    "evotor": {".commit(": 0, "select(": 13},
+    "connectors": {".commit(": 0, "select(": 14},
 }
 
 

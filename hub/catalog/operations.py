@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hub.cache import VersionedCache
+from hub.extensions import unit_of_work
 from hub.orm import new_id, utcnow
 from hub.catalog.models import CatalogGroup, CatalogProduct, CatalogVersion
 
@@ -102,6 +103,19 @@ def upsert_products(session: Session, tenant_id: str, products: list[dict], *, s
                      "groups": [str(g)[:MAX_ID] for g in (p.get("groups") or []) if str(g).strip()][:50],
                      "price": p.get("price"), "source": source, "updated_at": now})
     return _upsert(session, CatalogProduct, rows, tuple(fields) + ("source",))
+
+
+def import_groups(session: Session, tenant_id: str, groups: list[dict], *, source: str) -> int:
+    """One batch of an import's groups (upsert_groups), committed on its own."""
+    with unit_of_work(session):
+        return upsert_groups(session, tenant_id, groups, source=source)
+
+
+def import_products(session: Session, tenant_id: str, products: list[dict], *, source: str,
+                    fields: Iterable[str] = PRODUCT_FIELDS) -> int:
+    """One batch of an import's products (upsert_products), committed on its own."""
+    with unit_of_work(session):
+        return upsert_products(session, tenant_id, products, source=source, fields=fields)
 
 
 def _ancestors(session: Session, tenant_id: str, group_ids: set[str]) -> dict[str, CatalogGroup]:

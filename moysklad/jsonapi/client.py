@@ -9,15 +9,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import hmac
-import secrets
 import time
 
 from sqlalchemy.orm import Session
 
 from connectors.http import HttpClient
-from connectors.registry import credentials_of
+from connectors.registry import credentials_of, rotate_webhook_secret
 from hub.secrets import token_hash
-from hub.clock import utcnow
 from moysklad.common import UUID_RE, setting
 
 if TYPE_CHECKING:   # annotations only: the adapter reads rows the hub's queries return
@@ -86,14 +84,6 @@ def webhook_url(public_url: str, conn: Connection, secret: str) -> str:
     return f"{public_url.rstrip('/')}{WEBHOOK_PATH}{conn.id}/{secret}"
 
 
-def new_webhook_secret(conn: Connection) -> str:
-    """A fresh random secret for the connection's webhook URL (only its hash is stored)."""
-    secret = secrets.token_urlsafe(32)
-    conn.webhook_secret_hash = token_hash(secret)
-    conn.updated_at = utcnow()
-    return secret
-
-
 def webhook_secret_ok(conn: Connection, secret: str | None) -> bool:
     if not secret or len(secret) > 200 or not conn.webhook_secret_hash:
         return False
@@ -105,13 +95,12 @@ def subscribe(session: Session, conn: Connection, public_url: str,
     """CREATE webhooks for retail sales and returns pointing at the hub, with a new secret
     in their URL (every run rotates it): the account's webhooks of this connection are moved
     to the new URL (PUT), the missing ones created. The new secret's hash is stored first,
-    so МойСклад never holds a URL the hub does not know; commits."""
+    so МойСклад never holds a URL the hub does not know (committed by the registry)."""
     client = client or client_for(conn)
     existing = client.get(f"{api_base(conn)}/entity/webhook").json().get("rows") or []
-    secret = new_webhook_secret(conn)
+    secret = rotate_webhook_secret(session, conn)
     url = webhook_url(public_url, conn, secret)
     ours = f"{WEBHOOK_PATH}{conn.id}"
-    session.commit()
     done = []
     for entity_type in ENTITY_TYPES:
         same = [w for w in existing if ours in str(w.get("url") or "")

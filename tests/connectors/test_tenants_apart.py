@@ -10,7 +10,7 @@ import pytest
 from connectors.registry import connection_by_account, create_connection
 from hub.errors import Conflict, Invalid
 from hub.tenants.operations import create_tenant
-from moysklad.jsonapi.client import new_webhook_secret
+from connectors.registry import new_webhook_secret
 from tests.conftest import Api
 
 ACCOUNT = "0a1b2c3d-0000-4000-8000-00000000a001"

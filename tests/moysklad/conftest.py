@@ -13,7 +13,7 @@ import responses
 from sqlalchemy import func, select
 
 from connectors.registry import create_connection
-from moysklad.jsonapi.client import new_webhook_secret
+from connectors.registry import new_webhook_secret
 from hub.connections.models import Connection, InboundEvent
 from hub.customers.models import Customer
 from hub.receipts.models import Operation, Receipt, ReceiptReturn
