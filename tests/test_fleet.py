@@ -1,0 +1,106 @@
+"""Several hosts sharing one database: every periodic sweep runs once per tenant across the
+fleet (hub.sweeps: an advisory lock per sweep and tenant), whoever starts it."""
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+from sqlalchemy import text
+
+from hub import engine
+from hub import sweeps
+from hub.customers.operations import register_customer
+from hub.ledger import account_view
+from hub.programs.operations import DEFAULT_SETTINGS, put_program
+from hub.receipts.operations import SaleRequest, commit_sale
+from hub.sweeps import run_due
+from hub.tenants.operations import create_tenant
+
+MOMENT = datetime(2026, 2, 1, 9, tzinfo=timezone.utc)
+
+
+def _tenant_with_expiring_bonuses(session) -> tuple[str, str]:
+    t, _ = create_tenant(session, f"fleet-{uuid.uuid4().hex[:6]}")
+    session.commit()
+    put_program(session, t.id, {**DEFAULT_SETTINGS, "bonus_lifetime_days": 5})
+    c = register_customer(session, t.id, {"phone": "+79160000003"}, source="test", moment=MOMENT)
+    commit_sale(session, t.id, "test", SaleRequest(
+        external_id="F1", moment=MOMENT, customer={"id": c.id},
+        positions=(engine.Position(id="1", amount=50000, quantity=Decimal(1), price=50000),)), {})
+    return t.id, c.id
+
+
+def test_two_hosts_running_the_same_sweeps_at_once_do_each_tenants_work_once(pg_sessions, monkeypatch):
+    """Two runs start together on separate connections (two hosts): each (sweep, tenant) runs in
+    exactly one of them, the other names it under held_elsewhere; bonuses expire once."""
+    setup = pg_sessions()
+    tenants = dict(_tenant_with_expiring_bonuses(setup) for _ in range(3))
+    setup.close()
+    calls: Counter = Counter()
+    lock = threading.Lock()
+
+    def slow(session, at, tenant_id=None):
+        # long enough that the other run reaches every tenant while this one holds it
+        with lock:
+            calls[tenant_id] += 1
+        time.sleep(0.4)
+        return 1
+    monkeypatch.setattr(sweeps, "_sweeps", {})
+    sweeps.register_sweep("slow", slow)
+
+    start, results = threading.Barrier(2), []
+
+    def host():
+        session = pg_sessions()
+        try:
+            start.wait()
+            results.append(run_due(session, MOMENT + timedelta(days=10)))
+        finally:
+            session.close()
+    threads = [threading.Thread(target=host) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(results) == 2
+    assert all(calls[tid] == 1 for tid in tenants), calls
+    held = [tid for r in results for tid in r.get("held_elsewhere", {}).get("slow", [])]
+    assert set(tenants) <= set(held), results        # the other run said what it left
+    assert sum(r["slow"] for r in results) == len(calls)
+
+    check = pg_sessions()
+    for tid, cid in tenants.items():
+        view = account_view(check, tid, cid, MOMENT + timedelta(days=10))
+        assert view.balance == 0, (tid, view)          # expired, and once: never negative
+    check.close()
+
+
+def test_a_host_that_dies_holding_a_sweep_frees_it(pg_engine, pg_sessions, monkeypatch):
+    """While another host holds (sweep, tenant) a run skips it and says so; when that host's
+    connection dies mid-sweep, its lock goes with it and the next run does the work."""
+    setup = pg_sessions()
+    tid, cid = _tenant_with_expiring_bonuses(setup)
+    setup.close()
+    monkeypatch.setattr(sweeps, "_sweeps", {})
+    other = pg_engine.connect()
+    other.begin()
+    other.execute(text("SELECT pg_advisory_xact_lock(hashtext(:ns), hashtext(:key))"),
+                  {"ns": sweeps.CLAIM_NAMESPACE, "key": f"ledger_expiry/{tid}"})
+    pid = other.execute(text("SELECT pg_backend_pid()")).scalar()
+
+    session = pg_sessions()
+    at = MOMENT + timedelta(days=10)
+    first = run_due(session, at, tid)
+    assert first["held_elsewhere"] == {"ledger_expiry": [tid]} and first["expired_lots"] == 0
+
+    with pg_engine.connect() as admin:                 # the host is gone: its backend ends
+        admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    other.invalidate()
+    second = run_due(session, at, tid)
+    assert "held_elsewhere" not in second and second["expired_lots"] == 1
+    assert account_view(session, tid, cid, at).balance == 0
+    session.close()
