@@ -39,6 +39,7 @@ from hub.unavailable import database_unavailable
 from hub.secrets import KeyNotConfigured
 from hub.ledger import check_certificates, check_ledger
 from hub.jobs import worker_queue
+from hub.logs import configure as configure_logs
 from hub.config import encryption_key_problem
 from hub.jobs.tasks import run_automation
 from hub.tenants.operations import create_tenant
@@ -275,6 +276,7 @@ def serve(host: str, port: int, workers: int | None) -> None:
     problem = config.startup_problem()
     if problem:
         raise CliError(problem)
+    configure_logs()
     _setup(config, create=True)
     listener = _listen(host, port)
     try:
@@ -529,6 +531,7 @@ def automation_schedule(every: int, parent: int | None) -> None:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    configure_logs()
     config = Config()
     if config.REDIS_URL:        # it only enqueues: the workers that run the jobs need the database
         schedule_with_redis(config, stop, every=timedelta(minutes=every))
@@ -550,6 +553,7 @@ def worker(burst: bool) -> None:
                        "а периодические проверки запускает `kopilka automation run` (cron).")
     from rq import Worker
 
+    configure_logs()
     queue = worker_queue(config)
     stop = threading.Event()
     scheduler = None
