@@ -9,6 +9,7 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 HERE = Path(__file__).parent
@@ -28,9 +29,13 @@ def upgrade(engine) -> None:
     """Bring the database to the newest schema.
 
     Migrations run on a connection of their own that is closed afterwards and the pool is
-    emptied, so nothing opened here is inherited by forked server workers."""
+    emptied, so nothing opened here is inherited by forked server workers. On PostgreSQL
+    hosts started together take turns (an advisory lock for the transaction): the first
+    migrates, the others then find the schema at head instead of failing on its tables."""
     try:
         with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('kopilka.migrate'))"))
             command.upgrade(alembic_config(connection=conn), "head")
     finally:
         engine.dispose()

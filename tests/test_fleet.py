@@ -2,6 +2,9 @@
 fleet (hub.sweeps: an advisory lock per sweep and tenant), whoever starts it."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -14,11 +17,14 @@ from sqlalchemy import text
 from hub import engine
 from hub import sweeps
 from hub.customers.operations import register_customer
+from hub.db import code_heads
+from hub.extensions import make_engine
 from hub.ledger import account_view
 from hub.programs.operations import DEFAULT_SETTINGS, put_program
 from hub.receipts.operations import SaleRequest, commit_sale
 from hub.sweeps import run_due
 from hub.tenants.operations import create_tenant
+from tests.conftest import admin_engine
 
 MOMENT = datetime(2026, 2, 1, 9, tzinfo=timezone.utc)
 
@@ -104,3 +110,34 @@ def test_a_host_that_dies_holding_a_sweep_frees_it(pg_engine, pg_sessions, monke
     assert "held_elsewhere" not in second and second["expired_lots"] == 1
     assert account_view(session, tid, cid, at).balance == 0
     session.close()
+
+
+def test_hosts_started_together_migrate_one_after_the_other(pg_engine):
+    """Two hosts (processes) starting at once against a new database: one migrates, the other
+    waits for it and finds the schema at head (without the lock, one failed on a table the
+    other had just created)."""
+    name = f"kopilka_fleet_{uuid.uuid4().hex[:8]}"
+    with admin_engine().connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = pg_engine.url.set(database=name).render_as_string(hide_password=False)
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    try:
+        hosts = [subprocess.Popen([sys.executable, "-c", MIGRATE, url], env=env,
+                                  stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        failures = [err[-600:] for proc in hosts if (err := proc.communicate(timeout=120)[1]) and proc.returncode]
+        assert failures == []
+        engine = make_engine(url)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == code_heads()[0]
+        engine.dispose()
+    finally:
+        with admin_engine().connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+MIGRATE = """
+import sys
+from hub.db import upgrade
+from hub.extensions import make_engine
+upgrade(make_engine(sys.argv[1]))
+"""
