@@ -18,7 +18,7 @@ from hub import engine
 from hub import sweeps
 from hub.customers.operations import register_customer
 from hub.db import code_heads
-from hub.extensions import make_engine
+from hub.extensions import Database, make_engine
 from hub.ledger import account_view
 from hub.programs.operations import DEFAULT_SETTINGS, put_program
 from hub.receipts.operations import SaleRequest, commit_sale
@@ -148,6 +148,21 @@ def test_hosts_started_together_migrate_one_after_the_other(pg_engine):
 MIGRATE = """
 import sys
 from hub.db import upgrade
-from hub.extensions import make_engine
+from hub.extensions import Database, make_engine
 upgrade(make_engine(sys.argv[1]))
 """
+
+
+def test_a_job_reconfiguring_the_database_keeps_its_engine():
+    """run_automation calls db.configure(DATABASE_URL) at every run: with a password (which
+    the engine's URL hides) or `pooler=` (which it drops) that used to make a new engine and
+    pool each time."""
+    for url in ("postgresql+psycopg://kopilka:secret@127.0.0.1:1/kopilka",
+                "postgresql+psycopg://kopilka@127.0.0.1:1/kopilka?pooler=pgbouncer"):
+        database = Database()
+        database.configure(url)
+        first = database.engine
+        database.configure(url)
+        assert database.engine is first
+        assert "pooler" not in first.url.query
+        first.dispose()
