@@ -18,6 +18,7 @@ has a single process writing, and its BEGIN IMMEDIATE serialises writers anyway:
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from hub.tenants.models import Tenant
 from hub.extensions import unit_of_work
 
 Sweep = Callable[..., Any]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,11 @@ def _add(total: Any, part: Any) -> Any:
     return part
 
 
+def _held(held: dict[str, list[str]], name: str, tenant_id: str) -> None:
+    log.info("sweep %s for tenant %s: held by another process, skipped", name, tenant_id)
+    held.setdefault(name, []).append(tenant_id)
+
+
 def _run_claimed(name: str, session: Session, at: datetime, tenants: list[str],
                  held: dict[str, list[str]]) -> Any:
     """Sweep `name` tenant by tenant (once, for every tenant, if it cannot filter), each
@@ -122,7 +129,7 @@ def _run_claimed(name: str, session: Session, at: datetime, tenants: list[str],
     for tid in targets:
         with claim(session, name, tid) as mine:
             if not mine:
-                held.setdefault(name, []).append(tid)
+                _held(held, name, tid)
                 continue
             part = run_sweep(name, session, at, None if tid == EVERY_TENANT else tid)
         total = _add(total, part)
@@ -138,7 +145,7 @@ def run_due(session: Session, at: datetime, tenant_id: str | None = None) -> dic
     for tid in tenants:
         with claim(session, "ledger_expiry", tid) as mine:
             if not mine:
-                held.setdefault("ledger_expiry", []).append(tid)
+                _held(held, "ledger_expiry", tid)
                 continue
             with unit_of_work(session):
                 released += expire_holds(session, tid, at)

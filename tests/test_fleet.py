@@ -2,6 +2,7 @@
 fleet (hub.sweeps: an advisory lock per sweep and tenant), whoever starts it."""
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from hub import sweeps
 from hub.customers.operations import register_customer
 from hub.db import code_heads
 from hub.extensions import Database, make_engine
+from hub.jobs.tasks import run_automation
 from hub.ledger import account_view
 from hub.programs.operations import DEFAULT_SETTINGS, put_program
 from hub.receipts.operations import SaleRequest, commit_sale
@@ -95,7 +97,7 @@ def test_two_hosts_running_the_same_sweeps_at_once_do_each_tenants_work_once(pg_
     check.close()
 
 
-def test_a_host_that_dies_holding_a_sweep_frees_it(pg_engine, pg_sessions, monkeypatch):
+def test_a_host_that_dies_holding_a_sweep_frees_it(pg_engine, pg_sessions, monkeypatch, caplog):
     """While another host holds (sweep, tenant) a run skips it and says so; when that host's
     connection dies mid-sweep, its lock goes with it and the next run does the work."""
     setup = pg_sessions()
@@ -112,6 +114,12 @@ def test_a_host_that_dies_holding_a_sweep_frees_it(pg_engine, pg_sessions, monke
     at = MOMENT + timedelta(days=10)
     first = run_due(session, at, tid)
     assert first["held_elsewhere"] == {"ledger_expiry": [tid]} and first["expired_lots"] == 0
+    # the job a worker runs says the same, in a log line carrying the run's id
+    monkeypatch.setenv("DATABASE_URL", pg_engine.url.render_as_string(hide_password=False))
+    with caplog.at_level(logging.INFO, logger="hub.sweeps"):
+        assert run_automation(at.isoformat(), tid)["held_elsewhere"] == {"ledger_expiry": [tid]}
+    held_lines = [r for r in caplog.records if "held by another process" in r.getMessage()]
+    assert held_lines and held_lines[0].request_id.startswith("automation-")
 
     with pg_engine.connect() as admin:                 # the host is gone: its backend ends
         admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})

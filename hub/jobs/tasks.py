@@ -5,6 +5,7 @@ import logging
 import os
 import threading
 import time
+import uuid
 from datetime import datetime, timedelta
 from typing import Callable
 
@@ -15,6 +16,7 @@ from hub.extensions import db
 from hub.sweeps import run_due
 from hub.jobs import get_queue, redis_client
 from hub.jobs.schedule import KEY_PREFIX, run_scheduler
+from hub.logs import install as install_log_ids, request_id
 
 AUTOMATION_EVERY = timedelta(minutes=15)
 POLL_EVERY = 2.0             # seconds between the scheduler's polls (queued exports)
@@ -31,10 +33,13 @@ def run_automation(at: str | None = None, tenant_id: str | None = None,
     config = Config()
     db.configure(config.DATABASE_URL)
     moment = datetime.fromisoformat(at) if at else utcnow()
+    install_log_ids()
+    token = request_id.set(f"automation-{uuid.uuid4().hex[:12]}")   # one id on the run's log lines
     try:
         result = run_due(db.session, moment, tenant_id)
     finally:
         db.session.remove()
+        request_id.reset(token)
     return result
 
 
