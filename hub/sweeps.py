@@ -20,12 +20,13 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
 
 from sqlalchemy import select, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from hub.ledger import expire_due, expire_holds
@@ -83,21 +84,32 @@ EVERY_TENANT = "*"          # the claim of a sweep that cannot be narrowed to on
 
 
 @contextmanager
-def claim(session: Session, name: str, tenant_id: str) -> Iterator[bool]:
+def claim(session: Session, name: str, tenant_id: str,
+          connection: Connection | None = None) -> Iterator[bool]:
     """Whether this process may run sweep `name` for `tenant_id` now (True on SQLite). On
     PostgreSQL the answer is a transaction-level advisory lock taken on a second connection
-    and held until the block ends: the sweep's own commits (per tenant, per message) do not
-    release it, and a process that dies releases it with its connection."""
+    (`connection`, which a run reuses for all its claims, or one from the pool) and held
+    until the block ends: the sweep's own commits (per tenant, per message) do not release
+    it, and a process that dies releases it with its connection."""
     bind = session.get_bind()
     if bind.dialect.name != "postgresql":
         yield True
         return
-    engine = getattr(bind, "engine", bind)
-    with engine.connect() as conn, conn.begin():
-        got = conn.execute(text("SELECT pg_try_advisory_xact_lock(hashtext(:ns), hashtext(:key))"),
-                           {"ns": CLAIM_NAMESPACE, "key": f"{name}/{tenant_id}"}).scalar()
-        yield bool(got)
-        # leaving the block ends the transaction, and with it the lock
+    with ExitStack() as stack:
+        conn = connection or stack.enter_context(getattr(bind, "engine", bind).connect())
+        with conn.begin():
+            got = conn.execute(text("SELECT pg_try_advisory_xact_lock(hashtext(:ns), hashtext(:key))"),
+                               {"ns": CLAIM_NAMESPACE, "key": f"{name}/{tenant_id}"}).scalar()
+            yield bool(got)
+            # leaving the block ends the transaction, and with it the lock
+
+
+def _lock_connection(session: Session, stack: ExitStack) -> Connection | None:
+    """One connection for all the claims of a run (not a pool checkout and ping per claim)."""
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql":
+        return None
+    return stack.enter_context(getattr(bind, "engine", bind).connect())
 
 
 def _add(total: Any, part: Any) -> Any:
@@ -120,14 +132,14 @@ def _held(held: dict[str, list[str]], name: str, tenant_id: str) -> None:
 
 
 def _run_claimed(name: str, session: Session, at: datetime, tenants: list[str],
-                 held: dict[str, list[str]]) -> Any:
+                 held: dict[str, list[str]], locks: Connection | None) -> Any:
     """Sweep `name` tenant by tenant (once, for every tenant, if it cannot filter), each
     under its claim; what another process holds is recorded in `held` and skipped."""
     reg = _sweeps[name]
     targets = tenants if reg.tenant_keyword is not None else [EVERY_TENANT]
     total: Any = None
     for tid in targets:
-        with claim(session, name, tid) as mine:
+        with claim(session, name, tid, locks) as mine:
             if not mine:
                 _held(held, name, tid)
                 continue
@@ -142,21 +154,23 @@ def run_due(session: Session, at: datetime, tenant_id: str | None = None) -> dic
     session.rollback()
     expired = released = 0
     held: dict[str, list[str]] = {}
-    for tid in tenants:
-        with claim(session, "ledger_expiry", tid) as mine:
-            if not mine:
-                _held(held, "ledger_expiry", tid)
+    with ExitStack() as stack:
+        locks = _lock_connection(session, stack)
+        for tid in tenants:
+            with claim(session, "ledger_expiry", tid, locks) as mine:
+                if not mine:
+                    _held(held, "ledger_expiry", tid)
+                    continue
+                with unit_of_work(session):
+                    released += expire_holds(session, tid, at)
+                    expired += expire_due(session, tid, at)
+        result: dict = {"tenants": len(tenants), "expired_lots": expired, "holds_released": released}
+        skipped = []
+        for name, reg in sorted(_sweeps.items(), key=lambda item: item[1].last):   # stable: else as registered
+            if tenant_id is not None and reg.tenant_keyword is None:
+                skipped.append(name)
                 continue
-            with unit_of_work(session):
-                released += expire_holds(session, tid, at)
-                expired += expire_due(session, tid, at)
-    result: dict = {"tenants": len(tenants), "expired_lots": expired, "holds_released": released}
-    skipped = []
-    for name, reg in sorted(_sweeps.items(), key=lambda item: item[1].last):   # stable: else as registered
-        if tenant_id is not None and reg.tenant_keyword is None:
-            skipped.append(name)
-            continue
-        result[name] = _run_claimed(name, session, at, tenants, held)
+            result[name] = _run_claimed(name, session, at, tenants, held, locks)
     if skipped:
         result["skipped"] = skipped
     if held:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import sessionmaker
 
 from hub import engine as calc
 from hub import sweeps
+from hub.adapters import wire
 from hub.customers.operations import register_customer
 from hub.extensions import make_engine
 from hub.ledger import account_view
@@ -40,7 +41,8 @@ def _free_port() -> int:
 @pytest.fixture
 def bouncer(pg_engine, tmp_path):
     """A PgBouncer of this test in front of the run's PostgreSQL: transaction mode, at most
-    three server connections, so consecutive transactions of one client move between them."""
+    five server connections, so consecutive transactions of one client move between them (a
+    run of the sweeps holds two at once: its session's and its claims')."""
     if PGBOUNCER is None:
         if os.environ.get("CI"):
             raise RuntimeError("pgbouncer is not installed (.ci/run installs it)")
@@ -58,7 +60,7 @@ listen_port = {port}
 unix_socket_dir =
 auth_type = any
 pool_mode = transaction
-default_pool_size = 3
+default_pool_size = 5
 max_client_conn = 50
 ignore_startup_parameters = extra_float_digits,options
 """)
@@ -81,6 +83,7 @@ ignore_startup_parameters = extra_float_digits,options
 
 
 def test_sales_and_sweeps_through_pgbouncer_in_transaction_mode(bouncer):
+    wire()                  # every sweep of a worker's run, through the pooler
     eng = make_engine(bouncer)
     Session = sessionmaker(bind=eng, expire_on_commit=False)
     try:
@@ -119,6 +122,7 @@ def test_sales_and_sweeps_through_pgbouncer_in_transaction_mode(bouncer):
         assert result["expired_lots"] == 24 and "held_elsewhere" not in result
         assert account_view(session, t.id, c.id, MOMENT + timedelta(days=10)).balance == 0
         # a claim taken through the pooler holds against another client of the pooler
+        session.rollback()
         with sweeps.claim(session, "ledger_expiry", t.id) as mine:
             other = Session()
             assert mine and run_due(other, MOMENT + timedelta(days=11), t.id)["held_elsewhere"] == \
