@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, g, jsonify
+from flask import Flask, g, jsonify, request
+from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
@@ -14,7 +15,10 @@ from api.app import init_api
 from api.errors import error_response
 from hub.adapters import init_adapters, wire
 from hub.config import Config
+from hub.db import pending_migrations
 from hub.extensions import db
+from hub.jobs import redis_client
+from hub.logs import incoming_id, install as install_log_ids, request_id
 from hub.tenants.operations import touch_api_key
 from hub.unavailable import (
     RETRY_AFTER_SECONDS, database_unavailable, set_default_renderer, unavailable_response,
@@ -34,6 +38,17 @@ def create_app(config: Config | None = None) -> Flask:
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     db.configure(config.DATABASE_URL, echo=config.SQL_ECHO)
+    install_log_ids()
+
+    # First of all hooks, so that even a request another hook refuses carries its id.
+    @app.before_request
+    def _request_id():
+        g.request_id_token = request_id.set(incoming_id(request.headers.get("X-Request-ID")))
+
+    @app.after_request
+    def _echo_request_id(response):
+        response.headers["X-Request-ID"] = request_id.get()
+        return response
 
     wire()
     set_default_renderer(lambda message: error_response(503, "database_unavailable", message))
@@ -54,6 +69,9 @@ def create_app(config: Config | None = None) -> Flask:
         key_id = g.pop("api_key_used", None)
         if key_id and exc is None:
             _touch_key(key_id)
+        token = g.pop("request_id_token", None)
+        if token is not None:
+            request_id.reset(token)
 
     @app.errorhandler(DBAPIError)
     @app.errorhandler(SQLAlchemyTimeoutError)
@@ -84,7 +102,41 @@ def create_app(config: Config | None = None) -> Flask:
                     {"Retry-After": str(RETRY_AFTER_SECONDS)})
         return jsonify({"status": "ok", "database": "up"})
 
+    @app.get("/ready")
+    def ready():
+        """For a load balancer: send this host requests only when its database answers, its
+        Redis (if configured) answers, and the database has every migration this code needs."""
+        body, problems = _readiness(config)
+        if problems:
+            return (jsonify({"status": "unavailable", **body, "problems": problems}), 503,
+                    {"Retry-After": str(RETRY_AFTER_SECONDS)})
+        return jsonify({"status": "ready", **body})
+
     return app
+
+
+def _readiness(config: Config) -> tuple[dict, list[str]]:
+    body: dict = {}
+    problems: list[str] = []
+    try:
+        pending = pending_migrations(db.session.connection())
+        db.session.rollback()
+        body["database"] = "up"
+        body["migrations"] = "pending" if pending else "head"
+        if pending:
+            problems.append(f"не применены миграции ({', '.join(pending)}): выполните `kopilka db upgrade`")
+    except (DBAPIError, SQLAlchemyTimeoutError):   # the database cannot be read: not ready
+        _quiet_rollback()
+        body["database"] = "down"
+        problems.append("база данных недоступна")
+    if config.REDIS_URL:
+        try:
+            redis_client(config.REDIS_URL).ping()
+            body["redis"] = "up"
+        except RedisError:
+            body["redis"] = "down"
+            problems.append("Redis недоступен")
+    return body, problems
 
 
 def _quiet_rollback() -> None:

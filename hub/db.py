@@ -1,10 +1,15 @@
 """Schema management: Alembic migrations applied programmatically."""
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 HERE = Path(__file__).parent
@@ -24,9 +29,13 @@ def upgrade(engine) -> None:
     """Bring the database to the newest schema.
 
     Migrations run on a connection of their own that is closed afterwards and the pool is
-    emptied, so nothing opened here is inherited by forked server workers."""
+    emptied, so nothing opened here is inherited by forked server workers. On PostgreSQL
+    hosts started together take turns (an advisory lock for the transaction): the first
+    migrates, the others then find the schema at head instead of failing on its tables."""
     try:
         with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('kopilka.migrate'))"))
             command.upgrade(alembic_config(connection=conn), "head")
     finally:
         engine.dispose()
@@ -37,3 +46,42 @@ def check(url: str) -> None:
     migration (the models and the migrated schema disagree). Runs the migrations' own env.py,
     so it sees exactly the models Alembic sees."""
     command.check(alembic_config(url))
+
+
+@lru_cache(maxsize=1)
+def _scripts() -> ScriptDirectory:
+    """The migration scripts, read once per process (a readiness probe asks every few seconds)."""
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def code_heads() -> tuple[str, ...]:
+    """The newest revision(s) this code knows."""
+    return tuple(_scripts().get_heads())
+
+
+def pending_migrations(connection: Connection) -> list[str]:
+    """What this code needs applied that the database lacks ([] when ready). A database at a
+    revision this code does not know was migrated by a newer release: that is no obstacle —
+    migrations keep the previous release working (DEPLOY.md), so its hosts stay in service
+    during a rolling upgrade."""
+    script = _scripts()
+    current = MigrationContext.configure(connection).get_current_heads()
+    pending = []
+    for head in code_heads():
+        if head in current:
+            continue
+        newer = [rev for rev in current if _unknown(script, rev) or head in _ancestors(script, rev)]
+        if not newer:
+            pending.append(head)
+    return pending
+
+
+def _unknown(script: ScriptDirectory, revision: str) -> bool:
+    try:
+        return script.get_revision(revision) is None
+    except CommandError:        # alembic's answer for a revision it has no script of
+        return True
+
+
+def _ancestors(script: ScriptDirectory, revision: str) -> set[str]:
+    return {rev.revision for rev in script.iterate_revisions(revision, "base")}

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 
@@ -33,8 +33,14 @@ def make_engine(url: str, echo: bool = False) -> Engine:
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     # A database that does not answer fails a request (503) or a command (one line) within
     # seconds instead of hanging on the operating system's TCP timeout.
-    connect_args = {} if "connect_timeout" in url else {"connect_timeout": 5}
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20,
+    connect_args: dict = {} if "connect_timeout" in url else {"connect_timeout": 5}
+    parsed = make_url(url)
+    if parsed.query.get("pooler") == "pgbouncer":
+        # PgBouncer in transaction mode hands each transaction any server connection: a
+        # statement psycopg prepared on one is unknown on the next. Never prepare (DEPLOY.md).
+        parsed = parsed.difference_update_query(["pooler"])
+        connect_args["prepare_threshold"] = None
+    return create_engine(parsed, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20,
                          connect_args=connect_args)
 
 
@@ -43,14 +49,18 @@ class Database:
 
     def __init__(self) -> None:
         self.engine: Engine | None = None
+        self._made: tuple[str, Engine] | None = None
         self.session = scoped_session(sessionmaker(expire_on_commit=False))
 
     def configure(self, url: str, echo: bool = False) -> None:
-        if self.engine is not None and str(self.engine.url) == url:
+        # Compared with the URL it was made from: the engine's own hides the password and
+        # drops `pooler=`, and a job calls this at every run.
+        if self.engine is not None and (str(self.engine.url) == url or self._made == (url, self.engine)):
             return
         if self.engine is not None:
             self.engine.dispose()
         self.engine = make_engine(url, echo)
+        self._made = (url, self.engine)
         self.session.remove()
         self.session.configure(bind=self.engine)
 

@@ -25,7 +25,7 @@ from hub.extensions import db
 from hub.text import plural
 from hub.tenants.operations import create_api_key
 from hub.web.ui.auth import create_user
-from hub.jobs.tasks import run_periodically
+from hub.jobs.tasks import run_periodically, schedule_with_redis
 from hub.exports.operations import build_queued_exports_job
 from hub.db import upgrade
 from hub.app import create_app
@@ -39,6 +39,7 @@ from hub.unavailable import database_unavailable
 from hub.secrets import KeyNotConfigured
 from hub.ledger import check_certificates, check_ledger
 from hub.jobs import worker_queue
+from hub.logs import configure as configure_logs
 from hub.config import encryption_key_problem
 from hub.jobs.tasks import run_automation
 from hub.tenants.operations import create_tenant
@@ -275,6 +276,7 @@ def serve(host: str, port: int, workers: int | None) -> None:
     problem = config.startup_problem()
     if problem:
         raise CliError(problem)
+    configure_logs()
     _setup(config, create=True)
     listener = _listen(host, port)
     try:
@@ -521,13 +523,19 @@ def automation_run(at: str | None, tenant_ref: str | None, queued: bool) -> None
 @click.option("--parent", type=int, default=None, hidden=True, help="завершиться вместе с этим процессом")
 def automation_schedule(every: int, parent: int | None) -> None:
     """Запускать все проверки сейчас и затем по расписанию, а между ними собирать выгрузки из
-    очереди, пока не остановят (без Redis; `kopilka serve` запускает это сам)."""
+    очереди, пока не остановят (без Redis; `kopilka serve` запускает это сам). С Redis —
+    ставить проверки в очередь rq, если этот процесс выбран планировщиком (один на все хосты)."""
     import signal
     from datetime import timedelta
 
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    configure_logs()
+    config = Config()
+    if config.REDIS_URL:        # it only enqueues: the workers that run the jobs need the database
+        schedule_with_redis(config, stop, every=timedelta(minutes=every))
+        return
     run_periodically(stop, timedelta(minutes=every), parent=parent, poll=build_queued_exports_job)
 
 
@@ -545,10 +553,22 @@ def worker(burst: bool) -> None:
                        "а периодические проверки запускает `kopilka automation run` (cron).")
     from rq import Worker
 
+    configure_logs()
     queue = worker_queue(config)
+    stop = threading.Event()
+    scheduler = None
     if not burst:
-        queue.enqueue(run_automation, reschedule=True)
-    Worker([queue], connection=queue.connection).work(burst=burst, with_scheduler=True)
+        # Every worker stands for election; only the elected one enqueues the periodic runs,
+        # so any number of workers on any number of hosts share one schedule.
+        scheduler = threading.Thread(target=schedule_with_redis, args=(config, stop),
+                                     name="kopilka-scheduler", daemon=True)
+        scheduler.start()
+    try:
+        Worker([queue], connection=queue.connection).work(burst=burst, with_scheduler=True)
+    finally:
+        stop.set()              # give up the lease now: another worker takes over at once
+        if scheduler is not None:
+            scheduler.join(timeout=5)
 
 
 @main.group("secrets")

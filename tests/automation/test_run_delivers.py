@@ -4,6 +4,7 @@ win-back SMS granted by a daily cron's run goes out in that run, not a day later
 from __future__ import annotations
 
 import responses
+from sqlalchemy import create_engine
 
 from hub.automation.chains import save_chain
 from hub.clock import frozen
@@ -49,5 +50,8 @@ def test_delivery_runs_after_the_sweeps_registered_after_it(monkeypatch):
 
         def rollback(self) -> None:
             pass
+
+        def get_bind(self):
+            return create_engine("sqlite://")      # no advisory locks: a single process
     run_due(Session(), msk(2026, 3, 17, 12))
     assert calls == ["queue_a", "queue_b", "deliver"]

@@ -48,6 +48,7 @@ def test_automation_job_runs_on_an_rq_worker(redis_url, pg_engine, pg_sessions, 
     from rq import Queue, SimpleWorker
     monkeypatch.setenv("DATABASE_URL", pg_engine.url.render_as_string(hide_password=False))
     monkeypatch.setenv("REDIS_URL", redis_url)
+    wire()                  # what the `kopilka worker` process does at its start
     session = pg_sessions()
     tenant_id, customer_id, moment = _customer_with_expiring_bonuses(session)
     session.close()
