@@ -134,6 +134,26 @@ def quote_payload(q: engine.Quote, customer: Customer | None) -> dict:
     })
 
 
+
+def _strict_quote(program: engine.Program, req: SaleRequest, state: engine.AccountState, context,
+                  customer: Customer | None, till_discount: TillDiscount | None,
+                  accept: Callable[[dict], None] | None) -> tuple[engine.Quote, dict]:
+    """Commit's calculation (DESIGN invariant 5): the same as calculate, strictly — a spend
+    above what the program allows is refused — then the till's own discount checked and the
+    adapter's `accept` hook given the answer before anything is written."""
+    try:
+        quote = engine.calculate(program, req.as_engine(), state, strict=True, promo=context)
+    except engine.SpendNotAllowed as exc:
+        raise Invalid("spend_not_allowed",
+                      f"Нельзя списать {rub(exc.requested)} бонусов: доступно не больше "
+                      f"{rub(exc.allowed)}.",
+                      {"spend_bonuses": [f"не больше {rub(exc.allowed)}"]}) from exc
+    payload = quote_payload(quote, customer)
+    check_till_discount(payload["totals"], till_discount, req.spend)
+    if accept is not None:
+        accept(payload)
+    return quote, payload
+
 def calculate_receipt(session: Session, tenant_id: str, req: SaleRequest) -> dict:
     """The quote for an open receipt; writes nothing."""
     program = get_program(session, tenant_id)
@@ -244,17 +264,7 @@ def _commit(session: Session, tenant_id: str, source: str, req: SaleRequest,
         view = account_view(session, tenant_id, customer.id, now)
         state = _state(customer, view)
     context = promotion_context(session, tenant_id, customer, req.moment, req.promo_codes, lock=True)
-    try:
-        quote = engine.calculate(program, req.as_engine(), state, strict=True, promo=context)
-    except engine.SpendNotAllowed as exc:
-        raise Invalid("spend_not_allowed",
-                      f"Нельзя списать {rub(exc.requested)} бонусов: доступно не больше "
-                      f"{rub(exc.allowed)}.",
-                      {"spend_bonuses": [f"не больше {rub(exc.allowed)}"]}) from exc
-    payload = quote_payload(quote, customer)
-    check_till_discount(payload["totals"], till_discount, req.spend)
-    if accept is not None:
-        accept(payload)
+    quote, payload = _strict_quote(program, req, state, context, customer, till_discount, accept)
     ensure_store(session, tenant_id, req.store)
     ensure_cashier(session, tenant_id, req.cashier)
     # The answer is complete before the insert (id chosen here, level worked out ahead),
@@ -374,17 +384,7 @@ def _settle(session: Session, tenant_id: str, source: str, req: SaleRequest,
                                 total_purchases=customer.total_purchases - receipt.amount_to_pay,
                                 purchase_count=max(0, customer.purchase_count - 1))
     context = promotion_context(session, tenant_id, customer, req.moment, req.promo_codes)
-    try:
-        quote = engine.calculate(program, req.as_engine(), state, strict=True, promo=context)
-    except engine.SpendNotAllowed as exc:
-        raise Invalid("spend_not_allowed",
-                      f"Нельзя списать {rub(exc.requested)} бонусов: доступно не больше "
-                      f"{rub(exc.allowed)}.",
-                      {"spend_bonuses": [f"не больше {rub(exc.allowed)}"]}) from exc
-    payload = quote_payload(quote, customer)
-    check_till_discount(payload["totals"], till_discount, req.spend)
-    if accept is not None:
-        accept(payload)
+    quote, payload = _strict_quote(program, req, state, context, customer, till_discount, accept)
     payload["id"], payload["external_id"] = receipt.id, receipt.external_id
     spent, earned = quote.bonus_spent - receipt.bonus_spent, quote.bonus_earned - receipt.bonus_earned
     follows_purchases = program.expiry_mode == "since_last_purchase"
