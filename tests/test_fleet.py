@@ -116,6 +116,7 @@ def test_a_host_that_dies_holding_a_sweep_frees_it(pg_engine, pg_sessions, monke
     assert first["held_elsewhere"] == {"ledger_expiry": [tid]} and first["expired_lots"] == 0
     # the job a worker runs says the same, in a log line carrying the run's id
     monkeypatch.setenv("DATABASE_URL", pg_engine.url.render_as_string(hide_password=False))
+    caplog.clear()          # only the job's own lines (an earlier test may have set INFO logging)
     with caplog.at_level(logging.INFO, logger="hub.sweeps"):
         assert run_automation(at.isoformat(), tid)["held_elsewhere"] == {"ledger_expiry": [tid]}
     held_lines = [r for r in caplog.records if "held by another process" in r.getMessage()]

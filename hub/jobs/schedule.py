@@ -14,11 +14,12 @@ import logging
 import os
 import socket
 import threading
-import time
 import uuid
 from typing import Any, Callable
 
 from redis.exceptions import RedisError
+
+from hub.clock import utcnow
 
 KEY_PREFIX = "kopilka:"
 LEASE_TTL = 60.0             # seconds a scheduler that stopped answering keeps the lease
@@ -81,7 +82,7 @@ def run_scheduler(client: Any, stop: threading.Event, enqueue: Callable[[], obje
                 leading = holds
                 log.info("scheduler %s: %s", election.me, "elected" if holds else "standing by")
             if holds:
-                now = time.time()
+                now = utcnow().timestamp()
                 due = client.get(next_key)
                 if due is None or float(due) <= now:
                     enqueue()       # then the mark: a failed enqueue is retried next tick
