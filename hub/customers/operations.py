@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 
 from hub.engine.program import Level
 from hub.errors import Conflict, DomainError, Invalid, NotFound
+from hub.extensions import unit_of_work
+from hub.staff.operations import Actor, record
 from hub.ledger import AccountView, account_view
 from hub.customers.models import Customer
 from hub.ledger.models import Posting
@@ -104,6 +106,16 @@ def set_blocked(session: Session, tenant_id: str, customer_id: str, blocked: boo
     else:
         customer.blocked_at, customer.blocked_reason = None, None
     session.flush()
+    return customer
+
+
+def block_customer(session: Session, tenant_id: str, customer_id: str, blocked: bool, *,
+                   reason: str | None, moment: datetime, by: Actor) -> Customer:
+    """A person blocks or unblocks a customer: set_blocked and its audit entry, committed."""
+    with unit_of_work(session):
+        customer = set_blocked(session, tenant_id, customer_id, blocked, reason=reason, moment=moment)
+        record(session, tenant_id, by, "customer.block" if blocked else "customer.unblock", "customer",
+               customer.id, {"reason": (reason or "").strip()} if blocked else {})
     return customer
 
 

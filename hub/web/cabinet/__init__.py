@@ -31,7 +31,7 @@ from hub.programs.operations import get_program
 from hub.web.cabinet import client_filters
 from connectors.inbox import failed_count
 from hub.web.cabinet.reports import dashboard as figures
-from hub.customers.operations import set_blocked
+from hub.customers.operations import block_customer
 from hub.programs.operations import load_settings, put_program, validate_program
 from hub.customers.bonuses import adjust_bonuses
 from hub.notify.models import OutboxMessage
@@ -166,7 +166,6 @@ def clients_save_segment():
         db.session.rollback()
         return _clients_page(form, errors, 422, form)
     name = seg.name
-    db.session.commit()
     flash(f"Сегмент «{name}» сохранён: он есть в списке сегментов, в рассылках и цепочках.", "success")
     return redirect(url_for("cabinet.clients", segment=f"seg:{seg.id}"), code=303)
 
@@ -252,17 +251,13 @@ def adjust(customer_id: str):
                 db.session, g.tenant_id, customer.id, amount=signed, kind="gift" if kind == "gift" else "manual",
                 reason=reason[:500], valid_days=valid_days, moment=utcnow(),
                 idempotency_key=f"cab-{op_key}"[:200] if op_key else None, source="cabinet",
-                body={"amount": signed, "kind": kind, "reason": reason, "valid_days": valid_days})
+                body={"amount": signed, "kind": kind, "reason": reason, "valid_days": valid_days}, by=actor())
         except DomainError as exc:
             db.session.rollback()
             field = "amount" if exc.code == "insufficient_bonuses" else next(
                 (k for k in (exc.details or {}) if k in ("amount", "valid_days", "reason")), "_form")
             errors.setdefault(field, []).append(exc.message)
         else:
-            if created:
-                audit(db.session, "bonuses." + kind, "customer", customer.id,
-                      {"amount": signed, "reason": reason, "valid_days": valid_days})
-                db.session.commit()
             flash({"manual": "Бонусы начислены.", "gift": "Подарок начислен.",
                    "debit": "Бонусы списаны."}[kind], "success")
             return redirect(url_for("cabinet.client", customer_id=customer.id), code=303)
@@ -320,13 +315,9 @@ def client_block(customer_id: str):
     blocking = request.form.get("action") == "block"
     reason = (request.form.get("reason") or "").strip()
     try:
-        set_blocked(db.session, g.tenant_id, customer.id, blocking, reason=reason, moment=utcnow())
+        block_customer(db.session, g.tenant_id, customer.id, blocking, reason=reason, moment=utcnow(), by=actor())
     except DomainError as exc:
-        db.session.rollback()
         return _card(customer_id, {"block_reason": [exc.message]}, request.form, 422, which="block")
-    audit(db.session, "customer.block" if blocking else "customer.unblock", "customer", customer.id,
-          {"reason": reason} if blocking else {})
-    db.session.commit()
     flash("Клиент заблокирован: на кассах он не получит и не спишет бонусы." if blocking
           else "Клиент разблокирован.", "success")
     return redirect(url_for("cabinet.client", customer_id=customer_id), code=303)
@@ -377,13 +368,11 @@ def program():
     errors = program_form.place_errors(problems, values["_index"], parse_errors, values["_rule_index"])
     if not errors:
         try:
-            put_program(db.session, g.tenant_id, settings)
+            put_program(db.session, g.tenant_id, settings, by=actor())
         except DomainError as exc:       # the hub refused what its rules passed: show it as is
             db.session.rollback()
             errors = {"_form": [exc.message]}
         else:
-            audit(db.session, "program.update", "program", None, {"version": version + 1})
-            db.session.commit()
             flash("Настройки программы сохранены.", "success")
             return redirect(url_for("cabinet.program"), code=303)
     db.session.rollback()
