@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from hub.clock import utcnow
-from hub.staff.models import AuditEntry
+from hub.extensions import unit_of_work
+from hub.staff.models import AuditEntry, WebUser
 
 
 @dataclass(frozen=True)
@@ -28,3 +29,19 @@ def record(session: Session, tenant_id: str, actor: Actor, action: str, object_t
                        created_at=utcnow())
     session.add(entry)
     return entry
+
+
+def update_user(session: Session, user: WebUser, role: str | None, active: bool | None, by: Actor) -> dict:
+    """Change a cabinet user's role and access, audited (the changes, as [before, after]) and
+    committed; None: left as is. Returns the changes (empty: nothing to do)."""
+    with unit_of_work(session):
+        changes = {}
+        if role is not None and role != user.role:
+            changes["role"] = [user.role, role]
+            user.role = role
+        if active is not None and active != user.active:
+            changes["active"] = [user.active, active]
+            user.active = active
+        if changes:
+            record(session, user.tenant_id, by, "user.update", "user", user.id, changes)
+    return changes

@@ -32,6 +32,7 @@ from hub.web.cabinet import client_filters
 from connectors.inbox import failed_count
 from hub.web.cabinet.reports import dashboard as figures
 from hub.customers.operations import block_customer
+from hub.staff.operations import update_user
 from hub.programs.operations import load_settings, put_program, validate_program
 from hub.customers.bonuses import adjust_bonuses
 from hub.notify.models import OutboxMessage
@@ -496,16 +497,8 @@ def user_update(user_id: str):
     if row.id == current_user.id:
         flash("Свою роль и доступ изменить нельзя.", "error")
         return redirect(url_for("cabinet.users"), code=303)
-    changes = {}
-    if role in ("owner", "manager", "readonly", "cashier") and role != row.role:
-        changes["role"] = [row.role, role]
-        row.role = role
-    if active in ("0", "1") and (active == "1") != row.active:
-        changes["active"] = [row.active, active == "1"]
-        row.active = active == "1"
-    if changes:
-        audit(db.session, "user.update", "user", row.id, changes)
-    db.session.commit()
+    update_user(db.session, row, role if role in ("owner", "manager", "readonly", "cashier") else None,
+                active == "1" if active in ("0", "1") else None, by=actor())
     flash("Изменения сохранены.", "success")
     return redirect(url_for("cabinet.users"), code=303)
 
