@@ -44,7 +44,8 @@ def _check_card_free(session: Session, tenant_id: str, card: str | None, custome
 
 
 def register_customer(session: Session, tenant_id: str, data: dict, *, source: str,
-                      moment: datetime) -> Customer:
+                      moment: datetime, by: Actor | None = None) -> Customer:
+    """A new member with their account (commits; `by`: the person, audited with it)."""
     phone = normalize_phone(data["phone"])
     existing = session.scalar(select(Customer.id).where(Customer.tenant_id == tenant_id,
                                                         Customer.phone == phone))
@@ -62,6 +63,8 @@ def register_customer(session: Session, tenant_id: str, data: dict, *, source: s
     try:
         session.flush()
         session.add(Account(tenant_id=tenant_id, customer_id=customer.id, balance=0))
+        if by is not None:
+            record(session, tenant_id, by, "customer.register", "customer", customer.id, {"phone": phone})
         session.commit()
     except IntegrityError as exc:   # a concurrent registration of the same phone or card
         session.rollback()

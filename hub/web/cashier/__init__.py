@@ -25,7 +25,7 @@ from hub.customers.models import Customer
 from hub.receipts.models import Receipt
 from hub.codes import operations as codes
 from hub.web.cashier import payments
-from hub.web.ui.auth import audit, require_roles, sign_in_view
+from hub.web.ui.auth import actor, audit, require_roles, sign_in_view
 from hub.web.cashier.blueprint import ROLES, SOURCE, _op_key, _shift, bp
 from hub.web.ui.formatting import parse_rub, tenant_tz
 from hub.customers.operations import register_customer
@@ -216,12 +216,10 @@ def register():
             db.session, g.tenant_id,
             {"phone": phone, "first_name": v["first_name"] or None,
              "consents": {"personal_data": True, "sms": v["sms"]}},
-            source=SOURCE, moment=utcnow())
+            source=SOURCE, moment=utcnow(), by=actor())
     except DomainError as exc:
         db.session.rollback()
         return _reg_form(v, {"phone": [exc.message]}, "details"), 422
-    audit(db.session, "customer.register", "customer", customer.id, {"phone": phone})
-    db.session.commit()
     return _panel(customer, "Клиент зарегистрирован, телефон подтверждён.")
 
 
