@@ -137,9 +137,10 @@ def list_certificates(session: Session, tenant_id: str, now: datetime, limit: in
 
 
 def activate(session: Session, tenant_id: str, number: str, reference: str, moment: datetime,
-             now: datetime) -> tuple[dict, bool]:
+             now: datetime, by: Actor | None = None) -> tuple[dict, bool]:
     """The till sold the certificate: its nominal becomes spendable (a liability of the tenant).
-    A certificate sale earns no bonuses and is not a purchase for levels: it is not a receipt."""
+    A certificate sale earns no bonuses and is not a purchase for levels: it is not a receipt.
+    `by`: a person at the workplace, audited with the sale (a replay writes nothing)."""
     cert = _find(session, tenant_id, number, lock=True)
     done = _replay(session, cert, "activation", reference)
     if done is not None:
@@ -153,6 +154,8 @@ def activate(session: Session, tenant_id: str, number: str, reference: str, mome
         cert.expires_at = end_of_validity(moment, cert.valid_days, get_program(session, tenant_id).timezone)
     cert.status, cert.activated_at, cert.sale_reference = "active", moment, reference
     _post(session, cert, "activation", cert.nominal, moment, reference, "продажа сертификата")
+    if by is not None:
+        record(session, tenant_id, by, "certificate.sell", "certificate", cert.number, {"nominal": cert.nominal})
     session.commit()
     return view(cert, now), True
 
