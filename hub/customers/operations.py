@@ -73,7 +73,8 @@ def register_customer(session: Session, tenant_id: str, data: dict, *, source: s
 
 
 def update_customer(session: Session, tenant_id: str, customer_id: str, data: dict, *,
-                    source: str, moment: datetime) -> Customer:
+                    source: str, moment: datetime, by: Actor | None = None) -> Customer:
+    """Change a member's profile and consents (commits; `by`: audits the consents given)."""
     customer = get_customer(session, tenant_id, customer_id)
     if "phone" in data and data["phone"]:
         phone = normalize_phone(data["phone"])
@@ -89,6 +90,9 @@ def update_customer(session: Session, tenant_id: str, customer_id: str, data: di
             setattr(customer, key, data[key])
     if "consents" in data:
         customer.consents = _consents(data["consents"] or {}, moment, source, customer.consents)
+        if by is not None:      # the member's own change of consents: on record with it
+            record(session, tenant_id, by, "customer.consents", "customer", customer.id,
+                   {"consents": data["consents"]})
     session.commit()
     return customer
 
