@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -45,3 +46,19 @@ def update_user(session: Session, user: WebUser, role: str | None, active: bool 
         if changes:
             record(session, user.tenant_id, by, "user.update", "user", user.id, changes)
     return changes
+
+
+def note_wrong_password(session: Session, user: WebUser, now: datetime, max_failures: int,
+                        lock_for: timedelta) -> None:
+    """One more wrong password for a cabinet user; `max_failures` in a row lock the account
+    for `lock_for` (and start the count again). Committed: the refusal must not undo it."""
+    with unit_of_work(session):
+        user.failed_logins += 1
+        if user.failed_logins >= max_failures:
+            user.failed_logins, user.locked_until = 0, now + lock_for
+
+
+def note_sign_in(session: Session, user: WebUser, now: datetime) -> None:
+    """A successful sign-in: the wrong-password count and any lock cleared, the moment kept."""
+    with unit_of_work(session):
+        user.failed_logins, user.locked_until, user.last_login_at = 0, None, now

@@ -16,7 +16,7 @@ from hub.clock import utcnow
 from hub.errors import Conflict, Invalid
 from hub.extensions import db
 from hub.staff.models import ROLES, WebUser
-from hub.staff.operations import Actor, record
+from hub.staff.operations import Actor, note_sign_in, note_wrong_password, record
 from hub.web.ui.formatting import set_tenant_tz
 
 MAX_FAILURES = 5                        # wrong passwords in a row before the account locks
@@ -134,18 +134,14 @@ def authenticate(session, email: str, password: str, ip: str, roles: tuple[str, 
     if row is None or not ok or not row.active:
         ip_limiter.fail(ip)
         if row is not None and not ok:
-            row.failed_logins += 1
-            if row.failed_logins >= MAX_FAILURES:
-                row.failed_logins, row.locked_until = 0, now + LOCK_FOR
-            session.commit()
+            note_wrong_password(session, row, now, MAX_FAILURES, LOCK_FOR)
         else:
             session.rollback()
         raise LoginRefused("Неверная почта или пароль.")
     if row.role not in roles:
         session.rollback()
         raise LoginRefused("У этого пользователя нет доступа сюда.")
-    row.failed_logins, row.locked_until, row.last_login_at = 0, None, now
-    session.commit()
+    note_sign_in(session, row, now)
     return _wrap(row)
 
 
