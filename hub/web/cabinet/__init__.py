@@ -22,7 +22,7 @@ from hub.ledger.models import Account
 from hub.staff.models import AuditEntry, WebUser
 from hub.web.cabinet import audit_words, program_form, setup
 from hub.web.cabinet.blueprint import bp
-from hub.web.ui.auth import (CABINET_ROLES, EDIT_ROLES, audit, create_user,
+from hub.web.ui.auth import (CABINET_ROLES, EDIT_ROLES, add_user, audit,
                              require_roles)
 from hub.web.ui.formatting import money_error, parse_rub
 from hub.web.ui.auth import actor, sign_in_view
@@ -470,12 +470,9 @@ def users():
     if request.method == "POST":
         form = request.form
         try:
-            row = create_user(db.session, g.tenant_id, form.get("email", ""), form.get("role", ""),
-                              form.get("password", ""), form.get("name", ""))
-            audit(db.session, "user.create", "user", row.id, {"email": row.email, "role": row.role})
-            db.session.commit()
+            row = add_user(db.session, g.tenant_id, form.get("email", ""), form.get("role", ""),
+                           form.get("password", ""), form.get("name", ""))
         except DomainError as exc:
-            db.session.rollback()
             errors = {k: list(v) for k, v in (exc.details or {}).items()} or {"_form": [exc.message]}
         else:
             flash(f"Пользователь {row.email} создан. Передайте ему пароль.", "success")
