@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hub.errors import NotFound
+from hub.staff.operations import Actor, record
 from hub.extensions import db, unit_of_work
 from hub.connections.models import InboundEvent
 from hub.orm import utcnow
@@ -209,12 +210,17 @@ def reopen_event(session: Session, source: str, dedupe_key: str) -> None:
     process_event(session, event_id)
 
 
-def retry_event(session: Session, tenant_id: str, event_id: str) -> InboundEvent:
-    """A person asks for one more try of a failed event."""
+def retry_event(session: Session, tenant_id: str, event_id: str, by: Actor | None = None) -> InboundEvent:
+    """A person asks for one more try of a failed event (`by`: audited first, in its own
+    transaction, so the request stays on record whatever the try does)."""
     event = session.scalar(select(InboundEvent).where(InboundEvent.tenant_id == tenant_id,
                                                       InboundEvent.id == event_id))
     if event is None:
         raise NotFound("event_not_found", "Событие не найдено.")
+    if by is not None:
+        with unit_of_work(session):
+            record(session, tenant_id, by, "inbox.retry", "event", event.id,
+                   {"connection": event.connection_id, "kind": event.kind, "status_before": event.status})
     if event.status != "done":
         with unit_of_work(session):
             event.status, event.next_attempt_at = "retry", None

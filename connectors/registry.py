@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from hub.secrets import Undecryptable, decrypt, encrypt, token_hash
 from hub.errors import Conflict, Invalid, NotFound
 from hub.extensions import unit_of_work
+from hub.staff.operations import Actor, record
 from hub.connections.models import Connection
 from hub.orm import utcnow
 
@@ -62,6 +63,16 @@ def create_connection(session: Session, tenant_id: str, *, kind: str, external_a
         session.rollback()
         raise Conflict("connection_exists",
                        f"У организации уже есть подключение {kind} для «{external_account}».") from exc
+    return conn, inbound
+
+
+def add_connection(session: Session, tenant_id: str, by: Actor, **fields) -> tuple[Connection, str]:
+    """A person adds a connection in the cabinet: create_connection and its audit entry,
+    committed together (the token or password is shown once, after the commit)."""
+    with unit_of_work(session):
+        conn, inbound = create_connection(session, tenant_id, **fields)
+        record(session, tenant_id, by, "connection.create", "connection", conn.id,
+               {"kind": conn.kind, "name": conn.name})
     return conn, inbound
 
 

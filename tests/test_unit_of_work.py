@@ -71,11 +71,13 @@ def _line_of(rel: str, needle: str) -> int:
 # Ceilings that only go down (issue 18: adapters reach the hub only through its operations).
 # Every `select(` left reads the adapter's own tables (its models.py) — the hub's are out of
 # reach (import-linter: adapters import no hub models); the commits left are debt.
+# The cabinets (hub/web) call operations that commit with their audit entry: no commits of their own.
 CEILINGS = {
     "onec": {".commit(": 0, "select(": 10},
     "moysklad": {".commit(": 0, "select(": 3},
     "evotor": {".commit(": 0, "select(": 13},
     "connectors": {".commit(": 0, "select(": 14},
+    "hub/web": {".commit(": 0},
 }
 
 

@@ -19,6 +19,8 @@ from hub.automation.segments import check_audience, conditions
 from hub.engine.expiry import local_date, local_day_start
 from hub.engine.program import Program
 from hub.errors import Invalid, NotFound
+from hub.extensions import unit_of_work
+from hub.staff.operations import Actor, record
 from hub.customers.models import Customer
 from hub.receipts.models import Receipt
 from hub.automation.models import MechanicEvent, WinbackChain
@@ -72,7 +74,8 @@ def check_steps(steps: list) -> list[dict]:
 
 
 def save_chain(session: Session, tenant_id: str, data: dict, now: datetime,
-               chain_id: str | None = None) -> WinbackChain:
+               chain_id: str | None = None, by: Actor | None = None) -> WinbackChain:
+    """Create or change a win-back chain (commits; `by`: the person, audited with it)."""
     steps = check_steps(data.get("steps"))
     audience = check_audience(session, tenant_id, data.get("audience") or {})
     if chain_id is None:
@@ -85,8 +88,20 @@ def save_chain(session: Session, tenant_id: str, data: dict, now: datetime,
     chain.name = data.get("name") or "Реанимация"
     chain.steps, chain.audience = steps, audience
     chain.enabled = bool(data.get("enabled", True))
+    if by is not None:
+        session.flush()
+        record(session, tenant_id, by, "chain.update" if chain_id else "chain.create", "chain", chain.id,
+               {"name": chain.name, "enabled": chain.enabled, "audience": chain.audience, "steps": chain.steps})
     session.commit()
     return chain
+
+
+def delete_chain(session: Session, tenant_id: str, chain_id: str, by: Actor) -> None:
+    """Delete a win-back chain, audited, in one committed transaction."""
+    with unit_of_work(session):
+        chain = get_chain(session, tenant_id, chain_id)
+        record(session, tenant_id, by, "chain.delete", "chain", chain.id, {"name": chain.name})
+        session.delete(chain)
 
 
 def get_chain(session: Session, tenant_id: str, chain_id: str) -> WinbackChain:

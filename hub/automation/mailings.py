@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from hub.automation.grants import claim, process
 from hub.automation.segments import check_audience, members
 from hub.errors import Invalid, NotFound
+from hub.staff.operations import Actor, record
 from hub.customers.models import Customer
 from hub.automation.models import Mailing
 from hub.programs.operations import get_program
@@ -74,7 +75,9 @@ def estimate(session: Session, tenant_id: str, audience: dict, text: str, at: da
             "estimated_cost": channels["sms"] * parts * price_per_part}
 
 
-def create_mailing(session: Session, tenant_id: str, data: dict, at: datetime) -> tuple[Mailing, dict]:
+def create_mailing(session: Session, tenant_id: str, data: dict, at: datetime,
+                   by: Actor | None = None) -> tuple[Mailing, dict]:
+    """A draft or scheduled mailing (commits; `by`: the person, audited with it)."""
     audience = check_audience(session, tenant_id, data.get("audience") or {})
     text = (data.get("text") or "").strip()
     if not text:
@@ -89,6 +92,13 @@ def create_mailing(session: Session, tenant_id: str, data: dict, at: datetime) -
                       status="scheduled" if data.get("scheduled_at") else "draft",
                       recipients=est["recipients"], estimated_cost=est["estimated_cost"], created_at=at)
     session.add(mailing)
+    if by is not None:
+        session.flush()
+        scheduled = data.get("scheduled_at")
+        record(session, tenant_id, by, "mailing.create", "mailing", mailing.id,
+               {"name": mailing.name, "audience": mailing.audience, "text": mailing.text, "gift": mailing.gift,
+                "scheduled_at": scheduled.isoformat() if scheduled else None, "recipients": mailing.recipients,
+                "estimated_cost": mailing.estimated_cost})
     session.commit()
     return mailing, est
 
@@ -100,9 +110,10 @@ def get_mailing(session: Session, tenant_id: str, mailing_id: str) -> Mailing:
     return mailing
 
 
-def send_mailing(session: Session, tenant_id: str, mailing_id: str, at: datetime) -> dict:
+def send_mailing(session: Session, tenant_id: str, mailing_id: str, at: datetime,
+                 by: Actor | None = None) -> dict:
     """Queue the mailing for every consenting member (once per customer, however often this
-    is called), with its gift when it has one."""
+    is called), with its gift when it has one (`by`: the person, audited with it)."""
     mailing = session.scalars(select(Mailing).where(Mailing.id == mailing_id, Mailing.tenant_id == tenant_id)
                               .with_for_update()).first()
     if mailing is None:
@@ -120,6 +131,8 @@ def send_mailing(session: Session, tenant_id: str, mailing_id: str, at: datetime
                      "context": {"text": mailing.text, "mailing": mailing.name, "advertising": True}})
     queued = claim(session, tenant_id, "mailing", rows, at)
     mailing.status, mailing.sent_at = "sent", mailing.sent_at or at
+    if by is not None:
+        record(session, tenant_id, by, "mailing.send", "mailing", mailing.id, {"queued": queued})
     session.commit()
     process(session, tenant_id, program, at)
     return {"id": mailing.id, "queued": queued, "status": mailing.status}

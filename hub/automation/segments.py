@@ -40,6 +40,7 @@ from hub.receipts.models import Receipt, ReceiptReturn
 from hub.automation.models import AutomationSettings, CustomerSegment, Segment
 from hub.automation.settings import DEFAULT_SETTINGS
 from hub.staff.operations import Actor, record
+from hub.extensions import unit_of_work
 from hub.text import number
 
 SEGMENTS = {
@@ -389,19 +390,20 @@ def filters_text(filters: dict) -> str:
 
 def create_segment(session: Session, tenant_id: str, name, filters: dict | None, actor: Actor) -> Segment:
     """A custom segment: its name and filters checked by the hub's rules (Invalid, in Russian,
-    by field: `name` or the filter's key), the row and an audit entry in words written in the
-    caller's transaction — the caller commits. Every face (API, CLI, cabinet) calls this."""
+    by field: `name` or the filter's key), the row and an audit entry in words, committed
+    together. Every face (API, CLI, cabinet) calls this."""
     name = name.strip() if isinstance(name, str) else ""
     if not name:
         raise Invalid("invalid_segment", NAME_MISSING, {"name": [NAME_MISSING]})
     if len(name) > NAME_MAX:
         raise Invalid("invalid_segment", NAME_TOO_LONG, {"name": [NAME_TOO_LONG]})
-    checked = check_audience(session, tenant_id, filters or {})
-    seg = Segment(tenant_id=tenant_id, name=name, filters=checked, created_at=utcnow())
-    session.add(seg)
-    session.flush()
-    record(session, tenant_id, actor, "segment.create", "segment", seg.id,
-           {"name": name, "filters": checked, "text": f"Создан сегмент «{name}»: {filters_text(checked)}."})
+    with unit_of_work(session):
+        checked = check_audience(session, tenant_id, filters or {})
+        seg = Segment(tenant_id=tenant_id, name=name, filters=checked, created_at=utcnow())
+        session.add(seg)
+        session.flush()
+        record(session, tenant_id, actor, "segment.create", "segment", seg.id,
+               {"name": name, "filters": checked, "text": f"Создан сегмент «{name}»: {filters_text(checked)}."})
     return seg
 
 

@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 
 from hub.brand.models import Brand
 from hub.errors import Invalid
+from hub.extensions import unit_of_work
+from hub.staff.operations import Actor, record
 from hub.tenants.models import Tenant
 
 DEFAULT_COLOR = "#1f6feb"
@@ -73,21 +75,26 @@ def _logo_png(data: bytes) -> bytes:
 
 
 def save_brand(session: Session, tenant_id: str, color: str | None, logo: bytes | None, now: datetime,
-               *, remove_logo: bool = False) -> Brand:
+               *, remove_logo: bool = False, by: Actor | None = None) -> Brand:
     """The owner's colour and logo (None keeps the logo as it is); nothing is written when
-    either is wrong. The caller commits."""
-    color = (color or "").strip()
-    if color and not _COLOR.fullmatch(color):
-        raise Invalid("invalid_color", "Цвет в виде #RRGGBB.", {"color": ["Цвет в виде #RRGGBB, например #1f6feb."]})
-    png = _logo_png(logo) if logo else None
-    row = session.get(Brand, tenant_id) or Brand(tenant_id=tenant_id)
-    row.color = color.lower() or None
-    if png is not None:
-        row.logo, row.logo_type = png, "image/png"
-    elif remove_logo:
-        row.logo, row.logo_type = None, None
-    row.updated_at = now
-    session.add(row)
+    either is wrong. Commits; `by`: the person, audited with the change."""
+    with unit_of_work(session):
+        given = color or None
+        color = (color or "").strip()
+        if color and not _COLOR.fullmatch(color):
+            raise Invalid("invalid_color", "Цвет в виде #RRGGBB.",
+                          {"color": ["Цвет в виде #RRGGBB, например #1f6feb."]})
+        png = _logo_png(logo) if logo else None
+        row = session.get(Brand, tenant_id) or Brand(tenant_id=tenant_id)
+        row.color = color.lower() or None
+        if png is not None:
+            row.logo, row.logo_type = png, "image/png"
+        elif remove_logo:
+            row.logo, row.logo_type = None, None
+        row.updated_at = now
+        session.add(row)
+        if by is not None:
+            record(session, tenant_id, by, "brand.update", "brand", None, {"color": given, "logo": bool(logo)})
     return row
 
 

@@ -23,6 +23,7 @@ from hub.certificates.models import CertificatePosting, GiftCertificate
 from hub.programs.operations import get_program
 from hub.clock import utcnow
 from hub.extensions import unit_of_work
+from hub.staff.operations import Actor, record
 
 MAX_ISSUE = 1000
 NUMBER_DIGITS = 16           # like a plastic card: printable, a barcode or a QR code
@@ -80,9 +81,10 @@ def _replay(session: Session, cert: GiftCertificate, kind: str, reference: str) 
         CertificatePosting.reference == reference)).first()
 
 
-def issue(session: Session, tenant_id: str, data: dict, now: datetime) -> list[dict]:
+def issue(session: Session, tenant_id: str, data: dict, now: datetime, by: Actor | None = None) -> list[dict]:
     """New certificates, not yet sold (balance 0): `nominal` kopecks, `count` new unguessable
-    numbers or the given `numbers` (pre-printed cards), `valid_days` counted from the sale."""
+    numbers or the given `numbers` (pre-printed cards), `valid_days` counted from the sale
+    (commits; `by`: the person, audited with them)."""
     nominal, count, numbers = data.get("nominal"), data.get("count"), data.get("numbers")
     errors: dict = {}
     if not isinstance(nominal, int) or nominal <= 0:
@@ -114,6 +116,11 @@ def issue(session: Session, tenant_id: str, data: dict, now: datetime) -> list[d
     certs = [GiftCertificate(tenant_id=tenant_id, number=n, nominal=nominal, balance=0,
                              status="issued", valid_days=days) for n in numbers]
     session.add_all(certs)
+    if by is not None:
+        session.flush()
+        record(session, tenant_id, by, "certificate.issue", "certificate", certs[0].id if len(certs) == 1 else None,
+               {"count": len(certs), "nominal": data.get("nominal"), "valid_days": data.get("valid_days"),
+                "numbers": [c.number for c in certs][:50]})
     session.commit()
     return [view(c, now) for c in certs]
 
@@ -130,9 +137,10 @@ def list_certificates(session: Session, tenant_id: str, now: datetime, limit: in
 
 
 def activate(session: Session, tenant_id: str, number: str, reference: str, moment: datetime,
-             now: datetime) -> tuple[dict, bool]:
+             now: datetime, by: Actor | None = None) -> tuple[dict, bool]:
     """The till sold the certificate: its nominal becomes spendable (a liability of the tenant).
-    A certificate sale earns no bonuses and is not a purchase for levels: it is not a receipt."""
+    A certificate sale earns no bonuses and is not a purchase for levels: it is not a receipt.
+    `by`: a person at the workplace, audited with the sale (a replay writes nothing)."""
     cert = _find(session, tenant_id, number, lock=True)
     done = _replay(session, cert, "activation", reference)
     if done is not None:
@@ -146,6 +154,8 @@ def activate(session: Session, tenant_id: str, number: str, reference: str, mome
         cert.expires_at = end_of_validity(moment, cert.valid_days, get_program(session, tenant_id).timezone)
     cert.status, cert.activated_at, cert.sale_reference = "active", moment, reference
     _post(session, cert, "activation", cert.nominal, moment, reference, "продажа сертификата")
+    if by is not None:
+        record(session, tenant_id, by, "certificate.sell", "certificate", cert.number, {"nominal": cert.nominal})
     session.commit()
     return view(cert, now), True
 
@@ -378,9 +388,9 @@ __all__ = ["issue", "get", "find", "list_certificates", "activate", "redeem", "r
 
 
 def block_certificate(session: Session, tenant_id: str, number: str, blocked: bool, reason: str | None,
-                      now: datetime | None = None) -> dict:
+                      now: datetime | None = None, by: Actor | None = None) -> dict:
     """Block (status 'blocked': redeem and activate refuse it) or unblock a certificate from the
-    owner's cabinet; blocking needs a reason (the caller writes it to its audit log)."""
+    owner's cabinet; blocking needs a reason (`by`: the person, audited with the change)."""
     if blocked and not (reason or "").strip():
         raise Invalid("validation_error", "Укажите причину блокировки.",
                       {"reason": ["Укажите причину блокировки."]})
@@ -389,4 +399,10 @@ def block_certificate(session: Session, tenant_id: str, number: str, blocked: bo
                       {"reason": ["Не длиннее 500 символов."]})
     if now is None:
         now = utcnow()
-    return block(session, tenant_id, number, blocked, now)
+    with unit_of_work(session):
+        cert = session.scalar(select(GiftCertificate).where(GiftCertificate.tenant_id == tenant_id,
+                                                            GiftCertificate.number == number))
+        if by is not None and cert is not None:       # none: block() refuses with its own message
+            record(session, tenant_id, by, "certificate.block" if blocked else "certificate.unblock",
+                   "certificate", cert.id, {"number": cert.number, "reason": reason})
+        return block(session, tenant_id, number, blocked, now)

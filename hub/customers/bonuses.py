@@ -13,12 +13,15 @@ from hub.customers.operations import get_customer
 from hub.programs.operations import get_program
 from hub.idempotency import run_once
 from hub.extensions import unit_of_work
+from hub.staff.operations import Actor, record
 
 
 def adjust_bonuses(session, tenant_id: str, customer_id: str, *, amount: int, kind: str,
                    reason: str | None, valid_days: int | None, moment: datetime,
-                   idempotency_key: str | None, source: str, body: Any) -> tuple[dict, bool]:
-    """Credit (gift or manual) or debit bonuses; a debit never takes the balance below zero."""
+                   idempotency_key: str | None, source: str, body: Any,
+                   by: Actor | None = None) -> tuple[dict, bool]:
+    """Credit (gift or manual) or debit bonuses; a debit never takes the balance below zero.
+    `by`: the person, audited in the same transaction (a replay writes nothing, so no entry)."""
     get_customer(session, tenant_id, customer_id)
 
     def work() -> dict:
@@ -55,6 +58,9 @@ def adjust_bonuses(session, tenant_id: str, customer_id: str, *, amount: int, ki
                               f"списать нужно {rub(exc.requested)}.",
                               {"amount": [f"не больше {rub(exc.available)}"]}) from exc
         session.flush()
+        if by is not None:
+            record(session, tenant_id, by, "bonuses." + ("debit" if amount < 0 else kind), "customer",
+                   customer_id, {"amount": amount, "reason": reason, "valid_days": valid_days})
         view = account_view(session, tenant_id, customer_id, now)
         return {"id": posting.id, "kind": posting.kind, "amount": posting.amount,
                 "moment": moment.isoformat(), "reason": reason,

@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 
 from hub.engine.program import Level
 from hub.errors import Conflict, DomainError, Invalid, NotFound
+from hub.extensions import unit_of_work
+from hub.staff.operations import Actor, record
 from hub.ledger import AccountView, account_view
 from hub.customers.models import Customer
 from hub.ledger.models import Posting
@@ -42,7 +44,8 @@ def _check_card_free(session: Session, tenant_id: str, card: str | None, custome
 
 
 def register_customer(session: Session, tenant_id: str, data: dict, *, source: str,
-                      moment: datetime) -> Customer:
+                      moment: datetime, by: Actor | None = None) -> Customer:
+    """A new member with their account (commits; `by`: the person, audited with it)."""
     phone = normalize_phone(data["phone"])
     existing = session.scalar(select(Customer.id).where(Customer.tenant_id == tenant_id,
                                                         Customer.phone == phone))
@@ -60,6 +63,8 @@ def register_customer(session: Session, tenant_id: str, data: dict, *, source: s
     try:
         session.flush()
         session.add(Account(tenant_id=tenant_id, customer_id=customer.id, balance=0))
+        if by is not None:
+            record(session, tenant_id, by, "customer.register", "customer", customer.id, {"phone": phone})
         session.commit()
     except IntegrityError as exc:   # a concurrent registration of the same phone or card
         session.rollback()
@@ -68,7 +73,8 @@ def register_customer(session: Session, tenant_id: str, data: dict, *, source: s
 
 
 def update_customer(session: Session, tenant_id: str, customer_id: str, data: dict, *,
-                    source: str, moment: datetime) -> Customer:
+                    source: str, moment: datetime, by: Actor | None = None) -> Customer:
+    """Change a member's profile and consents (commits; `by`: audits the consents given)."""
     customer = get_customer(session, tenant_id, customer_id)
     if "phone" in data and data["phone"]:
         phone = normalize_phone(data["phone"])
@@ -84,6 +90,9 @@ def update_customer(session: Session, tenant_id: str, customer_id: str, data: di
             setattr(customer, key, data[key])
     if "consents" in data:
         customer.consents = _consents(data["consents"] or {}, moment, source, customer.consents)
+        if by is not None:      # the member's own change of consents: on record with it
+            record(session, tenant_id, by, "customer.consents", "customer", customer.id,
+                   {"consents": data["consents"]})
     session.commit()
     return customer
 
@@ -104,6 +113,16 @@ def set_blocked(session: Session, tenant_id: str, customer_id: str, blocked: boo
     else:
         customer.blocked_at, customer.blocked_reason = None, None
     session.flush()
+    return customer
+
+
+def block_customer(session: Session, tenant_id: str, customer_id: str, blocked: bool, *,
+                   reason: str | None, moment: datetime, by: Actor) -> Customer:
+    """A person blocks or unblocks a customer: set_blocked and its audit entry, committed."""
+    with unit_of_work(session):
+        customer = set_blocked(session, tenant_id, customer_id, blocked, reason=reason, moment=moment)
+        record(session, tenant_id, by, "customer.block" if blocked else "customer.unblock", "customer",
+               customer.id, {"reason": (reason or "").strip()} if blocked else {})
     return customer
 
 

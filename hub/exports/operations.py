@@ -30,7 +30,8 @@ from sqlalchemy.orm import Session
 from xlsxwriter.utility import _preserve_whitespace, _utf16_len, _utf16_truncate, xl_col_to_name
 
 from hub.clock import utcnow
-from hub.extensions import db
+from hub.extensions import db, unit_of_work
+from hub.staff.operations import Actor, record
 from hub.customers.models import Customer
 from hub.receipts.models import Receipt, ReceiptReturn
 from hub.ledger.models import Account
@@ -465,6 +466,21 @@ INLINE_ROWS = 2000        # without a queue, an export up to this many rows is b
 # With rq, a queued export whose job has not started by then is taken by the sweep (Redis lost
 # the job, or no worker runs); without rq the sweep takes every queued one.
 SWEEP_AFTER = timedelta(minutes=5)
+
+
+def request_export(session: Session, tenant_id: str, kind: str, params: dict, user_id: str | None,
+                   user_email: str, by: Actor) -> str:
+    """A person asks for a file: the queued export and its audit entry, committed; then it is
+    handed over (start_export). Returns the export's id."""
+    with unit_of_work(session):
+        row = Export(tenant_id=tenant_id, kind=kind, params=params, status="queued", rows_done=0,
+                     user_id=user_id, user_email=user_email, created_at=utcnow())
+        session.add(row)
+        session.flush()
+        record(session, tenant_id, by, "export.create", "export", row.id, {"kind": kind, **params})
+    export_id = row.id
+    start_export(session, row)
+    return export_id
 
 
 def start_export(session: Session, export: Export) -> None:

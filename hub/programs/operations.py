@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.cache import VersionedCache
+from hub.staff.operations import Actor, record
 from hub.engine.program import Condition, Effect, Level, Program, Rule, Scheme, Step
 from hub.tenants.models import ProgramSettings
 from hub.programs.rules import check_program, validate_program  # noqa: F401 - validate_program for callers
@@ -122,9 +123,10 @@ def program_version(session: Session, tenant_id: str) -> int:
     return session.info["program_versions"][tenant_id]
 
 
-def put_program(session: Session, tenant_id: str, settings: dict) -> dict:
+def put_program(session: Session, tenant_id: str, settings: dict, by: Actor | None = None) -> dict:
     """Replace the settings; invalid ones are refused (Invalid, 422) with every problem by
-    field path (hub/programs/rules.py) and nothing is stored."""
+    field path (hub/programs/rules.py) and nothing is stored. Commits; `by`: the person,
+    audited with the new version."""
     check_program(settings)
     program_from_settings(settings)     # must build, or nothing is stored
     session.info.get("programs", {}).pop(tenant_id, None)
@@ -138,5 +140,7 @@ def put_program(session: Session, tenant_id: str, settings: dict) -> dict:
         row.settings = settings
         row.version += 1
         row.updated_at = utcnow()
+    if by is not None:
+        record(session, tenant_id, by, "program.update", "program", None, {"version": row.version})
     session.commit()
     return settings

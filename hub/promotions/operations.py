@@ -19,6 +19,8 @@ from hub.cache import VersionedCache
 from hub.engine.promotions import COMBINE, REWARDS, PromoConditions, PromoContext, PromoIndex, promotion_index
 from hub.engine.promotions import Promotion as EnginePromotion
 from hub.errors import Invalid, NotFound
+from hub.extensions import unit_of_work
+from hub.staff.operations import Actor, record
 from hub.customers.models import Customer
 from hub.automation.models import CustomerSegment
 from hub.tenants.models import ProgramSettings
@@ -230,7 +232,8 @@ def get_promotion(session: Session, tenant_id: str, promotion_id: str) -> dict:
     return promotion_view(_get(session, tenant_id, promotion_id))
 
 
-def create_promotion(session: Session, tenant_id: str, data: dict) -> dict:
+def create_promotion(session: Session, tenant_id: str, data: dict, by: Actor | None = None) -> dict:
+    """A new promotion (commits; `by`: the person, audited with it)."""
     settings = validate_promotion(session, tenant_id, data)
     count = session.scalar(select(func.count()).select_from(Promotion).where(
         Promotion.tenant_id == tenant_id, Promotion.archived.is_(False)))
@@ -240,19 +243,44 @@ def create_promotion(session: Session, tenant_id: str, data: dict) -> dict:
                     settings={k: v for k, v in settings.items() if k not in ("name", "active")})
     session.add(row)
     _bump(session, tenant_id)
+    if by is not None:
+        session.flush()
+        record(session, tenant_id, by, "promotion.create", "promotion", row.id,
+               {"name": row.name, "reward": promotion_view(row)["reward"]})
     session.commit()
     return promotion_view(row)
 
 
-def update_promotion(session: Session, tenant_id: str, promotion_id: str, data: dict) -> dict:
+def update_promotion(session: Session, tenant_id: str, promotion_id: str, data: dict,
+                     by: Actor | None = None) -> dict:
+    """Change a promotion's settings (commits; `by`: the person, audited with it)."""
+    row = _update(session, tenant_id, promotion_id, data)
+    if by is not None:
+        record(session, tenant_id, by, "promotion.update", "promotion", row.id,
+               {"name": row.name, "reward": promotion_view(row)["reward"]})
+    session.commit()
+    return promotion_view(row)
+
+
+def set_promotion_active(session: Session, tenant_id: str, promotion_id: str, on: bool, by: Actor) -> dict:
+    """Switch a promotion on or off (its codes and history stay), audited, in one transaction."""
+    with unit_of_work(session):
+        current = promotion_view(_get(session, tenant_id, promotion_id, lock=True))
+        data = {k: v for k, v in current.items() if k not in ("id", "created_at", "updated_at")}
+        row = _update(session, tenant_id, promotion_id, {**data, "active": on})
+        record(session, tenant_id, by, "promotion.activate" if on else "promotion.deactivate", "promotion",
+               promotion_id, {"name": current["name"]})
+    return promotion_view(row)
+
+
+def _update(session: Session, tenant_id: str, promotion_id: str, data: dict) -> Promotion:
     row = _get(session, tenant_id, promotion_id, lock=True)
     settings = validate_promotion(session, tenant_id, data)
     row.name, row.active = settings["name"], settings["active"]
     row.settings = {k: v for k, v in settings.items() if k not in ("name", "active")}
     row.updated_at = utcnow()
     _bump(session, tenant_id)
-    session.commit()
-    return promotion_view(row)
+    return row
 
 
 def archive_promotion(session: Session, tenant_id: str, promotion_id: str) -> None:
@@ -483,8 +511,10 @@ def new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
-def create_codes(session: Session, tenant_id: str, promotion_id: str, data: dict) -> dict:
-    """A batch of unguessable codes bound to the promotion (which then needs a code)."""
+def create_codes(session: Session, tenant_id: str, promotion_id: str, data: dict,
+                 by: Actor | None = None) -> dict:
+    """A batch of unguessable codes bound to the promotion (which then needs a code); commits,
+    `by`: the person, audited with it."""
     row = _get(session, tenant_id, promotion_id, lock=True)
     count = data.get("count", 1)
     errors: dict = {}
@@ -526,6 +556,9 @@ def create_codes(session: Session, tenant_id: str, promotion_id: str, data: dict
     if not row.settings.get("when", {}).get("requires_code"):
         row.settings = {**row.settings, "when": {**row.settings.get("when", {}), "requires_code": True}}
         _bump(session, tenant_id)
+    if by is not None:
+        record(session, tenant_id, by, "promo_codes.create", "promotion", row.id,
+               {"batch": batch, "count": len(ordered), "max_uses": max_uses})
     try:
         session.commit()
     except IntegrityError:     # a concurrent batch drew the same code

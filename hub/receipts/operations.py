@@ -27,6 +27,7 @@ from hub import engine
 from hub.engine.expiry import end_of_validity
 from hub.engine.text import rub
 from hub.extensions import unit_of_work
+from hub.staff.operations import Actor, record
 from hub.errors import Conflict, Invalid, NotFound
 from hub.ledger import (
     AccountView, InsufficientBonuses, accrue, account_view, active_holds, followed_expiry, lock_account,
@@ -172,7 +173,7 @@ def calculate_receipt(session: Session, tenant_id: str, req: SaleRequest) -> dic
 def commit_sale(session: Session, tenant_id: str, source: str, req: SaleRequest,
                 body: Any, *, hold_reference: str | None = None,
                 accept: Callable[[dict], None] | None = None,
-                till_discount: TillDiscount | None = None) -> tuple[dict, bool]:
+                till_discount: TillDiscount | None = None, by: Actor | None = None) -> tuple[dict, bool]:
     """Commit a sale: the same calculation again, strictly, then the ledger postings.
 
     The sale takes its gift-certificate payments (`req.certificates`: number, kopecks or None
@@ -187,9 +188,15 @@ def commit_sale(session: Session, tenant_id: str, source: str, req: SaleRequest,
     under the account lock and before anything is written — e.g. a till that applied more
     discount than the program allows.
     """
-    answer, created = run_once(session, tenant_id, source, req.external_id, "sale", body,
-                               lambda: _commit(session, tenant_id, source, req, hold_reference, accept,
-                                               till_discount))
+    def work() -> dict:
+        answer = _commit(session, tenant_id, source, req, hold_reference, accept, till_discount)
+        if by is not None:       # `by`: a person at the workplace, audited with the sale itself
+            record(session, tenant_id, by, "sale.commit", "receipt", answer["external_id"],
+                   {"amount": answer["totals"]["amount"], "bonus_spent": answer["totals"]["bonus_spent"],
+                    "promo_codes": list(req.promo_codes), "certificate": _certificate_paid(answer)})
+        return answer
+
+    answer, created = run_once(session, tenant_id, source, req.external_id, "sale", body, work)
     if not created and req.certificates and not answer.get("certificates"):
         answer = _attach_certificates(session, tenant_id, source, req, answer)
     return answer, created
@@ -479,9 +486,23 @@ class ReturnRequest:
 
 
 def return_sale(session: Session, tenant_id: str, source: str, receipt_external_id: str,
-                req: ReturnRequest, body: Any) -> tuple[dict, bool]:
-    return run_once(session, tenant_id, source, req.external_id, "return", body,
-                       lambda: _return(session, tenant_id, source, receipt_external_id, req))
+                req: ReturnRequest, body: Any, by: Actor | None = None) -> tuple[dict, bool]:
+    def work() -> dict:
+        answer = _return(session, tenant_id, source, receipt_external_id, req)
+        if by is not None:       # `by`: a person at the workplace, audited with the return itself
+            record(session, tenant_id, by, "sale.return", "receipt", receipt_external_id,
+                   {"return": answer["external_id"], "amount": answer["amount_returned"]})
+        return answer
+
+    return run_once(session, tenant_id, source, req.external_id, "return", body, work)
+
+
+def _certificate_paid(answer: dict) -> dict | None:
+    """The one certificate payment as the workplace shows it (number, amount, balance_after)."""
+    if answer.get("certificate") or not answer.get("certificates"):
+        return answer.get("certificate")
+    paid = answer["certificates"][0]
+    return {"number": paid["number"], "amount": paid["amount"], "balance_after": paid["balance"]}
 
 
 def _grace_until(session: Session, tenant_id: str, program: engine.Program,

@@ -57,7 +57,8 @@ def validate(rating_raw, text_raw) -> tuple[int | None, str, dict]:
 def save_review(session: Session, tenant_id: str, customer_id: str, receipt_id: str, rating_raw, text_raw,
                 moment: datetime) -> tuple[Review, bool]:
     """Store (or edit) the customer's review of the receipt; (review, created). Raises Invalid
-    with field messages for a bad rating or text. The caller checked the receipt is theirs."""
+    with field messages for a bad rating or text. The caller checked the receipt is theirs.
+    Commits."""
     rating, text, errors = validate(rating_raw, text_raw)
     if errors:
         raise Invalid("validation_error", "Проверьте оценку и текст отзыва.", errors)
@@ -74,7 +75,7 @@ def save_review(session: Session, tenant_id: str, customer_id: str, receipt_id: 
             created = False
     if not created:
         review.rating, review.text, review.updated_at = rating, text, moment
-    session.flush()
+    session.commit()
     return review, created
 
 

@@ -11,6 +11,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from hub.errors import Invalid, NotFound
+from hub.extensions import unit_of_work
+from hub.staff.operations import Actor, record
 from hub.tenants.models import ApiKey, Cashier, Store, Tenant
 from hub.orm import new_id, utcnow
 
@@ -35,6 +37,14 @@ def create_api_key(session: Session, tenant_id: str, name: str = "") -> str:
     raw = "kp_" + secrets.token_urlsafe(32)
     session.add(ApiKey(tenant_id=tenant_id, name=name, prefix=raw[:10], key_hash=_hash(raw)))
     session.flush()
+    return raw
+
+
+def issue_api_key(session: Session, tenant_id: str, name: str, by: Actor) -> str:
+    """A new key issued by a person, with its audit entry, in one committed transaction."""
+    with unit_of_work(session):
+        raw = create_api_key(session, tenant_id, name=name)
+        record(session, tenant_id, by, "apikey.create", "apikey", raw[:10], {"name": name, "prefix": raw[:10]})
     return raw
 
 
@@ -73,9 +83,19 @@ def list_api_keys(session: Session, tenant_id: str) -> list[ApiKey]:
                                 .order_by(ApiKey.created_at, ApiKey.id)))
 
 
-def revoke_api_key(session: Session, tenant_id: str, ref: str) -> tuple[ApiKey, bool]:
-    """Revoke a tenant's key named by its id, its prefix or the key itself.
-    Returns the key and whether it was live until now (False: it was revoked already)."""
+def revoke_api_key(session: Session, tenant_id: str, ref: str, by: Actor | None = None) -> tuple[ApiKey, bool]:
+    """Revoke a tenant's key named by its id, its prefix or the key itself (commits; `by`:
+    the person, audited when the key was live). Returns the key and whether it was live until
+    now (False: it was revoked already)."""
+    with unit_of_work(session):
+        key, was_live = _revoke(session, tenant_id, ref)
+        if was_live and by is not None:
+            record(session, tenant_id, by, "apikey.revoke", "apikey", key.prefix,
+                   {"name": key.name, "prefix": key.prefix})
+    return key, was_live
+
+
+def _revoke(session: Session, tenant_id: str, ref: str) -> tuple[ApiKey, bool]:
     ref = (ref or "").strip()
     keys = list_api_keys(session, tenant_id)
     matches = [k for k in keys if k.id == ref or k.key_hash == _hash(ref)]
@@ -157,14 +177,23 @@ def save_cashier(session: Session, tenant_id: str, code: str, name: str):
     return save_point(session, tenant_id, Cashier, code, name)
 
 
-def save_point(session: Session, tenant_id: str, model, code: str, name: str):
-    """Create or rename a store or cashier known by the POS's own code."""
-    row = session.scalar(select(model).where(model.tenant_id == tenant_id, model.code == code))
-    created = row is None
-    if created:
-        row = model(tenant_id=tenant_id, code=code, name=name or code)
-        session.add(row)
-    else:
-        row.name = name or row.name
-    session.commit()
+POINT_KINDS = {Store: "store", Cashier: "cashier"}
+
+
+def save_point(session: Session, tenant_id: str, model, code: str, name: str, by: Actor | None = None):
+    """Create or rename a store or cashier known by the POS's own code (commits; `by`: the
+    person, audited in the same transaction)."""
+    with unit_of_work(session):
+        row = session.scalar(select(model).where(model.tenant_id == tenant_id, model.code == code))
+        created = row is None
+        if created:
+            row = model(tenant_id=tenant_id, code=code, name=name or code)
+            session.add(row)
+        else:
+            row.name = name or row.name
+        if by is not None:
+            session.flush()
+            kind = POINT_KINDS[model]
+            record(session, tenant_id, by, f"{kind}.save", kind, row.id,
+                   {"code": code, "name": row.name, "created": created})
     return row, created

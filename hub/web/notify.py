@@ -17,21 +17,18 @@ import logging
 import re
 
 from flask import Blueprint, jsonify, request
-from sqlalchemy import select
 
-from hub.clock import utcnow
 from hub.errors import DomainError
 from hub.extensions import db
 from hub.customers.models import Customer
-from hub.notify.models import OutboxMessage
 from hub.notify import bots, registry
 from hub.notify.channels import SMSAERO_STATES, ChannelError, Max, _kopecks, smsc_state, smsru_state
 from hub.notify.outbox import check_unsubscribe_token
-from hub.notify.rules import CONSENT_KEY, is_stop, withdraw
 from api.errors import error_response
 from hub.unavailable import register_unavailable_renderer
 from hub.web.ui import unavailable_page
-from hub.phones import normalize_phone
+from hub.notify.operations import answer_bot, apply_sms_statuses, stop_by_sms
+from hub.notify.operations import unsubscribe as unsubscribe_customer
 
 log = logging.getLogger("kopilka.notify")
 blp = Blueprint("notify_hooks", __name__, url_prefix="/notify")
@@ -87,11 +84,10 @@ def telegram(webhook_id: str):
         return jsonify({})                         # nothing for us; 200 so Telegram stops retrying
     contact = _obj(message.get("contact"))
     sender_id = _scalar(sender.get("id"))
-    reply, ask = bots.handle(
+    reply, ask = answer_bot(
         db.session, row.tenant_id, "telegram", chat_id, text=_scalar(message.get("text")) or None,
         contact_phone=_scalar(contact.get("phone_number")) if contact else None,
         contact_is_sender=bool(contact) and bool(sender_id) and _scalar(contact.get("user_id")) == sender_id)
-    db.session.commit()
     return jsonify({"method": "sendMessage", "chat_id": chat["id"], "text": reply,
                     "reply_markup": bots.telegram_keyboard(ask)})
 
@@ -113,7 +109,7 @@ def max_bot(webhook_id: str):
         if not user_id:
             db.session.rollback()
             return jsonify({})
-        reply, ask = bots.handle(db.session, row.tenant_id, "max", user_id, started=True)
+        reply, ask = answer_bot(db.session, row.tenant_id, "max", user_id, started=True)
     elif kind == "message_created":
         message = _obj(update.get("message"))
         user_id = _scalar(_obj(message.get("sender")).get("user_id"))
@@ -130,12 +126,11 @@ def max_bot(webhook_id: str):
             found = _TEL.search(_scalar(payload.get("vcf_info")))
             phone = re.sub(r"[^\d+]", "", found.group(1)) if found else _scalar(payload.get("vcf_phone"))
             is_sender = _scalar(_obj(payload.get("max_info")).get("user_id")) == user_id
-        reply, ask = bots.handle(db.session, row.tenant_id, "max", user_id, text=_scalar(body.get("text")) or None,
-                                 contact_phone=phone, contact_is_sender=is_sender)
+        reply, ask = answer_bot(db.session, row.tenant_id, "max", user_id, text=_scalar(body.get("text")) or None,
+                                contact_phone=phone, contact_is_sender=is_sender)
     else:
         db.session.rollback()
         return jsonify({})
-    db.session.commit()
     bot = registry.build(row)
     try:
         if isinstance(bot, Max):
@@ -148,25 +143,6 @@ def max_bot(webhook_id: str):
 
 # --- SMS delivery statuses and replies -----------------------------------------------------
 
-def _apply_status(tenant_id: str, provider_id: str, state: str | None, cost: int | None = None) -> bool:
-    if state is None:
-        return False
-    msg = db.session.scalar(select(OutboxMessage).where(
-        OutboxMessage.tenant_id == tenant_id, OutboxMessage.channel == "sms",
-        OutboxMessage.provider_message_id == provider_id))
-    if msg is None:
-        return False
-    now = utcnow()
-    if state == "delivered" and msg.status in ("sent", "sending", "queued"):
-        msg.status, msg.delivered_at = "delivered", now
-    elif state == "failed" and msg.status != "delivered":
-        msg.status, msg.reason, msg.reason_code = "failed", "Оператор не доставил сообщение", "undelivered"
-    if cost is not None:
-        msg.cost = cost
-    msg.updated_at = now
-    return True
-
-
 @blp.post("/sms/<webhook_id>/status")
 def sms_status(webhook_id: str):
     row = _channel_or_401(webhook_id, "sms", request.args.get("secret"))
@@ -174,32 +150,33 @@ def sms_status(webhook_id: str):
         return _unauthorized()
     if row.provider == "smsru":
         # SMS.ru: form fields data[0..N], each "sms_status\n<sms id>\n<status code>"
+        updates = []
         for key, value in request.form.items(multi=True):
             if not key.startswith("data"):
                 continue
             lines = value.split("\n")
             if len(lines) >= 3 and lines[0].strip() == "sms_status":
-                _apply_status(row.tenant_id, lines[1].strip(), smsru_state(lines[2].strip()))
-        db.session.commit()
+                updates.append((lines[1].strip(), smsru_state(lines[2].strip()), None))
+        apply_sms_statuses(db.session, row.tenant_id, updates)
         return "100", 200, {"Content-Type": "text/plain"}
     if row.provider == "smsc":
         data = request.form.to_dict() or _json_body()
         provider_id = _scalar(data.get("id"))
-        if provider_id:
-            _apply_status(row.tenant_id, provider_id, smsc_state(_scalar(data.get("status"))[:4]),
-                          _kopecks(data.get("cost")) if isinstance(data.get("cost"), (str, int)) else None)
-        db.session.commit()
+        apply_sms_statuses(db.session, row.tenant_id, [(
+            provider_id, smsc_state(_scalar(data.get("status"))[:4]),
+            _kopecks(data.get("cost")) if isinstance(data.get("cost"), (str, int)) else None)] if provider_id else [])
         return "OK", 200, {"Content-Type": "text/plain"}
     data = _json_body() or request.form.to_dict()
     items = data.get("data") if isinstance(data.get("data"), list) else [data]
+    updates = []
     for item in items:
         if not isinstance(item, dict) or item.get("id") in (None, ""):
             continue
         provider_id, status = _scalar(item.get("id")), _scalar(item.get("status"))
         state = SMSAERO_STATES.get(int(status)) if status.lstrip("-").isdigit() and len(status) < 4 else None
         if provider_id:
-            _apply_status(row.tenant_id, provider_id, state, _kopecks(item.get("cost")))
-    db.session.commit()
+            updates.append((provider_id, state, _kopecks(item.get("cost"))))
+    apply_sms_statuses(db.session, row.tenant_id, updates)
     return jsonify({"success": True})
 
 
@@ -211,18 +188,7 @@ def sms_inbound(webhook_id: str):
     data = _json_body() or request.form.to_dict()
     text = _scalar(data.get("text")) or _scalar(data.get("message"))
     phone = _scalar(data.get("phone")) or _scalar(data.get("from"))
-    done = False
-    if phone and is_stop(text):
-        try:
-            phone = normalize_phone(phone if phone.startswith("+") else "+" + phone)
-        except DomainError:
-            phone = None
-        customer = db.session.scalar(select(Customer).where(
-            Customer.tenant_id == row.tenant_id, Customer.phone == phone)) if phone else None
-        if customer is not None:
-            withdraw(customer, ("sms",), utcnow(), "sms_stop")
-            done = True
-    db.session.commit()
+    done = stop_by_sms(db.session, row.tenant_id, phone, text)
     return jsonify({"unsubscribed": done})
 
 
@@ -236,8 +202,7 @@ def unsubscribe(tenant_id: str, token: str):
         db.session.rollback()
         return "<p>Ссылка недействительна.</p>", 404, {"Content-Type": "text/html; charset=utf-8"}
     if request.method == "POST" or request.args.get("confirm") == "1":
-        withdraw(customer, tuple(dict.fromkeys(CONSENT_KEY)), utcnow(), "unsubscribe_link")
-        db.session.commit()
+        unsubscribe_customer(db.session, customer)
         return ("<p>Вы отписались от рекламных сообщений. Сервисные уведомления о бонусах "
                 "сохранятся.</p>", 200, {"Content-Type": "text/html; charset=utf-8"})
     db.session.rollback()

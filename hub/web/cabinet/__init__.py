@@ -22,7 +22,7 @@ from hub.ledger.models import Account
 from hub.staff.models import AuditEntry, WebUser
 from hub.web.cabinet import audit_words, program_form, setup
 from hub.web.cabinet.blueprint import bp
-from hub.web.ui.auth import (CABINET_ROLES, EDIT_ROLES, audit, create_user,
+from hub.web.ui.auth import (CABINET_ROLES, EDIT_ROLES, add_user, audit,
                              require_roles)
 from hub.web.ui.formatting import money_error, parse_rub
 from hub.web.ui.auth import actor, sign_in_view
@@ -31,7 +31,8 @@ from hub.programs.operations import get_program
 from hub.web.cabinet import client_filters
 from connectors.inbox import failed_count
 from hub.web.cabinet.reports import dashboard as figures
-from hub.customers.operations import set_blocked
+from hub.customers.operations import block_customer
+from hub.staff.operations import update_user
 from hub.programs.operations import load_settings, put_program, validate_program
 from hub.customers.bonuses import adjust_bonuses
 from hub.notify.models import OutboxMessage
@@ -166,7 +167,6 @@ def clients_save_segment():
         db.session.rollback()
         return _clients_page(form, errors, 422, form)
     name = seg.name
-    db.session.commit()
     flash(f"Сегмент «{name}» сохранён: он есть в списке сегментов, в рассылках и цепочках.", "success")
     return redirect(url_for("cabinet.clients", segment=f"seg:{seg.id}"), code=303)
 
@@ -252,17 +252,13 @@ def adjust(customer_id: str):
                 db.session, g.tenant_id, customer.id, amount=signed, kind="gift" if kind == "gift" else "manual",
                 reason=reason[:500], valid_days=valid_days, moment=utcnow(),
                 idempotency_key=f"cab-{op_key}"[:200] if op_key else None, source="cabinet",
-                body={"amount": signed, "kind": kind, "reason": reason, "valid_days": valid_days})
+                body={"amount": signed, "kind": kind, "reason": reason, "valid_days": valid_days}, by=actor())
         except DomainError as exc:
             db.session.rollback()
             field = "amount" if exc.code == "insufficient_bonuses" else next(
                 (k for k in (exc.details or {}) if k in ("amount", "valid_days", "reason")), "_form")
             errors.setdefault(field, []).append(exc.message)
         else:
-            if created:
-                audit(db.session, "bonuses." + kind, "customer", customer.id,
-                      {"amount": signed, "reason": reason, "valid_days": valid_days})
-                db.session.commit()
             flash({"manual": "Бонусы начислены.", "gift": "Подарок начислен.",
                    "debit": "Бонусы списаны."}[kind], "success")
             return redirect(url_for("cabinet.client", customer_id=customer.id), code=303)
@@ -320,13 +316,9 @@ def client_block(customer_id: str):
     blocking = request.form.get("action") == "block"
     reason = (request.form.get("reason") or "").strip()
     try:
-        set_blocked(db.session, g.tenant_id, customer.id, blocking, reason=reason, moment=utcnow())
+        block_customer(db.session, g.tenant_id, customer.id, blocking, reason=reason, moment=utcnow(), by=actor())
     except DomainError as exc:
-        db.session.rollback()
         return _card(customer_id, {"block_reason": [exc.message]}, request.form, 422, which="block")
-    audit(db.session, "customer.block" if blocking else "customer.unblock", "customer", customer.id,
-          {"reason": reason} if blocking else {})
-    db.session.commit()
     flash("Клиент заблокирован: на кассах он не получит и не спишет бонусы." if blocking
           else "Клиент разблокирован.", "success")
     return redirect(url_for("cabinet.client", customer_id=customer_id), code=303)
@@ -377,13 +369,11 @@ def program():
     errors = program_form.place_errors(problems, values["_index"], parse_errors, values["_rule_index"])
     if not errors:
         try:
-            put_program(db.session, g.tenant_id, settings)
+            put_program(db.session, g.tenant_id, settings, by=actor())
         except DomainError as exc:       # the hub refused what its rules passed: show it as is
             db.session.rollback()
             errors = {"_form": [exc.message]}
         else:
-            audit(db.session, "program.update", "program", None, {"version": version + 1})
-            db.session.commit()
             flash("Настройки программы сохранены.", "success")
             return redirect(url_for("cabinet.program"), code=303)
     db.session.rollback()
@@ -480,12 +470,9 @@ def users():
     if request.method == "POST":
         form = request.form
         try:
-            row = create_user(db.session, g.tenant_id, form.get("email", ""), form.get("role", ""),
-                              form.get("password", ""), form.get("name", ""))
-            audit(db.session, "user.create", "user", row.id, {"email": row.email, "role": row.role})
-            db.session.commit()
+            row = add_user(db.session, g.tenant_id, form.get("email", ""), form.get("role", ""),
+                           form.get("password", ""), form.get("name", ""))
         except DomainError as exc:
-            db.session.rollback()
             errors = {k: list(v) for k, v in (exc.details or {}).items()} or {"_form": [exc.message]}
         else:
             flash(f"Пользователь {row.email} создан. Передайте ему пароль.", "success")
@@ -507,16 +494,8 @@ def user_update(user_id: str):
     if row.id == current_user.id:
         flash("Свою роль и доступ изменить нельзя.", "error")
         return redirect(url_for("cabinet.users"), code=303)
-    changes = {}
-    if role in ("owner", "manager", "readonly", "cashier") and role != row.role:
-        changes["role"] = [row.role, role]
-        row.role = role
-    if active in ("0", "1") and (active == "1") != row.active:
-        changes["active"] = [row.active, active == "1"]
-        row.active = active == "1"
-    if changes:
-        audit(db.session, "user.update", "user", row.id, changes)
-    db.session.commit()
+    update_user(db.session, row, role if role in ("owner", "manager", "readonly", "cashier") else None,
+                active == "1" if active in ("0", "1") else None, by=actor())
     flash("Изменения сохранены.", "success")
     return redirect(url_for("cabinet.users"), code=303)
 

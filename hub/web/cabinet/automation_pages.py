@@ -23,7 +23,8 @@ from hub.errors import DomainError
 from hub.extensions import db
 from hub.text import MAILING_STATUS_NAMES
 from hub.web.cabinet.blueprint import ACTIONS, bp
-from hub.web.ui.auth import CABINET_ROLES, EDIT_ROLES, audit, require_roles
+from hub.web.ui.auth import CABINET_ROLES, EDIT_ROLES, actor, audit, require_roles
+from hub.notify.operations import configure_channel, connect_webhook, save_settings, send_test_message
 from hub.web.ui.formatting import parse_rub
 from hub.paging import newest_first
 from hub.automation import mailings
@@ -289,19 +290,14 @@ def channel_save(channel: str):
         return _channels_page(errors, channel, form, 422)
     enabled = _checked(form, f"{channel}-enabled")
     try:
-        row, _secret = registry.configure(db.session, g.tenant_id, provider, settings=settings,
-                                          credentials=credentials, enabled=enabled)
+        configure_channel(db.session, g.tenant_id, channel, provider, settings=settings,
+                          credentials=credentials, enabled=enabled, by=actor())
     except DomainError as exc:
-        db.session.rollback()
         errors = {}
         missing = (exc.details or {}).get("credentials") or {}
         for f in missing:
             errors[f"{channel}-{provider}-{f}"] = [hub_message(exc)]
         return _channels_page(errors or {"_form": [exc.message]}, channel, form, 422)
-    audit(db.session, "channel.save", "channel", channel,
-          {"provider": provider, "enabled": enabled, "settings": settings,
-           "credentials_changed": sorted(k for k, v in credentials.items() if v)})
-    db.session.commit()
     flash(f"Канал «{CHANNEL_TITLES.get(channel, channel)}» сохранён.", "success")
     return redirect(url_for("cabinet.channels") + f"#ch-{channel}", code=303)
 
@@ -322,12 +318,9 @@ def channels_settings():
         return _channels_page(errors, None, form, 422)
     data = {"sms_fallback": _checked(form, "sms_fallback"), "sms_part_price": price}
     try:
-        rules.put_settings(db.session, g.tenant_id, data)
+        save_settings(db.session, g.tenant_id, data, by=actor(), action="notify.channels")
     except DomainError as exc:
-        db.session.rollback()
         return _channels_page(place(exc, {}), None, form, 422)
-    audit(db.session, "notify.channels", "notify", None, data)
-    db.session.commit()
     flash("Настройки каналов сохранены.", "success")
     return redirect(url_for("cabinet.channels") + "#fallback", code=303)
 
@@ -373,15 +366,7 @@ def channel_test(channel: str):
         return _channels_page({f"{channel}-test": [exc.message]}, channel, request.form, 422)
     tenant = db.session.get(Tenant, g.tenant_id)
     text = TEST_TEXT.format(shop=tenant.name if tenant else "")
-    try:
-        result = registry.build(row).send(recipient, text, subject="Тестовое сообщение")
-    except ChannelError as exc:
-        outcome = {"channel": channel, "ok": False, "reason": exc.reason}
-    else:
-        outcome = {"channel": channel, "ok": True, "id": result.provider_message_id, "cost": result.cost}
-    audit(db.session, "channel.test", "channel", channel,
-          {"recipient": recipient, "ok": outcome["ok"], "reason": outcome.get("reason")})
-    db.session.commit()
+    outcome = send_test_message(db.session, g.tenant_id, channel, row, recipient, text, by=actor())
     return _channels_page({}, channel, request.form, 200 if outcome["ok"] else 422, outcome)
 
 
@@ -393,15 +378,11 @@ def channel_webhook(channel: str):
     row = registry.channel_rows(db.session, g.tenant_id).get(channel)
     if row is None:
         return _channels_page({f"{channel}-test": ["Сначала сохраните настройки канала."]}, channel, None, 422)
-    registry.rotate_secret(db.session, row)
     try:
-        registry.register_webhook(row, _public_url())
+        connect_webhook(db.session, g.tenant_id, channel, row, _public_url(), by=actor())
     except ChannelError as exc:
-        db.session.rollback()
         return _channels_page({f"{channel}-webhook": [f"Провайдер не принял вебхук: {exc.reason}"]},
                               channel, None, 422)
-    audit(db.session, "channel.webhook", "channel", channel, {})
-    db.session.commit()
     flash("Вебхук подключён: бот будет отвечать клиентам.", "success")
     return redirect(url_for("cabinet.channels") + f"#ch-{channel}", code=303)
 
@@ -730,13 +711,11 @@ def _chain_save(chain_id: str | None):
     data = {"name": name, "enabled": _checked(form, "enabled"), "audience": _audience_from_form(form),
             "steps": steps}
     try:
-        saved = chains.save_chain(db.session, g.tenant_id, data, utcnow(), chain.id if chain else None)
+        saved = chains.save_chain(db.session, g.tenant_id, data, utcnow(), chain.id if chain else None,
+                                  by=actor())
     except DomainError as exc:
         db.session.rollback()
         return _chain_page(chain, _form_values(form), place(exc, fields), 422)
-    audit(db.session, "chain.update" if chain else "chain.create", "chain", saved.id,
-          {"name": saved.name, "enabled": saved.enabled, "audience": saved.audience, "steps": saved.steps})
-    db.session.commit()
     flash("Цепочка сохранена.", "success")
     return redirect(url_for("cabinet.chain_edit", chain_id=saved.id), code=303)
 
@@ -757,9 +736,7 @@ def chain_update(chain_id: str):
 @require_roles(*EDIT_ROLES)
 def chain_delete(chain_id: str):
     chain = _chain_or_404(chain_id)
-    audit(db.session, "chain.delete", "chain", chain.id, {"name": chain.name})
-    db.session.delete(chain)
-    db.session.commit()
+    chains.delete_chain(db.session, g.tenant_id, chain.id, by=actor())
     flash("Цепочка удалена.", "success")
     return redirect(url_for("cabinet.chains_list"), code=303)
 
@@ -888,16 +865,11 @@ def mailing_create():
     data = {"name": name, "audience": _audience_from_form(form), "text": text, "gift": gift,
             "scheduled_at": scheduled}
     try:
-        mailing, _est = mailings.create_mailing(db.session, g.tenant_id, data, utcnow())
+        mailing, _est = mailings.create_mailing(db.session, g.tenant_id, data, utcnow(), by=actor())
     except DomainError as exc:
         db.session.rollback()
         fields = {**AUDIENCE_FIELDS, "text": "text", "gift": "gift_amount"}
         return _mailing_form_page(_form_values(form), place(exc, fields), 422)
-    audit(db.session, "mailing.create", "mailing", mailing.id,
-          {"name": mailing.name, "audience": mailing.audience, "text": mailing.text, "gift": mailing.gift,
-           "scheduled_at": scheduled.isoformat() if scheduled else None, "recipients": mailing.recipients,
-           "estimated_cost": mailing.estimated_cost})
-    db.session.commit()
     if when == "now":
         return _send(mailing.id)
     flash("Рассылка запланирована." if scheduled else "Черновик рассылки сохранён.", "success")
@@ -905,9 +877,7 @@ def mailing_create():
 
 
 def _send(mailing_id: str):
-    result = mailings.send_mailing(db.session, g.tenant_id, mailing_id, utcnow())
-    audit(db.session, "mailing.send", "mailing", mailing_id, {"queued": result["queued"]})
-    db.session.commit()
+    result = mailings.send_mailing(db.session, g.tenant_id, mailing_id, utcnow(), by=actor())
     flash(f"Рассылка запущена: сообщений в очереди — {result['queued']}; доставку показывает журнал сообщений.", "success")
     return redirect(url_for("cabinet.mailing", mailing_id=mailing_id), code=303)
 

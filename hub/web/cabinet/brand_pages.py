@@ -10,7 +10,7 @@ from hub.clock import utcnow
 from hub.errors import Invalid
 from hub.extensions import db
 from hub.web.cabinet.blueprint import bp
-from hub.web.ui.auth import CABINET_ROLES, audit, require_roles
+from hub.web.ui.auth import CABINET_ROLES, actor, require_roles
 
 
 def join_url() -> str:
@@ -29,14 +29,10 @@ def brand():
         data = upload.read(LOGO_MAX_BYTES + 1) if upload and upload.filename else None
         try:
             save_brand(db.session, g.tenant_id, request.form.get("color"), data, utcnow(),
-                       remove_logo=request.form.get("remove_logo") == "on")
+                       remove_logo=request.form.get("remove_logo") == "on", by=actor())
         except Invalid as exc:
-            db.session.rollback()
             errors, status = exc.details, 422
         else:
-            audit(db.session, "brand.update", "brand", None,
-                  {"color": request.form.get("color") or None, "logo": bool(data)})
-            db.session.commit()
             flash("Сохранено: цвет и логотип уже в личном кабинете участника.", "success")
             return redirect(url_for("cabinet.brand"), code=303)
     current = brand_of(db.session, g.tenant_id)

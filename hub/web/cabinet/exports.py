@@ -10,10 +10,10 @@ from sqlalchemy import select
 
 from hub.clock import utcnow
 from hub.exports.models import Export
-from hub.exports.operations import KINDS, MAX_DAYS, STATUS_NAMES, download_name, file_path, start_export
+from hub.exports.operations import KINDS, MAX_DAYS, STATUS_NAMES, download_name, file_path, request_export
 from hub.extensions import db
 from hub.web.cabinet.blueprint import bp
-from hub.web.ui.auth import EDIT_ROLES, audit, require_roles
+from hub.web.ui.auth import EDIT_ROLES, actor, require_roles
 from hub.web.ui.formatting import local
 
 
@@ -95,14 +95,8 @@ def export_create():
         params, errors = _parse_period(request.form)
         if errors:
             return _list_page(errors, request.form, 422)
-    row = Export(tenant_id=g.tenant_id, kind=kind, params=params, status="queued", rows_done=0,
-                 user_id=current_user.id, user_email=current_user.email, created_at=utcnow())
-    db.session.add(row)
-    db.session.flush()
-    audit(db.session, "export.create", "export", row.id, {"kind": kind, **params})
-    db.session.commit()
-    export_id = row.id
-    start_export(db.session, row)
+    export_id = request_export(db.session, g.tenant_id, kind, params, current_user.id, current_user.email,
+                               by=actor())
     flash("Выгрузка запущена." if _export_or_404(export_id).status != "done" else "Файл готов.", "success")
     return redirect(url_for("cabinet.export", export_id=export_id), code=303)
 

@@ -10,9 +10,10 @@ from hub.errors import DomainError
 from hub.extensions import db
 from hub.notify.models import OutboxMessage
 from hub.web.cabinet.blueprint import bp
-from hub.web.ui.auth import CABINET_ROLES, EDIT_ROLES, audit, require_roles
+from hub.web.ui.auth import CABINET_ROLES, EDIT_ROLES, actor, require_roles
 from hub.paging import newest_first
 from hub.notify import catalog, rules
+from hub.notify.operations import save_settings, save_template
 from hub.notify.templates import TOPICS
 from hub.notify.templates import TITLES
 from hub.notify.templates import PLACEHOLDERS
@@ -53,13 +54,10 @@ def messages_settings():
     form = request.form
     start, end = (form.get("quiet_start") or "").strip(), (form.get("quiet_end") or "").strip()
     try:
-        rules.put_settings(db.session, g.tenant_id, {"quiet_hours": {"start": start, "end": end}})
+        save_settings(db.session, g.tenant_id, {"quiet_hours": {"start": start, "end": end}}, by=actor())
     except DomainError as exc:
-        db.session.rollback()
         errors = {k.replace("quiet_hours.", "quiet_"): list(v) for k, v in (exc.details or {}).items()}
         return _overview(errors or {"_form": [exc.message]}, form, 422)
-    audit(db.session, "notify.settings", "notify", None, {"quiet_hours": {"start": start, "end": end}})
-    db.session.commit()
     flash("Тихие часы сохранены.", "success")
     return redirect(url_for("cabinet.messages"), code=303)
 
@@ -69,9 +67,7 @@ def messages_settings():
 def message_toggle(topic: str):
     topic = _topic_or_404(topic)
     enabled = request.form.get("enabled") == "1"
-    catalog.put_template(db.session, g.tenant_id, topic, enabled=enabled)
-    audit(db.session, "template.update", "template", topic, {"enabled": enabled})
-    db.session.commit()
+    save_template(db.session, g.tenant_id, topic, by=actor(), enabled=enabled)
     flash("Сообщение включено." if enabled else "Сообщение выключено.", "success")
     return redirect(url_for("cabinet.messages") + f"#t-{topic}", code=303)
 
@@ -95,21 +91,16 @@ def message(topic: str):
 def message_save(topic: str):
     topic = _topic_or_404(topic)
     if request.form.get("reset") == "1":
-        catalog.put_template(db.session, g.tenant_id, topic, reset=True)
-        audit(db.session, "template.update", "template", topic, {"reset": True})
-        db.session.commit()
+        save_template(db.session, g.tenant_id, topic, by=actor(), reset=True)
         flash("Восстановлен текст по умолчанию.", "success")
         return redirect(url_for("cabinet.message", topic=topic), code=303)
     text = request.form.get("text", "")
     try:
-        catalog.put_template(db.session, g.tenant_id, topic, text=text)
+        save_template(db.session, g.tenant_id, topic, by=actor(), text=text)
     except DomainError as exc:
-        db.session.rollback()
         errors = {k: list(v) for k, v in (exc.details or {}).items()}
         errors.setdefault("_form", []).append(exc.message)
         return _template_page(topic, errors, text, 422)
-    audit(db.session, "template.update", "template", topic, {"text": text})
-    db.session.commit()
     flash("Шаблон сохранён.", "success")
     return redirect(url_for("cabinet.message", topic=topic), code=303)
 

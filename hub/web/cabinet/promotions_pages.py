@@ -22,7 +22,7 @@ from hub.extensions import db
 from hub.certificates.models import CertificatePosting, GiftCertificate
 from hub.promotions.models import PromoCode
 from hub.web.cabinet.blueprint import ACTIONS, bp
-from hub.web.ui.auth import CABINET_ROLES, EDIT_ROLES, audit, require_roles
+from hub.web.ui.auth import CABINET_ROLES, EDIT_ROLES, actor, require_roles
 from hub.web.ui.formatting import parse_rub
 from hub.paging import newest_first
 from hub.web.ui.formatting import dt
@@ -327,16 +327,13 @@ def _save(promotion: dict | None):
     if not errors:
         try:
             if promotion is None:
-                saved = service.create_promotion(db.session, g.tenant_id, data)
+                saved = service.create_promotion(db.session, g.tenant_id, data, by=actor())
             else:
-                saved = service.update_promotion(db.session, g.tenant_id, promotion["id"], data)
+                saved = service.update_promotion(db.session, g.tenant_id, promotion["id"], data, by=actor())
         except DomainError as exc:
             db.session.rollback()
             errors = _flat(exc.details) or {"_form": [exc.message]}
         else:
-            action = "promotion.create" if promotion is None else "promotion.update"
-            audit(db.session, action, "promotion", saved["id"], {"name": saved["name"], "reward": saved["reward"]})
-            db.session.commit()
             flash("Акция создана." if promotion is None else "Акция сохранена.", "success")
             return redirect(url_for("cabinet.promotion", promotion_id=saved["id"]), code=303)
     return _form_page(values, errors, promotion, 422)
@@ -366,18 +363,13 @@ def promotion(promotion_id: str):
 @require_roles(*EDIT_ROLES)
 def promotion_active(promotion_id: str):
     """Switch a promotion off (it stops applying at once; its codes and history stay) or on."""
-    current = _promotion_or_404(promotion_id)
+    _promotion_or_404(promotion_id)
     on = request.form.get("active") == "1"
-    data = {k: v for k, v in current.items() if k not in ("id", "created_at", "updated_at")}
     try:
-        service.update_promotion(db.session, g.tenant_id, promotion_id, {**data, "active": on})
+        service.set_promotion_active(db.session, g.tenant_id, promotion_id, on, by=actor())
     except DomainError as exc:
-        db.session.rollback()
         flash(exc.message, "error")
         return redirect(url_for("cabinet.promotion", promotion_id=promotion_id), code=303)
-    audit(db.session, "promotion.activate" if on else "promotion.deactivate", "promotion", promotion_id,
-          {"name": current["name"]})
-    db.session.commit()
     flash("Акция включена." if on else "Акция выключена: на кассах она больше не применяется.", "success")
     return redirect(url_for("cabinet.promotion", promotion_id=promotion_id), code=303)
 
@@ -447,14 +439,11 @@ def promo_codes_create(promotion_id: str):
             data[key] = moment.isoformat()
     if not errors:
         try:
-            batch = service.create_codes(db.session, g.tenant_id, promotion_id, data)
+            batch = service.create_codes(db.session, g.tenant_id, promotion_id, data, by=actor())
         except DomainError as exc:
             db.session.rollback()
             errors = _flat(exc.details) or {"_form": [exc.message]}
         else:
-            audit(db.session, "promo_codes.create", "promotion", promotion_id,
-                  {"batch": batch["batch"], "count": batch["count"], "max_uses": max_uses})
-            db.session.commit()
             flash(f"Выпущено кодов: {batch['count']}. Акция теперь действует только по промокоду.", "success")
             return redirect(url_for("cabinet.promo_codes", promotion_id=promotion_id), code=303)
     db.session.rollback()
@@ -550,16 +539,12 @@ def certificates_issue():
     data["valid_days"] = _optional_int(form, "valid_days", errors)
     if not errors:
         try:
-            issued = certificate_service.issue(db.session, g.tenant_id, data, utcnow())
+            issued = certificate_service.issue(db.session, g.tenant_id, data, utcnow(), by=actor())
         except DomainError as exc:
             db.session.rollback()
             errors = {k: (list(v) if isinstance(v, list) else [exc.message]) for k, v in (exc.details or {}).items()}
             errors = errors or {"_form": [exc.message]}
         else:
-            audit(db.session, "certificate.issue", "certificate", issued[0]["id"] if len(issued) == 1 else None,
-                  {"count": len(issued), "nominal": data["nominal"], "valid_days": data["valid_days"],
-                   "numbers": [c["number"] for c in issued][:50]})
-            db.session.commit()
             flash(f"Выпущено сертификатов: {len(issued)}. Они станут действующими после продажи на кассе.",
                   "success")
             if len(issued) == 1:
@@ -605,14 +590,10 @@ def certificate_block(certificate_id: str):
     blocked = request.form.get("blocked") == "1"
     reason = (request.form.get("reason") or "").strip()
     try:
-        block_certificate(db.session, g.tenant_id, cert.number, blocked, reason, utcnow())
+        block_certificate(db.session, g.tenant_id, cert.number, blocked, reason, utcnow(), by=actor())
     except DomainError as exc:
-        db.session.rollback()
         errors = {k: list(v) for k, v in (exc.details or {}).items()} or {"_form": [exc.message]}
         return _certificate_page(_certificate_or_404(certificate_id), errors, 422)
-    audit(db.session, "certificate.block" if blocked else "certificate.unblock", "certificate", cert.id,
-          {"number": cert.number, "reason": reason})
-    db.session.commit()
     flash("Сертификат заблокирован: на кассе им больше не заплатить." if blocked else "Сертификат разблокирован.",
           "success")
     return redirect(url_for("cabinet.certificate", certificate_id=certificate_id), code=303)

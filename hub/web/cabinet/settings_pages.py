@@ -14,7 +14,7 @@ from hub.tenants.models import Cashier, Store
 from hub.connections.models import InboundEvent
 from hub.text import EVENT_STATUS_NAMES
 from hub.web.cabinet.blueprint import bp
-from hub.web.ui.auth import CABINET_ROLES, EDIT_ROLES, audit, require_roles
+from hub.web.ui.auth import CABINET_ROLES, EDIT_ROLES, actor, require_roles
 from connectors.registry import describe
 from connectors.registry import get_connection
 from hub.tenants.operations import list_api_keys
@@ -22,7 +22,7 @@ from hub.tenants.operations import save_point
 from connectors.inbox import reason
 from connectors.inbox import retry_event
 from hub.tenants.operations import revoke_api_key
-from hub.tenants.operations import create_api_key
+from hub.tenants.operations import issue_api_key
 from connectors.registry import list_connections
 from hub.tenants.operations import list_points
 from connectors.inbox import list_events
@@ -66,9 +66,7 @@ def point_save():
     if errors:
         return _points_page(errors, form, 422)
     model, title = POINTS[kind]
-    row, created = save_point(db.session, g.tenant_id, model, code, name)
-    audit(db.session, f"{kind}.save", kind, row.id, {"code": code, "name": row.name, "created": created})
-    db.session.commit()
+    row, created = save_point(db.session, g.tenant_id, model, code, name, by=actor())
     flash(f"{title} «{row.name}» {'добавлен' if created else 'сохранён'}.", "success")
     return redirect(url_for("cabinet.points"), code=303)
 
@@ -95,9 +93,7 @@ def key_create():
         return _keys_page(errors={"name": ["Назовите ключ: для какой кассы или интеграции он."]}, status=422)
     if len(name) > 200:
         return _keys_page(errors={"name": ["Название — не длиннее 200 символов."]}, status=422)
-    raw = create_api_key(db.session, g.tenant_id, name=name)
-    audit(db.session, "apikey.create", "apikey", raw[:10], {"name": name, "prefix": raw[:10]})
-    db.session.commit()
+    raw = issue_api_key(db.session, g.tenant_id, name, by=actor())
     # Shown on this answer only: never stored, never put in the session or a redirect.
     return _keys_page(new_key=raw)
 
@@ -105,17 +101,11 @@ def key_create():
 @bp.post("/keys/<key_id>/revoke")
 @require_roles("owner")
 def key_revoke(key_id: str):
-    try:
-        key, was_live = revoke_api_key(db.session, g.tenant_id, key_id)
-    except DomainError:
+    # Only by id here: a prefix typed into the URL is not a key.
+    if not any(k.id == key_id for k in list_api_keys(db.session, g.tenant_id)):
         db.session.rollback()
         abort(404)
-    if key.id != key_id:               # only by id here: a prefix typed into the URL is not a key
-        db.session.rollback()
-        abort(404)
-    if was_live:
-        audit(db.session, "apikey.revoke", "apikey", key.prefix, {"name": key.name, "prefix": key.prefix})
-    db.session.commit()
+    key, _ = revoke_api_key(db.session, g.tenant_id, key_id, by=actor())
     flash(f"Ключ {key.prefix}… отозван: запросы с ним получат 401.", "success")
     return redirect(url_for("cabinet.keys"), code=303)
 
@@ -174,11 +164,8 @@ def event_retry(connection_id: str, event_id: str):
     event = db.session.get(InboundEvent, event_id)
     if event is None or event.tenant_id != g.tenant_id or event.connection_id != conn.id:
         abort(404)
-    audit(db.session, "inbox.retry", "event", event.id, {"connection": conn.id, "kind": event.kind,
-                                                         "status_before": event.status})
-    db.session.commit()
     try:
-        event = retry_event(db.session, g.tenant_id, event_id)
+        event = retry_event(db.session, g.tenant_id, event_id, by=actor())
     except DomainError:
         db.session.rollback()
         abort(404)

@@ -16,7 +16,7 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 
 from connectors.inbox import failed_count
-from connectors.registry import create_connection
+from connectors.registry import add_connection
 from hub.errors import DomainError
 from hub.connections.models import Connection, InboundEvent
 from hub.extensions import db
@@ -25,7 +25,7 @@ from hub.receipts.models import Receipt
 from hub.staff.models import WebUser
 from hub.tenants.models import ProgramSettings
 from hub.web.cabinet.blueprint import ACTIONS, bp
-from hub.web.ui.auth import CABINET_ROLES, audit, require_roles
+from hub.web.ui.auth import CABINET_ROLES, actor, require_roles
 from hub.web.ui.formatting import dt, rub
 
 ACTIONS.update({"connection.create": "создано подключение кассы"})
@@ -158,13 +158,10 @@ def setup_onec():
         return _till_page(errors=errors, form=request.form, status=422)
     password = secrets.token_urlsafe(12)
     try:
-        conn, _ = create_connection(db.session, g.tenant_id, kind="onec", external_account=base, name=base,
-                                    credentials={"login": login, "password": password})
+        conn, _ = add_connection(db.session, g.tenant_id, actor(), kind="onec", external_account=base, name=base,
+                                 credentials={"login": login, "password": password})
     except DomainError as exc:
-        db.session.rollback()
         return _till_page(errors={"base": [exc.message]}, form=request.form, status=422)
-    audit(db.session, "connection.create", "connection", conn.id, {"kind": "onec", "name": base})
-    db.session.commit()
     # 1С wants the address with /hs/ in it (onec/README.md §1); the password is shown only now.
     created = {"url": request.host_url.rstrip("/") + f"/onec/{conn.id}/hs/loyaltyservice",
                "login": login, "password": password}

@@ -25,7 +25,7 @@ from hub.customers.models import Customer
 from hub.receipts.models import Receipt
 from hub.codes import operations as codes
 from hub.web.cashier import payments
-from hub.web.ui.auth import audit, require_roles, sign_in_view
+from hub.web.ui.auth import actor, require_roles, sign_in_view
 from hub.web.cashier.blueprint import ROLES, SOURCE, _op_key, _shift, bp
 from hub.web.ui.formatting import parse_rub, tenant_tz
 from hub.customers.operations import register_customer
@@ -216,12 +216,10 @@ def register():
             db.session, g.tenant_id,
             {"phone": phone, "first_name": v["first_name"] or None,
              "consents": {"personal_data": True, "sms": v["sms"]}},
-            source=SOURCE, moment=utcnow())
+            source=SOURCE, moment=utcnow(), by=actor())
     except DomainError as exc:
         db.session.rollback()
         return _reg_form(v, {"phone": [exc.message]}, "details"), 422
-    audit(db.session, "customer.register", "customer", customer.id, {"phone": phone})
-    db.session.commit()
     return _panel(customer, "Клиент зарегистрирован, телефон подтверждён.")
 
 
@@ -365,16 +363,11 @@ def sale():
             return render_template("cashier/_quote.html", errors=refusal, q=answer, **extras), 422
     accept = payments.acceptor(db.session, g.tenant_id, req, pay, needs_code, confirmed)
     try:
-        answer, created = commit_sale(db.session, g.tenant_id, SOURCE, req, body, accept=accept)
+        answer, created = commit_sale(db.session, g.tenant_id, SOURCE, req, body, accept=accept, by=actor())
         answer = payments.with_certificate(answer)
     except DomainError as exc:
         db.session.rollback()
         return render_template("cashier/_quote.html", errors={"_form": [exc.message]}, q=None), 422
-    if created:
-        audit(db.session, "sale.commit", "receipt", answer["external_id"],
-              {"amount": answer["totals"]["amount"], "bonus_spent": answer["totals"]["bonus_spent"],
-               "promo_codes": list(req.promo_codes), "certificate": answer.get("certificate")})
-        db.session.commit()
     # The client's panel shows the balance after this sale (an out-of-band swap of #client),
     # not the one it was opened with.
     customer, summary = None, None
@@ -476,15 +469,11 @@ def return_post(receipt_id: str):
                             quantities=quantities)
         try:
             answer, created = return_sale(db.session, g.tenant_id, SOURCE, r.external_id, req,
-                                          {"receipt": r.external_id, "quantities": {k: str(v) for k, v in quantities.items()}})
+                                          {"receipt": r.external_id, "quantities": {k: str(v) for k, v in quantities.items()}},
+                                          by=actor())
         except DomainError as exc:
             db.session.rollback()
             errors["_form"] = [exc.message]
-        else:
-            if created:
-                audit(db.session, "sale.return", "receipt", r.external_id,
-                      {"return": answer["external_id"], "amount": answer["amount_returned"]})
-                db.session.commit()
     r = db.session.get(Receipt, receipt_id, populate_existing=True)
     left = _left(r)
     db.session.rollback()

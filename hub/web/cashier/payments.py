@@ -25,7 +25,7 @@ from hub.customers.models import Customer
 from hub.certificates import operations as certificates
 from hub.promotions.operations import normalize_code
 from hub.web.cashier.blueprint import ROLES, _op_key, _shift, bp
-from hub.web.ui.auth import audit, require_roles
+from hub.web.ui.auth import actor, require_roles
 from hub.web.ui.formatting import parse_rub, rub
 from hub.codes import operations as codes
 from connectors.verification import mask_phone
@@ -180,8 +180,9 @@ def number_for(op_key: str) -> str:
 
 
 def sell(session, tenant_id: str, number: str, nominal: int | None, valid_days: int | None,
-         op_key: str) -> tuple[dict, bool]:
-    """Sell (activate) a certificate: one issued in advance, or a new one with the nominal."""
+         op_key: str, by=None) -> tuple[dict, bool]:
+    """Sell (activate) a certificate: one issued in advance, or a new one with the nominal
+    (`by`: the cashier, audited with the sale)."""
     now = utcnow()
     number = number or number_for(op_key)
     cert = certificates.find(session, tenant_id, number)
@@ -197,7 +198,8 @@ def sell(session, tenant_id: str, number: str, nominal: int | None, valid_days: 
     elif nominal and cert.status == "issued" and cert.nominal != nominal:
         raise Invalid("validation_error", f"Сертификат выпущен заранее с номиналом {rub(cert.nominal)}.",
                       {"nominal": [f"Номинал {rub(cert.nominal)}."]})
-    return certificates.activate(session, tenant_id, number, "WC-" + uuid.UUID(op_key).hex[:12].upper(), now, now)
+    return certificates.activate(session, tenant_id, number, "WC-" + uuid.UUID(op_key).hex[:12].upper(), now, now,
+                                 by=by)
 
 
 def page(**extra):
@@ -267,14 +269,11 @@ def certificates_sell():
         errors["nominal"] = ["Укажите номинал нового сертификата или номер выпущенного."]
     if not errors:
         try:
-            sold, created = sell(db.session, g.tenant_id, number, nominal, valid_days, op_key)
+            sold, created = sell(db.session, g.tenant_id, number, nominal, valid_days, op_key, by=actor())
         except DomainError as exc:
             db.session.rollback()
             errors = {"_form": [exc.message]}
         else:
-            if created:
-                audit(db.session, "certificate.sell", "certificate", sold["number"], {"nominal": sold["nominal"]})
-                db.session.commit()
             return page(sold=sold, replay=not created, status=CERT_STATUS, number=sold["number"], cert=sold)
     db.session.rollback()
     return page(v=v, errors=errors, op_key=op_key), 422

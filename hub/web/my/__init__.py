@@ -19,7 +19,7 @@ from hub.codes import operations as codes
 
 from hub.web.my.blueprint import CONSENTS, POSTING_NAMES, SESSION_KEY, _customer, bp
 from hub.automation.settings import load
-from hub.staff.models import AuditEntry
+from hub.staff.operations import Actor
 from hub.customers.operations import ledger_entries, summarize
 from hub.automation.referrals import attach
 from hub.phones import normalize_phone
@@ -56,7 +56,6 @@ def _register(phone: str, sms: bool):
     customer = register_customer(db.session, g.tenant_id,
                                  {"phone": phone, "consents": {"personal_data": True, "sms": sms}},
                                  source="self_registration", moment=now)
-    db.session.commit()
     code = (web_session.get(REF_KEY) or {}).get(g.tenant_id)
     if code:
         try:
@@ -193,16 +192,12 @@ def profile():
         data["consents"] = consents
         if not errors:
             try:
-                update_customer(db.session, g.tenant_id, customer.id, data, source="my_cabinet", moment=utcnow())
+                update_customer(db.session, g.tenant_id, customer.id, data, source="my_cabinet", moment=utcnow(),
+                                by=Actor(email=customer.phone))
             except DomainError as exc:
                 db.session.rollback()
                 errors["_form"] = [exc.message]
             else:
-                db.session.add(AuditEntry(tenant_id=g.tenant_id, user_email=customer.phone,
-                                          action="customer.consents", object_type="customer",
-                                          object_id=customer.id, details={"consents": consents},
-                                          created_at=utcnow()))
-                db.session.commit()
                 flash("Сохранено.", "success")
                 return redirect(url_for("my.profile"), code=303)
         db.session.rollback()

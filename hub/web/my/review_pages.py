@@ -39,7 +39,6 @@ def review(receipt_id: str):
             db.session.rollback()
             errors = exc.details
         else:
-            db.session.commit()
             return redirect(url_for("my.review_thanks", receipt_id=receipt.id), code=303)
     page = render_template("my/review.html", c=customer, receipt=receipt, review=existing, errors=errors,
                            form=form, names=RATING_NAMES, max_len=REVIEW_TEXT_MAX,

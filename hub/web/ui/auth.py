@@ -13,17 +13,17 @@ from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from hub.clock import utcnow
-from hub.errors import Conflict, Invalid
 from hub.extensions import db
-from hub.staff.models import ROLES, WebUser
-from hub.staff.operations import Actor, record
+from hub.staff.models import WebUser
+from hub.staff.operations import Actor, note_sign_in, note_wrong_password, record
+from hub.staff.operations import add_user as staff_add_user
+from hub.staff.operations import create_user as staff_create_user
 from hub.web.ui.formatting import set_tenant_tz
 
 MAX_FAILURES = 5                        # wrong passwords in a row before the account locks
 LOCK_FOR = timedelta(minutes=15)
 IP_MAX_FAILURES = 30                    # wrong passwords from one address per window
 IP_WINDOW = timedelta(minutes=15)
-MIN_PASSWORD = 8
 # werkzeug's scrypt: deliberately slow. The test suite swaps in a cheap method (tests/conftest.py)
 # because hashing five users per web test was most of its set-up time.
 PASSWORD_METHOD = "scrypt"
@@ -67,22 +67,14 @@ def load_user(user_id: str) -> CabinetUser | None:
 
 def create_user(session, tenant_id: str, email: str, role: str, password: str,
                 name: str = "") -> WebUser:
-    email = (email or "").strip().lower()
-    if "@" not in email or len(email) > 200:
-        raise Invalid("invalid_email", "Укажите электронную почту.", {"email": ["Укажите электронную почту."]})
-    if role not in ROLES:
-        raise Invalid("invalid_role", "Роль: " + ", ".join(ROLES) + ".", {"role": ["Неизвестная роль."]})
-    if len(password or "") < MIN_PASSWORD:
-        raise Invalid("weak_password", f"Пароль — не короче {MIN_PASSWORD} символов.",
-                      {"password": [f"Не короче {MIN_PASSWORD} символов."]})
-    if session.scalar(select(WebUser.id).where(WebUser.email == email)) is not None:
-        raise Conflict("user_exists", f"Пользователь {email} уже есть.", {"email": ["Такой пользователь уже есть."]})
-    row = WebUser(tenant_id=tenant_id, email=email, role=role, name=(name or "").strip()[:200],
-                  password_hash=generate_password_hash(password, method=PASSWORD_METHOD), active=True, failed_logins=0,
-                  created_at=utcnow())
-    session.add(row)
-    session.flush()
-    return row
+    """hub.staff.operations.create_user with this module's hashing method (the suite swaps in
+    a cheap one)."""
+    return staff_create_user(session, tenant_id, email, role, password, name, method=PASSWORD_METHOD)
+
+
+def add_user(session, tenant_id: str, email: str, role: str, password: str, name: str = "") -> WebUser:
+    """The signed-in owner adds a user: hub.staff.operations.add_user (committed, audited)."""
+    return staff_add_user(session, tenant_id, email, role, password, name, method=PASSWORD_METHOD, by=actor())
 
 
 class _IpLimiter:
@@ -134,18 +126,14 @@ def authenticate(session, email: str, password: str, ip: str, roles: tuple[str, 
     if row is None or not ok or not row.active:
         ip_limiter.fail(ip)
         if row is not None and not ok:
-            row.failed_logins += 1
-            if row.failed_logins >= MAX_FAILURES:
-                row.failed_logins, row.locked_until = 0, now + LOCK_FOR
-            session.commit()
+            note_wrong_password(session, row, now, MAX_FAILURES, LOCK_FOR)
         else:
             session.rollback()
         raise LoginRefused("Неверная почта или пароль.")
     if row.role not in roles:
         session.rollback()
         raise LoginRefused("У этого пользователя нет доступа сюда.")
-    row.failed_logins, row.locked_until, row.last_login_at = 0, None, now
-    session.commit()
+    note_sign_in(session, row, now)
     return _wrap(row)
 
 
