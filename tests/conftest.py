@@ -219,3 +219,25 @@ class Api:
 @pytest.fixture
 def api(client, tenant):
     return Api(client, tenant["key"])
+
+
+@pytest.fixture
+def database_down(app):
+    """The app's session bound to a PostgreSQL port nobody listens on (the database is down)."""
+    import socket
+    from hub.extensions import make_engine
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    engine = make_engine(f"postgresql+psycopg://postgres@127.0.0.1:{port}/kopilka")
+    previous = db.engine
+    db.session.remove()
+    db.engine = engine
+    db.session.configure(bind=engine)
+    try:
+        yield app
+    finally:
+        db.session.remove()
+        engine.dispose()
+        db.engine = previous
+        db.session.configure(bind=previous)

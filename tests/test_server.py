@@ -195,24 +195,6 @@ def test_embedded_default_needs_no_secrets_and_banner_shows_demo_tenant(tmp_path
     assert child.stopped
 
 
-@pytest.fixture
-def database_down(app):
-    """The app's session bound to a PostgreSQL server that refuses connections."""
-    from hub.extensions import db, make_engine
-    engine = make_engine(f"postgresql+psycopg://postgres@127.0.0.1:{_free_port()}/kopilka")
-    previous = db.engine
-    db.session.remove()
-    db.engine = engine
-    db.session.configure(bind=engine)
-    try:
-        yield app
-    finally:
-        db.session.remove()
-        engine.dispose()
-        db.engine = previous
-        db.session.configure(bind=previous)
-
-
 # Surfaces that catch every exception themselves and must map hub.app.database_unavailable(exc)
 # to a 503 with Retry-After in their own format (the Evotor adapter: cloud_call, the document
 # and terminal wrappers). Remove an entry once its adapter does; the lead tracks it.

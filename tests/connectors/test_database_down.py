@@ -5,7 +5,6 @@ its first query (authentication) before the database is needed."""
 from __future__ import annotations
 
 import base64
-import socket
 import uuid
 
 import pytest
@@ -16,28 +15,10 @@ TENANT = str(uuid.uuid4())
 BASIC = {"Authorization": "Basic " + base64.b64encode(b"kassa:secret").decode()}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
-def down(app):
-    """A test client of the app whose session is bound to a database that refuses connections."""
-    from hub.extensions import db, make_engine
-    engine = make_engine(f"postgresql+psycopg://postgres@127.0.0.1:{_free_port()}/kopilka")
-    previous = db.engine
-    db.session.remove()
-    db.engine = engine
-    db.session.configure(bind=engine)
-    try:
-        yield app.test_client()
-    finally:
-        db.session.remove()
-        engine.dispose()
-        db.engine = previous
-        db.session.configure(bind=previous)
+def down(database_down):
+    """A test client of the app whose database refuses connections (tests/conftest.py)."""
+    return database_down.test_client()
 
 
 def _unavailable(response, content_type: str) -> None:
